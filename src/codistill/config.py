@@ -1,0 +1,102 @@
+"""Typed configuration: pydantic models that load from YAML, take ``key=value`` overrides and
+round-trip exactly (``Config.from_yaml(cfg.to_yaml()) == cfg``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from codistill.errors import ConfigError
+from codistill.utils.hashing import fingerprint
+
+C = TypeVar("C", bound="ConfigBase")
+
+
+class ConfigBase(BaseModel):
+    """Base for every codistill config: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # -- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        from codistill.utils.io import atomic_write_text
+
+        return atomic_write_text(path, self.to_yaml())
+
+    @classmethod
+    def from_dict(cls: type[C], data: dict[str, Any], source: str = "config") -> C:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{source}: {_format_validation_error(exc)}") from None
+
+    @classmethod
+    def from_yaml(cls: type[C], text_or_path: str | os.PathLike) -> C:
+        """Load from a YAML string or a path to a YAML file."""
+        source = "config"
+        text = str(text_or_path)
+        if isinstance(text_or_path, os.PathLike) or ("\n" not in text and text.endswith((".yaml", ".yml"))):
+            path = Path(text_or_path)
+            if not path.is_file():
+                raise ConfigError(f"config file not found: {path}")
+            source, text = str(path), path.read_text(encoding="utf-8")
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: invalid YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping at the top level")
+        return cls.from_dict(data, source)
+
+    def with_overrides(self: C, overrides: list[str] | dict[str, Any]) -> C:
+        """Apply ``a.b=value`` overrides (values parsed as YAML scalars) and re-validate."""
+        data = self.to_dict()
+        items = overrides.items() if isinstance(overrides, dict) else (_split_override(o) for o in overrides)
+        for dotted, value in items:
+            _set_dotted(data, dotted, value)
+        return type(self).from_dict(data, "override")
+
+    def fingerprint(self, exclude: set[str] | None = None) -> str:
+        return fingerprint(self.model_dump(mode="json", exclude=exclude))
+
+
+def _split_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key=value")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            raise ConfigError(f"override {dotted!r}: {part!r} is not a section")
+        node = node[part]
+    if parts[-1] not in node:
+        known = ", ".join(sorted(node))
+        raise ConfigError(f"override {dotted!r}: unknown key {parts[-1]!r} (known: {known})")
+    node[parts[-1]] = value
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        problems.append(f"{loc}: {err['msg']}")
+    return "; ".join(problems)

@@ -1,0 +1,163 @@
+"""Load classifiers and tokenizers from a packaged name, a local directory or a hub id."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codistill.errors import AssetError
+from codistill.models.registry import PACKAGED_MODELS
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where a model's files are: ``path`` is a local directory or a hub id; ``gguf_file`` is set
+    for GGUF checkpoints (transformers de-quantises them on load)."""
+
+    name: str
+    path: str
+    kind: str  # "packaged", "local" or "hub"
+    gguf_file: str | None = None
+
+    def pretrained_kwargs(self) -> dict[str, Any]:
+        return {"gguf_file": self.gguf_file} if self.gguf_file else {}
+
+
+def resolve_model(name_or_path: str | os.PathLike) -> ModelRef:
+    name = str(name_or_path)
+    if name in PACKAGED_MODELS:
+        packaged = PACKAGED_MODELS[name]
+        location = packaged.locate()
+        if packaged.gguf:
+            return ModelRef(name, str(location.parent), "packaged", gguf_file=location.name)
+        return ModelRef(name, str(location), "packaged")
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return ModelRef(name, str(path.parent), "local", gguf_file=path.name)
+    if path.is_dir():
+        if not (path / "config.json").is_file() and not any(path.glob("*.gguf")):
+            raise AssetError(f"{path} is not a model directory (no config.json)")
+        return ModelRef(name, str(path), "local")
+    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise AssetError(f"model path not found: {path}")
+    return ModelRef(name, name, "hub")
+
+
+def _hub_error(ref: ModelRef, exc: Exception) -> AssetError:
+    known = ", ".join(sorted(PACKAGED_MODELS))
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return AssetError(
+        f"could not load {ref.name!r} ({first}); it is not a packaged model ({known}) or a local "
+        "directory, and loading it from the Hugging Face hub failed"
+    )
+
+
+def load_tokenizer(ref: ModelRef | str, *, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    """The model's tokenizer, with a pad token guaranteed (decoder LMs often lack one)."""
+    from transformers import AutoTokenizer
+
+    ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(ref.path, trust_remote_code=trust_remote_code, **ref.pretrained_kwargs())
+    except OSError as exc:
+        raise _hub_error(ref, exc) from None
+    ensure_pad_token(tokenizer)
+    return tokenizer
+
+
+def ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:
+    if tokenizer.pad_token is None:
+        fallback = tokenizer.eos_token or tokenizer.unk_token
+        if fallback is None:
+            raise AssetError("the tokenizer has no pad, eos or unk token to pad with")
+        tokenizer.pad_token = fallback
+
+
+def load_classifier(
+    ref: ModelRef | str,
+    *,
+    num_labels: int = 2,
+    label_names: tuple[str, ...] | None = None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
+    trust_remote_code: bool = False,
+    dtype: Any = None,
+) -> PreTrainedModel:
+    """``AutoModelForSequenceClassification`` with ``num_labels`` outputs.
+
+    A checkpoint without a classification head (e.g. a sentence encoder) gets a freshly
+    initialised one; seed before calling for a reproducible head. For decoder LMs the pad token
+    id is copied from the tokenizer so last-token pooling finds the end of each sequence.
+    """
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
+    kwargs: dict[str, Any] = {"num_labels": num_labels, "trust_remote_code": trust_remote_code, **ref.pretrained_kwargs()}
+    if label_names:
+        kwargs["id2label"] = dict(enumerate(label_names))
+        kwargs["label2id"] = {n: i for i, n in enumerate(label_names)}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    # the "newly initialized weights" notice is expected for a new head; we report it ourselves
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(ref.path, **kwargs)
+    except OSError as exc:
+        raise _hub_error(ref, exc) from None
+    except ValueError as exc:
+        raise AssetError(f"{ref.name!r} cannot be loaded as a sequence classifier: {exc}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    if tokenizer is not None and model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def model_fingerprint(ref: ModelRef | str) -> str:
+    """Content hash of a model's config and weights (hub ids: the id), used as a cache key."""
+    ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
+    if ref.kind == "hub":
+        return hashlib.sha256(f"hub:{ref.path}".encode()).hexdigest()[:16]
+    root = Path(ref.path)
+    files = [root / ref.gguf_file] if ref.gguf_file else sorted(
+        p for p in root.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and p.is_file()
+    )
+    return _hash_files(tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+
+
+@lru_cache(maxsize=64)
+def _hash_files(files: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for path, size, _mtime in files:
+        h.update(Path(path).name.encode())
+        h.update(str(size).encode())
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def describe_model(model: PreTrainedModel) -> dict[str, Any]:
+    config = model.config
+    return {
+        "model_type": config.model_type,
+        "num_layers": getattr(config, "num_hidden_layers", None),
+        "hidden_size": getattr(config, "hidden_size", None),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def quiet_transformers() -> None:
+    """Keep transformers' info/warning chatter out of CLI output."""
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
