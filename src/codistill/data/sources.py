@@ -142,6 +142,7 @@ class HubDataset:
             import datasets
         except ImportError:  # pragma: no cover - datasets is a dependency
             raise DataError("loading hub datasets needs `pip install datasets`") from None
+        _go_offline_if_hub_unreachable()
         try:
             train = datasets.load_dataset(self.path, self.config, split=self.train_split)
             test = datasets.load_dataset(self.path, self.config, split=self.test_split)
@@ -157,6 +158,33 @@ class HubDataset:
             validation=None,
             description=f"hub:{self.display}",
         )
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP check of the hub endpoint, so an offline machine fails in seconds, not minutes."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _go_offline_if_hub_unreachable() -> None:
+    """Without a reachable hub, only the local datasets cache is tried (no retry loop)."""
+    if hub_reachable():
+        return
+    import datasets.config
+    import huggingface_hub.constants
+
+    datasets.config.HF_HUB_OFFLINE = True
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
 
 
 ROTTEN_TOMATOES_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"

@@ -1,0 +1,82 @@
+"""``codistill`` command line: one sub-command per stage.
+
+Each stage registers its commands in its own module (``cli/data.py``, ``cli/teacher.py``, ...)
+so stages stay independent; this module only assembles them and turns user errors into one
+clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from codistill.cli import data as data_cli
+from codistill.cli import models as models_cli
+from codistill.cli import teacher as teacher_cli
+from codistill.errors import CodistillError
+
+app = typer.Typer(
+    name="codistill",
+    help="Few-shot distillation of text classifiers with teacher-verified counterfactuals (CoD).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data_cli.app, name="data")
+app.add_typer(models_cli.app, name="models")
+teacher_cli.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from codistill import __version__
+
+        typer.echo(f"codistill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.", envvar="CODISTILL_DEBUG"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    if debug:
+        os.environ["CODISTILL_DEBUG"] = "1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    import click
+
+    debug = os.environ.get("CODISTILL_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=False)
+    except CodistillError as exc:
+        if debug:
+            raise
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: one line by default, the traceback with --debug
+        if debug:
+            raise
+        typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

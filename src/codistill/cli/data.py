@@ -1,0 +1,85 @@
+"""``codistill data``: inspect tasks and k-shot budgets."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from codistill.cli.options import DataDirOpt, LabelColumnOpt, SourceOpt, TaskOpt, TextColumnOpt, data_overrides
+
+app = typer.Typer(help="Inspect tasks, splits and k-shot budgets.", no_args_is_help=True)
+
+
+def _load(task, data_dir, source, text_column, label_column):
+    from codistill.data import DataConfig, load_task
+
+    config = DataConfig().with_overrides(data_overrides(task, data_dir, source, text_column, label_column))
+    return load_task(config)
+
+
+@app.command("tasks")
+def tasks() -> None:
+    """List the registered tasks."""
+    from codistill.data import TASKS
+
+    for spec in TASKS.values():
+        sources = ", ".join(spec.sources) or "--data-dir"
+        typer.echo(f"{spec.name:16s} {'/'.join(spec.label_names):24s} metrics={','.join(spec.metrics):24s} sources={sources}")
+        typer.echo(f"{'':16s} {spec.description}")
+
+
+@app.command("show")
+def show(
+    task: TaskOpt = "rotten_tomatoes",
+    data_dir: DataDirOpt = None,
+    source: SourceOpt = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    examples: Annotated[int, typer.Option("--examples", "-n", help="Examples to print per split.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Load a task and print its splits, label balance and a few examples."""
+    data = _load(task, data_dir, source, text_column, label_column)
+    summary = data.summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo(f"task {summary['task']}  ({summary['source']})  fingerprint {summary['fingerprint']}")
+    for split, info in summary["splits"].items():
+        labels = ", ".join(f"{k}={v}" for k, v in info["labels"].items())
+        typer.echo(f"  {split:10s} {info['size']:7d}  {labels}")
+    for note in summary["notes"]:
+        typer.echo(f"  note: {note}")
+    for split in ("pool", "test"):
+        for ex in data.split(split)[:examples]:
+            text = ex.text if len(ex.text) <= 100 else ex.text[:97] + "..."
+            typer.echo(f"  [{split} {ex.id}] {data.task.label_names[ex.label]}: {text}")
+
+
+@app.command("sample")
+def sample_cmd(
+    k: Annotated[int, typer.Option("--k", "-k", help="Budget: number of training examples (even).")],
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    cod: Annotated[bool, typer.Option("--cod", help="The CoD half-budget: the first k/2 of the same ordering.")] = False,
+    task: TaskOpt = "rotten_tomatoes",
+    data_dir: DataDirOpt = None,
+    source: SourceOpt = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the examples as JSON lines.")] = None,
+) -> None:
+    """Draw a nested, class-balanced k-shot set."""
+    from codistill.data import sample
+    from codistill.utils.io import atomic_write_jsonl
+
+    data = _load(task, data_dir, source, text_column, label_column)
+    shots = sample(data, k, seed, cod=cod)
+    rows = [{**e.to_dict(), "label_name": data.task.label_names[e.label]} for e in shots.examples]
+    if output:
+        atomic_write_jsonl(output, rows)
+        typer.echo(f"wrote {len(rows)} examples to {output}")
+    else:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))

@@ -1,0 +1,42 @@
+"""``codistill models``: packaged models and layer-subset students."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="List packaged models; derive layer-subset students.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_models() -> None:
+    """Packaged models that load offline, and whether they are installed."""
+    from codistill.errors import AssetError
+    from codistill.models import PACKAGED_MODELS
+
+    for m in PACKAGED_MODELS.values():
+        try:
+            status = str(m.locate())
+        except AssetError:
+            status = f"not installed ({m.install})"
+        typer.echo(f"{m.name:24s} {m.description}\n{'':24s} {status}")
+
+
+@app.command("derive-student")
+def derive(
+    source: Annotated[str, typer.Option("--source", help="Packaged name, local path or hub id.")] = "minilm-l6",
+    layers: Annotated[Optional[str], typer.Option("--layers", help="Number of layers to keep, or comma-separated indices.")] = "2",
+    output: Annotated[str, typer.Option("--output", "-o", help="Directory for the student.")] = "students/minilm-l6-2l",
+    seed: Annotated[int, typer.Option("--seed", help="Seed for a freshly initialised head.")] = 0,
+) -> None:
+    """Initialise a student from a subset of a pretrained model's layers (saved as a normal HF model)."""
+    from codistill.errors import ConfigError
+    from codistill.models import derive_student
+
+    try:
+        keep: int | list[int] = [int(x) for x in layers.split(",")] if "," in layers else int(layers)
+    except ValueError:
+        raise ConfigError(f"--layers must be a count or comma-separated indices, got {layers!r}") from None
+    path = derive_student(source, keep, output, seed=seed)
+    typer.echo(f"saved student to {path}")

@@ -1,0 +1,43 @@
+"""Options shared by several commands, and the config-building helpers behind them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from codistill.config import ConfigBase
+
+TaskOpt = Annotated[Optional[str], typer.Option("--task", "-t", help="Registered task (see `codistill data tasks`).")]
+DataDirOpt = Annotated[
+    Optional[str], typer.Option("--data-dir", help="Directory with train/test[/validation] .jsonl/.csv/.tsv/.parquet files.")
+]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Named source of the task (hub, packaged, full_stars).")]
+TextColumnOpt = Annotated[Optional[list[str]], typer.Option("--text-column", help="Text column in local files (repeatable).")]
+LabelColumnOpt = Annotated[Optional[str], typer.Option("--label-column", help="Label column in local files.")]
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="YAML config file.")]
+SetOpt = Annotated[
+    Optional[list[str]], typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable).")
+]
+
+
+def data_overrides(
+    task: str | None = None,
+    data_dir: str | None = None,
+    source: str | None = None,
+    text_column: list[str] | None = None,
+    label_column: str | None = None,
+) -> dict[str, Any]:
+    """The non-empty data options as ``{field: value}`` for :meth:`ConfigBase.with_overrides`."""
+    values = {"task": task, "data_dir": data_dir, "source": source, "text_columns": text_column or None, "label_column": label_column}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> ConfigBase:
+    """File, then explicit options, then ``--set`` overrides (the last wins)."""
+    config = cls.from_yaml(config_path) if config_path else cls()
+    if options:
+        config = config.with_overrides(options)
+    if sets:
+        config = config.with_overrides(sets)
+    return config

@@ -1,0 +1,104 @@
+"""Tiny, randomly initialised models and tokenizers for tests (no downloads).
+
+``make_tiny_model(arch, directory)`` writes a complete HF model directory (config, safetensors
+weights, tokenizer) for ``bert``, ``deberta-v2`` or ``qwen2``; it loads through the same code as
+a real checkpoint. The BERT and DeBERTa tokenizers are WordPiece over a small vocabulary; the
+Qwen2 tokenizer is a word-level tokenizer with an end-of-text token and, like many decoder LMs,
+no pad token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+TINY_WORDS = (
+    "the a an and but not no very really quite film movie story plot acting actors it is was "
+    "good great fine excellent wonderful brilliant moving funny charming best love loved "
+    "bad awful terrible boring dull worst poor hate hated mess weak slow "
+    "this that of to in with for on at by as he she they we i you one two"
+).split()
+
+ARCHITECTURES = ("bert", "deberta-v2", "qwen2")
+
+
+def _wordpiece_tokenizer(words: Iterable[str]):
+    from transformers import BertTokenizerFast
+    import tempfile
+
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *".,!?'-", *letters, *(f"##{c}" for c in letters)]
+    vocab += [w for w in dict.fromkeys(words) if w not in vocab]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "vocab.txt"
+        path.write_text("\n".join(vocab) + "\n")
+        return BertTokenizerFast(vocab_file=str(path), do_lower_case=True)
+
+
+def _wordlevel_tokenizer(words: Iterable[str]):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "<|endoftext|>": 1}
+    for w in [*dict.fromkeys(words), *".,!?'-"]:
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<|endoftext|>")
+
+
+def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int = 32, num_labels: int = 2):
+    common = dict(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=128,
+        num_labels=num_labels,
+    )
+    if arch == "bert":
+        from transformers import BertConfig
+
+        return BertConfig(**common, pad_token_id=0)
+    if arch == "deberta-v2":
+        from transformers import DebertaV2Config
+
+        return DebertaV2Config(
+            **common, pad_token_id=0, relative_attention=True, position_buckets=16,
+            pos_att_type=["p2c", "c2p"], max_relative_positions=32, position_biased_input=False,
+        )
+    if arch == "qwen2":
+        from transformers import Qwen2Config
+
+        return Qwen2Config(**common, num_key_value_heads=2, tie_word_embeddings=False)
+    raise ValueError(f"unknown tiny architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+
+
+def make_tiny_model(
+    arch: str,
+    directory: str | Path,
+    *,
+    num_layers: int = 4,
+    hidden: int = 32,
+    seed: int = 0,
+    words: Iterable[str] = TINY_WORDS,
+    head: bool = True,
+) -> Path:
+    """Write a tiny random ``arch`` model + tokenizer to ``directory`` and return it.
+
+    ``head=False`` saves the bare backbone (like a sentence encoder), so loading it as a
+    classifier initialises a new head, exactly as with the packaged MiniLM.
+    """
+    import torch
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    directory = Path(directory)
+    tokenizer = _wordlevel_tokenizer(words) if arch == "qwen2" else _wordpiece_tokenizer(words)
+    config = tiny_config(arch, len(tokenizer), num_layers=num_layers, hidden=hidden)
+    torch.manual_seed(seed)
+    model = (AutoModelForSequenceClassification if head else AutoModel).from_config(config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
