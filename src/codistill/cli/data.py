@@ -9,7 +9,7 @@ import typer
 
 from codistill.cli.options import DataDirOpt, LabelColumnOpt, SourceOpt, TaskOpt, TextColumnOpt, data_overrides
 
-app = typer.Typer(help="Inspect tasks, splits and k-shot budgets.", no_args_is_help=True)
+app = typer.Typer(help="Inspect tasks, splits and k-shot budgets.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _load(task, data_dir, source, text_column, label_column):

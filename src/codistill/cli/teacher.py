@@ -2,8 +2,71 @@
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Optional
+
 import typer
+
+from codistill.cli.options import (
+    ConfigOpt,
+    DataDirOpt,
+    LabelColumnOpt,
+    SetOpt,
+    SourceOpt,
+    TaskOpt,
+    TextColumnOpt,
+    build_config,
+    data_overrides,
+)
+
+
+def teacher(
+    task: TaskOpt = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Packaged name (minilm-l6), local path or hub id.")] = None,
+    data_dir: DataDirOpt = None,
+    source: SourceOpt = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Save here (default: cache keyed by inputs).")] = None,
+    max_train_examples: Annotated[Optional[int], typer.Option("--max-train-examples", help="Train on a stratified subsample of the pool.")] = None,
+    epochs: Annotated[Optional[float], typer.Option("--epochs", help="Training epochs.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Per-device batch size.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Training seed.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Retrain even if a cached teacher matches.")] = False,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+) -> None:
+    """Fine-tune a teacher on a task; select on validation, report test metrics, save model + card.
+
+    Defaults: the packaged MiniLM-L6 on the packaged rotten_tomatoes task (fully offline).
+    """
+    from codistill.teacher import TeacherConfig, train_teacher
+
+    options: dict = {f"data.{k}": v for k, v in data_overrides(task, data_dir, source, text_column, label_column).items()}
+    for key, value in (
+        ("model", model),
+        ("output_dir", output_dir),
+        ("max_train_examples", max_train_examples),
+        ("train.epochs", epochs),
+        ("train.learning_rate", lr),
+        ("train.batch_size", batch_size),
+        ("train.seed", seed),
+    ):
+        if value is not None:
+            options[key] = value
+    cfg = build_config(TeacherConfig, config, set_, options)
+    if print_config:
+        typer.echo(cfg.to_yaml(), nl=False)
+        return
+    result = train_teacher(cfg, force=force)
+    m = result.metrics
+    state = "cached teacher (same inputs; --force retrains)" if result.cached else f"trained in {m['total_seconds']:.0f}s"
+    typer.echo(f"{state}: {result.path}")
+    typer.echo("test " + json.dumps({k: round(v, 4) for k, v in m["test"].items()}))
+    typer.echo("validation " + json.dumps({k: round(v, 4) for k, v in m["validation"].items()}))
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("teacher")(teacher)

@@ -19,7 +19,7 @@ class DataConfig(ConfigBase):
     label_column: str | None = Field(None, description="label column in local files; default: the task's")
     label_names: list[str] | None = Field(None, description="label names for the `local` task, index = label id")
     label_map: dict[str, int] | None = Field(None, description="raw label value -> label id for local files")
-    validation_size: float = Field(500, gt=0, description="examples carved from the pool for selection (<1: a fraction)")
+    validation_size: int | float = Field(500, gt=0, description="examples carved from the pool for selection (<1: a fraction)")
     validation_max_fraction: float = Field(0.2, gt=0, lt=1, description="cap on the carve as a fraction of the pool")
     split_seed: int = Field(0, description="seed of the validation carve (fixed across k-shot seeds)")
 

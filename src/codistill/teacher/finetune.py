@@ -1,0 +1,187 @@
+"""Teacher fine-tuning: train on the pool, select on validation, report test, cache by inputs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codistill import __version__
+from codistill.data import TaskData, load_task
+from codistill.data.schema import Example
+from codistill.teacher.config import TeacherConfig
+from codistill.utils.hashing import fingerprint
+from codistill.utils.io import atomic_directory, atomic_write_json, read_json
+from codistill.utils.paths import cache_home
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class TeacherResult:
+    path: Path
+    metrics: dict[str, Any]
+    cached: bool
+
+
+def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str) -> str:
+    """Everything that determines the trained weights; the output location is not part of it."""
+    return fingerprint(
+        {
+            "config": config.model_dump(mode="json", exclude={"output_dir"}),
+            "data": data.fingerprint,
+            "model": model_hash,
+            "codistill": __version__.rsplit(".", 1)[0],
+        }
+    )
+
+
+def default_output_dir(config: TeacherConfig, key: str) -> Path:
+    model = Path(config.model).name if "/" in config.model else config.model
+    return cache_home() / "teachers" / f"{config.data.task}-{model}-{key}"
+
+
+def subsample(pool: list[Example], n: int | None, seed: int) -> list[Example]:
+    """Class-stratified seeded subsample of ``n`` pool examples (pool order kept)."""
+    if n is None or n >= len(pool):
+        return pool
+    rng = np.random.default_rng([seed, 7919])
+    labels = np.array([e.label for e in pool])
+    chosen: list[int] = []
+    for lab in np.unique(labels):
+        idx = np.flatnonzero(labels == lab)
+        take = int(round(n * len(idx) / len(pool)))
+        chosen.extend(rng.permutation(idx)[:take].tolist())
+    return [pool[i] for i in sorted(chosen)]
+
+
+def cached_result(path: Path, key: str) -> TeacherResult | None:
+    metrics_path = path / METRICS_FILE
+    if metrics_path.is_file():
+        metrics = read_json(metrics_path)
+        if metrics.get("fingerprint") == key:
+            return TeacherResult(path=path, metrics=metrics, cached=True)
+    return None
+
+
+def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData | None = None) -> TeacherResult:
+    """Fine-tune ``config.model`` on ``config.data`` and save model, tokenizer, metrics and card.
+
+    A second call with the same inputs (config, data content, model weights) returns the saved
+    teacher at once unless ``force`` is set.
+    """
+    from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+
+    data = data or load_task(config.data)
+    ref = resolve_model(config.model)
+    key = teacher_fingerprint(config, data, model_fingerprint(ref))
+    out = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config, key)
+    if not force and (hit := cached_result(out, key)):
+        return hit
+
+    import torch
+    from transformers import Trainer
+
+    from codistill.evaluation import label_metrics, predict_logits
+    from codistill.models.loading import describe_model, quiet_transformers
+    from codistill.training import EncodedDataset, KeepBestCallback, PadCollator
+    from codistill.training.card import model_card
+    from codistill.utils.seed import seed_everything
+
+    quiet_transformers()
+    tc = config.train
+    seed_everything(tc.seed)
+    tokenizer = load_tokenizer(ref, trust_remote_code=config.trust_remote_code)
+    model = load_classifier(
+        ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
+        trust_remote_code=config.trust_remote_code,
+    )
+    train_examples = subsample(data.pool, config.max_train_examples, tc.seed)
+    train_set = EncodedDataset([e.text for e in train_examples], tokenizer, tc.max_length, [e.label for e in train_examples])
+    val_set = EncodedDataset([e.text for e in data.validation], tokenizer, tc.max_length, [e.label for e in data.validation])
+    metric_names = data.task.metrics
+
+    def compute_metrics(prediction) -> dict[str, float]:
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        return label_metrics(prediction.label_ids, np.argmax(logits, -1), metric_names)
+
+    keep_best = KeepBestCallback(data.task.primary_metric)
+    started = time.perf_counter()
+    with atomic_directory(out) as tmp:
+        trainer = Trainer(
+            model=model,
+            args=tc.trainer_arguments(str(tmp / "trainer"), len(train_set)),
+            train_dataset=train_set,
+            eval_dataset=val_set if tc.select_best else None,
+            data_collator=PadCollator(tokenizer),
+            compute_metrics=compute_metrics,
+            callbacks=[keep_best] if tc.select_best else [],
+        )
+        train_output = trainer.train()
+        train_seconds = time.perf_counter() - started
+        model = trainer.model
+        model.eval()
+
+        def score(examples: list[Example], desc: str) -> dict[str, float]:
+            logits = predict_logits(model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc)
+            return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names)
+
+        validation_metrics = score(data.validation, "validation")
+        test_metrics = score(data.test, "test")
+        metrics = {
+            "fingerprint": key,
+            "task": data.task.name,
+            "model": config.model,
+            "test": test_metrics,
+            "validation": validation_metrics,
+            "selected_step": keep_best.best_step,
+            "validation_history": keep_best.history,
+            "train_examples": len(train_set),
+            "train_steps": int(train_output.global_step),
+            "train_loss": float(train_output.training_loss),
+            "train_seconds": round(train_seconds, 2),
+            "total_seconds": round(time.perf_counter() - started, 2),
+            "device": str(next(model.parameters()).device),
+            "torch_threads": torch.get_num_threads(),
+            "data_fingerprint": data.fingerprint,
+            "data_source": data.source,
+            "model_info": describe_model(model),
+            "codistill_version": __version__,
+        }
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        config.save(tmp / "teacher_config.yaml")
+        atomic_write_json(tmp / METRICS_FILE, metrics)
+        (tmp / "README.md").write_text(
+            model_card(
+                title=f"codistill teacher: {config.model} on {data.task.name}",
+                summary=(
+                    f"Fine-tuned with codistill {__version__} on {len(train_set)} examples of the {data.task.name} "
+                    f"pool; weights selected on a {len(data.validation)}-example validation split carved from the "
+                    "pool (the test split was never used for selection)."
+                ),
+                base_model=config.model,
+                task=data.task.name,
+                label_names=list(data.task.label_names),
+                test_metrics=test_metrics,
+                validation_metrics=validation_metrics,
+                config=config.to_dict(),
+                details={
+                    "train steps": metrics["train_steps"],
+                    "selected step": keep_best.best_step,
+                    "train seconds": metrics["train_seconds"],
+                    "data source": data.source,
+                    "data fingerprint": data.fingerprint,
+                },
+            ),
+            encoding="utf-8",
+        )
+    return TeacherResult(path=out, metrics=metrics, cached=False)

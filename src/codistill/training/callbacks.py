@@ -1,0 +1,45 @@
+"""Trainer callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import TrainerCallback
+
+
+class KeepBestCallback(TrainerCallback):
+    """Keeps a CPU copy of the weights that score best on ``metric`` (validation only) and puts
+    them back when training ends; ties keep the earlier weights.
+
+    In-memory selection avoids writing a checkpoint (weights + optimizer state) per evaluation,
+    which costs more than the evaluation itself for small models.
+    """
+
+    def __init__(self, metric: str, greater_is_better: bool = True) -> None:
+        self.metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+        self.sign = 1.0 if greater_is_better else -1.0
+        self.best_score: float | None = None
+        self.best_step: int | None = None
+        self.history: list[dict[str, Any]] = []
+        self._state: dict[str, Any] | None = None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        # the final weights are a candidate too, even when the step count is not a multiple
+        # of the evaluation interval
+        if state.global_step >= state.max_steps and args.eval_strategy != "no":
+            control.should_evaluate = True
+        return control
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        if not metrics or self.metric not in metrics:
+            return
+        score = float(metrics[self.metric])
+        self.history.append({"step": state.global_step, **{k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}})
+        if self.best_score is None or self.sign * score > self.sign * self.best_score:
+            self.best_score, self.best_step = score, state.global_step
+            self._state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if self._state is not None and model is not None:
+            model.load_state_dict(self._state)
+            self._state = None
