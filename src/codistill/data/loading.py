@@ -56,7 +56,8 @@ def load_task(config: DataConfig | None = None, /, **overrides) -> TaskData:
     test_texts = {e.text for e in raw.test}
     pool = _clean_pool(raw.train, test_texts, notes)
     if raw.validation is not None:
-        validation = [e for e in _clean_pool(raw.validation, test_texts, notes) if e.text not in {p.text for p in pool}]
+        pool_texts = {e.text for e in pool}
+        validation = [e for e in _clean_pool(raw.validation, test_texts, notes) if e.text not in pool_texts]
     else:
         pool, validation = carve_validation(pool, task.num_labels, config, notes)
     for name, split in (("pool", pool), ("validation", validation), ("test", raw.test)):

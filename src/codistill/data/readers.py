@@ -66,10 +66,10 @@ def _read_delimited(path: Path, delimiter: str) -> Iterator[Row]:
         header = [h.strip() for h in header]
         if len(set(header)) != len(header):
             raise DataError(f"{path}:1: duplicate column names in header {header}")
-        start = reader.line_num
+        previous_end = reader.line_num
         for record in reader:
-            line = start + 1 if reader.line_num == start else reader.line_num
-            start = reader.line_num
+            # a quoted field may span lines: report the line where the record starts
+            line, previous_end = previous_end + 1, reader.line_num
             if not record or all(not c.strip() for c in record):
                 continue
             if len(record) != len(header):

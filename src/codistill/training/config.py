@@ -60,6 +60,7 @@ class TrainingConfig(ConfigBase):
     def trainer_arguments(self, output_dir: str, num_examples: int, **extra: Any):
         """``transformers.TrainingArguments`` for this config. Checkpointing is off: selection
         keeps the best weights in memory (see :class:`KeepBestCallback`)."""
+        import torch
         from transformers import TrainingArguments
 
         steps = self.total_steps(num_examples)
@@ -84,6 +85,7 @@ class TrainingConfig(ConfigBase):
             seed=self.seed,
             data_seed=self.seed,
             dataloader_num_workers=0,
+            dataloader_pin_memory=torch.cuda.is_available(),
             remove_unused_columns=False,
             disable_tqdm=False,
             **self.precision_flags(),

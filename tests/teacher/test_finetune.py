@@ -1,0 +1,106 @@
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+from codistill.teacher import TeacherConfig, train_teacher
+
+
+def _config(model_dir, data_dir, out, **train):
+    settings = {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10, **train}
+    return TeacherConfig.from_dict(
+        {
+            "model": str(model_dir),
+            "data": {"task": "local", "data_dir": str(data_dir), "validation_size": 40},
+            "train": settings,
+            "output_dir": None if out is None else str(out),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_models, tmp_path_factory):
+    # one real training run shared by the tests that only inspect or reuse its output
+    from tests.conftest import synthetic_sentiment, write_jsonl
+
+    root = tmp_path_factory.mktemp("teacher")
+    write_jsonl(root / "data" / "train.jsonl", synthetic_sentiment(240, seed=1))
+    write_jsonl(root / "data" / "test.jsonl", synthetic_sentiment(60, seed=2))
+    cfg = _config(tiny_models("bert", head=False), root / "data", root / "teacher")
+    return cfg, train_teacher(cfg)
+
+
+def test_trains_selects_on_validation_and_saves_everything(trained):
+    cfg, result = trained
+    out = result.path
+    assert not result.cached
+    for name in ("model.safetensors", "config.json", "teacher_config.yaml", "metrics.json", "README.md"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"accuracy", "macro_f1"}
+    assert metrics["validation"]["accuracy"] >= 0.9  # separable synthetic data
+    history = metrics["validation_history"]
+    assert [h["step"] for h in history] == [10, 20, 30, 40]
+    best = max(h["eval_accuracy"] for h in history)
+    assert metrics["selected_step"] == next(h["step"] for h in history if h["eval_accuracy"] == best)
+    assert TeacherConfig.from_yaml(out / "teacher_config.yaml") == cfg
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "pipeline_tag: text-classification" in card and "## Test metrics" in card
+    assert not list(out.parent.glob(".teacher.*"))  # no temporary directories left behind
+
+
+def test_second_call_is_served_from_cache(trained, monkeypatch):
+    cfg, first = trained
+    import transformers
+
+    monkeypatch.setattr(transformers.Trainer, "train", lambda *a, **k: pytest.fail("retrained"))
+    again = train_teacher(cfg)
+    assert again.cached and again.metrics == first.metrics
+
+
+def test_changed_inputs_or_force_retrain(trained, monkeypatch):
+    cfg, _ = trained
+    import transformers
+
+    calls = []
+    original = transformers.Trainer.train
+    monkeypatch.setattr(transformers.Trainer, "train", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    train_teacher(cfg.with_overrides(["train.max_steps=10", "train.eval_steps=5"]))
+    train_teacher(cfg.with_overrides(["train.max_steps=10", "train.eval_steps=5"]), force=True)
+    assert len(calls) == 2
+
+
+def test_same_seed_is_bit_exact(tiny_models, sentiment_dir, tmp_path):
+    model = tiny_models("bert", head=False)
+    a = train_teacher(_config(model, sentiment_dir, tmp_path / "a", max_steps=12, eval_steps=6))
+    b = train_teacher(_config(model, sentiment_dir, tmp_path / "b", max_steps=12, eval_steps=6))
+    wa, wb = load_file(a.path / "model.safetensors"), load_file(b.path / "model.safetensors")
+    assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
+    assert a.metrics["test"] == b.metrics["test"]
+
+
+def test_failure_leaves_nothing_half_written(tiny_models, sentiment_dir, tmp_path, monkeypatch):
+    import transformers
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(transformers.Trainer, "train", boom)
+    out = tmp_path / "crashed"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train_teacher(_config(tiny_models("bert", head=False), sentiment_dir, out))
+    assert not out.exists() and not list(tmp_path.glob(".crashed*"))
+
+
+@pytest.mark.parametrize("arch", ["deberta-v2", "qwen2"])
+def test_other_architectures_train(tiny_models, sentiment_dir, tmp_path, arch):
+    result = train_teacher(_config(tiny_models(arch), sentiment_dir, tmp_path / arch, max_steps=6, eval_steps=3))
+    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0 and result.metrics["train_steps"] == 6
+
+
+def test_default_output_goes_to_cache_home(tiny_models, sentiment_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
+    cfg = _config(tiny_models("bert", head=False), sentiment_dir, None, max_steps=4, eval_steps=2)
+    result = train_teacher(cfg)
+    assert result.path.parent == tmp_path / "home" / "teachers"
+    assert train_teacher(cfg).cached

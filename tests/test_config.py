@@ -1,0 +1,44 @@
+import pytest
+
+from codistill.errors import ConfigError
+from codistill.teacher import TeacherConfig
+
+
+def test_yaml_round_trip_is_exact(tmp_path):
+    cfg = TeacherConfig().with_overrides(["data.task=sst2", "train.learning_rate=3e-5", "data.text_columns=[a, b]", "max_train_examples=500"])
+    assert TeacherConfig.from_yaml(cfg.to_yaml()) == cfg
+    path = cfg.save(tmp_path / "t.yaml")
+    assert TeacherConfig.from_yaml(path) == cfg
+    assert TeacherConfig.from_yaml(str(path)) == cfg
+    assert cfg.train.learning_rate == 3e-5 and cfg.data.text_columns == ["a", "b"]
+
+
+def test_overrides_are_typed_and_validated():
+    cfg = TeacherConfig().with_overrides({"train.epochs": "2", "data.split_seed": 7})
+    assert cfg.train.epochs == 2.0 and cfg.data.split_seed == 7
+    with pytest.raises(ConfigError, match="train.learning_rate"):
+        TeacherConfig().with_overrides(["train.learning_rate=-1"])
+    with pytest.raises(ConfigError, match="unknown key 'lr'"):
+        TeacherConfig().with_overrides(["train.lr=1"])
+    with pytest.raises(ConfigError, match="key=value"):
+        TeacherConfig().with_overrides(["train.epochs"])
+    with pytest.raises(ConfigError, match="not a section"):
+        TeacherConfig().with_overrides(["model.name=x"])
+
+
+def test_unknown_yaml_keys_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="modle"):
+        TeacherConfig.from_yaml("modle: x\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        TeacherConfig.from_yaml("a: [\n")
+    with pytest.raises(ConfigError, match="config file not found"):
+        TeacherConfig.from_yaml(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="mapping"):
+        TeacherConfig.from_yaml("- 1\n- 2\n")
+
+
+def test_fingerprint_tracks_values():
+    a = TeacherConfig()
+    assert a.fingerprint() == TeacherConfig().fingerprint()
+    assert a.fingerprint() != a.with_overrides(["train.seed=1"]).fingerprint()
+    assert a.fingerprint(exclude={"output_dir"}) == a.with_overrides(["output_dir=/x"]).fingerprint(exclude={"output_dir"})
