@@ -8,7 +8,6 @@ counterfactual, never a gold label). Everything else is provenance and quality i
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -54,20 +53,12 @@ class CounterfactualRecord:
 
 
 def read_counterfactuals(path: str | Path) -> list[CounterfactualRecord]:
+    from codistill.data.readers import read_rows
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"counterfactual file not found: {path}")
-    records = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
-            records.append(CounterfactualRecord.from_dict(row, f"{path}:{lineno}"))
-    return records
+    return [CounterfactualRecord.from_dict(row, where) for where, row in read_rows(path)]
 
 
 def write_counterfactuals(path: str | Path, records: list[CounterfactualRecord]) -> Path:
