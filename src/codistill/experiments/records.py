@@ -1,0 +1,103 @@
+"""Run records and the append-only results file that makes sweeps resumable.
+
+Each finished run is one JSON line, written with a single ``write`` + ``fsync`` of a complete
+line. A sweep killed mid-write leaves at most one partial last line, which the reader reports
+and ignores and the next append truncates, so records are never lost or duplicated: a rerun
+skips every key already present. One process writes (a sweep's workers report to it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codistill.errors import DataError
+
+
+@dataclass(frozen=True, order=True)
+class RunKey:
+    """What identifies one run of a sweep."""
+
+    task: str
+    recipe: str
+    cod: bool
+    k: int
+    seed: int
+
+    @property
+    def method(self) -> str:
+        return f"{self.recipe}+cod" if self.cod else self.recipe
+
+    def as_id(self) -> str:
+        return f"{self.task}/{self.method}/k{self.k}/s{self.seed}"
+
+
+@dataclass
+class RunRecord:
+    key: RunKey
+    metrics: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+    counterfactuals: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.key.as_id(), **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> RunRecord:
+        return cls(
+            key=RunKey(**row["key"]),
+            metrics=dict(row["metrics"]),
+            timings=dict(row.get("timings", {})),
+            counterfactuals=dict(row.get("counterfactuals", {})),
+            config=dict(row.get("config", {})),
+        )
+
+
+class ResultStore:
+    """Append-only JSON-lines file of :class:`RunRecord`; one record per :class:`RunKey`."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.skipped_partial_lines = 0
+
+    def load(self) -> list[RunRecord]:
+        if not self.path.is_file():
+            return []
+        records: dict[RunKey, RunRecord] = {}
+        self.skipped_partial_lines = 0
+        with self.path.open(encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = RunRecord.from_dict(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                if lineno == len(lines):  # a write cut short by a kill: the run will simply be redone
+                    self.skipped_partial_lines += 1
+                    continue
+                raise DataError(f"{self.path}:{lineno}: corrupt result record ({exc})") from None
+            records.setdefault(record.key, record)  # the first complete record of a key wins
+        return list(records.values())
+
+    def done(self) -> set[RunKey]:
+        return {r.key for r in self.load()}
+
+    def append(self, record: RunRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record.to_dict(), sort_keys=True, ensure_ascii=False) + "\n"
+        with self.path.open("a+b") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # a line cut short by a kill: drop it before appending
+                    handle.seek(0)
+                    content = handle.read()
+                    handle.truncate(content.rfind(b"\n") + 1)
+            handle.write(line.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())

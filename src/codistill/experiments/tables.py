@@ -1,0 +1,70 @@
+"""Tables shaped like the CoD paper's Table 1: rows task x method (baseline -> +CoD), columns k."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from codistill.experiments.records import RunRecord
+from codistill.experiments.stats import compare_cod, summarise
+
+
+def _scale(metric: str) -> float:
+    return 100.0  # accuracy, F1, MCC and agreement read as percentages
+
+
+def table_rows(records: Iterable[RunRecord], metric: str) -> list[dict]:
+    """One row per (task, recipe, k) with baseline and CoD mean ± std, gain, p-values, flag."""
+    records = list(records)
+    summary = {(c.task, c.method, c.k): c for c in summarise(records, metric)}
+    rows = []
+    for cmp in compare_cod(records, metric):
+        base = summary[(cmp.task, cmp.recipe, cmp.k)]
+        cod = summary[(cmp.task, f"{cmp.recipe}+cod", cmp.k)]
+        rows.append(
+            {
+                "task": cmp.task, "recipe": cmp.recipe, "k": cmp.k, "metric": metric, "n_pairs": cmp.n_pairs,
+                "baseline_mean": base.mean, "baseline_std": base.std, "cod_mean": cod.mean, "cod_std": cod.std,
+                "gain": cmp.gain_mean, "gain_ci_low": cmp.ci_low, "gain_ci_high": cmp.ci_high,
+                "t_pvalue": cmp.t_pvalue, "wilcoxon_pvalue": cmp.wilcoxon_pvalue, "significant": cmp.significant,
+            }
+        )
+    return rows
+
+
+def markdown_table(records: Iterable[RunRecord], metric: str) -> str:
+    """``base ± std → cod ± std (+gain)`` per cell; ``*`` marks a significant gain (paired t, p < 0.05)."""
+    rows = table_rows(records, metric)
+    if not rows:
+        return f"_no paired baseline/+CoD results for {metric}_\n"
+    s = _scale(metric)
+    ks = sorted({r["k"] for r in rows})
+    lines = [f"| task | method ({metric}) | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
+    for task, recipe in sorted({(r["task"], r["recipe"]) for r in rows}):
+        cells = {r["k"]: r for r in rows if r["task"] == task and r["recipe"] == recipe}
+        rendered = []
+        for k in ks:
+            r = cells.get(k)
+            if r is None:
+                rendered.append("")
+                continue
+            flag = "*" if r["significant"] else ""
+            rendered.append(
+                f"{r['baseline_mean'] * s:.1f}±{r['baseline_std'] * s:.1f} → {r['cod_mean'] * s:.1f}±{r['cod_std'] * s:.1f} "
+                f"({r['gain'] * s:+.1f}{flag})"
+            )
+        lines.append(f"| {task} | {recipe} → +CoD | " + " | ".join(rendered) + " |")
+    lines.append("")
+    lines.append("`*`: gain significant (paired t-test across seeds, p < 0.05); mean ± std over seeds, in points.")
+    return "\n".join(lines) + "\n"
+
+
+def csv_table(records: Iterable[RunRecord], metric: str) -> str:
+    rows = table_rows(records, metric)
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()

@@ -1,0 +1,71 @@
+import math
+
+import numpy as np
+import pytest
+
+from codistill.experiments import RunKey, RunRecord, compare_cod, summarise
+from codistill.experiments.stats import bootstrap_ci, paired_tests
+from codistill.experiments.tables import csv_table, markdown_table
+
+
+def records(gains, base=0.70, noise=(0.0, 0.01, -0.01, 0.02, -0.02), k=8, task="sst2"):
+    out = []
+    for seed, (g, n) in enumerate(zip(gains, noise)):
+        out.append(RunRecord(RunKey(task, "kd", False, k, seed), {"accuracy": base + n}))
+        out.append(RunRecord(RunKey(task, "kd", True, k, seed), {"accuracy": base + n + g}))
+    return out
+
+
+def test_summary_mean_and_sample_std():
+    (base, cod) = summarise(records([0.05] * 5), "accuracy")
+    assert base.method == "kd" and cod.method == "kd+cod" and base.n == 5
+    vals = np.array([0.70, 0.71, 0.69, 0.72, 0.68])
+    assert base.mean == pytest.approx(vals.mean()) and base.std == pytest.approx(vals.std(ddof=1))
+    assert cod.mean == pytest.approx(vals.mean() + 0.05)
+    assert base.ci_low <= base.mean <= base.ci_high
+
+
+def test_known_paired_answer_matches_closed_form():
+    gains = np.array([0.04, 0.06, 0.05, 0.07, 0.03])
+    (cmp,) = compare_cod(records(gains), "accuracy")
+    d = gains
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
+    from scipy import stats
+
+    assert cmp.gain_mean == pytest.approx(d.mean())
+    assert cmp.t_pvalue == pytest.approx(2 * stats.t.sf(abs(t), df=len(d) - 1))
+    assert cmp.wilcoxon_pvalue == pytest.approx(0.0625)  # all 5 positive: the exact floor 2/2**5
+    assert cmp.significant
+    assert cmp.ci_low <= d.mean() <= cmp.ci_high and cmp.ci_low > 0
+
+
+def test_noisy_gain_is_not_significant():
+    (cmp,) = compare_cod(records([0.05, -0.06, 0.04, -0.05, 0.01]), "accuracy")
+    assert not cmp.significant and cmp.t_pvalue > 0.5
+
+
+def test_pairs_only_on_shared_seeds():
+    recs = records([0.05] * 5)
+    recs = [r for r in recs if not (r.key.cod and r.key.seed == 4)]
+    (cmp,) = compare_cod(recs, "accuracy")
+    assert cmp.n_pairs == 4
+
+
+def test_degenerate_tests():
+    assert paired_tests(np.array([0.5, 0.6]), np.array([0.5, 0.6])) == (1.0, 1.0)
+    t_p, _ = paired_tests(np.array([0.5, 0.6]), np.array([0.6, 0.7]))
+    assert t_p == 0.0
+    assert all(math.isnan(p) for p in paired_tests(np.array([0.5]), np.array([0.6])))
+    assert bootstrap_ci(np.array([0.3])) == (0.3, 0.3)
+    assert bootstrap_ci(np.array([1.0, 2.0, 3.0]), seed=1) == bootstrap_ci(np.array([1.0, 2.0, 3.0]), seed=1)
+
+
+def test_tables():
+    recs = records([0.05] * 5) + records([0.01, -0.01, 0.0, 0.02, -0.02], k=16)
+    md = markdown_table(recs, "accuracy")
+    assert "| task | method (accuracy) | k=8 | k=16 |" in md
+    assert "70.0±1.6 → 75.0±1.6 (+5.0*)" in md
+    assert "(+0.0)" in md  # the k=16 cell: no gain, no star
+    csv_text = csv_table(recs, "accuracy")
+    assert csv_text.splitlines()[0].startswith("task,recipe,k,metric") and len(csv_text.splitlines()) == 3
+    assert "no paired" in markdown_table([], "accuracy")
