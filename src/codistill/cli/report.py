@@ -1,0 +1,25 @@
+"""``codistill report``: statistics, tables, figures and an HTML page for a results file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+
+def report(
+    results: Annotated[str, typer.Argument(help="Results file written by a sweep (JSON lines).")],
+    output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where to write the report.")] = "report",
+    counterfactuals: Annotated[Optional[list[str]], typer.Option("--counterfactuals", help="Counterfactual file(s) to sample pairs from.")] = None,
+    sample: Annotated[int, typer.Option("--sample", help="Counterfactual pairs to show.")] = 25,
+) -> None:
+    """Mean ± std per cell, paired tests of the CoD gain, Table-1 style tables, plots, HTML."""
+    from codistill.experiments.report import write_report
+
+    files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample)
+    typer.echo(files.markdown.read_text(encoding="utf-8"))
+    typer.echo(f"wrote {files.html}, {files.markdown}, {len(files.csv)} CSV table(s), {len(files.figures)} figure(s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

@@ -1,0 +1,125 @@
+"""A self-contained HTML report: tables, embedded PNG figures and a browsable sample of
+counterfactual pairs. Every text that came from data or models is escaped (it is untrusted)."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from codistill.experiments.records import RunRecord
+from codistill.experiments.tables import table_rows
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;color:#222;padding:0 1rem}
+h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;vertical-align:top}
+th{background:#f4f4f4}td.l{text-align:left}
+.sig{font-weight:600;color:#0a6b2d}.ns{color:#777}
+figure{display:inline-block;margin:.5rem}img{max-width:34rem;border:1px solid #eee}
+ins{background:#c9f7d4;text-decoration:none}del{background:#ffd6d6}
+.pairs td{max-width:30rem}
+"""
+
+
+def word_diff(before: str, after: str) -> tuple[str, str]:
+    """Both texts as escaped HTML with removed words in ``<del>`` and added words in ``<ins>``."""
+    a, b = before.split(), after.split()
+    left: list[str] = []
+    right: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        old = html.escape(" ".join(a[i1:i2]))
+        new = html.escape(" ".join(b[j1:j2]))
+        if op == "equal":
+            left.append(old)
+            right.append(new)
+        else:
+            if old:
+                left.append(f"<del>{old}</del>")
+            if new:
+                right.append(f"<ins>{new}</ins>")
+    return " ".join(left), " ".join(right)
+
+
+def _fmt_prob(probs: Sequence[float] | None) -> str:
+    return "" if not probs else " / ".join(f"{p:.2f}" for p in probs)
+
+
+def results_table(records: Iterable[RunRecord], metric: str) -> str:
+    rows = table_rows(records, metric)
+    if not rows:
+        return f"<p>No paired baseline/+CoD results for {html.escape(metric)}.</p>"
+    ks = sorted({r["k"] for r in rows})
+    head = "".join(f"<th>k={k}</th>" for k in ks)
+    body = []
+    for task, recipe in sorted({(r["task"], r["recipe"]) for r in rows}):
+        cells = {r["k"]: r for r in rows if r["task"] == task and r["recipe"] == recipe}
+        tds = []
+        for k in ks:
+            r = cells.get(k)
+            if r is None:
+                tds.append("<td></td>")
+                continue
+            cls = "sig" if r["significant"] else "ns"
+            tds.append(
+                f"<td>{100 * r['baseline_mean']:.1f}±{100 * r['baseline_std']:.1f} → {100 * r['cod_mean']:.1f}±{100 * r['cod_std']:.1f}"
+                f"<br><span class='{cls}'>{100 * r['gain']:+.1f} [{100 * r['gain_ci_low']:+.1f}, {100 * r['gain_ci_high']:+.1f}]"
+                f" p={r['t_pvalue']:.3g}</span></td>"
+            )
+        body.append(f"<tr><td class='l'>{html.escape(task)}</td><td class='l'>{html.escape(recipe)} → +CoD</td>{''.join(tds)}</tr>")
+    return (
+        f"<table class='results' data-metric='{html.escape(metric)}'><tr><th>task</th><th>method</th>{head}</tr>{''.join(body)}</table>"
+        "<p class='ns'>mean ± std over seeds → gain [bootstrap 95% CI], paired t-test p; green: significant (p &lt; 0.05).</p>"
+    )
+
+
+def pairs_table(pairs: Sequence[dict[str, Any]], label_names: Sequence[str] = ("negative", "positive")) -> str:
+    """Counterfactual pairs: original, counterfactual (edit highlighted), teacher probabilities."""
+    if not pairs:
+        return "<p>No counterfactual pairs.</p>"
+    rows = []
+    for p in pairs:
+        left, right = word_diff(str(p.get("original_text", "")), str(p.get("counterfactual_text", "")))
+        label = p.get("counterfactual_label")
+        name = label_names[label] if isinstance(label, int) and 0 <= label < len(label_names) else label
+        rows.append(
+            f"<tr><td class='l'>{html.escape(str(p.get('original_id', '')))}</td><td class='l'>{left}</td><td class='l'>{right}</td>"
+            f"<td>{_fmt_prob(p.get('teacher_probs_original'))}</td><td>{_fmt_prob(p.get('teacher_probs_counterfactual'))}</td>"
+            f"<td class='l'>{html.escape(str(name))}</td></tr>"
+        )
+    return (
+        "<table class='pairs'><tr><th>id</th><th>original</th><th>counterfactual</th><th>teacher p before</th>"
+        f"<th>teacher p after</th><th>new label</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def embed_png(path: str | Path, caption: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'><figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def render_report(
+    records: Sequence[RunRecord],
+    *,
+    title: str,
+    metrics: Sequence[str],
+    figures: Sequence[tuple[str | Path, str]] = (),
+    pairs: Sequence[dict[str, Any]] = (),
+    notes: Sequence[str] = (),
+) -> str:
+    sections = [f"<h1>{html.escape(title)}</h1>"]
+    if notes:
+        sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    for metric in metrics:
+        sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric)}")
+    if figures:
+        sections.append("<h2>Figures</h2>" + "".join(embed_png(path, caption) for path, caption in figures))
+    sections.append(f"<h2>Counterfactual pairs</h2>{pairs_table(pairs)}")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>{''.join(sections)}</body></html>\n"
+    )

@@ -1,0 +1,73 @@
+"""``codistill report``: tables (Markdown + CSV), figures and the HTML page for a results file."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codistill.errors import DataError
+from codistill.experiments.html import render_report
+from codistill.experiments.plots import fidelity_vs_accuracy, metric_vs_k
+from codistill.experiments.records import ResultStore
+from codistill.experiments.tables import csv_table, markdown_table
+from codistill.utils.io import atomic_write_text
+
+REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement")
+
+
+@dataclass
+class ReportFiles:
+    markdown: Path
+    html: Path
+    csv: list[Path]
+    figures: list[Path]
+
+
+def write_report(
+    results: str | Path,
+    out_dir: str | Path,
+    *,
+    counterfactual_files: Sequence[str | Path] = (),
+    sample_pairs: int = 25,
+    seed: int = 0,
+    title: str = "codistill sweep report",
+) -> ReportFiles:
+    store = ResultStore(results)
+    records = store.load()
+    if not records:
+        raise DataError(f"{results}: no result records")
+    out = Path(out_dir)
+    present = {m for r in records for m in r.metrics}
+    metrics = [m for m in REPORT_METRICS if m in present]
+    tasks = sorted({r.key.task for r in records})
+
+    md_parts = [f"# {title}\n", f"{len(records)} runs; tasks: {', '.join(tasks)}.\n"]
+    csv_paths = []
+    for metric in metrics:
+        md_parts.append(f"\n## {metric}\n\n{markdown_table(records, metric)}")
+        csv_paths.append(atomic_write_text(out / f"table_{metric}.csv", csv_table(records, metric)))
+
+    figures: list[tuple[Path, str]] = []
+    for task in tasks:
+        for metric in [m for m in ("accuracy", "mcc") if m in present]:
+            figures.append((metric_vs_k(records, task, metric, out / f"{task}_{metric}_vs_k.png"), f"{task}: {metric} vs k"))
+    if "agreement" in present and "accuracy" in present:
+        figures.append((fidelity_vs_accuracy(records, out / "fidelity_vs_accuracy.png"), "fidelity vs accuracy"))
+    md_parts.append("\n## Figures\n\n" + "\n".join(f"![{c}]({p.name})" for p, c in figures) + "\n")
+
+    pairs = []
+    if counterfactual_files:
+        from codistill.counterfactuals import read_counterfactuals
+
+        pool = [r.to_dict() for f in counterfactual_files for r in read_counterfactuals(f)]
+        pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
+    notes = [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"] if store.skipped_partial_lines else []
+    page = render_report(records, title=title, metrics=metrics, figures=figures, pairs=pairs, notes=notes)
+    return ReportFiles(
+        markdown=atomic_write_text(out / "report.md", "".join(md_parts)),
+        html=atomic_write_text(out / "report.html", page),
+        csv=csv_paths,
+        figures=[p for p, _ in figures],
+    )
