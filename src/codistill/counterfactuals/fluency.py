@@ -72,6 +72,14 @@ class NGramLM:
 
         return window(new, start, new_end) - window(old, start, old_end)
 
+    def new_bigrams(self, new: Sequence[str], start: int, new_end: int) -> list[float]:
+        """SLOR of each bigram of ``new`` that involves an edited position ``[start, new_end)``
+        (for a deletion, the bigram that now spans the gap); the end-of-text bigram is left out
+        because SST-2-style phrases end anywhere."""
+        toks = [BOS, *new]
+        lo, hi = start, min(len(toks) - 1, new_end + 1)  # bigram i is (toks[i], toks[i+1])
+        return [self.logp(toks[i], toks[i + 1]) - self.log_uni[toks[i + 1]] for i in range(lo, max(hi, lo + 1)) if i + 1 < len(toks)]
+
     def perplexity(self, text: str) -> float:
         toks = [BOS, *words(text), EOS]
         lp = sum(self.logp(a, b) for a, b in zip(toks, toks[1:]))

@@ -58,6 +58,22 @@ AGREEMENT = {"is": "are", "are": "is", "was": "were", "were": "was", "has": "hav
 FUNCTION_WORDS = {"the", "a", "an", "to", "of", "that", "is", "was", "be", "by", "for", "with", "in", "on", "at", "from",
                   "and", "it", "has", "have", "did", "does", "which", "who", "there", "as", "been"}
 _ALPHA = re.compile(r"^[a-z][a-z'-]*$")
+STOPWORDS = FUNCTION_WORDS | DETERMINERS | AUX_NOT | SUBJECTS | {
+    "but", "or", "if", "so", "than", "then", "into", "about", "up", "out", "just", "all", "more", "most", "own", "such", "own",
+    "what", "when", "where", "how", "why", "her", "his", "them", "him", "me", "us", "'s", "'re", "'m", "'ve", "'ll", "'d", "there"}
+BOUNDARY = {"", ",", ";", ":", "--", "-", "(", "and", "but", "or", "yet", "while", "though", "although"}
+
+
+def guess_pos(lex, word: str) -> str:
+    """Dominant WordNet part of speech, else a suffix guess (unknown words are usually names or nouns)."""
+    pos = lex.dominant_pos(word)
+    if pos:
+        return pos
+    if word.endswith("ly"):
+        return "r"
+    if word.endswith(("ous", "ful", "ive", "able", "ible", "less", "ic", "al", "ish", "y")):
+        return "a"
+    return "n"
 
 
 def task_kind(task) -> str:
@@ -162,16 +178,18 @@ class EditorGenerator(Generator):
         states = []
         for req in requests:
             tokens = tokenize(req.example.text)
-            st = State(req, tokens, [t.lower for t in tokens], +1 if req.teacher_label == 1 else -1)
+            states.append(State(req, tokens, [t.lower for t in tokens], +1 if req.teacher_label == 1 else -1))
+        if self.ecfg.saliency and hasattr(verifier, "word_saliency"):
+            # one forward+backward per input tells which words the teacher relies on; it pays for
+            # itself by putting the right word in the first round
+            self._add_saliency(states, verifier)
+        for st in states:
             st.singles = self._singles(st)
-            states.append(st)
         k = self.ecfg.candidates_per_round
         for rnd in range(1, self.ecfg.max_rounds + 1):
             active = [s for s in states if not s.done]
             if not active:
                 break
-            if rnd == 2 and self.ecfg.saliency and hasattr(verifier, "word_saliency"):
-                self._add_saliency(active, verifier)
             batch: list[tuple[State, Cand, str]] = []
             for st in active:
                 st.rounds = rnd
@@ -196,7 +214,7 @@ class EditorGenerator(Generator):
         flips = [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in st.tried.items() if int(p.argmax()) != req.teacher_label]
         fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
         ops = {t: c.ops for t, (c, _) in st.tried.items()}
-        penalty = (lambda t: self.ecfg.fluency_weight * max(0.0, -fluency[t])) if self.lm else None
+        penalty = (lambda t: -self.ecfg.fluency_weight * fluency[t]) if self.lm else None
         chosen = choose(req.example.text, flips, req.target_label, self.config.selection, penalty)
         out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips))
         if chosen is not None:
@@ -217,10 +235,11 @@ class EditorGenerator(Generator):
         for st, values in zip(states, sal):
             pos = np.clip(values, 0, None)
             st.saliency = pos / pos.max() if pos.size and pos.max() > 0 else np.zeros_like(values)
-            remaining = st.singles[st.next_single :]
-            for c in remaining:
-                c.prior *= 0.4 + float(st.saliency[min(c.focus, len(st.saliency) - 1)]) if len(st.saliency) else 1.0
-            st.singles[st.next_single :] = sorted(remaining, key=lambda c: -c.prior)
+
+    def _sal(self, st: State, i: int) -> float:
+        if st.saliency is None or not len(st.saliency):
+            return 0.3
+        return float(st.saliency[min(max(i, 0), len(st.saliency) - 1)])
 
     def _next_candidates(self, st: State, k: int) -> list[Cand]:
         out: list[Cand] = []
@@ -257,16 +276,21 @@ class EditorGenerator(Generator):
         else:
             raw = self._sentiment_edits(st)
         cands: dict[tuple, Cand] = {}
+        want_fluent = not (self.kind == "acceptability" and st.sign > 0)  # making it unacceptable is the point
         for edit, weight, op, focus in raw:
             edit = self._fix_article(edit, lower)
             new_lower = lower[: edit.start] + [w.lower() for w in edit.new] + lower[edit.end :]
             if new_lower == lower:
                 continue
-            fl = self.lm.delta(lower, new_lower, edit.start, edit.end, edit.start + len(edit.new)) if self.lm else 0.0
-            want_fluent = not (self.kind == "acceptability" and st.sign > 0)  # making it unacceptable is the point
-            if want_fluent and fl < -self.ecfg.max_fluency_drop:
-                continue
-            prior = weight - 0.25 * (edit.cost - 1) + (self.ecfg.fluency_prior * min(0.0, fl) if want_fluent else 0.0)
+            fl = 0.0
+            if self.lm is not None:
+                scores = self.lm.new_bigrams(new_lower, edit.start, edit.start + len(edit.new))
+                if scores:
+                    if want_fluent and min(scores) < self.ecfg.min_bigram_slor:
+                        continue  # an ungrammatical or very unnatural junction ("a not good", "film not is")
+                    fl = max(-3.0, min(3.0, sum(scores) / len(scores)))
+            prior = (weight + self.ecfg.saliency_weight * self._sal(st, focus) - 0.25 * (edit.cost - 1)
+                     + (self.ecfg.fluency_prior * fl if want_fluent else 0.0))
             key = (edit.start, edit.end, edit.new)
             if key not in cands or cands[key].prior < prior:
                 cands[key] = Cand((edit,), prior, fl, (op,), focus)
@@ -381,6 +405,45 @@ class EditorGenerator(Generator):
                 adjs = [a for a in lex.polar_words("a", -sign)[:30] if self._in_vocab(a)]
                 for g in self._most_fluent(lower, i, i, adjs, self.ecfg.generic_swaps):
                     out.append((Edit(i, i, (g,)), 0.35, "adjective+", i))
+        if sentiment:
+            out.extend(self._salient_word_edits(st))
+        return out
+
+    def _salient_word_edits(self, st: State) -> list[tuple[Edit, float, str, int]]:
+        """Edits for the words the teacher relies on most, whether or not a lexicon knows them:
+        an opposite-polarity word of the same part of speech, "not" before a phrase-initial
+        adjective or adverb, an opposite adjective before a noun."""
+        lower, lex, sign = st.lower, self.lexicon, st.sign
+        content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG]
+        if st.saliency is not None and len(st.saliency) == len(lower):
+            content.sort(key=lambda i: -st.saliency[i])
+        out: list[tuple[Edit, float, str, int]] = []
+        for i in content[: self.ecfg.salient_words]:
+            w, prev = lower[i], (lower[i - 1] if i else "")
+            pos = guess_pos(lex, w)
+            aligned = lex.polarity_of(w) * sign
+            if aligned < 0:
+                continue  # a word already on the target side: changing it pushes the wrong way
+            if aligned <= 0.2:  # polar words already got lexicon swaps
+                src_pos, form = pos, "base"
+                readings = [a for a in lex.analyse(w) if a.pos == pos]
+                if readings:
+                    form = readings[0].form
+                if form == "ly":
+                    src_pos = "a"
+                options = []
+                for g in lex.polar_words(src_pos if src_pos in ("a", "n", "v", "r") else "a", -sign)[:40]:
+                    g_form = lex.inflect(g, src_pos, form) if src_pos in ("a", "n", "v", "r") else g
+                    if g_form and g_form != w and self._in_vocab(g_form):
+                        options.append(g_form)
+                for g in self._most_fluent(lower, i, i + 1, options, 2):
+                    out.append((Edit(i, i + 1, (g,)), 0.45, "polarity-swap", i))
+            if prev in BOUNDARY and pos in ("a", "r") and lower[i - 1 : i] != ["not"]:
+                out.append((Edit(i, i, ("not",)), 0.55, "negation+", i))
+            if pos == "n" and (prev in BOUNDARY or prev in DETERMINERS or prev in ("of", "in", "with", "for", "on", "to")):
+                adjs = [a for a in lex.polar_words("a", -sign)[:30] if self._in_vocab(a)]
+                for g in self._most_fluent(lower, i, i, adjs, 2):
+                    out.append((Edit(i, i, (g,)), 0.4, "adjective+", i))
         return out
 
     def _grammar_edits(self, st: State) -> list[tuple[Edit, float, str, int]]:
