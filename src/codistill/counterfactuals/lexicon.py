@@ -95,6 +95,9 @@ class Lexicon:
             if a.pos not in ranked_pos:
                 ranked_pos.append(a.pos)
         keep = set(ranked_pos[:max_pos])
+        # a curated reading always counts ("boring" is mostly the verb "bore" in WordNet, but the
+        # curated adjective pair boring/entertaining is what a review means)
+        keep |= {a.pos for a in readings if a.lemma in self.curated.get(a.pos, {})}
         out: dict[str, tuple[str, float]] = {}
         for a in readings:
             if a.pos not in keep:

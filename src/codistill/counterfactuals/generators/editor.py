@@ -259,7 +259,7 @@ class EditorGenerator(Generator):
                 edits = a.edits + b.edits
                 if len(edits) > self.ecfg.max_edits or any(x.overlaps(y) for x, y in itertools.combinations(edits, 2)):
                     continue
-                combos.append(Cand(edits, a.prior + b.prior, a.fluency + b.fluency, a.ops + b.ops, a.focus))
+                combos.append(Cand(edits, a.prior + b.prior, (a.fluency + b.fluency) / 2, a.ops + b.ops, a.focus))
             for c in sorted(combos, key=lambda c: (c.cost, -c.prior))[: max(1, k // 2)]:
                 take(c)
         while len(out) < k and st.next_single < len(st.singles):
@@ -382,7 +382,7 @@ class EditorGenerator(Generator):
                 pos = lex.dominant_pos(w)
                 readings = [a for a in lex.analyse(w) if a.pos == pos]
                 form = readings[0].form if readings else "base"
-                if pos in ("a", "n", "v", "r") or form == "ly":
+                if pos in ("a", "r") or form == "ly":
                     src_pos = "a" if form == "ly" else pos
                     generic = []
                     for g in lex.polar_words(src_pos, -sign)[:40]:
@@ -420,14 +420,25 @@ class EditorGenerator(Generator):
         out: list[tuple[Edit, float, str, int]] = []
         for i in content[: self.ecfg.salient_words]:
             w, prev = lower[i], (lower[i - 1] if i else "")
+            nxt = lower[i + 1] if i + 1 < len(lower) else ""
             pos = guess_pos(lex, w)
+            if pos == "v" and w.endswith(("ing", "ed")) and (prev in DETERMINERS or prev in BOUNDARY) and nxt and guess_pos(lex, nxt) == "n":
+                pos = "a"  # attributive participle: "a disturbing disregard"
             aligned = lex.polarity_of(w) * sign
             if aligned < 0:
                 continue  # a word already on the target side: changing it pushes the wrong way
-            if aligned <= 0.2:  # polar words already got lexicon swaps
+            if aligned <= 0.2 and pos == "n" and (not nxt or nxt in BOUNDARY or nxt in (".", "!", "?")):
+                # a phrase-final noun carries the judgement ("conceivable mistake"): a curated noun
+                # of opposite polarity, at a lower prior than modifier edits
+                nouns = [lex.inflect(g, "n", "pl" if w.endswith("s") and not w.endswith("ss") else "base") for g in lex.polar_words("n", -sign)[:25]]
+                for g in self._most_fluent(lower, i, i + 1, [g for g in nouns if g and self._in_vocab(g)], 2):
+                    out.append((Edit(i, i + 1, (g,)), 0.3, "polarity-swap", i))
+            if aligned <= 0.2 and pos in ("a", "r"):
+                # generic opposites only for modifiers: a generic noun or verb ("pay" -> "sparkle")
+                # changes what the text is about rather than how it judges it
                 src_pos, form = pos, "base"
                 readings = [a for a in lex.analyse(w) if a.pos == pos]
-                if readings:
+                if readings and pos != "a":
                     form = readings[0].form
                 if form == "ly":
                     src_pos = "a"
@@ -438,7 +449,7 @@ class EditorGenerator(Generator):
                         options.append(g_form)
                 for g in self._most_fluent(lower, i, i + 1, options, 2):
                     out.append((Edit(i, i + 1, (g,)), 0.45, "polarity-swap", i))
-            if prev in BOUNDARY and pos in ("a", "r") and lower[i - 1 : i] != ["not"]:
+            if prev in BOUNDARY and (pos in ("a", "r") or (i == 0 and pos != "v")) and lower[i - 1 : i] != ["not"]:
                 out.append((Edit(i, i, ("not",)), 0.55, "negation+", i))
             if pos == "n" and (prev in BOUNDARY or prev in DETERMINERS or prev in ("of", "in", "with", "for", "on", "to")):
                 adjs = [a for a in lex.polar_words("a", -sign)[:30] if self._in_vocab(a)]
