@@ -76,6 +76,7 @@ class CounterfactualConfig(ConfigBase):
     output_dir: str | None = Field(None, description="default: outputs/counterfactuals/<task>-k<k>-s<seed>-<generator>")
     progress: bool = True
     report_sample: int = Field(10, ge=0, description="pairs shown in the quality report")
+    report_similarity: bool = Field(True, description="MiniLM semantic similarity in the report (needs the packaged minilm-l6)")
     report_lm: str | None = Field(None, description="causal LM for report perplexity (e.g. smollm2-135m-instruct); default: the n-gram LM")
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     hf_chat: HFChatConfig = Field(default_factory=HFChatConfig)

@@ -136,7 +136,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
 
         fluency = NGramLM(e.text for e in data.pool)
     report = quality_report(records, failures, originals=len(originals), originals_by_class=by_class, label_names=data.task.label_names,
-                            fluency=fluency, sample=config.report_sample)
+                            fluency=fluency, similarity=config.report_similarity, sample=config.report_sample)
     report["run"] = {k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")}
     ledger.finish(run)
     out_dir = Path(config.output_dir) if config.output_dir else default_output_dir(config)
