@@ -25,7 +25,7 @@ _PREFIX = re.compile(
     r"(?: \w+){0,3}\s*[:\-]|sentence\s*:|text\s*:|review\s*:|tweet\s*:)\s*",
     re.IGNORECASE,
 )
-_REFUSAL = re.compile(r"^\s*(?:i\s+(?:cannot|can't|can ?not|won't|am unable|'m unable|'m sorry|am sorry)|as an ai|sorry\b|i apologi[sz]e)", re.I)
+_REFUSAL = re.compile(r"^\s*(?:i\s*(?:cannot|can't|can ?not|won't|am unable|'m unable|'m sorry|am sorry)|as an ai|sorry\b|i apologi[sz]e)", re.I)
 # phrases of our own instructions: a reply that repeats them is an echo, not a counterfactual
 _ECHO = re.compile(
     r"ignore (?:all |the )?(?:previous|above|prior) instructions|return only|minimal change|"
