@@ -91,7 +91,7 @@ def test_editor_with_tiny_real_teacher_uses_saliency(base_config, tmp_path):
     texts = [t for t, _ in TRAIN[:6]]
     sal = verifier.word_saliency(texts, [__import__("codistill.counterfactuals.text", fromlist=["tokenize"]).tokenize(t) for t in texts], [0] * 6)
     assert [len(s) for s in sal] == [len(t.split()) for t in texts]
-    outs, _ = _run(base_config, texts, teacher=verifier)
+    outs, _ = _run(base_config, texts, teacher=verifier, max_rounds=2)
     for out, text in zip(outs, texts):
         if out.chosen is not None:  # a random teacher may not flip; any kept output must be verified
             p0 = verifier.probs([text])[0].argmax()

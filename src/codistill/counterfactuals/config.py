@@ -43,7 +43,7 @@ class HFChatConfig(ConfigBase):
 class EditorConfig(ConfigBase):
     """The offline teacher-guided editor."""
 
-    max_rounds: int = Field(6, ge=1, description="rounds of batched teacher checks per input")
+    max_rounds: int = Field(8, ge=1, description="rounds of batched teacher checks per input")
     first_round: int = Field(6, ge=1, description="single edits checked in the first round (lexicon-ranked)")
     candidates_per_round: int = Field(8, ge=1, description="candidates checked per input in later rounds")
     max_edits: int = Field(3, ge=1, description="single edits combined at most")

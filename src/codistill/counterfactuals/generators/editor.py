@@ -433,6 +433,14 @@ class EditorGenerator(Generator):
                 nouns = [lex.inflect(g, "n", "pl" if w.endswith("s") and not w.endswith("ss") else "base") for g in lex.polar_words("n", -sign)[:25]]
                 for g in self._most_fluent(lower, i, i + 1, [g for g in nouns if g and self._in_vocab(g)], 2):
                     out.append((Edit(i, i + 1, (g,)), 0.3, "polarity-swap", i))
+            if pos in ("n", "v") and not (aligned <= 0.2 and pos == "n" and (not nxt or nxt in BOUNDARY)):
+                # last resort, tried after every other single edit: a curated noun or verb of
+                # opposite polarity in the same form (changes the content, not just the judgement)
+                readings = [a for a in lex.analyse(w) if a.pos == pos]
+                form = readings[0].form if readings else "base"
+                options = [lex.inflect(g, pos, form) for g in lex.polar_words(pos, -sign)[:25]]
+                for g in self._most_fluent(lower, i, i + 1, [g for g in options if g and g != w and self._in_vocab(g)], 2):
+                    out.append((Edit(i, i + 1, (g,)), 0.0, "polarity-swap", i))
             if aligned <= 0.2 and pos in ("a", "r"):
                 # generic opposites only for modifiers: a generic noun or verb ("pay" -> "sparkle")
                 # changes what the text is about rather than how it judges it
