@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.counterfactuals.verify import Verifier
 
-EDITOR_VERSION = 3  # bump when proposals or search change, so cached results are not reused
+EDITOR_VERSION = 4  # bump when proposals or search change, so cached results are not reused
 
 NEG = {"not", "n't", "never"}
 AUX_NOT = {"is", "are", "was", "were", "am", "'re", "'m", "do", "does", "did", "can", "could", "will", "would",
@@ -60,6 +60,7 @@ FUNCTION_WORDS = {"the", "a", "an", "to", "of", "that", "is", "was", "be", "by",
 _ALPHA = re.compile(r"^[a-z][a-z'-]*$")
 STOPWORDS = FUNCTION_WORDS | DETERMINERS | AUX_NOT | SUBJECTS | {
     "but", "or", "if", "so", "than", "then", "into", "about", "up", "out", "just", "all", "more", "most", "own", "such", "own",
+    "each", "every", "several", "many", "few", "any", "both", "either", "other", "another", "same", "much", "various",
     "what", "when", "where", "how", "why", "her", "his", "them", "him", "me", "us", "'s", "'re", "'m", "'ve", "'ll", "'d", "there"}
 BOUNDARY = {"", ",", ";", ":", "--", "-", "(", "and", "but", "or", "yet", "while", "though", "although"}
 
@@ -446,8 +447,8 @@ class EditorGenerator(Generator):
                 # changes what the text is about rather than how it judges it
                 src_pos, form = pos, "base"
                 readings = [a for a in lex.analyse(w) if a.pos == pos]
-                if readings and pos != "a":
-                    form = readings[0].form
+                if readings and (pos != "a" or readings[0].form == "ly"):
+                    form = readings[0].form  # "normally" -> "terribly", not "terrible"
                 if form == "ly":
                     src_pos = "a"
                 options = []
