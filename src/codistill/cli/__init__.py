@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from codistill.cli import counterfactuals as counterfactuals_cli
 from codistill.cli import data as data_cli
 from codistill.cli import models as models_cli
 from codistill.cli import report as report_cli
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.add_typer(models_cli.app, name="models")
 teacher_cli.register(app)
+counterfactuals_cli.register(app)
 report_cli.register(app)
 
 

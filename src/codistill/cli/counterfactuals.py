@@ -1,0 +1,101 @@
+"""``codistill counterfactuals``: generate teacher-verified counterfactuals for the CoD originals,
+and ``codistill counterfactuals-report`` to re-score an existing file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides
+
+
+def register(app: typer.Typer) -> None:
+    app.command("counterfactuals")(counterfactuals)
+    app.command("counterfactuals-report")(report)
+
+
+def counterfactuals(
+    task: TaskOpt = None,
+    data_dir: DataDirOpt = None,
+    k: Annotated[Optional[int], typer.Option("--k", "-k", help="k-shot budget; counterfactuals are made for its k/2 CoD originals.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="k-shot sampling seed.")] = None,
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")] = None,
+    generator: Annotated[Optional[str], typer.Option("--generator", "-g", help="editor (offline), openai, or hf-chat.")] = None,
+    selection: Annotated[Optional[str], typer.Option("--selection", help="smallest | nearest_boundary")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")] = None,
+    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="LLM attempts per input, with teacher feedback.")] = None,
+    max_budget: Annotated[Optional[float], typer.Option("--max-budget", help="Stop cleanly before spending more than this many USD.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")] = None,
+    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
+    report_lm: Annotated[Optional[str], typer.Option("--report-lm", help="Causal LM for report perplexity (e.g. smollm2-135m-instruct).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Generate counterfactuals (minimal edits that flip the teacher), verify them, write jsonl + Dataset + report."""
+    from codistill.counterfactuals.config import CounterfactualConfig
+    from codistill.counterfactuals.pipeline import run_counterfactuals
+    from codistill.counterfactuals.quality import format_report
+
+    options: dict = {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()}
+    gen = generator
+    for key, value in (("k", k), ("seed", seed), ("teacher", teacher), ("generator", gen), ("selection", selection),
+                       ("max_attempts", max_attempts), ("max_budget_usd", max_budget), ("output_dir", output), ("cache_dir", cache_dir),
+                       ("report_lm", report_lm)):
+        if value is not None:
+            options[key] = value
+    if no_cache:
+        options["use_cache"] = False
+    if quiet:
+        options["progress"] = False
+    if model is not None:
+        options["openai.model" if (gen or "") == "openai" else "hf_chat.model"] = model
+    if base_url is not None:
+        options["openai.base_url"] = base_url
+    cfg = build_config(CounterfactualConfig, config, set_, options)
+    result = run_counterfactuals(cfg, echo=typer.echo)
+    typer.echo(format_report(result.report))
+    led = result.run["ledger"]
+    typer.echo(f"calls: {led['calls']} new ({led['cached']} cached), tokens {led['prompt_tokens']}+{led['completion_tokens']}, "
+               f"estimated ${led['cost_usd']:.4f}; outcomes from cache: {result.run['cached_outcomes']}/{result.run['originals']}")
+    if result.run.get("stopped_by_budget"):
+        typer.secho(f"stopped before exceeding the budget: {result.run['stopped_by_budget']}; rerun with a larger --max-budget to resume",
+                    fg=typer.colors.YELLOW)
+    typer.echo(f"wrote {len(result.records)} counterfactuals to {result.output_dir / 'counterfactuals.jsonl'}")
+
+
+def report(
+    path: Annotated[str, typer.Argument(help="A counterfactuals.jsonl file.")],
+    label_names: Annotated[str, typer.Option("--labels", help="Comma-separated label names.")] = "negative,positive",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report JSON here.")] = None,
+    report_lm: Annotated[Optional[str], typer.Option("--report-lm", help="Causal LM for perplexity.")] = None,
+) -> None:
+    """Quality report of an existing counterfactual file (validity counts only what the file holds)."""
+    from collections import Counter
+    from pathlib import Path
+
+    from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
+    from codistill.counterfactuals.quality import format_report, quality_report
+    from codistill.counterfactuals.record import read_counterfactuals
+    from codistill.utils.io import atomic_write_json, read_json
+
+    records = read_counterfactuals(path)
+    failures_path = Path(path).with_name("failures.jsonl")
+    import json
+
+    failures = [json.loads(x) for x in failures_path.read_text().splitlines() if x.strip()] if failures_path.is_file() else []
+    run_path = Path(path).with_name("run.json")
+    n = read_json(run_path)["originals"] if run_path.is_file() else len(records)
+    labels = {r.original_id: r.teacher_label_original for r in records}
+    for f in failures:  # originals without a counterfactual still count in their class
+        if f.get("final") and f.get("teacher_label_original") is not None:
+            labels.setdefault(f["original_id"], f["teacher_label_original"])
+    by_class = Counter(v for v in labels.values() if v is not None)
+    fluency = CausalLMScorer(report_lm) if report_lm else NGramLM([r.original_text for r in records])
+    rep = quality_report(records, failures, originals=n, originals_by_class=dict(by_class), label_names=label_names.split(","), fluency=fluency)
+    typer.echo(format_report(rep))
+    if output:
+        atomic_write_json(output, rep)

@@ -1,0 +1,83 @@
+"""``CounterfactualConfig``: everything ``codistill counterfactuals`` needs, YAML-round-trippable."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from codistill.config import ConfigBase
+from codistill.data import DataConfig
+
+
+class OpenAIConfig(ConfigBase):
+    """Any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp server)."""
+
+    model: str = Field("gpt-4o", description="model name sent to the endpoint")
+    base_url: str | None = Field(None, description="endpoint base URL (default: the client's, i.e. OpenAI; $OPENAI_BASE_URL is honoured)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never put keys in configs)")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(128, gt=0, description="cap on reply tokens (also bounds the budget reservation)")
+    num_candidates: int = Field(1, ge=1, le=16, description="replies requested per input and attempt")
+    concurrency: int = Field(8, ge=1, le=256, description="requests in flight at once")
+    timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(4, ge=0, le=20, description="retries per request on 429, 5xx, timeouts and connection errors")
+    backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles each retry (with jitter), Retry-After wins")
+    max_backoff_s: float = Field(30.0, ge=0)
+    price_input_per_mtok: float | None = Field(None, ge=0, description="USD per 1M prompt tokens (default: known models, else 0)")
+    price_output_per_mtok: float | None = Field(None, ge=0, description="USD per 1M completion tokens")
+    seed: int | None = Field(None, description="sampling seed sent to the endpoint, where supported")
+
+
+class HFChatConfig(ConfigBase):
+    """A local transformers chat model (including GGUF files)."""
+
+    model: str = Field("smollm2-135m-instruct", description="packaged name, model directory or .gguf file")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_new_tokens: int = Field(64, gt=0)
+    num_candidates: int = Field(2, ge=1, le=16)
+    batch_size: int = Field(8, ge=1)
+    seed: int = 0
+
+
+class EditorConfig(ConfigBase):
+    """The offline teacher-guided editor."""
+
+    max_rounds: int = Field(8, ge=1, description="rounds of batched teacher checks per input")
+    first_round: int = Field(6, ge=1, description="single edits checked in the first round (lexicon-ranked)")
+    candidates_per_round: int = Field(8, ge=1, description="candidates checked per input in later rounds")
+    max_edits: int = Field(3, ge=1, description="single edits combined at most")
+    beam: int = Field(4, ge=2, description="best single edits (by teacher shift) combined in later rounds")
+    saliency: bool = Field(True, description="re-rank words by the teacher's gradient saliency after round 1")
+    fluency: Literal["ngram", "none"] = Field("ngram", description="bigram LM fitted on the task pool filters ungrammatical edits")
+    min_bigram_slor: float = Field(-3.3, description="reject edits creating a bigram whose SLOR (log P(w|prev) - log P(w)) is below this")
+    fluency_prior: float = Field(0.1, ge=0, description="weight of fluency (mean SLOR of new bigrams) in the edit ranking")
+    fluency_weight: float = Field(0.03, ge=0, description="weight of fluency when choosing among flips of one size")
+    saliency_weight: float = Field(0.8, ge=0, description="weight of the teacher's saliency of the edited word in the edit ranking")
+    salient_words: int = Field(3, ge=0, description="most salient content words that also get lexicon-independent edits")
+    max_antonyms: int = Field(3, ge=1)
+    generic_swaps: int = Field(3, ge=0, description="most fluent generic opposite-polarity words tried per word")
+    wordnet_dir: str | None = Field(None, description="WordNet dict directory (default: $WORDNET_DIR, Debian wordnet-base, nltk_data)")
+    chunk_size: int = Field(64, ge=1, description="inputs searched together (their candidates share teacher batches)")
+
+
+class CounterfactualConfig(ConfigBase):
+    data: DataConfig = Field(default_factory=DataConfig)
+    k: int = Field(16, description="k-shot budget; CoD generates for its k/2 originals")
+    seed: int = Field(0, description="k-shot sampling seed")
+    teacher: str = Field("", description="teacher model directory (its predictions label the counterfactuals)")
+    generator: Literal["editor", "openai", "hf-chat"] = "editor"
+    selection: Literal["smallest", "nearest_boundary"] = Field("smallest", description="which valid flip wins")
+    max_attempts: int = Field(3, ge=1, description="LLM attempts per input (each retry is told what the teacher still predicts)")
+    max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this")
+    teacher_batch_size: int = Field(64, ge=1)
+    cache_dir: str | None = Field(None, description="default: $CODISTILL_HOME/counterfactuals")
+    use_cache: bool = True
+    output_dir: str | None = Field(None, description="default: outputs/counterfactuals/<task>-k<k>-s<seed>-<generator>")
+    progress: bool = True
+    report_sample: int = Field(10, ge=0, description="pairs shown in the quality report")
+    report_similarity: bool = Field(True, description="MiniLM semantic similarity in the report (needs the packaged minilm-l6)")
+    report_lm: str | None = Field(None, description="causal LM for report perplexity (e.g. smollm2-135m-instruct); default: the n-gram LM")
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    hf_chat: HFChatConfig = Field(default_factory=HFChatConfig)
+    editor: EditorConfig = Field(default_factory=EditorConfig)

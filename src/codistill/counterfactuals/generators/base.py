@@ -1,0 +1,225 @@
+"""The generator interface: (input text, teacher label, task) -> candidate texts.
+
+LLM generators implement :meth:`Generator.propose` (one attempt for many inputs) and inherit the
+verify-and-retry loop of :meth:`Generator.search`; the offline editor overrides ``search`` with
+its own teacher-guided edit search. Either way the result for each input is an :class:`Outcome`:
+the chosen verified counterfactual (or none) plus every failure with its reason.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from codistill.counterfactuals.parse import ParseError, parse_candidate
+from codistill.counterfactuals.text import char_edit_ratio, edited_words
+from codistill.errors import ConfigError
+
+if TYPE_CHECKING:
+    from codistill.counterfactuals.config import CounterfactualConfig
+    from codistill.counterfactuals.verify import Verifier
+    from codistill.data import Example, TaskSpec
+
+
+@dataclass
+class Request:
+    """One original to flip. ``feedback`` holds earlier failed candidates with the teacher's
+    probabilities on them, for generators that can use it (LLMs are told about them)."""
+
+    example: Example
+    teacher_label: int
+    teacher_probs: list[float]
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def target_label(self) -> int:
+        return 1 - self.teacher_label  # binary tasks only (enforced by the data layer)
+
+
+@dataclass
+class Proposal:
+    """A generator's answer for one request: the raw reply (for LLMs) and what it cost."""
+
+    raw: str
+    cost_usd: float = 0.0
+    error: str | None = None  # an API error, a budget stop, ...
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    original_id: str
+    attempt: int
+    reason: str  # short machine-readable code: parse:empty, teacher:no_flip, api:error, ...
+    detail: str = ""
+    candidate: str | None = None
+    teacher_probs: list[float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Chosen:
+    text: str
+    probs: list[float]
+    label: int
+    edited_words: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    original_id: str
+    chosen: Chosen | None
+    attempts: int
+    cost_usd: float
+    failures: list[Failure]
+    candidates_checked: int = 0
+    valid_candidates: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Outcome:
+        d = dict(d)
+        d["chosen"] = Chosen(**d["chosen"]) if d.get("chosen") else None
+        d["failures"] = [Failure(**f) for f in d.get("failures", [])]
+        return cls(**d)
+
+
+def choose(original: str, verdicts: Sequence[tuple[str, list[float], int]], target: int, selection: str,
+           penalty: Callable[[str], float] | None = None) -> Chosen | None:
+    """The winning candidate among verified flips ``(text, probs, label)``.
+
+    ``smallest``: fewest edited words, then nearest the boundary (the informative side for
+    distillation); ``nearest_boundary``: lowest teacher probability of the new label, then fewest
+    edits. ``penalty`` (e.g. a fluency penalty) breaks near-ties within the same edit size.
+    """
+    if not verdicts:
+        return None
+    scored = []
+    for text, probs, label in verdicts:
+        n = edited_words(original, text)
+        p = probs[label]
+        extra = penalty(text) if penalty else 0.0
+        key = (n, p + extra, char_edit_ratio(original, text)) if selection == "smallest" else (p + 0.02 * n + extra, n)
+        scored.append((key, text, probs, label, n))
+    scored.sort(key=lambda s: s[0])
+    _, text, probs, label, n = scored[0]
+    return Chosen(text=text, probs=list(probs), label=int(label), edited_words=n)
+
+
+class Generator(ABC):
+    """Base of every counterfactual generator (registered by name in :data:`GENERATORS`)."""
+
+    name: ClassVar[str] = ""
+    uses_api: ClassVar[bool] = False
+
+    def __init__(self, config: CounterfactualConfig, task: TaskSpec) -> None:
+        self.config = config
+        self.task = task
+
+    # identity of everything that determines this generator's output (cache keys)
+    def identity(self) -> dict[str, Any]:
+        return {"generator": self.name}
+
+    def propose(self, requests: Sequence[Request], attempt: int) -> list[list[Proposal]]:
+        """One attempt: a list of proposals per request. LLM generators implement this."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # release models / clients
+        pass
+
+    def search(self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Propose, parse, verify with the teacher, and retry with feedback up to ``max_attempts``."""
+        from codistill.counterfactuals.budget import BudgetExceeded
+
+        cfg = self.config
+        outcomes: dict[int, Outcome] = {i: Outcome(r.example.id, None, 0, 0.0, []) for i, r in enumerate(requests)}
+        valid: dict[int, list[tuple[str, list[float], int]]] = {i: [] for i in range(len(requests))}
+        pending = list(range(len(requests)))
+        stopped: str | None = None
+        for attempt in range(1, cfg.max_attempts + 1):
+            if not pending or stopped:
+                break
+            try:
+                proposals = self.propose([requests[i] for i in pending], attempt)
+            except BudgetExceeded as exc:
+                stopped = str(exc)
+                break
+            texts, owners = [], []
+            for i, props in zip(pending, proposals):
+                out = outcomes[i]
+                out.attempts = attempt
+                req = requests[i]
+                for prop in props:
+                    out.cost_usd += prop.cost_usd
+                    if prop.error:
+                        if prop.error.startswith("budget:"):
+                            stopped = prop.error
+                        out.failures.append(Failure(req.example.id, attempt, prop.error.split(" ", 1)[0], prop.error))
+                        continue
+                    try:
+                        text = parse_candidate(prop.raw, req.example.text)
+                    except ParseError as exc:
+                        out.failures.append(Failure(req.example.id, attempt, exc.reason, str(exc), candidate=prop.raw[:500]))
+                        continue
+                    texts.append(text)
+                    owners.append(i)
+            if texts:
+                probs = verifier.probs(texts)
+                for text, p, i in zip(texts, probs, owners):
+                    req, out = requests[i], outcomes[i]
+                    out.candidates_checked += 1
+                    label = int(p.argmax())
+                    if label != req.teacher_label:
+                        valid[i].append((text, [float(x) for x in p], label))
+                    else:
+                        out.failures.append(Failure(req.example.id, attempt, "teacher:no_flip",
+                                                    f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
+                                                    candidate=text, teacher_probs=[float(x) for x in p]))
+                        req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
+            still = []
+            for i in pending:
+                if valid[i]:
+                    out = outcomes[i]
+                    out.valid_candidates = len(valid[i])
+                    out.chosen = choose(requests[i].example.text, valid[i], requests[i].target_label, cfg.selection)
+                    if on_outcome:
+                        on_outcome(out)
+                else:
+                    still.append(i)
+            pending = still
+        for i in pending:
+            out = outcomes[i]
+            if stopped:
+                out.meta["stopped"] = stopped  # not final: a resumed run with more budget retries it
+            elif on_outcome:
+                on_outcome(out)
+        return [outcomes[i] for i in range(len(requests))]
+
+
+GENERATORS: dict[str, type[Generator]] = {}
+
+
+def register_generator(name: str) -> Callable[[type[Generator]], type[Generator]]:
+    def deco(cls: type[Generator]) -> type[Generator]:
+        cls.name = name
+        GENERATORS[name] = cls
+        return cls
+
+    return deco
+
+
+def get_generator(name: str) -> type[Generator]:
+    # importing the modules registers them; heavy libraries are imported lazily inside them
+    from codistill.counterfactuals.generators import editor, hf_chat, openai_chat  # noqa: F401
+
+    if name not in GENERATORS:
+        raise ConfigError(f"unknown generator {name!r}; known: {', '.join(sorted(GENERATORS))}")
+    return GENERATORS[name]

@@ -1,0 +1,151 @@
+"""``openai``: any OpenAI-compatible chat endpoint through the official ``openai`` client.
+
+Requests run concurrently (``asyncio`` with a semaphore), each reply is cached the moment it
+arrives, and 429 / 5xx / timeouts / connection errors are retried with exponential backoff and
+jitter (a server's ``Retry-After`` wins). The client's own retries are switched off so every
+attempt is visible in the ledger and the budget. The key comes from the environment only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from codistill.counterfactuals.budget import Budget, prices_for
+from codistill.counterfactuals.cache import Cache, Ledger
+from codistill.counterfactuals.generators.base import Generator, Proposal, Request, register_generator
+from codistill.counterfactuals.prompts import build_messages, template_for
+from codistill.errors import ConfigError
+from codistill.utils.hashing import fingerprint
+
+RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 520, 522, 524}
+
+
+@register_generator("openai")
+class OpenAIGenerator(Generator):
+    uses_api = True
+
+    def __init__(self, config, task) -> None:
+        super().__init__(config, task)
+        self.ocfg = config.openai
+        self.template = template_for(task)
+        self.cache: Cache | None = None
+        self.ledger = Ledger(None)
+        self.budget = Budget(config.max_budget_usd)
+        self.price_in, self.price_out = prices_for(self.ocfg.model, self.ocfg.price_input_per_mtok, self.ocfg.price_output_per_mtok)
+        self.api_key = os.environ.get(self.ocfg.api_key_env)
+        base_url = self.ocfg.base_url or os.environ.get("OPENAI_BASE_URL")
+        if not self.api_key:
+            if base_url is None:
+                raise ConfigError(f"generator openai needs an API key in ${self.ocfg.api_key_env} (or openai.base_url for a local server)")
+            self.api_key = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) ignore it
+        self.base_url = base_url
+
+    def attach(self, cache: Cache | None, ledger: Ledger, budget: Budget) -> None:
+        self.cache, self.ledger, self.budget = cache, ledger, budget
+
+    def identity(self) -> dict[str, Any]:
+        # the endpoint URL is deliberately not part of the identity: the same model behind another
+        # address (a restarted vLLM) should hit the same cache
+        o = self.ocfg
+        return {"generator": self.name, "model": o.model, "prompt": self.template.hash, "temperature": o.temperature,
+                "max_tokens": o.max_tokens, "num_candidates": o.num_candidates, "seed": o.seed}
+
+    def propose(self, requests: Sequence[Request], attempt: int) -> list[list[Proposal]]:
+        return asyncio.run(self._propose(requests, attempt))
+
+    async def _propose(self, requests: Sequence[Request], attempt: int) -> list[list[Proposal]]:
+        try:
+            from openai import AsyncOpenAI
+        except ImportError:  # pragma: no cover - openai is a dependency
+            raise ConfigError("generator openai needs the openai package: pip install openai") from None
+        client = AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, timeout=self.ocfg.timeout_s, max_retries=0)
+        sem = asyncio.Semaphore(self.ocfg.concurrency)
+        try:
+            jobs = []
+            for req in requests:
+                messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback)
+                for j in range(self.ocfg.num_candidates):
+                    key = fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32)
+                    jobs.append(self._call(client, sem, messages, key))
+            results = await asyncio.gather(*jobs)
+        finally:
+            await client.close()
+        n = self.ocfg.num_candidates
+        return [list(results[i * n : (i + 1) * n]) for i in range(len(requests))]
+
+    def _estimate(self, messages: list[dict[str, str]]) -> float:
+        # worst case: ~3 characters per prompt token, every allowed completion token used
+        prompt = sum(len(m["content"]) for m in messages) / 3 + 8 * len(messages)
+        return (prompt * self.price_in + self.ocfg.max_tokens * self.price_out) / 1e6
+
+    async def _call(self, client, sem: asyncio.Semaphore, messages: list[dict[str, str]], key: str) -> Proposal:
+        import openai
+
+        o = self.ocfg
+        if self.cache is not None:
+            hit = self.cache.get("responses", key)
+            if hit is not None:
+                self.ledger.record(generator=self.name, model=o.model, key=key, status="cached")
+                return Proposal(hit["raw"], 0.0, meta={"cached": True})
+        last = "no attempt"
+        async with sem:
+            for retry in range(o.max_retries + 1):
+                reserve = self._estimate(messages)
+                if not self.budget.reserve(reserve):
+                    return Proposal("", error=f"budget:exceeded max budget ${self.budget.limit:.4f} (spent ${self.budget.spent:.4f})")
+                started = time.monotonic()
+                delay: float | None = None
+                try:
+                    kwargs: dict[str, Any] = {"model": o.model, "messages": messages, "temperature": o.temperature, "max_tokens": o.max_tokens}
+                    if o.seed is not None:
+                        kwargs["seed"] = o.seed
+                    resp = await client.chat.completions.create(**kwargs)
+                    raw = (resp.choices[0].message.content or "") if resp.choices else ""
+                    usage = getattr(resp, "usage", None)
+                    pt = int(getattr(usage, "prompt_tokens", 0) or 0)
+                    ct = int(getattr(usage, "completion_tokens", 0) or 0)
+                    cost = (pt * self.price_in + ct * self.price_out) / 1e6
+                    self.budget.settle(reserve, cost)
+                    if self.cache is not None:
+                        self.cache.put("responses", key, {"raw": raw, "prompt_tokens": pt, "completion_tokens": ct, "cost_usd": cost, "model": o.model})
+                    self.ledger.record(generator=self.name, model=o.model, key=key, status="ok", prompt_tokens=pt,
+                                       completion_tokens=ct, cost_usd=cost, latency_s=time.monotonic() - started)
+                    return Proposal(raw, cost)
+                except openai.APIStatusError as exc:
+                    self.budget.release(reserve)
+                    last = f"HTTP {exc.status_code}"
+                    if exc.status_code not in RETRYABLE_STATUS:
+                        self.ledger.record(generator=self.name, model=o.model, key=key, status=f"error:{exc.status_code}")
+                        return Proposal("", error=f"api:http_{exc.status_code} {_first_line(exc)}")
+                    delay = _retry_after(exc)
+                except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                    self.budget.release(reserve)
+                    last = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"
+                except (openai.APIResponseValidationError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                    # a 200 whose body is not a chat completion (garbage from a proxy or a broken server)
+                    self.budget.release(reserve)
+                    last = f"bad response ({type(exc).__name__})"
+                status = f"retry:{last}" if retry < o.max_retries else f"failed:{last}"
+                self.ledger.record(generator=self.name, model=o.model, key=key, status=status, latency_s=time.monotonic() - started)
+                if retry < o.max_retries:
+                    backoff = min(o.max_backoff_s, o.backoff_s * 2**retry) * (0.5 + random.random() / 2)
+                    await asyncio.sleep(min(o.max_backoff_s, delay) if delay is not None else backoff)
+        return Proposal("", error=f"api:gave_up after {o.max_retries + 1} tries ({last})")
+
+
+def _retry_after(exc: Any) -> float | None:
+    try:
+        value = exc.response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (AttributeError, ValueError, TypeError):
+        return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,197 @@
+"""Orchestration of ``codistill counterfactuals``: k-shot originals -> cache look-up -> teacher
+probabilities -> generator search with teacher verification -> files and quality report.
+
+Outputs in ``output_dir``:
+  counterfactuals.jsonl  verified counterfactuals (the file ``distill`` consumes)
+  dataset/               the same records as a ``datasets`` Dataset (``save_to_disk``)
+  failures.jsonl         every rejected candidate and every original without a counterfactual, with why
+  report.json            quality report (also printed as a table)
+  run.json               config, counts, cache hits, ledger (calls, tokens, dollars), timings
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codistill.counterfactuals.budget import Budget
+from codistill.counterfactuals.cache import Cache, Ledger
+from codistill.counterfactuals.config import CounterfactualConfig
+from codistill.counterfactuals.generators.base import Outcome, Request, get_generator
+from codistill.counterfactuals.record import CounterfactualRecord, write_counterfactuals
+from codistill.errors import ConfigError
+from codistill.utils.hashing import fingerprint
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    records: list[CounterfactualRecord]
+    failures: list[dict[str, Any]]
+    report: dict[str, Any]
+    run: dict[str, Any]
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def default_output_dir(config: CounterfactualConfig) -> Path:
+    return Path("outputs") / "counterfactuals" / f"{config.data.task}-k{config.k}-s{config.seed}-{config.generator}"
+
+
+def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print) -> RunResult:
+    """Generate, verify and write counterfactuals for the CoD originals of ``(task, k, seed)``.
+
+    ``verifier`` replaces the teacher (tests pass scripted teachers); otherwise ``config.teacher``
+    is loaded, and only when some input is not already in the cache.
+    """
+    from codistill.data import load_task, sample
+    from codistill.models import model_fingerprint
+
+    t0 = time.monotonic()
+    if verifier is None and not config.teacher:
+        raise ConfigError("no teacher: pass --teacher PATH (a fine-tuned classifier directory)")
+    data = load_task(config.data)
+    shots = sample(data, config.k, config.seed, cod=True)
+    originals = list(shots.examples)
+    generator = get_generator(config.generator)(config, data.task)
+    cache = Cache(config.cache_dir) if config.use_cache else None
+    ledger = Ledger(cache, config.to_dict())
+    budget = Budget(config.max_budget_usd)
+    if hasattr(generator, "attach"):
+        generator.attach(cache, ledger, budget)
+    if hasattr(generator, "prepare"):
+        generator.prepare([e.text for e in data.pool], data.fingerprint)
+    teacher_fp = verifier.fingerprint if verifier is not None else model_fingerprint(config.teacher)
+    identity = {**generator.identity(), "teacher": teacher_fp, "selection": config.selection, "max_attempts": config.max_attempts,
+                "labels": list(data.task.label_names)}
+    keys = {e.id: fingerprint({**identity, "text": e.text}, length=32) for e in originals}
+
+    outcomes: dict[str, Outcome] = {}
+    if cache is not None:
+        for e in originals:
+            hit = cache.get("outcomes", keys[e.id])
+            if hit is not None:
+                out = Outcome.from_dict(hit)
+                out.original_id = e.id
+                out.meta["cached"] = True
+                outcomes[e.id] = out
+    misses = [e for e in originals if e.id not in outcomes]
+    t_teacher = 0.0
+    if misses:
+        if verifier is None:
+            from codistill.counterfactuals.verify import TeacherVerifier
+
+            echo(f"loading teacher {config.teacher}")
+            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size)
+        t1 = time.monotonic()
+        probs = verifier.probs([e.text for e in misses])
+        requests = [Request(e, int(p.argmax()), [float(x) for x in p]) for e, p in zip(misses, probs)]
+        by_id = {r.example.id: r for r in requests}
+
+        def store(out: Outcome) -> None:
+            req = by_id[out.original_id]
+            out.meta["teacher_probs_original"] = req.teacher_probs
+            out.meta["teacher_label_original"] = req.teacher_label
+            if cache is not None and "stopped" not in out.meta:
+                cache.put("outcomes", keys[out.original_id], out.to_dict())
+
+        echo(f"generating counterfactuals for {len(misses)} originals ({len(originals) - len(misses)} cached) with {config.generator}")
+        for out in generator.search(requests, verifier, on_outcome=store):
+            req = by_id[out.original_id]
+            out.meta.setdefault("teacher_probs_original", req.teacher_probs)
+            out.meta.setdefault("teacher_label_original", req.teacher_label)
+            outcomes[out.original_id] = out
+        t_teacher = time.monotonic() - t1
+    generator.close()
+
+    records, failures = build_records(config, originals, outcomes)
+    elapsed = time.monotonic() - t0
+    by_class: dict[int, int] = {}
+    for e in originals:
+        lab = outcomes[e.id].meta.get("teacher_label_original")
+        if lab is not None:
+            by_class[int(lab)] = by_class.get(int(lab), 0) + 1
+    stopped = sorted({o.meta["stopped"] for o in outcomes.values() if "stopped" in o.meta})
+    run = {
+        "task": data.task.name, "k": config.k, "seed": config.seed, "generator": config.generator, "teacher": config.teacher,
+        "teacher_fingerprint": teacher_fp, "originals": len(originals), "cached_outcomes": len(originals) - len(misses),
+        "valid": len(records), "seconds": round(elapsed, 3), "generation_seconds": round(t_teacher, 3),
+        "verified_per_second": round(sum(1 for e in misses if outcomes[e.id].chosen) / t_teacher, 3) if t_teacher else None,
+        "teacher_texts_scored": getattr(verifier, "calls", 0) if verifier is not None else 0,
+        "cache": {"path": str(cache.path) if cache else None, "hits": dict(cache.hits) if cache else {}, "misses": dict(cache.misses) if cache else {}},
+        "ledger": ledger.summary(), "budget_usd": config.max_budget_usd, "stopped_by_budget": stopped[0] if stopped else None,
+    }
+    from codistill.counterfactuals.quality import quality_report
+
+    fluency = None
+    if config.report_lm:
+        from codistill.counterfactuals.fluency import CausalLMScorer
+
+        fluency = CausalLMScorer(config.report_lm)
+    elif getattr(generator, "lm", None) is not None:
+        fluency = generator.lm
+    else:
+        from codistill.counterfactuals.fluency import NGramLM
+
+        fluency = NGramLM(e.text for e in data.pool)
+    report = quality_report(records, failures, originals=len(originals), originals_by_class=by_class, label_names=data.task.label_names,
+                            fluency=fluency, similarity=config.report_similarity, sample=config.report_sample)
+    report["run"] = {k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")}
+    ledger.finish(run)
+    out_dir = Path(config.output_dir) if config.output_dir else default_output_dir(config)
+    if write:
+        write_outputs(out_dir, config, records, failures, report, run)
+    if cache is not None:
+        cache.close()
+    return RunResult(out_dir, records, failures, report, run, [outcomes[e.id] for e in originals])
+
+
+def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, Outcome]) -> tuple[list[CounterfactualRecord], list[dict[str, Any]]]:
+    records, failures = [], []
+    for e in originals:
+        out = outcomes[e.id]
+        for f in out.failures:
+            failures.append({**f.to_dict(), "original_id": e.id, "original_text": e.text, "final": out.chosen is None,
+                             "teacher_label_original": out.meta.get("teacher_label_original")})
+        if out.chosen is None:
+            if "stopped" in out.meta:
+                failures.append({"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": "budget:stopped",
+                                 "detail": out.meta["stopped"], "final": True, "teacher_label_original": out.meta.get("teacher_label_original")})
+            continue
+        c = out.chosen
+        records.append(CounterfactualRecord(
+            original_id=e.id, counterfactual_text=c.text, counterfactual_label=c.label, original_text=e.text, original_label=e.label,
+            teacher_label_original=out.meta.get("teacher_label_original"), teacher_probs_original=out.meta.get("teacher_probs_original"),
+            teacher_probs_counterfactual=c.probs, generator=config.generator, attempts=out.attempts, cost_usd=round(out.cost_usd, 8),
+            meta={"edited_words": c.edited_words, "selection": config.selection, "candidates_checked": out.candidates_checked,
+                  "valid_candidates": out.valid_candidates, **c.meta},
+        ))
+    return records, failures
+
+
+def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:
+    from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_counterfactuals(out_dir / "counterfactuals.jsonl", records)
+    atomic_write_jsonl(out_dir / "failures.jsonl", failures)
+    atomic_write_json(out_dir / "report.json", report)
+    atomic_write_json(out_dir / "run.json", run)
+    config.save(out_dir / "config.yaml")
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - datasets is a dependency
+        return
+    rows = [r.to_dict() for r in records]
+    columns = ["original_id", "counterfactual_text", "counterfactual_label", "original_text", "original_label", "teacher_label_original",
+               "teacher_probs_original", "teacher_probs_counterfactual", "generator", "attempts", "cost_usd"]
+    table = {c: [r[c] for r in rows] for c in columns}
+    features = datasets.Features({
+        "original_id": datasets.Value("string"), "counterfactual_text": datasets.Value("string"), "counterfactual_label": datasets.Value("int64"),
+        "original_text": datasets.Value("string"), "original_label": datasets.Value("int64"), "teacher_label_original": datasets.Value("int64"),
+        "teacher_probs_original": datasets.Sequence(datasets.Value("float64")), "teacher_probs_counterfactual": datasets.Sequence(datasets.Value("float64")),
+        "generator": datasets.Value("string"), "attempts": datasets.Value("int64"), "cost_usd": datasets.Value("float64"),
+    })
+    with atomic_directory(out_dir / "dataset") as tmp:
+        datasets.Dataset.from_dict(table, features=features).save_to_disk(str(tmp))

@@ -1,0 +1,75 @@
+"""Per-task prompt templates, stored as files and versioned by their content hash.
+
+A template has ``[system]``, ``[user]`` and ``[feedback]`` sections with ``$placeholders``
+(``string.Template``, so braces in user text are harmless). The hash of the file is part of every
+LLM cache key: editing a prompt never serves stale replies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from codistill.errors import ConfigError
+
+PROMPT_DIR = Path(__file__).parent
+SENTIMENT_TASKS = {"sst2", "imdb", "sentiment140", "rotten_tomatoes", "amazon_polarity", "yelp_polarity"}
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    sections: dict[str, str]
+    hash: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> PromptTemplate:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"prompt template not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        sections: dict[str, list[str]] = {}
+        current = None
+        for line in text.splitlines():
+            m = re.fullmatch(r"\[(system|user|feedback)\]\s*", line)
+            if m:
+                current = m.group(1)
+                sections[current] = []
+            elif current and not line.startswith("#"):
+                sections[current].append(line)
+        missing = {"system", "user"} - set(sections)
+        if missing:
+            raise ConfigError(f"{path}: prompt template lacks section(s) {', '.join(sorted(missing))}")
+        return cls(path.stem, {k: "\n".join(v).strip() for k, v in sections.items()}, hashlib.sha256(text.encode()).hexdigest()[:12])
+
+    def render(self, section: str, **values: Any) -> str:
+        return Template(self.sections.get(section, "")).safe_substitute({k: str(v) for k, v in values.items()})
+
+
+def template_for(task) -> PromptTemplate:
+    """The packaged template of a task: sentiment, acceptability, or the generic default."""
+    if task.name in SENTIMENT_TASKS or tuple(task.label_names) == ("negative", "positive"):
+        name = "sentiment"
+    elif task.name == "cola":
+        name = "acceptability"
+    else:
+        name = "default"
+    return PromptTemplate.load(PROMPT_DIR / f"{name}.txt")
+
+
+def build_messages(template: PromptTemplate, task, text: str, source: int, feedback: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Chat messages for one attempt: the worked example and the input, then one corrective turn
+    per earlier candidate the teacher did not flip (what it still predicts, with probability)."""
+    names = task.label_names
+    values = dict(text=text, text_noun=getattr(task, "text_noun", "text"), source_label=names[source], target_label=names[1 - source])
+    messages = [{"role": "system", "content": template.render("system", **values)},
+                {"role": "user", "content": template.render("user", **values)}]
+    for fb in feedback:
+        messages.append({"role": "assistant", "content": fb["text"]})
+        messages.append({"role": "user", "content": template.render(
+            "feedback", **values, previous=fb["text"], previous_label=names[fb["label"]], previous_prob=f"{fb['prob']:.2f}")})
+    return messages

@@ -1,0 +1,100 @@
+"""The offline editor: grammatical negation, antonyms that keep inflection, verified flips."""
+
+from __future__ import annotations
+
+import pytest
+
+from codistill.counterfactuals.generators.base import Request
+from codistill.counterfactuals.generators.editor import EditorGenerator, article_for
+from codistill.counterfactuals.lexicon import Lexicon
+from codistill.data import Example, get_task
+from helpers import TRAIN, KeywordTeacher
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return Lexicon.load()
+
+
+def test_lexicon_inflects_antonyms(lexicon):
+    opposites = dict((w, s) for w, s, _ in lexicon.opposites("loves"))
+    assert "hates" in opposites
+    assert "worse" in [w for w, _, _ in lexicon.opposites("better")]
+    assert "bad" in [w for w, _, _ in lexicon.opposites("good")]
+    assert lexicon.polarity_of("good") > 0 > lexicon.polarity_of("boring")
+
+
+def test_article_agreement():
+    assert article_for("awful") == "an" and article_for("bad") == "a" and article_for("unique") == "a" and article_for("honest") == "an"
+
+
+def _run(config, texts, teacher=None, **overrides):
+    cfg = config.with_overrides({f"editor.{k}": v for k, v in overrides.items()}) if overrides else config
+    gen = EditorGenerator(cfg, get_task("sst2"))
+    gen.prepare([t for t, _ in TRAIN], "test-pool")
+    teacher = teacher or KeywordTeacher()
+    reqs = []
+    for i, t in enumerate(texts):
+        p = teacher.probs([t])[0]
+        reqs.append(Request(Example(f"e{i}", t, int(p.argmax())), int(p.argmax()), [float(x) for x in p]))
+    if hasattr(teacher, "batches"):
+        teacher.batches = 0  # count only the editor's own teacher calls
+    return gen.search(reqs, teacher), teacher
+
+
+def test_editor_flips_with_grammatical_minimal_edits(base_config):
+    texts = ["the film is good .", "it is n't boring .", "it isn't fun .", "she loves the story .", "a dull and boring story ."]
+    outs, teacher = _run(base_config, texts)
+    chosen = {o.original_id: o.chosen for o in outs}
+    assert all(c is not None for c in chosen.values())
+    for out, text in zip(outs, texts):
+        c = out.chosen
+        # every output is a verified flip, labelled by the teacher
+        assert c.label == int(teacher.probs([c.text])[0].argmax()) != int(teacher.probs([text])[0].argmax())
+        assert c.edited_words <= 2
+    # one word changed in place: a swap ("bad", or any word the teacher reads as non-positive) or "not"
+    assert chosen["e0"].text.startswith("the film is ") and chosen["e0"].edited_words == 1
+    assert chosen["e1"].text == "it is boring ."  # "is n't" -> "is", not "it not ..."
+    assert chosen["e2"].text == "it is fun ."
+    assert chosen["e3"].edited_words == 1 and chosen["e3"].text.startswith("she ")
+
+
+def test_nearest_boundary_prefers_smaller_teacher_probability(base_config):
+    text = ["the film is good ."]
+    smallest, _ = _run(base_config, text)
+    nearest, _ = _run(base_config.with_overrides({"selection": "nearest_boundary"}), text)
+    p = lambda o: o.chosen.probs[o.chosen.label]  # noqa: E731
+    assert p(nearest[0]) <= p(smallest[0])
+    assert p(nearest[0]) < 0.6  # some flip lands just past the boundary ("bad" would give 0.89)
+
+
+def test_candidates_are_batched_per_round(base_config):
+    texts = [t for t, _ in TRAIN[:12]]
+    outs, teacher = _run(base_config, texts, chunk_size=64)
+    rounds = max(o.attempts for o in outs)
+    assert teacher.batches <= rounds  # one teacher call per round for the whole chunk
+    assert sum(o.chosen is not None for o in outs) >= 10
+
+
+def test_unflippable_input_is_a_recorded_failure(base_config):
+    (out,), _ = _run(base_config, ["the the the ."], max_rounds=2)
+    assert out.chosen is None
+    assert out.failures and out.failures[0].reason in {"editor:no_flip", "editor:no_edit"}
+
+
+def test_editor_with_tiny_real_teacher_uses_saliency(base_config, tmp_path):
+    from codistill.counterfactuals.verify import TeacherVerifier
+    from codistill.testing import make_tiny_model
+
+    path = make_tiny_model("bert", tmp_path / "tiny")
+    verifier = TeacherVerifier(str(path), batch_size=16)
+    texts = [t for t, _ in TRAIN[:6]]
+    sal = verifier.word_saliency(texts, [__import__("codistill.counterfactuals.text", fromlist=["tokenize"]).tokenize(t) for t in texts], [0] * 6)
+    assert [len(s) for s in sal] == [len(t.split()) for t in texts]
+    outs, _ = _run(base_config, texts, teacher=verifier, max_rounds=2)
+    for out, text in zip(outs, texts):
+        if out.chosen is not None:  # a random teacher may not flip; any kept output must be verified
+            p0 = verifier.probs([text])[0].argmax()
+            assert verifier.probs([out.chosen.text])[0].argmax() != p0
+        else:
+            assert out.failures

@@ -1,0 +1,97 @@
+"""End-to-end: the editor pipeline's files, the cache across reruns and larger k, the CLI, hf-chat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codistill.counterfactuals.pipeline import run_counterfactuals
+from codistill.counterfactuals.record import read_counterfactuals
+from helpers import KeywordTeacher, RefusingTeacher
+
+
+def quiet(*args, **kwargs):
+    pass
+
+
+def test_editor_pipeline_outputs_and_cache(base_config):
+    first = run_counterfactuals(base_config, verifier=KeywordTeacher(), echo=quiet)
+    out = Path(base_config.output_dir)
+    records = read_counterfactuals(out / "counterfactuals.jsonl")
+    assert len(records) == len(first.records) >= 7  # 8 originals
+    teacher = KeywordTeacher()
+    for r in records:
+        assert r.generator == "editor" and r.original_text and r.teacher_probs_original and r.teacher_probs_counterfactual
+        assert r.counterfactual_label == int(teacher.probs([r.counterfactual_text])[0].argmax()) != r.teacher_label_original
+    import datasets
+
+    ds = datasets.load_from_disk(str(out / "dataset"))
+    assert ds.num_rows == len(records) and ds[0]["counterfactual_text"] == records[0].counterfactual_text
+    report = json.loads((out / "report.json").read_text())
+    assert report["originals"] == 8 and report["edited_words"]["mean"] <= 2 and "validity_by_class" in report
+    run = json.loads((out / "run.json").read_text())
+    assert run["cached_outcomes"] == 0
+
+    # the rerun never consults the teacher
+    again = run_counterfactuals(base_config, verifier=RefusingTeacher(), echo=quiet)
+    assert again.run["cached_outcomes"] == 8
+    assert [r.to_dict() for r in again.records] == [r.to_dict() for r in first.records]
+
+    # a larger k with the same seed only generates for the new originals
+    bigger = run_counterfactuals(base_config.with_overrides({"k": 24}), verifier=KeywordTeacher(), echo=quiet)
+    assert bigger.run["cached_outcomes"] == 8 and bigger.run["originals"] == 12
+
+
+def test_cache_key_tracks_teacher_and_selection(base_config):
+    run_counterfactuals(base_config, verifier=KeywordTeacher(), echo=quiet)
+    other = KeywordTeacher()
+    other.fingerprint = "another-teacher"
+    assert run_counterfactuals(base_config, verifier=other, echo=quiet).run["cached_outcomes"] == 0
+    nb = base_config.with_overrides({"selection": "nearest_boundary"})
+    assert run_counterfactuals(nb, verifier=KeywordTeacher(), echo=quiet).run["cached_outcomes"] == 0
+
+
+def test_cli_with_tiny_teacher(data_dir, tmp_path, monkeypatch):
+    from codistill.cli import main
+    from codistill.testing import make_tiny_model
+
+    monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
+    teacher = make_tiny_model("bert", tmp_path / "teacher")
+    out = tmp_path / "cf"
+    args = ["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "--teacher", str(teacher), "-o", str(out), "-q",
+            "--set", "report_similarity=false", "--set", "data.validation_size=4"]
+    assert main(args) == 0
+    assert (out / "counterfactuals.jsonl").is_file() and (out / "failures.jsonl").is_file() and (out / "report.json").is_file()
+    assert (tmp_path / "home" / "counterfactuals" / "cache.sqlite").is_file()
+    assert main(["counterfactuals-report", str(out / "counterfactuals.jsonl"), "-o", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["originals"] == 4
+
+
+def test_cli_user_errors_are_one_line(data_dir, tmp_path, capsys, monkeypatch):
+    from codistill.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    base = ["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "-o", str(tmp_path / "o"), "-q"]
+    assert main(base + ["--teacher", str(tmp_path / "nope")]) == 2
+    assert main(base + ["--teacher", str(tmp_path), "--set", "generator=gpt"]) == 2
+    assert main(base + ["--teacher", str(tmp_path), "--set", "selection=closest"]) == 2
+    assert main(base) == 2  # no teacher
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error:") == 4
+
+
+def test_hf_chat_with_tiny_causal_lm(base_config, tmp_path):
+    from codistill.testing import make_tiny_model
+
+    lm = make_tiny_model("qwen2", tmp_path / "lm")
+    cfg = base_config.with_overrides({"generator": "hf-chat", "hf_chat.model": str(lm), "hf_chat.max_new_tokens": 6,
+                                      "hf_chat.num_candidates": 1, "max_attempts": 2, "k": 4})
+    result = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
+    # a random LM writes junk: nothing may crash, every failure has a reason, every kept record is verified
+    assert len(result.records) + len({f["original_id"] for f in result.failures if f["final"]}) == 2
+    assert all(f["reason"] for f in result.failures)
+    again = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
+    assert again.run["cached_outcomes"] == 2
