@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from codistill.experiments.records import RunRecord
-from codistill.experiments.tables import table_rows
+from codistill.experiments.tables import grid, table_rows
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;color:#222;padding:0 1rem}
@@ -53,14 +53,12 @@ def results_table(records: Iterable[RunRecord], metric: str) -> str:
     rows = table_rows(records, metric)
     if not rows:
         return f"<p>No paired baseline/+CoD results for {html.escape(metric)}.</p>"
-    ks = sorted({r["k"] for r in rows})
+    ks, table = grid(rows)
     head = "".join(f"<th>k={k}</th>" for k in ks)
     body = []
-    for task, recipe in sorted({(r["task"], r["recipe"]) for r in rows}):
-        cells = {r["k"]: r for r in rows if r["task"] == task and r["recipe"] == recipe}
+    for task, recipe, cells in table:
         tds = []
-        for k in ks:
-            r = cells.get(k)
+        for r in cells:
             if r is None:
                 tds.append("<td></td>")
                 continue

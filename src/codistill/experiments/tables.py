@@ -10,12 +10,19 @@ from codistill.experiments.records import RunRecord
 from codistill.experiments.stats import compare_cod, summarise
 
 
-def _scale(metric: str) -> float:
-    return 100.0  # accuracy, F1, MCC and agreement read as percentages
+def grid(rows: list[dict]) -> tuple[list[int], list[tuple[str, str, list[dict | None]]]]:
+    """Table layout shared by every renderer: the k columns, then one line per (task, recipe)
+    with that line's row for each k (None where the cell is missing)."""
+    ks = sorted({r["k"] for r in rows})
+    lines = []
+    for task, recipe in sorted({(r["task"], r["recipe"]) for r in rows}):
+        cells = {r["k"]: r for r in rows if r["task"] == task and r["recipe"] == recipe}
+        lines.append((task, recipe, [cells.get(k) for k in ks]))
+    return ks, lines
 
 
 def table_rows(records: Iterable[RunRecord], metric: str) -> list[dict]:
-    """One row per (task, recipe, k) with baseline and CoD mean ± std, gain, p-values, flag."""
+    """One row per (task, recipe, k) with baseline and CoD mean ± std, gain, p-values, flag (metrics as fractions)."""
     records = list(records)
     summary = {(c.task, c.method, c.k): c for c in summarise(records, metric)}
     rows = []
@@ -38,22 +45,16 @@ def markdown_table(records: Iterable[RunRecord], metric: str) -> str:
     rows = table_rows(records, metric)
     if not rows:
         return f"_no paired baseline/+CoD results for {metric}_\n"
-    s = _scale(metric)
-    ks = sorted({r["k"] for r in rows})
+    ks, table = grid(rows)
     lines = [f"| task | method ({metric}) | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
-    for task, recipe in sorted({(r["task"], r["recipe"]) for r in rows}):
-        cells = {r["k"]: r for r in rows if r["task"] == task and r["recipe"] == recipe}
-        rendered = []
-        for k in ks:
-            r = cells.get(k)
-            if r is None:
-                rendered.append("")
-                continue
-            flag = "*" if r["significant"] else ""
-            rendered.append(
-                f"{r['baseline_mean'] * s:.1f}±{r['baseline_std'] * s:.1f} → {r['cod_mean'] * s:.1f}±{r['cod_std'] * s:.1f} "
-                f"({r['gain'] * s:+.1f}{flag})"
-            )
+    for task, recipe, cells in table:
+        rendered = [
+            ""
+            if r is None
+            else f"{r['baseline_mean'] * 100:.1f}±{r['baseline_std'] * 100:.1f} → {r['cod_mean'] * 100:.1f}±{r['cod_std'] * 100:.1f} "
+            f"({r['gain'] * 100:+.1f}{'*' if r['significant'] else ''})"
+            for r in cells
+        ]
         lines.append(f"| {task} | {recipe} → +CoD | " + " | ".join(rendered) + " |")
     lines.append("")
     lines.append("`*`: gain significant (paired t-test across seeds, p < 0.05); mean ± std over seeds, in points.")
