@@ -16,6 +16,7 @@ from codistill.cli import counterfactuals as counterfactuals_cli
 from codistill.cli import data as data_cli
 from codistill.cli import models as models_cli
 from codistill.cli import report as report_cli
+from codistill.cli import sweep as sweep_cli
 from codistill.cli import teacher as teacher_cli
 from codistill.errors import CodistillError
 
@@ -33,6 +34,7 @@ app.add_typer(models_cli.app, name="models")
 teacher_cli.register(app)
 counterfactuals_cli.register(app)
 report_cli.register(app)
+sweep_cli.register(app)
 
 
 def _version(value: bool) -> None:

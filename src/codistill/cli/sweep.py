@@ -1,0 +1,78 @@
+"""``codistill sweep`` and ``codistill demo``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from codistill.cli.options import ConfigOpt, SetOpt, build_config
+
+
+def _finish(config, result, echo=typer.echo) -> None:
+    from codistill.experiments.report import write_report
+    from codistill.experiments.tables import markdown_table
+
+    metrics = ["accuracy", "agreement"] + (["mcc"] if any("mcc" in r.metrics for r in result.records) else [])
+    for metric in metrics:
+        echo(f"\n{metric}:\n" + markdown_table(result.records, metric))
+    files = write_report(
+        result.results_path, f"{config.output_dir}/report", counterfactual_files=sorted(set(result.counterfactual_files.values()))
+    )
+    echo(f"{result.ran} run(s) done, {result.skipped} reused, {result.seconds / 60:.1f} min; report: {files.html}")
+
+
+def sweep(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    backend: Annotated[Optional[str], typer.Option("--backend", help="local (processes) or ray.")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local instance).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Parallel runs.")] = None,
+    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where results.jsonl and the report go.")] = None,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+) -> None:
+    """Run a grid of tasks x k x recipes x {baseline, +CoD} x seeds; resumable; ends with the report."""
+    from codistill.experiments.config import SweepConfig
+    from codistill.experiments.sweep import run_sweep
+
+    options = {k: v for k, v in {"backend": backend, "ray_address": address, "workers": workers, "output_dir": output_dir}.items() if v is not None}
+    cfg = build_config(SweepConfig, config, set_, options)
+    if print_config:
+        typer.echo(cfg.to_yaml(), nl=False)
+        return
+    _finish(cfg, run_sweep(cfg, echo=typer.echo))
+
+
+def demo_config(output_dir: str = "runs/demo"):
+    """The embedded default, offline: MiniLM-L6 teacher on the packaged Rotten Tomatoes task,
+    offline-editor counterfactuals, KD and KD+CoD students (2 of the teacher's 6 layers) at
+    k in {8, 16, 32} x 3 seeds."""
+    from codistill.experiments.config import SweepConfig, SweepTask
+
+    return SweepConfig(
+        tasks=[SweepTask(task="rotten_tomatoes")],
+        ks=[8, 16, 32],
+        recipes=["kd"],
+        cod=[False, True],
+        seeds=[0, 1, 2],
+        output_dir=output_dir,
+    )
+
+
+def demo(
+    output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where the demo writes its results and report.")] = "runs/demo",
+    set_: SetOpt = None,
+) -> None:
+    """The whole CoD protocol offline in one command: teacher, counterfactuals, KD vs KD+CoD, report."""
+    from codistill.experiments.sweep import run_sweep
+
+    cfg = demo_config(output_dir)
+    if set_:
+        cfg = cfg.with_overrides(set_)
+    typer.echo("codistill demo: rotten_tomatoes (packaged), MiniLM-L6 teacher, offline counterfactual editor, KD vs KD+CoD")
+    _finish(cfg, run_sweep(cfg, echo=typer.echo))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("demo")(demo)

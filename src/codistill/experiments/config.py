@@ -1,0 +1,55 @@
+"""Configuration of ``codistill sweep`` (and of ``codistill demo``, which is a fixed sweep)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from codistill.config import ConfigBase
+
+
+class SweepTask(ConfigBase):
+    """One task of the grid and where its teacher comes from."""
+
+    task: str = Field(description="registered task name")
+    data_dir: str | None = Field(None, description="local train/test files for the task")
+    source: str | None = None
+    teacher: str | None = Field(None, description="teacher directory; None: fine-tune one with `codistill teacher` (cached)")
+    teacher_overrides: list[str] = Field(default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']")
+
+
+class SweepConfig(ConfigBase):
+    """tasks x k x recipes x {baseline, +CoD} x seeds; one record per run in ``output_dir/results.jsonl``."""
+
+    tasks: list[SweepTask] = Field(default_factory=lambda: [SweepTask(task="rotten_tomatoes")])
+    ks: list[int] = Field(default_factory=lambda: [8, 16, 32, 64])
+    recipes: list[str] = Field(default_factory=lambda: ["kd", "lwd", "ted"])
+    cod: list[bool] = Field(default_factory=lambda: [False, True], description="baseline (false) and/or +CoD (true)")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    counterfactual_overrides: list[str] = Field(
+        default_factory=list, description="CounterfactualConfig overrides, e.g. ['generator=openai', 'openai.model=gpt-4o']"
+    )
+    distill_overrides: list[str] = Field(default_factory=list, description="DistillConfig overrides for every run, e.g. ['train.max_steps=300']")
+    output_dir: str = Field("runs/sweep", description="results.jsonl, counterfactual files and the report go here")
+    backend: Literal["local", "ray"] = "local"
+    workers: int = Field(1, ge=1, description="parallel runs (local: processes; ray: concurrent tasks)")
+    ray_address: str | None = Field(None, description="Ray cluster address (None: start a local Ray instance)")
+    threads_per_worker: int | None = Field(None, ge=1, description="torch threads per run (default: cores / workers)")
+
+    @field_validator("ks")
+    @classmethod
+    def _even(cls, ks: list[int]) -> list[int]:
+        bad = [k for k in ks if k < 2 or k % 2]
+        if bad:
+            raise ValueError(f"every k must be even and >= 2 (got {bad})")
+        return sorted(set(ks))
+
+    @field_validator("recipes")
+    @classmethod
+    def _known(cls, recipes: list[str]) -> list[str]:
+        from codistill.distill.recipes import recipe_losses
+
+        for r in recipes:
+            recipe_losses(r)
+        return recipes
