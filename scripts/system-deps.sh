@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Best-effort install of the Debian packages codistill uses when present:
 #   wordnet-base  WordNet 3.0, antonyms for the offline counterfactual editor
+# plus any extra packages named as arguments (CI adds chromium for the report rendering test).
 # Without them codistill still runs (the editor falls back to its packaged lexicons).
 set -u
-packages=(wordnet-base)
+packages=(wordnet-base "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
