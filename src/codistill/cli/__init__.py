@@ -13,6 +13,7 @@ import sys
 import typer
 
 from codistill.cli import data as data_cli
+from codistill.cli import distill as distill_cli
 from codistill.cli import models as models_cli
 from codistill.cli import teacher as teacher_cli
 from codistill.errors import CodistillError
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.add_typer(models_cli.app, name="models")
 teacher_cli.register(app)
+distill_cli.register(app)
 
 
 def _version(value: bool) -> None:

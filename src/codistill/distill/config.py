@@ -65,7 +65,7 @@ class DistillConfig(ConfigBase):
     """Distil ``teacher`` into ``student`` on a k-shot budget, optionally with counterfactuals."""
 
     data: DataConfig = Field(default_factory=DataConfig)
-    teacher: str = Field(..., description="teacher model directory (e.g. from `codistill teacher`)")
+    teacher: str | None = Field(None, description="teacher model directory (e.g. from `codistill teacher`); required")
     student: StudentConfig = Field(default_factory=StudentConfig)
     k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")

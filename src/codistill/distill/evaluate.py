@@ -56,3 +56,35 @@ def score_pairs(
     t = signals.logits(originals + cfs).argmax(-1)
     n = len(pairs)
     return flip_consistency(t[:n], t[n:], s[:n], s[n:])
+
+
+def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
+    """``codistill evaluate``: score a saved student (an :class:`EvaluateConfig`) as one record."""
+    from codistill.distill.session import default_session
+    from codistill.distill.trainset import heldout_pairs
+    from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+    from codistill.models.loading import quiet_transformers
+
+    quiet_transformers()
+    session = session or default_session()
+    data = session.data(config.data)
+    signals = session.teacher(config.teacher, config.max_length, config.signals_cache, data.num_labels)
+    ref = resolve_model(config.student)
+    tokenizer = load_tokenizer(ref)
+    student = load_classifier(ref, num_labels=data.num_labels, tokenizer=tokenizer)
+    examples = data.split(config.split)
+    record: dict[str, Any] = {
+        "task": data.task.name,
+        "student": config.student,
+        "student_fingerprint": model_fingerprint(ref),
+        "teacher": config.teacher,
+        "teacher_fingerprint": signals.fingerprint,
+        "split": config.split,
+        config.split: score_split(student, tokenizer, signals, examples, max_length=config.max_length, batch_size=config.batch_size),
+    }
+    if config.counterfactuals:
+        pairs = heldout_pairs(session.counterfactuals(config.counterfactuals), data, set(), limit=10**9)
+        scored = score_pairs(student, tokenizer, signals, pairs, max_length=config.max_length, batch_size=config.batch_size)
+        if scored:
+            record["counterfactual_pairs"] = {**scored, "source": config.counterfactuals}
+    return record

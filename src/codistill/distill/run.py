@@ -92,6 +92,8 @@ def distill(
     from codistill.training import EncodedDataset, KeepBestCallback
     from codistill.utils.seed import seed_everything
 
+    if config.teacher is None:
+        raise ConfigError("distill needs a teacher (config key `teacher`)")
     quiet_transformers()
     session = session or default_session()
     timings: dict[str, float] = {}
@@ -178,6 +180,7 @@ def distill(
     try:
         args = tc.trainer_arguments(
             str(workdir), len(train_set), seed=train_seed, data_seed=train_seed, disable_tqdm=True,
+            dataloader_pin_memory=torch.cuda.is_available(),
         )
         trainer = DistillTrainer(
             model=student,
