@@ -114,3 +114,25 @@ def test_cli_distill_and_evaluate(base_config, cf_file, tmp_path, capsys):
     assert evaluated["test"]["agreement"] == pytest.approx(record["test"]["agreement"])
     assert evaluated["counterfactual_pairs"]["pairs"] > 0
     assert main(["distill", "--config", str(path), "recipe=nope"]) == 2
+
+
+def test_other_architectures_and_tokenizers(tiny_dir, data_config, tmp_path, monkeypatch, cf_file):
+    """DeBERTa-v2 teacher -> Qwen2 student (different tokenizers, widths, depths): hidden and
+    TED terms compare mean-pooled states; everything else is unchanged."""
+    from codistill.distill import DistillConfig
+    from codistill.testing import make_tiny_model
+
+    monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
+    teacher = make_tiny_model("deberta-v2", tmp_path / "deberta", num_layers=3, hidden=32)
+    student = make_tiny_model("qwen2", tmp_path / "qwen", num_layers=2, hidden=16)
+    cfg = DistillConfig(
+        data=data_config, teacher=str(teacher), student={"path": str(student)}, k=8, cod=True,
+        counterfactuals=str(cf_file), save_model=False,
+        losses=[
+            {"name": "ce"}, {"name": "kd", "weight": 20},
+            {"name": "hidden", "pooling": "mean"}, {"name": "ted", "pooling": "mean", "filter_steps": 3},
+        ],
+    ).with_overrides(["train.max_steps=4", "train.batch_size=4", "train.logging_steps=2"])
+    m = distill(cfg, session=DistillSession()).metrics
+    assert m["train_steps"] == 4 and {"loss_hidden", "loss_ted"} <= set(m["loss_history"][-1])
+    assert np.isfinite(m["train_loss"])
