@@ -1,0 +1,116 @@
+"""``codistill distill`` and ``codistill evaluate``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides
+
+OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
+
+
+def distill_cmd(
+    overrides: Annotated[Optional[list[str]], typer.Argument(help=OVERRIDES_HELP, show_default=False)] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    task: TaskOpt = None,
+    data_dir: DataDirOpt = None,
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory.")] = None,
+    student: Annotated[Optional[str], typer.Option("--student", help="Student model directory (default: derive 2 layers of minilm-l6).")] = None,
+    counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Counterfactual jsonl (implies --cod).")] = None,
+    k: Annotated[Optional[int], typer.Option("--k", "-k", help="Budget.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling and training seed.")] = None,
+    recipe: Annotated[Optional[str], typer.Option("--recipe", help="kd, lwd, ted or ce.")] = None,
+    cod: Annotated[Optional[bool], typer.Option("--cod/--no-cod", help="Spend half the budget on counterfactuals.")] = None,
+    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where to save the student.")] = None,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+) -> None:
+    """Distil a teacher into a student on a k-shot budget (optionally with counterfactuals, CoD).
+
+    Prints one JSON record (the run's metrics) on the last line.
+    """
+    from codistill.distill import DistillConfig
+    from codistill.errors import ConfigError
+
+    options: dict = {f"data.{k_}": v for k_, v in data_overrides(task, data_dir).items()}
+    for key, value in (
+        ("teacher", teacher), ("student.path", student), ("counterfactuals", counterfactuals), ("k", k), ("seed", seed),
+        ("recipe", recipe), ("cod", cod), ("output_dir", output_dir),
+    ):
+        if value is not None:
+            options[key] = value
+    if counterfactuals and cod is None:
+        options["cod"] = True
+    cfg = build_config(DistillConfig, config, [*(overrides or []), *(set_ or [])], options)
+    if cfg.teacher is None:
+        raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
+    if print_config:
+        typer.echo(cfg.to_yaml(), nl=False)
+        return
+    from codistill.distill import distill
+
+    result = distill(cfg)
+    m = result.metrics
+    typer.echo(f"{m['method']} k={m['k']} seed={m['seed']}: {m['train_steps']} steps in {m['timings']['train']:.1f}s", err=True)
+    for split in ("validation", "test"):
+        if split in m:
+            s = m[split]
+            typer.echo(f"  {split:10s} acc={s['accuracy']:.4f} f1={s['macro_f1']:.4f} mcc={s['mcc']:.4f} agreement={s['agreement']:.4f} kl={s['kl_teacher_student']:.4f} ece={s['ece']:.4f}", err=True)
+    if "counterfactual_pairs" in m:
+        p = m["counterfactual_pairs"]
+        typer.echo(f"  pairs      flip_consistency={p['flip_consistency']:.4f} over {p['pairs']}", err=True)
+    if result.output_dir:
+        typer.echo(f"  saved to {result.output_dir}", err=True)
+    record = {k_: v for k_, v in m.items() if k_ not in ("loss_history", "validation_history")}
+    typer.echo(json.dumps(record, sort_keys=True))
+
+
+def evaluate_cmd(
+    student: Annotated[str, typer.Option("--student", help="Student model directory.")],
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (default: from the student's distill_config.yaml).")] = None,
+    task: TaskOpt = None,
+    data_dir: DataDirOpt = None,
+    split: Annotated[str, typer.Option("--split", help="test or validation.")] = "test",
+    counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Pairs for flip consistency.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Also write the record to this JSON file.")] = None,
+) -> None:
+    """Score a student: accuracy, macro-F1, MCC, agreement with the teacher, KL, ECE and (with
+    --counterfactuals) flip consistency. Prints one JSON record."""
+    from pathlib import Path
+
+    from codistill.distill import DistillConfig, EvaluateConfig
+    from codistill.distill.evaluate import evaluate
+    from codistill.errors import ConfigError
+    from codistill.utils.io import atomic_write_json
+
+    options: dict = {"student": student, "split": split}
+    saved = Path(student) / "distill_config.yaml"
+    if saved.is_file():  # a codistill run: take data, teacher and max_length from it
+        run_cfg = DistillConfig.from_yaml(saved)
+        options.update({"teacher": run_cfg.teacher, "data": run_cfg.data.to_dict(), "max_length": run_cfg.train.max_length})
+    options.update({f"data.{k_}": v for k_, v in data_overrides(task, data_dir).items()})
+    if teacher:
+        options["teacher"] = teacher
+    if counterfactuals:
+        options["counterfactuals"] = counterfactuals
+    if "teacher" not in options and not config:
+        raise ConfigError("--teacher is required (the student has no distill_config.yaml)")
+    data = options.pop("data", None)
+    cfg = EvaluateConfig.from_yaml(config) if config else EvaluateConfig.from_dict({"teacher": options["teacher"], "student": student, **({"data": data} if data else {})})
+    cfg = cfg.with_overrides(options)
+    if set_:
+        cfg = cfg.with_overrides(set_)
+    record = evaluate(cfg)
+    if output:
+        atomic_write_json(output, record)
+    typer.echo(json.dumps(record, sort_keys=True))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("distill")(distill_cmd)
+    app.command("evaluate")(evaluate_cmd)

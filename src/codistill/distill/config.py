@@ -1,0 +1,126 @@
+"""Configuration of ``codistill distill`` and ``codistill evaluate``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from codistill.config import ConfigBase
+from codistill.data.config import DataConfig
+from codistill.training.config import TrainingConfig
+
+
+class LossSpec(ConfigBase):
+    """One weighted term: ``{name: kd, weight: 20, temperature: 2}``; keys other than name and
+    weight are the term's parameters."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    name: str
+    weight: float = Field(1.0, ge=0)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class DeriveConfig(ConfigBase):
+    source: str = Field("minilm-l6", description="packaged name, path or hub id whose layers the student keeps")
+    layers: int | list[int] = Field(2, description="number of layers (spread evenly) or explicit indices")
+
+
+class StudentConfig(ConfigBase):
+    """Either a model directory (``path``) or a layer subset of a pretrained model (``derive``)."""
+
+    path: str | None = Field(None, description="student model directory, packaged name or hub id")
+    derive: DeriveConfig | None = Field(default_factory=DeriveConfig)
+    reinit_head: bool | None = Field(None, description="re-initialise the classification head with the run seed (default: for derived students)")
+    freeze_embeddings: bool = Field(True, description="freeze the word-embedding matrix (most of a small student's parameters; a k-shot batch touches few rows)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StudentConfig:
+        if self.path is not None and self.derive is not None:
+            # an explicit path wins over the default derive section
+            object.__setattr__(self, "derive", None)
+        if self.path is None and self.derive is None:
+            raise ValueError("set student.path or student.derive")
+        return self
+
+
+class EvalConfig(ConfigBase):
+    test: bool = Field(True, description="score the test split at the end (reported only, never used for selection)")
+    counterfactuals: str | None = Field(None, description="counterfactual file for flip consistency (default: held-out pairs of the training file)")
+    batch_size: int = Field(128, gt=0)
+
+
+def _distill_training() -> TrainingConfig:
+    return TrainingConfig(
+        learning_rate=1e-4, max_steps=200, batch_size=8, warmup_ratio=0.1, lr_scheduler="linear",
+        select_best=False, eval_steps=50, weight_decay=0.01, logging_steps=25,
+    )
+
+
+class DistillConfig(ConfigBase):
+    """Distil ``teacher`` into ``student`` on a k-shot budget, optionally with counterfactuals."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    teacher: str | None = Field(None, description="teacher model directory (e.g. from `codistill teacher`); required")
+    student: StudentConfig = Field(default_factory=StudentConfig)
+    k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
+    seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
+    cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
+    counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
+    missing_counterfactuals: Literal["error", "skip"] = Field("skip", description="an original with no counterfactual: fail, or train without one")
+    recipe: str = Field("kd", description="named loss list (kd, lwd, ted, ce); ignored when losses is set")
+    losses: list[LossSpec] | None = Field(None, description="explicit weighted loss terms (overrides recipe)")
+    select_metric: Literal["agreement", "accuracy", "macro_f1", "mcc", "kl"] = Field(
+        "agreement", description="validation metric for train.select_best (agreement/kl need no labels)"
+    )
+    train: TrainingConfig = Field(default_factory=_distill_training)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    signals_cache: bool = Field(True, description="keep teacher signals on disk (cache_home()/signals) as well as in memory")
+    save_model: bool = Field(True, description="save the student; sweeps may keep only the metrics")
+    output_dir: str | None = Field(None, description="default: runs/distill/<task>-<recipe>[-cod]-k<k>-s<seed>")
+
+    @field_validator("k")
+    @classmethod
+    def _even(cls, k: int) -> int:
+        if k < 2:
+            raise ValueError("k must be >= 2")
+        return k
+
+    @model_validator(mode="after")
+    def _check(self) -> DistillConfig:
+        from codistill.distill.recipes import recipe_losses
+
+        if self.losses is None:
+            recipe_losses(self.recipe)  # unknown recipe -> error now, not after loading models
+        return self
+
+    def loss_specs(self) -> list[LossSpec]:
+        from codistill.distill.recipes import recipe_losses
+
+        if self.losses is not None:
+            return list(self.losses)
+        return [LossSpec(**spec) for spec in recipe_losses(self.recipe)]
+
+    @property
+    def method(self) -> str:
+        name = self.recipe if self.losses is None else "custom"
+        if self.cod:
+            name += "+cod" if self.counterfactuals else "+half"
+        return name
+
+
+class EvaluateConfig(ConfigBase):
+    """Score a saved student against its teacher."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    teacher: str
+    student: str
+    split: Literal["test", "validation"] = "test"
+    counterfactuals: str | None = None
+    max_length: int = Field(128, gt=0)
+    batch_size: int = Field(128, gt=0)
+    signals_cache: bool = True

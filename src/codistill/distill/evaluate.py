@@ -1,0 +1,90 @@
+"""Scoring a student against gold labels and against its teacher (one JSON-able record)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from codistill.data.schema import Example
+from codistill.distill.signals import TeacherSignals
+from codistill.evaluation import fidelity_metrics, flip_consistency, label_metrics, predict_logits
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+LABEL_METRICS = ("accuracy", "macro_f1", "mcc")
+
+
+def score_split(
+    student: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    signals: TeacherSignals,
+    examples: Sequence[Example],
+    *,
+    max_length: int,
+    batch_size: int = 128,
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, MCC, agreement, KL(teacher || student), ECE; plus the teacher's own
+    label metrics on the same examples for reference."""
+    texts = [e.text for e in examples]
+    labels = np.array([e.label for e in examples])
+    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length)
+    t_logits = signals.logits(texts)
+    out: dict[str, Any] = label_metrics(labels, s_logits.argmax(-1), LABEL_METRICS)
+    out.update(fidelity_metrics(t_logits, s_logits, labels))
+    out["teacher"] = label_metrics(labels, t_logits.argmax(-1), LABEL_METRICS)
+    out["n"] = len(examples)
+    return out
+
+
+def score_pairs(
+    student: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    signals: TeacherSignals,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    max_length: int,
+    batch_size: int = 128,
+) -> dict[str, Any] | None:
+    """Flip consistency of the student on (original, counterfactual) text pairs."""
+    if not pairs:
+        return None
+    originals, cfs = [p[0] for p in pairs], [p[1] for p in pairs]
+    s = predict_logits(student, tokenizer, originals + cfs, batch_size=batch_size, max_length=max_length).argmax(-1)
+    t = signals.logits(originals + cfs).argmax(-1)
+    n = len(pairs)
+    return flip_consistency(t[:n], t[n:], s[:n], s[n:])
+
+
+def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
+    """``codistill evaluate``: score a saved student (an :class:`EvaluateConfig`) as one record."""
+    from codistill.distill.session import default_session
+    from codistill.distill.trainset import heldout_pairs
+    from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+    from codistill.models.loading import quiet_transformers
+
+    quiet_transformers()
+    session = session or default_session()
+    data = session.data(config.data)
+    signals = session.teacher(config.teacher, config.max_length, config.signals_cache, data.num_labels)
+    ref = resolve_model(config.student)
+    tokenizer = load_tokenizer(ref)
+    student = load_classifier(ref, num_labels=data.num_labels, tokenizer=tokenizer)
+    examples = data.split(config.split)
+    record: dict[str, Any] = {
+        "task": data.task.name,
+        "student": config.student,
+        "student_fingerprint": model_fingerprint(ref),
+        "teacher": config.teacher,
+        "teacher_fingerprint": signals.fingerprint,
+        "split": config.split,
+        config.split: score_split(student, tokenizer, signals, examples, max_length=config.max_length, batch_size=config.batch_size),
+    }
+    if config.counterfactuals:
+        pairs = heldout_pairs(session.counterfactuals(config.counterfactuals), data, set(), limit=10**9)
+        scored = score_pairs(student, tokenizer, signals, pairs, max_length=config.max_length, batch_size=config.batch_size)
+        if scored:
+            record["counterfactual_pairs"] = {**scored, "source": config.counterfactuals}
+    return record

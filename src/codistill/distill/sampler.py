@@ -1,0 +1,64 @@
+"""Pair-aware batching: an original and its counterfactual(s) always share a mini-batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import Sampler
+
+from codistill.errors import ConfigError
+
+
+class PairBatchSampler(Sampler[list[int]]):
+    """Yields batches of dataset indices built from whole groups.
+
+    ``groups`` partitions the dataset (an original with its counterfactuals, or a single
+    example). Each epoch the group order is shuffled with ``(seed, epoch)`` and groups are
+    packed in that order into batches of at most ``batch_size`` examples, a group never being
+    split; inside a batch the examples are shuffled too. The trainer calls :meth:`set_epoch`;
+    iterating without it advances the epoch by itself.
+    """
+
+    def __init__(self, groups: Sequence[Sequence[int]], batch_size: int, seed: int = 0, shuffle: bool = True) -> None:
+        self.groups = [list(g) for g in groups if len(g)]
+        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        largest = max((len(g) for g in self.groups), default=0)
+        if largest > batch_size:
+            raise ConfigError(f"batch size {batch_size} cannot hold a group of {largest} (an original and its counterfactuals)")
+        seen = [i for g in self.groups for i in g]
+        if len(seen) != len(set(seen)):
+            raise ValueError("groups overlap")
+        self.epoch = 0
+        self._cache: dict[int, list[list[int]]] = {}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        if epoch not in self._cache:
+            rng = np.random.default_rng([self.seed, epoch, 104729])
+            order = rng.permutation(len(self.groups)) if self.shuffle else np.arange(len(self.groups))
+            batches: list[list[int]] = []
+            current: list[int] = []
+            for gi in order:
+                group = self.groups[gi]
+                if len(current) + len(group) > self.batch_size:
+                    batches.append(current)
+                    current = []
+                current = current + group
+            if current:
+                batches.append(current)
+            if self.shuffle:
+                batches = [rng.permutation(b).tolist() for b in batches]
+            self._cache = {epoch: batches}
+        return self._cache[epoch]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        epoch = self.epoch
+        yield from self.batches(epoch)
+        if self.epoch == epoch:
+            self.epoch += 1
+
+    def __len__(self) -> int:
+        return len(self.batches(self.epoch))

@@ -1,0 +1,88 @@
+"""Objects a run needs that are expensive to build, cached across runs in one process.
+
+Sweeps call :func:`codistill.distill.distill` many times; a :class:`DistillSession` makes the
+second call skip loading the data, the teacher (and its signal cache), the student's initial
+weights and the counterfactual file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codistill.counterfactuals.record import CounterfactualRecord, read_counterfactuals
+from codistill.data import DataConfig, TaskData, load_task
+from codistill.distill.config import StudentConfig
+from codistill.distill.signals import TeacherSignals
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+class DistillSession:
+    def __init__(self) -> None:
+        self._data: dict[str, TaskData] = {}
+        self._teachers: dict[tuple[str, int, bool], TeacherSignals] = {}
+        self._students: dict[str, tuple[Any, Any]] = {}
+        self._cfs: dict[tuple[str, int], list[CounterfactualRecord]] = {}
+
+    def data(self, config: DataConfig) -> TaskData:
+        key = config.fingerprint()
+        if key not in self._data:
+            self._data[key] = load_task(config)
+        return self._data[key]
+
+    def add_data(self, config: DataConfig, data: TaskData) -> None:
+        self._data[config.fingerprint()] = data
+
+    def teacher(self, path: str, max_length: int, disk_cache: bool = True, num_labels: int = 2) -> TeacherSignals:
+        key = (str(Path(path).expanduser().resolve()) if Path(path).expanduser().exists() else path, max_length, disk_cache)
+        if key not in self._teachers:
+            import torch
+
+            from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+
+            ref = resolve_model(path)
+            tokenizer = load_tokenizer(ref)
+            model = load_classifier(ref, num_labels=num_labels, tokenizer=tokenizer)
+            if torch.cuda.is_available():
+                model = model.to("cuda")
+            self._teachers[key] = TeacherSignals(
+                model, tokenizer, model_fingerprint(ref), max_length, cache_dir=None if disk_cache else False
+            )
+        return self._teachers[key]
+
+    def student(self, config: StudentConfig, num_labels: int, label_names: tuple[str, ...]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+        """A fresh deep copy of the student's initial weights (loaded once) and its tokenizer."""
+        key = config.model_dump_json(include={"path", "derive"}) + f"|{num_labels}"
+        if key not in self._students:
+            from codistill.models import keep_layers, load_classifier, load_tokenizer, resolve_model
+            from codistill.utils.seed import seed_everything
+
+            ref = resolve_model(config.path or config.derive.source)
+            tokenizer = load_tokenizer(ref)
+            seed_everything(0)  # a missing head or pooler is initialised the same way in every process
+            model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer)
+            if config.derive is not None:
+                model = keep_layers(model, config.derive.layers)
+            self._students[key] = (model, tokenizer)
+        model, tokenizer = self._students[key]
+        return copy.deepcopy(model), tokenizer
+
+    def counterfactuals(self, path: str) -> list[CounterfactualRecord]:
+        key = (str(path), os.stat(path).st_mtime_ns) if os.path.exists(path) else (str(path), 0)
+        if key not in self._cfs:
+            self._cfs[key] = read_counterfactuals(path)
+        return self._cfs[key]
+
+
+_DEFAULT: DistillSession | None = None
+
+
+def default_session() -> DistillSession:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = DistillSession()
+    return _DEFAULT

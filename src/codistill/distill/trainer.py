@@ -1,0 +1,127 @@
+"""The distillation trainer: a ``transformers.Trainer`` whose loss is a weighted list of terms.
+
+Teacher signals arrive with the batch (from the cache), so a training step runs the student
+only. Loss-term parameters (projections, TED filters) join the optimizer in their own group
+without weight decay; every term's value is averaged over the logging window and logged as
+``loss_<name>``. Batches come from :class:`PairBatchSampler`, so an original and its
+counterfactual always share a step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+from transformers import Trainer
+
+from codistill.distill.losses import LossInputs, LossTerm
+from codistill.distill.sampler import PairBatchSampler
+from codistill.training.dataset import PadCollator
+
+TEACHER_FIELDS = ("teacher_logits", "teacher_hidden", "teacher_mask")
+META_FIELDS = ("pair_id", "is_counterfactual")
+
+
+class DistillCollator(PadCollator):
+    """:class:`PadCollator` that also pads cached teacher hidden states (L, T_i, H) to
+    (B, L, T, H) float32 with a matching ``teacher_mask`` (B, T)."""
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        hidden = [f["teacher_hidden"] for f in features] if "teacher_hidden" in features[0] else None
+        rest = [{k: v for k, v in f.items() if k != "teacher_hidden"} for f in features] if hidden is not None else features
+        batch = super().__call__(rest)
+        if hidden is not None:
+            layers, _, width = hidden[0].shape
+            length = max(h.shape[1] for h in hidden)
+            out = torch.zeros(len(hidden), layers, length, width, dtype=torch.float32)
+            mask = torch.zeros(len(hidden), length, dtype=torch.long)
+            for i, h in enumerate(hidden):
+                n = h.shape[1]
+                if self.padding_side == "left":
+                    out[i, :, length - n :] = h
+                    mask[i, length - n :] = 1
+                else:
+                    out[i, :, :n] = h
+                    mask[i, :n] = 1
+            batch["teacher_hidden"], batch["teacher_mask"] = out, mask
+        return batch
+
+
+class DistillTrainer(Trainer):
+    def __init__(
+        self,
+        *args: Any,
+        terms: Sequence[tuple[str, float, LossTerm]],
+        teacher_layers: Sequence[int] = (),
+        pair_groups: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.term_names = [name for name, _, _ in terms]
+        self.term_weights = [float(w) for _, w, _ in terms]
+        self.terms = nn.ModuleList([t for _, _, t in terms]).to(self.args.device)
+        self.teacher_layers = list(teacher_layers)
+        self.pair_groups = pair_groups
+        self.needs_hidden = any(t.needs_student_hidden for t in self.terms)
+        # our loss is a batch mean: let the Trainer divide it for gradient accumulation
+        self.model_accepts_loss_kwargs = False
+        self.loss_is_scaled_for_ga = False
+        self._term_sums: dict[str, torch.Tensor] = {}
+        self._term_steps = 0
+
+    # -- optimisation ---------------------------------------------------------------------
+    def create_optimizer(self, model=None):
+        optimizer = super().create_optimizer(model)
+        extra = [p for p in self.terms.parameters() if p.requires_grad]
+        known = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        extra = [p for p in extra if id(p) not in known]
+        if extra:
+            optimizer.add_param_group({"params": extra, "weight_decay": 0.0})
+        return optimizer
+
+    def get_train_dataloader(self) -> DataLoader:
+        groups = self.pair_groups or [[i] for i in range(len(self.train_dataset))]
+        sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed)
+        loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
+        return self.accelerator.prepare(loader)
+
+    # -- loss -----------------------------------------------------------------------------
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        teacher = {k: inputs.pop(k) for k in TEACHER_FIELDS if k in inputs}
+        for k in META_FIELDS:
+            inputs.pop(k, None)
+        labels = inputs.pop("labels")
+        if not model.training:  # validation during selection: the student alone
+            outputs = model(**inputs)
+            loss = F.cross_entropy(outputs.logits.float(), labels)
+            return (loss, outputs) if return_outputs else loss
+        outputs = model(**inputs, output_hidden_states=self.needs_hidden)
+        hidden = teacher.get("teacher_hidden")
+        loss_inputs = LossInputs(
+            student_logits=outputs.logits,
+            labels=labels,
+            attention_mask=inputs["attention_mask"],
+            teacher_logits=teacher.get("teacher_logits"),
+            student_hidden=outputs.hidden_states if self.needs_hidden else None,
+            teacher_hidden={layer: hidden[:, i] for i, layer in enumerate(self.teacher_layers)} if hidden is not None else {},
+            teacher_mask=teacher.get("teacher_mask"),
+        )
+        total = outputs.logits.new_zeros((), dtype=torch.float32)
+        for name, weight, term in zip(self.term_names, self.term_weights, self.terms):
+            value = term(loss_inputs)
+            if weight:
+                total = total + weight * value
+            self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach()
+        self._term_steps += 1
+        return (total, outputs) if return_outputs else total
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self._term_steps:
+            for name, value in self._term_sums.items():
+                logs[f"loss_{name}"] = round(float(value) / self._term_steps, 6)
+            self._term_sums, self._term_steps = {}, 0
+        super().log(logs, start_time)

@@ -1,0 +1,45 @@
+import pytest
+
+from codistill.distill.sampler import PairBatchSampler
+from codistill.errors import ConfigError
+
+
+def make_groups():
+    # 10 originals, 7 of them with a counterfactual (indices 10..16), interleaved oddly
+    groups = [[i, 10 + i] for i in range(7)] + [[7], [8], [9]]
+    return groups
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("batch_size", [2, 3, 4, 8])
+def test_pairs_share_a_batch_and_every_example_appears_once(seed, batch_size):
+    groups = make_groups()
+    sampler = PairBatchSampler(groups, batch_size, seed=seed)
+    owner = {i: gi for gi, g in enumerate(groups) for i in g}
+    for epoch in range(4):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == len(sampler.batches(epoch))
+        flat = [i for b in batches for i in b]
+        assert sorted(flat) == list(range(17))
+        for b in batches:
+            assert len(b) <= batch_size
+            for i in b:  # the whole group of every member is in this batch
+                assert set(groups[owner[i]]) <= set(b)
+
+
+def test_order_is_seeded_and_changes_between_epochs():
+    a, b = PairBatchSampler(make_groups(), 4, seed=5), PairBatchSampler(make_groups(), 4, seed=5)
+    assert [list(a) for _ in range(3)] == [list(b) for _ in range(3)]
+    c = PairBatchSampler(make_groups(), 4, seed=5)
+    c.set_epoch(0)
+    e0 = list(c)
+    c.set_epoch(1)
+    e1 = list(c)
+    assert e0 != e1
+    assert list(PairBatchSampler(make_groups(), 4, seed=6)) != e0
+
+
+def test_group_larger_than_batch_is_rejected():
+    with pytest.raises(ConfigError):
+        PairBatchSampler([[0, 1, 2]], 2)
