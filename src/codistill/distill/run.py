@@ -22,6 +22,7 @@ from codistill.data import TaskData
 from codistill.distill.config import DistillConfig
 from codistill.distill.session import DistillSession, default_session
 from codistill.errors import ConfigError
+from codistill.models.freeze import freeze_word_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,6 @@ def reinit_head(model: Any, seed: int) -> None:
                     module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * std)
                     if module.bias is not None:
                         module.bias.zero_()
-
-
-def freeze_word_embeddings(model: Any) -> int:
-    emb = model.get_input_embeddings()
-    emb.weight.requires_grad_(False)
-    return emb.weight.numel()
 
 
 def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int) -> bool:

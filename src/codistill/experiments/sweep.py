@@ -112,6 +112,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         cf_stats: dict[int, dict[str, Any]] = {}
         for seed in sorted({key.seed for key in todo if key.cod}):
             cf_files[(task.task, seed)], cf_stats[seed] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo)
+        task_jobs = []
         for key in todo:
             dc = DistillConfig(
                 data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
@@ -120,8 +121,25 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
             )
             if config.distill_overrides:
                 dc = dc.with_overrides(config.distill_overrides)
-            jobs.append(Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {}))
+            task_jobs.append(Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {}))
+        warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
+        jobs.extend(task_jobs)
     return jobs, skipped, teachers, cf_files
+
+
+def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:
+    """Teacher logits for the validation and test texts, computed once here and stored in the
+    on-disk signal cache, so parallel workers read them instead of each recomputing them."""
+    if not config.signals_cache:
+        return
+    from codistill.distill.session import DistillSession
+
+    session = DistillSession()
+    data = session.data(config.data)
+    signals = session.teacher(config.teacher, config.train.max_length, True, data.num_labels)
+    texts = [e.text for e in data.validation + data.test]
+    echo(f"[{data.task.name}] teacher signals for {len(texts)} evaluation texts (cached on disk)")
+    signals.logits(texts)
 
 
 # -- executing one run (in this process, a worker process or a Ray task) ----------------------

@@ -18,5 +18,8 @@ class TeacherConfig(ConfigBase):
     max_train_examples: int | None = Field(
         None, gt=0, description="seeded class-stratified subsample of the pool to train on (None: all)"
     )
+    freeze_embeddings: bool = Field(
+        False, description="keep the word-embedding matrix fixed (much cheaper steps on CPU; see models/freeze.py)"
+    )
     train: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str | None = Field(None, description="where to save; default: a cache directory keyed by the inputs")

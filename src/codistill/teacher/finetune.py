@@ -103,6 +103,10 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
         ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
         trust_remote_code=config.trust_remote_code,
     )
+    if config.freeze_embeddings:
+        from codistill.models.freeze import freeze_word_embeddings
+
+        freeze_word_embeddings(model)
     train_examples = subsample(data.pool, config.max_train_examples, tc.seed)
     train_set = EncodedDataset([e.text for e in train_examples], tokenizer, tc.max_length, [e.label for e in train_examples])
     val_set = EncodedDataset([e.text for e in data.validation], tokenizer, tc.max_length, [e.label for e in data.validation])

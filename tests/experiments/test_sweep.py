@@ -1,0 +1,94 @@
+"""Sweeps end to end on tiny models: records, resume after a failure, process pool and Ray."""
+
+import importlib.util
+
+import pytest
+
+from codistill.experiments.config import SweepConfig, SweepTask
+from codistill.experiments.records import ResultStore
+from codistill.experiments.sweep import run_sweep
+
+
+@pytest.fixture
+def sweep_config(tiny_models, sentiment_dir, tmp_path):
+    teacher = tiny_models("bert", num_layers=2)
+    student = tiny_models("bert", num_layers=2, hidden=16)
+    return SweepConfig(
+        tasks=[SweepTask(task="local", data_dir=str(sentiment_dir), teacher=str(teacher))],
+        ks=[4, 8],
+        recipes=["kd"],
+        cod=[False, True],
+        seeds=[0, 1],
+        counterfactual_overrides=["report_similarity=false", "progress=false"],
+        distill_overrides=[
+            f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2",
+            "train.batch_size=4", "eval.batch_size=64",
+        ],
+        output_dir=str(tmp_path / "sweep"),
+    )
+
+
+def test_sweep_writes_one_record_per_run_and_resumes(sweep_config):
+    first = run_sweep(sweep_config, echo=lambda *_: None)
+    assert first.ran == 8 and first.skipped == 0
+    keys = [r.key for r in first.records]
+    assert len(set(keys)) == 8
+    assert {(k.k, k.cod, k.seed) for k in keys} == {(k, c, s) for k in (4, 8) for c in (False, True) for s in (0, 1)}
+    for r in first.records:
+        assert 0.0 <= r.metrics["accuracy"] <= 1.0 and "agreement" in r.metrics and r.timings["total"] > 0
+        assert r.config["distill"]["cod"] == r.key.cod
+    assert set(first.counterfactual_files) == {("local", 0), ("local", 1)}  # once per seed, nested over k
+    again = run_sweep(sweep_config, echo=lambda *_: None)
+    assert again.ran == 0 and again.skipped == 8 and len(again.records) == 8
+
+
+def test_a_crash_mid_sweep_loses_and_duplicates_nothing(sweep_config, monkeypatch):
+    import codistill.experiments.sweep as sweep_module
+
+    real = sweep_module.run_job
+    calls = []
+
+    def crashing(job):
+        calls.append(job.key)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # what a kill looks like to the loop: nothing more is written
+        return real(job)
+
+    monkeypatch.setattr(sweep_module, "run_job", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep_config, echo=lambda *_: None)
+    store = ResultStore(f"{sweep_config.output_dir}/results.jsonl")
+    assert len(store.load()) == 3
+    monkeypatch.setattr(sweep_module, "run_job", real)
+    resumed = run_sweep(sweep_config, echo=lambda *_: None)
+    assert resumed.ran == 5 and resumed.skipped == 3
+    lines = store.path.read_text().splitlines()
+    assert len(lines) == 8 and len({r.key for r in store.load()}) == 8
+
+
+@pytest.mark.slow
+def test_process_pool_matches_in_process(sweep_config, tmp_path):
+    serial = run_sweep(sweep_config.with_overrides({"seeds": [0], "ks": [4]}), echo=lambda *_: None)
+    parallel = run_sweep(
+        sweep_config.with_overrides({"seeds": [0], "ks": [4], "workers": 2, "threads_per_worker": 1, "output_dir": str(tmp_path / "par")}),
+        echo=lambda *_: None,
+    )
+    a = {r.key: r.metrics for r in serial.records}
+    b = {r.key: r.metrics for r in parallel.records}
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key]["accuracy"] == pytest.approx(b[key]["accuracy"], abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray not installed")
+def test_ray_backend_local_instance(sweep_config, tmp_path):
+    import ray
+
+    cfg = sweep_config.with_overrides({"seeds": [0], "ks": [4], "backend": "ray", "workers": 1, "threads_per_worker": 1,
+                                       "output_dir": str(tmp_path / "ray")})
+    try:
+        result = run_sweep(cfg, echo=lambda *_: None)
+    finally:
+        ray.shutdown()
+    assert result.ran == 2 and {r.key.cod for r in result.records} == {False, True}
