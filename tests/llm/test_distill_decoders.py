@@ -98,3 +98,10 @@ def test_counterfactual_verification_through_the_verbalizer(verbalizer_teacher):
     tokens = [tokenize(x) for x in texts[:2]]
     saliency = verifier.word_saliency(texts[:2], tokens, expected)
     assert [len(s) for s in saliency] == [4, 4] and all(np.all(s != 0) for s in saliency)
+
+
+def test_fingerprint_without_loading_matches_the_loaded_one(verbalizer_teacher):
+    from codistill.models import load_scorer
+    from codistill.models.loading import scorer_fingerprint
+
+    assert scorer_fingerprint(str(verbalizer_teacher)) == load_scorer(str(verbalizer_teacher))[2]

@@ -177,6 +177,19 @@ def load_scorer(
     return model, tokenizer, model_fingerprint(ref)
 
 
+def scorer_fingerprint(name_or_path: str | os.PathLike) -> str:
+    """The fingerprint :func:`load_scorer` reports, without loading the model."""
+    from codistill.models.lora import adapter_base
+    from codistill.models.verbalizer import read_verbalizer_spec
+
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_dir() and (spec := read_verbalizer_spec(path)) is not None:
+        return directory_fingerprint(path, spec["base"])
+    if path.is_dir() and (base := adapter_base(path)) is not None:
+        return directory_fingerprint(path, base)
+    return model_fingerprint(name_or_path)
+
+
 def directory_fingerprint(path: Path, base: str) -> str:
     """Hash of a teacher directory that refers to a base model: its own json/safetensors files
     (spec, adapter) plus the base model's fingerprint ("." = the directory holds the weights)."""
