@@ -1,10 +1,10 @@
 """Tiny, randomly initialised models and tokenizers for tests (no downloads).
 
 ``make_tiny_model(arch, directory)`` writes a complete HF model directory (config, safetensors
-weights, tokenizer) for ``bert``, ``deberta-v2`` or ``qwen2``; it loads through the same code as
+weights, tokenizer) for ``bert``, ``deberta-v2``, ``qwen2`` or ``llama``; it loads through the same code as
 a real checkpoint. The BERT and DeBERTa tokenizers are WordPiece over a small vocabulary; the
-Qwen2 tokenizer is a word-level tokenizer with an end-of-text token and, like many decoder LMs,
-no pad token.
+Qwen2/Llama tokenizer is a byte-level BPE in which every word is one token, with an end-of-text
+token and, like many decoder LMs, no pad token.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ TINY_WORDS = (
     "this that of to in with for on at by as he she they we i you one two"
 ).split()
 
-ARCHITECTURES = ("bert", "deberta-v2", "qwen2")
+# extra words for decoder tests: verbalizer prompts ("review : ... sentiment :") and instruction data
+LLM_WORDS = tuple("review sentiment positive negative question answer yes no user assistant".split())
+
+ARCHITECTURES = ("bert", "deberta-v2", "qwen2", "llama")
+DECODERS = ("qwen2", "llama")
 
 
 def _wordpiece_tokenizer(words: Iterable[str]):
@@ -44,17 +48,30 @@ def _wordpiece_tokenizer(words: Iterable[str]):
     )
 
 
-def _wordlevel_tokenizer(words: Iterable[str]):
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+def _bytelevel_tokenizer(words: Iterable[str]):
+    """A byte-level BPE (GPT-2/Qwen style) trained so every word, with or without a leading
+    space, is one token. Byte-level BPE matters: transformers v5 loads any ``qwen2`` directory
+    with its own Qwen2 tokenizer class, rebuilt from the saved vocabulary and merges, and a
+    word-level vocabulary would silently tokenise to nothing there."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {"<unk>": 0, "<|endoftext|>": 1}
-    for w in [*dict.fromkeys(words), *".,!?'-"]:
-        vocab.setdefault(w, len(vocab))
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<|endoftext|>")
+    words = [*dict.fromkeys(words)]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=100_000, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False, min_frequency=1,
+    )
+    tok.train_from_iterator([" ".join(words)] * 2 + [w for w in words], trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
+    # a minimal chat template (role : content), so chat-formatted prompts can be tested
+    fast.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    return fast
 
 
 def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int = 32, num_labels: int = 2):
@@ -81,7 +98,11 @@ def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int 
     if arch == "qwen2":
         from transformers import Qwen2Config
 
-        return Qwen2Config(**common, num_key_value_heads=2, tie_word_embeddings=False)
+        return Qwen2Config(**common, num_key_value_heads=2, tie_word_embeddings=False, eos_token_id=0)
+    if arch == "llama":
+        from transformers import LlamaConfig
+
+        return LlamaConfig(**common, num_key_value_heads=2, tie_word_embeddings=True, eos_token_id=0, bos_token_id=None)
     raise ValueError(f"unknown tiny architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
 
 
@@ -94,20 +115,25 @@ def make_tiny_model(
     seed: int = 0,
     words: Iterable[str] = TINY_WORDS,
     head: bool = True,
+    causal_lm: bool = False,
 ) -> Path:
     """Write a tiny random ``arch`` model + tokenizer to ``directory`` and return it.
 
     ``head=False`` saves the bare backbone (like a sentence encoder), so loading it as a
-    classifier initialises a new head, exactly as with the packaged MiniLM.
+    classifier initialises a new head, exactly as with the packaged MiniLM. ``causal_lm=True``
+    (decoders only) saves a causal LM with its LM head, for verbalizer and token-level KD tests.
     """
     import torch
-    from transformers import AutoModel, AutoModelForSequenceClassification
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
 
     directory = Path(directory)
-    tokenizer = _wordlevel_tokenizer(words) if arch == "qwen2" else _wordpiece_tokenizer(words)
+    tokenizer = _bytelevel_tokenizer(words) if arch in DECODERS else _wordpiece_tokenizer(words)
     config = tiny_config(arch, len(tokenizer), num_layers=num_layers, hidden=hidden)
     torch.manual_seed(seed)
-    model = (AutoModelForSequenceClassification if head else AutoModel).from_config(config)
+    if causal_lm and arch not in DECODERS:
+        raise ValueError(f"causal_lm needs a decoder architecture ({', '.join(DECODERS)})")
+    factory = AutoModelForCausalLM if causal_lm else AutoModelForSequenceClassification if head else AutoModel
+    model = factory.from_config(config)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

@@ -15,6 +15,7 @@ import typer
 from codistill.cli import counterfactuals as counterfactuals_cli
 from codistill.cli import data as data_cli
 from codistill.cli import distill as distill_cli
+from codistill.cli import generation as generation_cli
 from codistill.cli import models as models_cli
 from codistill.cli import report as report_cli
 from codistill.cli import sweep as sweep_cli
@@ -35,6 +36,7 @@ app.add_typer(models_cli.app, name="models")
 teacher_cli.register(app)
 counterfactuals_cli.register(app)
 distill_cli.register(app)
+generation_cli.register(app)
 sweep_cli.register(app)
 report_cli.register(app)
 

@@ -46,7 +46,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     is loaded, and only when some input is not already in the cache.
     """
     from codistill.data import load_task, sample
-    from codistill.models import model_fingerprint
+    from codistill.models.loading import scorer_fingerprint
 
     t0 = time.monotonic()
     if verifier is None and not config.teacher:
@@ -62,7 +62,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         generator.attach(cache, ledger, budget)
     if hasattr(generator, "prepare"):
         generator.prepare([e.text for e in data.pool], data.fingerprint)
-    teacher_fp = verifier.fingerprint if verifier is not None else model_fingerprint(config.teacher)
+    teacher_fp = verifier.fingerprint if verifier is not None else scorer_fingerprint(config.teacher)
     identity = {**generator.identity(), "teacher": teacher_fp, "selection": config.selection, "max_attempts": config.max_attempts,
                 "labels": list(data.task.label_names)}
     keys = {e.id: fingerprint({**identity, "text": e.text}, length=32) for e in originals}

@@ -3,7 +3,7 @@
 A candidate counts only if the teacher's prediction on it differs from its prediction on the
 original; the counterfactual's label is the teacher's prediction, never the generator's intent.
 ``Verifier`` is the interface (anything that maps texts to class probabilities); ``TeacherVerifier``
-wraps a Hugging Face sequence classifier and batches every check into as few forward passes as
+wraps a Hugging Face sequence classifier or a verbalizer-scored causal LM and batches every check into as few forward passes as
 possible.
 """
 
@@ -55,17 +55,17 @@ class TeacherVerifier:
     def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int = 128, threads: int | None = None) -> None:
         import torch
 
-        from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+        from codistill.models import load_scorer
         from codistill.models.loading import quiet_transformers
 
         quiet_transformers()
         if threads:
             torch.set_num_threads(threads)
-        ref = resolve_model(teacher)
         self.name = teacher
-        self.fingerprint = model_fingerprint(ref)
-        self.tokenizer = load_tokenizer(ref)
-        self.model = load_classifier(ref, tokenizer=self.tokenizer).eval()
+        # a classifier, a LoRA adapter or a verbalizer LM (its prompt tokenizer maps offsets back
+        # to the text, so word saliency works for all three)
+        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher)
+        self.model.eval()
         self.batch_size = batch_size
         self.max_length = max_length
         self.calls = 0

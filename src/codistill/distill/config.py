@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from codistill.config import ConfigBase
 from codistill.data.config import DataConfig
+from codistill.models.lora import LoraSettings
 from codistill.training.config import TrainingConfig
 
 
@@ -37,6 +38,8 @@ class StudentConfig(ConfigBase):
     derive: DeriveConfig | None = Field(default_factory=DeriveConfig)
     reinit_head: bool | None = Field(None, description="re-initialise the classification head with the run seed (default: for derived students)")
     freeze_embeddings: bool = Field(True, description="freeze the word-embedding matrix (most of a small student's parameters; a k-shot batch touches few rows)")
+    lora: LoraSettings | None = Field(None, description="train LoRA adapters (and the head) instead of all weights")
+    save_adapter: bool = Field(False, description="with lora: save the adapter instead of the merged, exported model")
 
     @model_validator(mode="after")
     def _one_source(self) -> StudentConfig:
@@ -45,6 +48,8 @@ class StudentConfig(ConfigBase):
             object.__setattr__(self, "derive", None)
         if self.path is None and self.derive is None:
             raise ValueError("set student.path or student.derive")
+        if self.save_adapter and (self.lora is None or self.path is None):
+            raise ValueError("save_adapter needs lora and student.path (a derived student has no saved base to attach an adapter to)")
         return self
 
 

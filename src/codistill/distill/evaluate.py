@@ -62,21 +62,20 @@ def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
     """``codistill evaluate``: score a saved student (an :class:`EvaluateConfig`) as one record."""
     from codistill.distill.session import default_session
     from codistill.distill.trainset import heldout_pairs
-    from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+    from codistill.models import load_scorer
     from codistill.models.loading import quiet_transformers
 
     quiet_transformers()
     session = session or default_session()
     data = session.data(config.data)
     signals = session.teacher(config.teacher, config.max_length, config.signals_cache, data.num_labels)
-    ref = resolve_model(config.student)
-    tokenizer = load_tokenizer(ref)
-    student = load_classifier(ref, num_labels=data.num_labels, tokenizer=tokenizer)
+    # a merged student, a saved LoRA adapter or even a verbalizer LM can be scored
+    student, tokenizer, student_fingerprint = load_scorer(config.student, num_labels=data.num_labels)
     examples = data.split(config.split)
     record: dict[str, Any] = {
         "task": data.task.name,
         "student": config.student,
-        "student_fingerprint": model_fingerprint(ref),
+        "student_fingerprint": student_fingerprint,
         "teacher": config.teacher,
         "teacher_fingerprint": signals.fingerprint,
         "split": config.split,

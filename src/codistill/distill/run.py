@@ -116,6 +116,11 @@ def distill(
     if config.student.reinit_head if config.student.reinit_head is not None else config.student.derive is not None:
         reinit_head(student, train_seed)
     frozen = freeze_word_embeddings(student) if config.student.freeze_embeddings else 0
+    if config.student.lora is not None:
+        from codistill.models.lora import apply_lora
+
+        # after the head re-draw, so the trained head starts from the run seed's weights
+        student = apply_lora(student, config.student.lora, "classifier")
 
     terms = [(s.name, s.weight, make_loss(s.name, **s.params)) for s in specs]
     shapes = ModelShapes(
@@ -199,6 +204,15 @@ def distill(
     timings["train"] = time.perf_counter() - t3
     student = trainer.model
     student.eval()
+    trainable = sum(p.numel() for p in student.parameters() if p.requires_grad)
+    lora_student = None
+    if config.student.lora is not None and not config.student.save_adapter:
+        from codistill.models.lora import merge_lora
+
+        # export a plain transformers classifier: the LoRA update folded into the weights
+        student = merge_lora(student)
+    elif config.student.lora is not None:
+        lora_student = student
 
     # -- evaluate -------------------------------------------------------------------------
     t4 = time.perf_counter()
@@ -240,12 +254,13 @@ def distill(
         "validation_history": keep_best.history if keep_best else [],
         "stage1": fit_log,
         "frozen_embedding_parameters": frozen,
-        "trainable_parameters": sum(p.numel() for p in student.parameters() if p.requires_grad)
+        "trainable_parameters": trainable
         + sum(p.numel() for _, _, t in terms for p in t.parameters() if p.requires_grad),
         "teacher": config.teacher,
         "teacher_fingerprint": signals.fingerprint,
         "signals": signals.describe(),
         "student_info": describe_model(student),
+        "student_lora": config.student.lora.to_dict() if config.student.lora else None,
         "data_fingerprint": data.fingerprint,
         "device": str(next(student.parameters()).device),
         "torch_threads": torch.get_num_threads(),
@@ -257,7 +272,7 @@ def distill(
     t5 = time.perf_counter()
     if config.save_model:
         out_dir = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
-        save_run(out_dir, student, tokenizer, config, metrics, data)
+        save_run(out_dir, student, tokenizer, config, metrics, data, adapter=lora_student is not None)
     timings["save"] = time.perf_counter() - t5
     timings["total"] = time.perf_counter() - t0
     metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -268,7 +283,7 @@ def distill(
     return DistillResult(metrics=metrics, output_dir=out_dir, timings=timings, config=config, student=student if keep_model else None)
 
 
-def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, metrics: dict[str, Any], data: TaskData) -> None:
+def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, metrics: dict[str, Any], data: TaskData, *, adapter: bool = False) -> None:
     from codistill.training.card import model_card
     from codistill.utils.io import atomic_directory, atomic_write_json
 
@@ -277,7 +292,12 @@ def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, met
     test = metrics.get("test") or {}
     val = metrics["validation"]
     with atomic_directory(out) as tmp:
-        student.save_pretrained(tmp)  # safetensors
+        if adapter:
+            from codistill.models.lora import save_adapter
+
+            save_adapter(student, tmp, config.student.path or config.student.derive.source)
+        else:
+            student.save_pretrained(tmp)  # safetensors
         tokenizer.save_pretrained(tmp)
         config.save(tmp / "distill_config.yaml")
         atomic_write_json(tmp / METRICS_FILE, metrics)

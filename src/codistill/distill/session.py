@@ -42,16 +42,13 @@ class DistillSession:
         if key not in self._teachers:
             import torch
 
-            from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+            from codistill.models import load_scorer
 
-            ref = resolve_model(path)
-            tokenizer = load_tokenizer(ref)
-            model = load_classifier(ref, num_labels=num_labels, tokenizer=tokenizer)
+            # a classifier, a LoRA adapter or a verbalizer LM: all map texts to label logits
+            model, tokenizer, fingerprint = load_scorer(path, num_labels=num_labels)
             if torch.cuda.is_available():
                 model = model.to("cuda")
-            self._teachers[key] = TeacherSignals(
-                model, tokenizer, model_fingerprint(ref), max_length, cache_dir=None if disk_cache else False
-            )
+            self._teachers[key] = TeacherSignals(model, tokenizer, fingerprint, max_length, cache_dir=None if disk_cache else False)
         return self._teachers[key]
 
     def student(self, config: StudentConfig, num_labels: int, label_names: tuple[str, ...]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

@@ -146,6 +146,59 @@ def _hash_files(files: tuple[tuple[str, int, int], ...]) -> str:
     return h.hexdigest()[:16]
 
 
+def load_scorer(
+    name_or_path: str | os.PathLike,
+    *,
+    num_labels: int = 2,
+    label_names: tuple[str, ...] | None = None,
+    trust_remote_code: bool = False,
+) -> tuple[Any, Any, str]:
+    """Any teacher as "texts -> logits over labels": ``(model, tokenizer, fingerprint)``.
+
+    Accepts a sequence-classifier directory / packaged name / hub id, a LoRA adapter directory
+    saved by codistill (the adapter is merged into its base), or a verbalizer teacher directory
+    (a causal LM scored through label words). The returned model maps ``tokenizer(texts)`` to
+    ``.logits`` of shape (B, num_labels) in every case.
+    """
+    from codistill.models.lora import adapter_base, load_adapter
+    from codistill.models.verbalizer import load_verbalizer, read_verbalizer_spec
+
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_dir() and read_verbalizer_spec(path) is not None:
+        model, tokenizer = load_verbalizer(path)
+        return model, tokenizer, directory_fingerprint(path, read_verbalizer_spec(path)["base"])
+    if path.is_dir() and (base := adapter_base(path)) is not None:
+        tokenizer = load_tokenizer(base, trust_remote_code=trust_remote_code)
+        model = load_classifier(base, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code)
+        return load_adapter(model, path, merge=True), tokenizer, directory_fingerprint(path, base)
+    ref = resolve_model(name_or_path)
+    tokenizer = load_tokenizer(ref, trust_remote_code=trust_remote_code)
+    model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code)
+    return model, tokenizer, model_fingerprint(ref)
+
+
+def scorer_fingerprint(name_or_path: str | os.PathLike) -> str:
+    """The fingerprint :func:`load_scorer` reports, without loading the model."""
+    from codistill.models.lora import adapter_base
+    from codistill.models.verbalizer import read_verbalizer_spec
+
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_dir() and (spec := read_verbalizer_spec(path)) is not None:
+        return directory_fingerprint(path, spec["base"])
+    if path.is_dir() and (base := adapter_base(path)) is not None:
+        return directory_fingerprint(path, base)
+    return model_fingerprint(name_or_path)
+
+
+def directory_fingerprint(path: Path, base: str) -> str:
+    """Hash of a teacher directory that refers to a base model: its own json/safetensors files
+    (spec, adapter) plus the base model's fingerprint ("." = the directory holds the weights)."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".json", ".safetensors", ".bin"))
+    own = _hash_files(tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    base_hash = "self" if base == "." else model_fingerprint(base)
+    return hashlib.sha256(f"{own}:{base_hash}".encode()).hexdigest()[:16]
+
+
 def describe_model(model: PreTrainedModel) -> dict[str, Any]:
     config = model.config
     return {

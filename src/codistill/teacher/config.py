@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from codistill.config import ConfigBase
 from codistill.data.config import DataConfig
+from codistill.models.lora import LoraSettings
+from codistill.models.prompting import VerbalizerConfig
 from codistill.training.config import TrainingConfig
 
 
@@ -21,5 +25,21 @@ class TeacherConfig(ConfigBase):
     freeze_embeddings: bool = Field(
         False, description="keep the word-embedding matrix fixed (much cheaper steps on CPU; see models/freeze.py)"
     )
+    head: Literal["classifier", "verbalizer"] = Field(
+        "classifier", description="classifier: a sequence-classification head (encoders; decoders pool the last token); "
+        "verbalizer: a causal LM scored through label words after a prompt (no head)",
+    )
+    verbalizer: VerbalizerConfig = Field(default_factory=VerbalizerConfig, description="prompt and label words (head: verbalizer)")
+    finetune: bool = Field(True, description="false: no training, the prompted LM as is (head: verbalizer)")
+    lora: LoraSettings | None = Field(None, description="train LoRA adapters instead of all weights (saved as an adapter)")
+    max_eval_examples: int | None = Field(None, gt=0, description="score at most this many validation/test examples (stratified; for slow LLM teachers)")
     train: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str | None = Field(None, description="where to save; default: a cache directory keyed by the inputs")
+
+    @model_validator(mode="after")
+    def _check(self) -> TeacherConfig:
+        if not self.finetune and self.head != "verbalizer":
+            raise ValueError("finetune: false needs head: verbalizer (a classification head must be trained)")
+        if not self.finetune and self.lora is not None:
+            raise ValueError("lora is set but finetune is false")
+        return self

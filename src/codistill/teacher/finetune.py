@@ -77,7 +77,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     A second call with the same inputs (config, data content, model weights) returns the saved
     teacher at once unless ``force`` is set.
     """
-    from codistill.models import load_classifier, load_tokenizer, model_fingerprint, resolve_model
+    from codistill.models import model_fingerprint, resolve_model
 
     data = data or load_task(config.data)
     ref = resolve_model(config.model)
@@ -98,16 +98,13 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     quiet_transformers()
     tc = config.train
     seed_everything(tc.seed)
-    tokenizer = load_tokenizer(ref, trust_remote_code=config.trust_remote_code)
-    model = load_classifier(
-        ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
-        trust_remote_code=config.trust_remote_code,
-    )
+    model, tokenizer, verbalizer = build_teacher_model(config, ref, data)
     if config.freeze_embeddings:
         from codistill.models.freeze import freeze_word_embeddings
 
         freeze_word_embeddings(model)
-    train_examples = subsample(data.pool, config.max_train_examples, tc.seed)
+    demo_texts = {d.text for d in verbalizer.demonstrations} if verbalizer else set()
+    train_examples = subsample([e for e in data.pool if e.text not in demo_texts], config.max_train_examples, tc.seed)
     train_set = EncodedDataset([e.text for e in train_examples], tokenizer, tc.max_length, [e.label for e in train_examples])
     val_set = EncodedDataset([e.text for e in data.validation], tokenizer, tc.max_length, [e.label for e in data.validation])
     metric_names = data.task.metrics
@@ -118,27 +115,29 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
 
     keep_best = KeepBestCallback(data.task.primary_metric)
     started = time.perf_counter()
+    train_output = None
     with atomic_directory(out) as tmp:
-        trainer = Trainer(
-            model=model,
-            args=tc.trainer_arguments(str(tmp / "trainer"), len(train_set)),
-            train_dataset=train_set,
-            eval_dataset=val_set if tc.select_best else None,
-            data_collator=PadCollator(tokenizer),
-            compute_metrics=compute_metrics,
-            callbacks=[keep_best] if tc.select_best else [],
-        )
-        train_output = trainer.train()
+        if config.finetune:
+            trainer = Trainer(
+                model=model,
+                args=tc.trainer_arguments(str(tmp / "trainer"), len(train_set)),
+                train_dataset=train_set,
+                eval_dataset=val_set if tc.select_best else None,
+                data_collator=PadCollator(tokenizer),
+                compute_metrics=compute_metrics,
+                callbacks=[keep_best] if tc.select_best else [],
+            )
+            train_output = trainer.train()
+            model = trainer.model
         train_seconds = time.perf_counter() - started
-        model = trainer.model
         model.eval()
 
         def score(examples: list[Example], desc: str) -> dict[str, float]:
             logits = predict_logits(model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc)
             return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names)
 
-        validation_metrics = score(data.validation, "validation")
-        test_metrics = score(data.test, "test")
+        validation_metrics = score(subsample(data.validation, config.max_eval_examples, tc.seed), "validation")
+        test_metrics = score(subsample(data.test, config.max_eval_examples, tc.seed), "test")
         metrics = {
             "fingerprint": key,
             "task": data.task.name,
@@ -147,9 +146,12 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "validation": validation_metrics,
             "selected_step": keep_best.best_step,
             "validation_history": keep_best.history,
-            "train_examples": len(train_set),
-            "train_steps": int(train_output.global_step),
-            "train_loss": float(train_output.training_loss),
+            "train_examples": len(train_set) if config.finetune else 0,
+            "train_steps": int(train_output.global_step) if train_output else 0,
+            "train_loss": float(train_output.training_loss) if train_output else None,
+            "head": config.head,
+            "lora": config.lora.to_dict() if config.lora else None,
+            "eval_examples": {"validation": min(len(data.validation), config.max_eval_examples or 10**12), "test": min(len(data.test), config.max_eval_examples or 10**12)},
             "train_seconds": round(train_seconds, 2),
             "total_seconds": round(time.perf_counter() - started, 2),
             "device": str(next(model.parameters()).device),
@@ -160,14 +162,14 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "codistill_version": __version__,
         }
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save_teacher_model(tmp, model, tokenizer, config, verbalizer, tuple(data.task.label_names))
         config.save(tmp / "teacher_config.yaml")
         atomic_write_json(tmp / METRICS_FILE, metrics)
         (tmp / "README.md").write_text(
             model_card(
                 title=f"codistill teacher: {config.model} on {data.task.name}",
                 summary=(
+                    f"{config.model} prompted as a verbalizer classifier (no training); {len(verbalizer.demonstrations)} demonstrations." if not config.finetune else
                     f"Fine-tuned with codistill {__version__} on {len(train_set)} examples of the {data.task.name} "
                     f"pool; weights selected on a {len(data.validation)}-example validation split carved from the "
                     "pool (the test split was never used for selection)."
@@ -179,6 +181,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
                 validation_metrics=validation_metrics,
                 config=config.to_dict(),
                 details={
+                    "head": config.head + (" + LoRA" if config.lora else ""),
                     "train steps": metrics["train_steps"],
                     "selected step": keep_best.best_step,
                     "train seconds": metrics["train_seconds"],
@@ -189,3 +192,65 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             encoding="utf-8",
         )
     return TeacherResult(path=out, metrics=metrics, cached=False)
+
+
+def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tuple[Any, Any, Any]:
+    """(model, tokenizer, resolved verbalizer config or None) ready for training and scoring."""
+    from codistill.models import load_classifier, load_tokenizer
+
+    tokenizer = load_tokenizer(ref, trust_remote_code=config.trust_remote_code)
+    if config.head == "classifier":
+        model = load_classifier(
+            ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
+            trust_remote_code=config.trust_remote_code,
+        )
+        if config.lora is not None:
+            from codistill.models.lora import apply_lora
+
+            model = apply_lora(model, config.lora, "classifier")
+        return model, tokenizer, None
+
+    from codistill.models.prompting import Demonstration
+    from codistill.models.verbalizer import build_verbalizer, load_causal_lm
+
+    vconfig = config.verbalizer
+    if vconfig.num_demonstrations and not vconfig.demonstrations:
+        shots = subsample(data.pool, vconfig.num_demonstrations, vconfig.demonstration_seed)
+        # alternate the classes so no label word dominates the end of the prompt
+        by_label = [[e for e in shots if e.label == c] for c in range(data.num_labels)]
+        ordered = [e for group in zip(*by_label) for e in group] + [e for g in by_label for e in g[min(map(len, by_label)):]]
+        vconfig = vconfig.model_copy(update={"demonstrations": [Demonstration(text=e.text, label=e.label) for e in ordered]})
+    lm = load_causal_lm(ref, trust_remote_code=config.trust_remote_code)
+    model, prompt_tokenizer = build_verbalizer(config.model, vconfig, data.task.label_names, lm=lm, tokenizer=tokenizer)
+    if config.lora is not None:
+        from codistill.models.lora import apply_lora
+
+        model.lm = apply_lora(model.lm, config.lora, "causal_lm")
+    if not config.finetune:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    return model, prompt_tokenizer, vconfig
+
+
+def save_teacher_model(directory: Path, model: Any, tokenizer: Any, config: TeacherConfig, verbalizer: Any, label_names: tuple[str, ...]) -> None:
+    """Classifier: full weights, or the LoRA adapter + its base name. Verbalizer: the spec, plus the
+    adapter (LoRA) or the fine-tuned LM's weights (full fine-tuning)."""
+    from codistill.models.lora import save_adapter
+
+    if verbalizer is None:
+        if config.lora is not None:
+            save_adapter(model, directory, config.model)
+        else:
+            model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+        return
+    from codistill.models.verbalizer import save_verbalizer
+
+    base = config.model
+    if config.lora is not None:
+        save_adapter(model.lm, directory / "adapter", config.model)
+    elif config.finetune:
+        model.lm.save_pretrained(directory)
+        tokenizer.base.save_pretrained(directory)
+        base = "."
+    save_verbalizer(directory, base=base, config=verbalizer, label_names=label_names, adapter=config.lora is not None)

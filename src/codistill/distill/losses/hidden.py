@@ -11,29 +11,59 @@ from codistill.distill.losses.base import LossInputs, LossTerm, ModelShapes, def
 from codistill.distill.losses.functional import masked_mean, masked_mse
 from codistill.errors import ConfigError
 
-Pooling = Literal["tokens", "mean", "cls"]
+Pooling = Literal["tokens", "mean", "cls", "last"]
+POOLINGS = ("tokens", "mean", "cls", "last")
 
 
 def check_layer_map(layer_map: dict[int, int], shapes: ModelShapes) -> dict[int, int]:
+    """Validate a student -> teacher hidden-state map between models of any depth.
+
+    Impossible maps are errors: an index outside either model (0 = embeddings), or a crossing
+    map (a deeper student layer matched to a shallower teacher layer than the one before it:
+    no order-preserving alignment of the two stacks does that).
+    """
+    if not layer_map:
+        raise ConfigError("layer_map is empty: map at least one student layer to a teacher layer")
     for s, t in layer_map.items():
         if not 0 <= s <= shapes.student_layers or not 0 <= t <= shapes.teacher_layers:
             raise ConfigError(
                 f"layer_map {s}->{t} is outside the student's 0..{shapes.student_layers} or the "
                 f"teacher's 0..{shapes.teacher_layers} hidden states (0 = embeddings)"
             )
-    return dict(sorted(layer_map.items()))
+    ordered = dict(sorted(layer_map.items()))
+    targets = list(ordered.values())
+    if any(b < a for a, b in zip(targets, targets[1:])):
+        raise ConfigError(f"layer_map {ordered} crosses: teacher layers must not decrease as student layers increase")
+    return ordered
+
+
+def last_token(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, H) -> (B, 1, H): the last real position (left or right padding), where a decoder
+    LM summarises the sequence (what its classification head or next-token head reads)."""
+    positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    index = (positions * mask.long()).argmax(1)
+    return h[torch.arange(h.shape[0], device=h.device), index][:, None]
+
+
+def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    if pooling == "mean":
+        return masked_mean(h, mask)[:, None]
+    if pooling == "last":
+        return last_token(h, mask)
+    return h[:, :1]  # cls: the first position
 
 
 def pooled_pair(
-    student_h: torch.Tensor, teacher_h: torch.Tensor, inputs: LossInputs, pooling: str
+    student_h: torch.Tensor, teacher_h: torch.Tensor, inputs: LossInputs, pooling: str, teacher_pooling: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Both sides reduced to comparable (B, T, H) tensors plus the mask to average over."""
+    """Both sides reduced to comparable (B, T, H) tensors plus the mask to average over.
+    ``teacher_pooling`` (default: ``pooling``) lets an encoder student's [CLS] meet a decoder
+    teacher's last token."""
+    teacher_pooling = teacher_pooling or pooling
     if pooling == "tokens":
         return student_h, teacher_h, inputs.attention_mask
-    if pooling == "mean":
-        tmask = inputs.teacher_mask if inputs.teacher_mask is not None else inputs.attention_mask
-        return masked_mean(student_h, inputs.attention_mask)[:, None], masked_mean(teacher_h, tmask)[:, None], None
-    return student_h[:, :1], teacher_h[:, :1], None  # cls: the first position
+    tmask = inputs.teacher_mask if inputs.teacher_mask is not None else inputs.attention_mask
+    return _pool(student_h, inputs.attention_mask, pooling), _pool(teacher_h, tmask, teacher_pooling), None
 
 
 @register_loss("hidden")
@@ -44,15 +74,26 @@ class HiddenMSE(LossTerm):
     uniform, last to last). When widths differ, a trainable linear projection per mapped layer
     lifts the student's states to the teacher's width; it is trained with the student.
     ``pooling="tokens"`` compares position by position with padding masked out and needs the
-    same tokenizer on both sides; ``mean`` (masked) or ``cls`` work across tokenizers.
+    same tokenizer on both sides; ``mean`` (masked), ``cls`` or ``last`` (last real token, the
+    decoder summary) work across tokenizers and families; ``teacher_pooling`` may differ
+    (e.g. a BERT student's ``cls`` against a Qwen teacher's ``last``).
+
+    Across families (e.g. 24 layers of width 896 -> 28 layers of width 1536) the default map is
+    uniform by depth and every mapped layer gets its own trainable projection.
     """
 
     needs_student_hidden = True
 
-    def __init__(self, layer_map: dict[int, int] | None = None, pooling: Pooling = "tokens", project: bool | None = None) -> None:
+    def __init__(
+        self, layer_map: dict[int, int] | None = None, pooling: Pooling = "tokens", project: bool | None = None,
+        teacher_pooling: Pooling | None = None,
+    ) -> None:
         super().__init__()
-        if pooling not in ("tokens", "mean", "cls"):
-            raise ValueError(f"pooling must be tokens, mean or cls, got {pooling!r}")
+        if pooling not in POOLINGS or (teacher_pooling is not None and teacher_pooling not in POOLINGS[1:]):
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)} (teacher_pooling: not tokens), got {pooling!r}/{teacher_pooling!r}")
+        if teacher_pooling is not None and pooling == "tokens":
+            raise ValueError("teacher_pooling needs a pooled student side (pooling: mean, cls or last)")
+        self.teacher_pooling = teacher_pooling
         self.requested_map = {int(k): int(v) for k, v in layer_map.items()} if layer_map else None
         self.pooling = pooling
         self.project = project
@@ -78,6 +119,6 @@ class HiddenMSE(LossTerm):
             hs = inputs.student_hidden[s].float()  # terms run in fp32, also under autocast
             if str(s) in self.projections:
                 hs = self.projections[str(s)](hs)
-            a, b, mask = pooled_pair(hs, inputs.teacher_hidden[t].float(), inputs, self.pooling)
+            a, b, mask = pooled_pair(hs, inputs.teacher_hidden[t].float(), inputs, self.pooling, self.teacher_pooling)
             losses.append(masked_mse(a, b, mask))
         return torch.stack(losses).mean()
