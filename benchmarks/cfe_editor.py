@@ -1,7 +1,7 @@
 """Benchmark of the offline counterfactual editor (run by hand, never in CI).
 
-    PYTHONPATH=src python benchmarks/cfe_editor.py --teacher /work/artifacts/teacher-sst2 \\
-        --data-dir /work/shared/data/sst2 --n 500 [--set editor.first_round=4 ...]
+    PYTHONPATH=src python benchmarks/cfe_editor.py --teacher teachers/sst2 \\
+        --data-dir ../shared/data/sst2 --n 500 [--set editor.first_round=4 ...]
 
 Generates counterfactuals for n SST-2 CoD originals (k = 2n, seed 0) with the teacher, reports
 validity (overall and by the teacher's class), edited words, teacher p(new label), fluency,
@@ -21,8 +21,8 @@ import time
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--teacher", default="/work/artifacts/teacher-sst2")
-    ap.add_argument("--data-dir", default="/work/shared/data/sst2")
+    ap.add_argument("--teacher", required=True, help="fine-tuned teacher directory (codistill teacher -o DIR)")
+    ap.add_argument("--data-dir", default="../shared/data/sst2")
     ap.add_argument("--task", default="sst2")
     ap.add_argument("--n", type=int, default=500, help="originals (k = 2n)")
     ap.add_argument("--seed", type=int, default=0)

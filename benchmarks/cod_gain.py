@@ -12,9 +12,9 @@ selection; test is only reported). Prints mean +- std test accuracy and agreemen
 teacher per (k, arm), and the paired CoD - KD differences; writes every run's record to
 ``--out`` (jsonl).
 
-    CODISTILL_HOME=/work/cache PYTHONPATH=src python benchmarks/cod_gain.py \
-        --teacher /work/artifacts/teacher-sst2 --data-dir ../shared/data/sst2 \
-        --counterfactuals '/work/artifacts/cf-sst2-seed{seed}.jsonl'
+    PYTHONPATH=src python benchmarks/cod_gain.py \
+        --teacher teachers/sst2 --data-dir ../shared/data/sst2 \
+        --counterfactuals 'outputs/cf-sst2-s{seed}/counterfactuals.jsonl'
 """
 
 from __future__ import annotations
@@ -93,9 +93,9 @@ def summarise(rows: list[dict], ks: list[int], arms: list[str]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--teacher", default="/work/artifacts/teacher-sst2")
+    ap.add_argument("--teacher", required=True, help="fine-tuned teacher directory (codistill teacher -o DIR)")
     ap.add_argument("--data-dir", default="../shared/data/sst2")
-    ap.add_argument("--counterfactuals", default="/work/artifacts/cf-sst2-seed{seed}.jsonl", help="path, may contain {seed}")
+    ap.add_argument("--counterfactuals", required=True, help="counterfactual file per seed, may contain {seed}")
     ap.add_argument("--ks", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--arms", nargs="+", default=["kd", "cod", "half", "aug"])

@@ -11,8 +11,8 @@ Prints the wall-time ratio, both accuracies, a per-phase breakdown of the studen
 step (frozen vs trainable embeddings), and the FLOP floor of the student's training steps
 against the measured matmul rate.
 
-    CODISTILL_HOME=/work/cache PYTHONPATH=src python benchmarks/distill_speed.py \
-        --teacher /work/artifacts/teacher-sst2 --data-dir ../shared/data/sst2
+    PYTHONPATH=src python benchmarks/distill_speed.py \
+        --teacher teachers/sst2 --data-dir ../shared/data/sst2
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def student_train_flops(config, tokens: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--teacher", default="/work/artifacts/teacher-sst2")
+    ap.add_argument("--teacher", required=True, help="fine-tuned teacher directory (codistill teacher -o DIR)")
     ap.add_argument("--data-dir", default="../shared/data/sst2")
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--steps", type=int, default=100)

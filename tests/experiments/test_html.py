@@ -33,12 +33,15 @@ def test_report_command_end_to_end(tmp_path, capsys):
 
     store = ResultStore(tmp_path / "results.jsonl")
     for record in _records():
+        if record.key.cod:
+            record.counterfactuals = {"validity": 0.9 + 0.01 * record.key.seed, "edited_words": 1.2}
         store.append(record)
     cf = write_counterfactuals(tmp_path / "cf.jsonl", [CounterfactualRecord("train-1", "a bad film", 0, original_text="a good film")])
     code = main(["report", str(store.path), "-o", str(tmp_path / "rep"), "--counterfactuals", str(cf)])
     out = capsys.readouterr().out
     assert code == 0 and "| sst2 | kd → +CoD |" in out
     names = {p.name for p in (tmp_path / "rep").iterdir()}
-    assert {"report.md", "report.html", "table_accuracy.csv", "table_agreement.csv", "sst2_accuracy_vs_k.png", "fidelity_vs_accuracy.png"} <= names
+    assert {"report.md", "report.html", "table_accuracy.csv", "table_agreement.csv", "sst2_accuracy_vs_k.png", "fidelity_vs_accuracy.png",
+             "counterfactual_quality.png"} <= names
     assert "<ins>bad</ins>" in (tmp_path / "rep" / "report.html").read_text()
     assert main(["report", str(tmp_path / "empty.jsonl")]) == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from codistill.errors import DataError
 from codistill.experiments.html import render_report
-from codistill.experiments.plots import fidelity_vs_accuracy, metric_vs_k
+from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
 from codistill.experiments.records import ResultStore
 from codistill.experiments.tables import csv_table, markdown_table
 from codistill.utils.io import atomic_write_text
@@ -55,6 +55,13 @@ def write_report(
             figures.append((metric_vs_k(records, task, metric, out / f"{task}_{metric}_vs_k.png"), f"{task}: {metric} vs k"))
     if "agreement" in present and "accuracy" in present:
         figures.append((fidelity_vs_accuracy(records, out / "fidelity_vs_accuracy.png"), "fidelity vs accuracy"))
+    cf_sets = {
+        f"{r.key.task} s{r.key.seed}": {k: float(r.counterfactuals[k]) for k in ("validity", "edited_words") if isinstance(r.counterfactuals.get(k), (int, float))}
+        for r in records
+        if r.key.cod and r.counterfactuals
+    }
+    if cf_sets:
+        figures.append((counterfactual_quality(cf_sets, out / "counterfactual_quality.png"), "counterfactual quality per (task, seed)"))
     md_parts.append("\n## Figures\n\n" + "\n".join(f"![{c}]({p.name})" for p, c in figures) + "\n")
 
     pairs = []

@@ -82,8 +82,8 @@ def prepare_counterfactuals(
         "originals": report.get("originals"),
         "valid": report.get("valid"),
         "validity": report.get("validity"),
-        "edited_words": (report.get("edited_words") or {}).get("mean") if isinstance(report.get("edited_words"), dict) else report.get("edited_words"),
-        "cost_usd": result.run.get("cost_usd", 0.0) if isinstance(result.run, dict) else 0.0,
+        "edited_words": (report.get("edited_words") or {}).get("mean"),
+        "cost_usd": report.get("cost_usd", 0.0),
     }
     echo(f"[{task.task}] seed {seed}: {stats['valid']}/{stats['originals']} verified counterfactuals ({cf.generator})")
     return str(result.output_dir / "counterfactuals.jsonl"), stats
