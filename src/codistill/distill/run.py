@@ -179,8 +179,7 @@ def distill(
     t3 = time.perf_counter()
     try:
         args = tc.trainer_arguments(
-            str(workdir), len(train_set), seed=train_seed, data_seed=train_seed, disable_tqdm=True,
-            dataloader_pin_memory=torch.cuda.is_available(),
+            str(workdir), len(train_set), seed=train_seed, data_seed=train_seed, disable_tqdm=True
         )
         trainer = DistillTrainer(
             model=student,

@@ -132,9 +132,7 @@ def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:
     on-disk signal cache, so parallel workers read them instead of each recomputing them."""
     if not config.signals_cache:
         return
-    from codistill.distill.session import DistillSession
-
-    session = DistillSession()
+    session = _session()  # the same session an in-process sweep then trains with
     data = session.data(config.data)
     signals = session.teacher(config.teacher, config.train.max_length, True, data.num_labels)
     texts = [e.text for e in data.validation + data.test]
@@ -153,16 +151,22 @@ def _worker_init(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _session():
+    """This process's session: data, teacher signals and student weights load once per process."""
+    global _SESSION
+    if _SESSION is None:
+        from codistill.distill.session import DistillSession
+
+        _SESSION = DistillSession()
+    return _SESSION
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """Train and score one run; returns the record as a dict (picklable for any backend)."""
-    global _SESSION
     from codistill.distill import distill
     from codistill.distill.config import DistillConfig
-    from codistill.distill.session import DistillSession
 
-    if _SESSION is None:
-        _SESSION = DistillSession()  # data, teacher signals and student weights load once per worker
-    result = distill(DistillConfig.from_dict(job.config), session=_SESSION)
+    result = distill(DistillConfig.from_dict(job.config), session=_session())
     test = result.metrics.get("test", {})
     metrics = {name: float(test[name]) for name in RECORD_METRICS if isinstance(test.get(name), (int, float))}
     pairs = result.metrics.get("counterfactual_pairs") or {}
