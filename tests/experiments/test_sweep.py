@@ -99,3 +99,23 @@ def test_ray_backend_local_instance(sweep_config, tmp_path):
     finally:
         ray.shutdown()
     assert result.ran == 2 and {r.key.cod for r in result.records} == {False, True}
+
+
+def test_sweep_runs_report_to_trackers_under_their_keys(sweep_config):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = sweep_config.with_overrides({
+        "ks": [4], "cod": [False], "seeds": [0, 1],
+        "distill_overrides": [*sweep_config.distill_overrides, "train.report_to=tensorboard", "train.logging_steps=1"],
+    })
+    result = run_sweep(cfg, echo=lambda *_: None)
+    for record in result.records:
+        train = record.config["distill"]["train"]
+        assert train["run_name"] == record.key.as_id()
+        acc = EventAccumulator(train["logging_dir"])
+        acc.Reload()
+        assert [e.step for e in acc.Scalars("train/loss")] == [1, 2]
+    assert {r.config["distill"]["train"]["logging_dir"] for r in result.records} == {
+        f"{cfg.output_dir}/logs/local/kd/k4/s{seed}" for seed in (0, 1)
+    }

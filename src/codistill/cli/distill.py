@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides
+from codistill.cli.options import ConfigOpt, DataDirOpt, ReportToOpt, SetOpt, TaskOpt, build_config, data_overrides
 
 OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
 
@@ -26,6 +26,7 @@ def distill_cmd(
     recipe: Annotated[Optional[str], typer.Option("--recipe", help="kd, lwd, ted or ce.")] = None,
     cod: Annotated[Optional[bool], typer.Option("--cod/--no-cod", help="Spend half the budget on counterfactuals.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where to save the student.")] = None,
+    report_to: ReportToOpt = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
 ) -> None:
     """Distil a teacher into a student on a k-shot budget (optionally with counterfactuals, CoD).
@@ -38,7 +39,7 @@ def distill_cmd(
     options: dict = {f"data.{k_}": v for k_, v in data_overrides(task, data_dir).items()}
     for key, value in (
         ("teacher", teacher), ("student.path", student), ("counterfactuals", counterfactuals), ("k", k), ("seed", seed),
-        ("recipe", recipe), ("cod", cod), ("output_dir", output_dir),
+        ("recipe", recipe), ("cod", cod), ("output_dir", output_dir), ("train.report_to", report_to),
     ):
         if value is not None:
             options[key] = value

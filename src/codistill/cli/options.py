@@ -20,6 +20,10 @@ SetOpt = Annotated[
     Optional[list[str]], typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable).")
 ]
 
+ReportToOpt = Annotated[
+    Optional[str], typer.Option("--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated).")
+]
+
 
 def data_overrides(
     task: str | None = None,

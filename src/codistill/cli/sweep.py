@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, SetOpt, build_config
+from codistill.cli.options import ConfigOpt, ReportToOpt, SetOpt, build_config
 
 
 def _finish(config, result, echo=typer.echo) -> None:
@@ -33,6 +33,7 @@ def sweep(
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local instance).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Parallel runs.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where results.jsonl and the report go.")] = None,
+    report_to: ReportToOpt = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
 ) -> None:
     """Run a grid of tasks x k x recipes x {baseline, +CoD} x seeds; resumable; ends with the report."""
@@ -41,6 +42,8 @@ def sweep(
 
     options = {k: v for k, v in {"backend": backend, "ray_address": address, "workers": workers, "output_dir": output_dir}.items() if v is not None}
     cfg = build_config(SweepConfig, config, set_, options)
+    if report_to is not None:  # every run logs to the trackers under its key (logs/<key> for TensorBoard)
+        cfg = cfg.with_overrides({"distill_overrides": [*cfg.distill_overrides, f"train.report_to={report_to}"]})
     if print_config:
         typer.echo(cfg.to_yaml(), nl=False)
         return

@@ -11,6 +11,7 @@ from codistill.cli.options import (
     ConfigOpt,
     DataDirOpt,
     LabelColumnOpt,
+    ReportToOpt,
     SetOpt,
     SourceOpt,
     TaskOpt,
@@ -35,6 +36,7 @@ def teacher(
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Per-device batch size.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Training seed.")] = None,
+    report_to: ReportToOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Retrain even if a cached teacher matches.")] = False,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
 ) -> None:
@@ -53,6 +55,7 @@ def teacher(
         ("train.learning_rate", lr),
         ("train.batch_size", batch_size),
         ("train.seed", seed),
+        ("train.report_to", report_to),
     ):
         if value is not None:
             options[key] = value

@@ -44,6 +44,10 @@ def default_output_dir(config: DistillConfig) -> Path:
     return Path("runs") / "distill" / f"{config.data.task}-{method}-k{config.k}-s{config.seed}"
 
 
+def run_output_dir(config: DistillConfig) -> Path:
+    return Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
+
+
 def reinit_head(model: Any, seed: int) -> None:
     """Re-draw the classification head's linear layers from N(0, initializer_range) with ``seed``."""
     import torch
@@ -85,6 +89,7 @@ def distill(
     from codistill.evaluation import fidelity_metrics, label_metrics
     from codistill.models.loading import describe_model, quiet_transformers
     from codistill.training import EncodedDataset, KeepBestCallback
+    from codistill.training.trackers import point_tensorboard
     from codistill.utils.seed import seed_everything
 
     if config.teacher is None:
@@ -176,10 +181,11 @@ def distill(
     keep_best = KeepBestCallback(config.select_metric, greater_is_better=config.select_metric != "kl") if select else None
     seed_everything(train_seed)
     workdir = Path(tempfile.mkdtemp(prefix="codistill-distill-"))
+    run_name = run_output_dir(config).name
     t3 = time.perf_counter()
     try:
         args = tc.trainer_arguments(
-            str(workdir), len(train_set), seed=train_seed, data_seed=train_seed, disable_tqdm=True
+            str(workdir), len(train_set), run_name=run_name, seed=train_seed, data_seed=train_seed, disable_tqdm=True
         )
         trainer = DistillTrainer(
             model=student,
@@ -197,6 +203,7 @@ def distill(
 
         trainer.remove_callback(PrinterCallback)  # losses go to metrics.json / logging, not stdout
         trainer.remove_callback(ProgressCallback)
+        point_tensorboard(trainer, tc.resolved_logging_dir(run_name))
         output = trainer.train()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -270,7 +277,7 @@ def distill(
     out_dir = None
     t5 = time.perf_counter()
     if config.save_model:
-        out_dir = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
+        out_dir = run_output_dir(config)
         save_run(out_dir, student, tokenizer, config, metrics, data, adapter=lora_student is not None)
     timings["save"] = time.perf_counter() - t5
     timings["total"] = time.perf_counter() - t0

@@ -121,6 +121,11 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
             )
             if config.distill_overrides:
                 dc = dc.with_overrides(config.distill_overrides)
+            if dc.train.trackers():  # trackers name each run by its key
+                dc = dc.with_overrides({
+                    "train.run_name": dc.train.run_name or key.as_id(),
+                    "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
+                })
             task_jobs.append(Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {}))
         warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
         jobs.extend(task_jobs)

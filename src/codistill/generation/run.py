@@ -35,6 +35,7 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
     from codistill.generation.trainer import TokenKDTrainer
     from codistill.models.loading import load_tokenizer, quiet_transformers
     from codistill.models.verbalizer import load_causal_lm
+    from codistill.training.trackers import point_tensorboard
     from codistill.utils.seed import seed_everything
 
     quiet_transformers()
@@ -60,10 +61,11 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
 
     before, teacher_answers = evaluate(student, None) if evals else ({}, None)
     workdir = Path(tempfile.mkdtemp(prefix="codistill-tokenkd-"))
+    run_name = Path(config.output_dir).name if config.output_dir else "token-kd"
     try:
         trainer = TokenKDTrainer(
             model=student,
-            args=tc.trainer_arguments(str(workdir), len(features), disable_tqdm=True),
+            args=tc.trainer_arguments(str(workdir), len(features), run_name=run_name, disable_tqdm=True),
             train_dataset=features,
             data_collator=InstructionCollator(student_tok.pad_token_id),
             teacher=teacher,
@@ -77,6 +79,7 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
             pad_id=student_tok.pad_token_id,
             eos_id=student_tok.eos_token_id,
         )
+        point_tensorboard(trainer, tc.resolved_logging_dir(run_name))
         output = trainer.train()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -22,6 +22,7 @@ from codistill.utils.paths import cache_home
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+TRACKING_FIELDS = ("report_to", "run_name", "logging_dir")
 
 
 @dataclass
@@ -35,7 +36,8 @@ def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str) 
     """Everything that determines the trained weights; the output location is not part of it."""
     return fingerprint(
         {
-            "config": config.model_dump(mode="json", exclude={"output_dir"}),
+            # trackers and where they log do not change the weights
+            "config": config.model_dump(mode="json", exclude={"output_dir": True, "train": set(TRACKING_FIELDS)}),
             "data": data.fingerprint,
             "model": model_hash,
             "codistill": __version__.rsplit(".", 1)[0],
@@ -93,6 +95,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     from codistill.models.loading import describe_model, quiet_transformers
     from codistill.training import EncodedDataset, KeepBestCallback, PadCollator
     from codistill.training.card import model_card
+    from codistill.training.trackers import point_tensorboard
     from codistill.utils.seed import seed_everything
 
     quiet_transformers()
@@ -120,13 +123,14 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
         if config.finetune:
             trainer = Trainer(
                 model=model,
-                args=tc.trainer_arguments(str(tmp / "trainer"), len(train_set)),
+                args=tc.trainer_arguments(str(tmp / "trainer"), len(train_set), run_name=out.name),
                 train_dataset=train_set,
                 eval_dataset=val_set if tc.select_best else None,
                 data_collator=PadCollator(tokenizer),
                 compute_metrics=compute_metrics,
                 callbacks=[keep_best] if tc.select_best else [],
             )
+            point_tensorboard(trainer, tc.resolved_logging_dir(out.name))
             train_output = trainer.train()
             model = trainer.model
         train_seconds = time.perf_counter() - started

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from codistill.config import ConfigBase
 
@@ -26,7 +27,17 @@ class TrainingConfig(ConfigBase):
     select_best: bool = Field(True, description="keep the weights that score best on validation (never on test)")
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field("auto", description="auto: bf16/fp16 on GPU, fp32 on CPU")
     logging_steps: int = Field(50, gt=0)
+    report_to: str = Field("none", description="experiment trackers: none, or tensorboard, wandb, mlflow, trackio (comma-separated)")
+    run_name: str | None = Field(None, description="the run's name in trackers (default: the output folder's name; sweeps: the run key)")
+    logging_dir: str | None = Field(None, description="TensorBoard event files go here (default: runs/logs/<run name>)")
     seed: int = 0
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _trackers(cls, value: Any) -> str:
+        from codistill.training.trackers import parse_report_to
+
+        return parse_report_to(value)
 
     @model_validator(mode="after")
     def _check(self) -> TrainingConfig:
@@ -57,12 +68,22 @@ class TrainingConfig(ConfigBase):
             mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return {"bf16": mode == "bf16", "fp16": mode == "fp16"}
 
-    def trainer_arguments(self, output_dir: str, num_examples: int, **extra: Any):
+    def trackers(self) -> list[str]:
+        return [] if self.report_to == "none" else self.report_to.split(",")
+
+    def resolved_logging_dir(self, run_name: str) -> str:
+        return self.logging_dir or str(Path("runs") / "logs" / (self.run_name or run_name))
+
+    def trainer_arguments(self, output_dir: str, num_examples: int, *, run_name: str | None = None, **extra: Any):
         """``transformers.TrainingArguments`` for this config. Checkpointing is off: selection
-        keeps the best weights in memory (see :class:`KeepBestCallback`)."""
+        keeps the best weights in memory (see :class:`KeepBestCallback`). ``run_name`` names the
+        run in trackers unless the config sets one."""
         import torch
         from transformers import TrainingArguments
 
+        from codistill.training.trackers import require_trackers
+
+        require_trackers(self.trackers())
         steps = self.total_steps(num_examples)
         selecting = self.select_best
         kwargs: dict[str, Any] = dict(
@@ -81,7 +102,8 @@ class TrainingConfig(ConfigBase):
             save_strategy="no",
             logging_strategy="steps",
             logging_steps=self.logging_steps,
-            report_to="none",
+            report_to=self.trackers() or "none",
+            run_name=self.run_name or run_name,
             seed=self.seed,
             data_seed=self.seed,
             dataloader_num_workers=0,
