@@ -43,3 +43,32 @@ def test_order_is_seeded_and_changes_between_epochs():
 def test_group_larger_than_batch_is_rejected():
     with pytest.raises(ConfigError):
         PairBatchSampler([[0, 1, 2]], 2)
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+@pytest.mark.parametrize("batch_size", [2, 3, 4])
+def test_ranks_take_whole_batches_of_one_epoch_list_in_equal_numbers(world_size, batch_size):
+    groups = make_groups()
+    owner = {i: gi for gi, g in enumerate(groups) for i in g}
+    single = PairBatchSampler(groups, batch_size, seed=3)
+    ranks = [PairBatchSampler(groups, batch_size, seed=3, rank=r, world_size=world_size) for r in range(world_size)]
+    for epoch in range(3):
+        for s in (single, *ranks):
+            s.set_epoch(epoch)
+        lengths = [len(s) for s in ranks]
+        whole = list(single)
+        per_rank = [list(s) for s in ranks]
+        assert [len(b) for b in per_rank] == lengths and len(set(lengths)) == 1  # equal steps on every process
+        # step t of the ranks together is batches t*world .. t*world+world-1 of the one-process epoch
+        interleaved = [b for step in zip(*per_rank) for b in step]
+        assert interleaved[: len(whole)] == whole
+        assert all(b in whole[: len(interleaved) - len(whole)] for b in interleaved[len(whole):])  # padding repeats the first batches
+        for batches in per_rank:
+            for b in batches:
+                for i in b:
+                    assert set(groups[owner[i]]) <= set(b)
+
+
+def test_rank_must_be_inside_the_world():
+    with pytest.raises(ValueError):
+        PairBatchSampler(make_groups(), 4, rank=2, world_size=2)

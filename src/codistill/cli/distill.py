@@ -53,7 +53,11 @@ def distill_cmd(
         return
     from codistill.distill import distill
 
+    from codistill.utils.distributed import is_main
+
     result = distill(cfg)
+    if not is_main():  # under `accelerate launch` the main process reports for all
+        return
     m = result.metrics
     typer.echo(f"{m['method']} k={m['k']} seed={m['seed']}: {m['train_steps']} steps in {m['timings']['train']:.1f}s", err=True)
     for split in ("validation", "test"):

@@ -30,7 +30,7 @@ def score_split(
     label metrics on the same examples for reference."""
     texts = [e.text for e in examples]
     labels = np.array([e.label for e in examples])
-    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length)
+    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length, sharded=True)
     t_logits = signals.logits(texts)
     out: dict[str, Any] = label_metrics(labels, s_logits.argmax(-1), LABEL_METRICS)
     out.update(fidelity_metrics(t_logits, s_logits, labels))
@@ -52,7 +52,7 @@ def score_pairs(
     if not pairs:
         return None
     originals, cfs = [p[0] for p in pairs], [p[1] for p in pairs]
-    s = predict_logits(student, tokenizer, originals + cfs, batch_size=batch_size, max_length=max_length).argmax(-1)
+    s = predict_logits(student, tokenizer, originals + cfs, batch_size=batch_size, max_length=max_length, sharded=True).argmax(-1)
     t = signals.logits(originals + cfs).argmax(-1)
     n = len(pairs)
     return flip_consistency(t[:n], t[n:], s[:n], s[n:])

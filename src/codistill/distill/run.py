@@ -90,10 +90,12 @@ def distill(
     from codistill.models.loading import describe_model, quiet_transformers
     from codistill.training import EncodedDataset, KeepBestCallback
     from codistill.training.trackers import point_tensorboard
+    from codistill.utils import distributed
     from codistill.utils.seed import seed_everything
 
     if config.teacher is None:
         raise ConfigError("distill needs a teacher (config key `teacher`)")
+    distributed.init()  # before the teacher runs: its signals are computed sharded across processes
     quiet_transformers()
     session = session or default_session()
     timings: dict[str, float] = {}
@@ -270,23 +272,35 @@ def distill(
         "data_fingerprint": data.fingerprint,
         "device": str(next(student.parameters()).device),
         "torch_threads": torch.get_num_threads(),
+        "distributed": process_report(trainer, output),
         "codistill_version": __version__,
     }
 
     # -- save -----------------------------------------------------------------------------
-    out_dir = None
+    # -- save (the main process alone; the others wait so the files exist when they return) --
+    out_dir = run_output_dir(config) if config.save_model else None
     t5 = time.perf_counter()
-    if config.save_model:
-        out_dir = run_output_dir(config)
+    if out_dir is not None and distributed.is_main():
         save_run(out_dir, student, tokenizer, config, metrics, data, adapter=lora_student is not None)
     timings["save"] = time.perf_counter() - t5
     timings["total"] = time.perf_counter() - t0
     metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    if out_dir is not None:
+    if out_dir is not None and distributed.is_main():
         from codistill.utils.io import atomic_write_json
 
         atomic_write_json(out_dir / METRICS_FILE, metrics)
+    distributed.barrier()
     return DistillResult(metrics=metrics, output_dir=out_dir, timings=timings, config=config, student=student if keep_model else None)
+
+
+def process_report(trainer: Any, output: Any) -> dict[str, Any]:
+    """Per process: optimisation steps, batches and examples trained on, groups found split, and
+    the squared norm of the loss terms' own parameters (equal on every process when in sync)."""
+    from codistill.utils import distributed
+
+    norm = sum(float(p.detach().double().pow(2).sum()) for p in trainer.terms.parameters())
+    mine = {"steps": int(output.global_step), **trainer.batch_report, "term_norm": norm}
+    return {"world_size": distributed.world_size(), "processes": distributed.all_gather(mine)}
 
 
 def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, metrics: dict[str, Any], data: TaskData, *, adapter: bool = False) -> None:

@@ -18,11 +18,22 @@ class PairBatchSampler(Sampler[list[int]]):
     packed in that order into batches of at most ``batch_size`` examples, a group never being
     split; inside a batch the examples are shuffled too. The trainer calls :meth:`set_epoch`;
     iterating without it advances the epoch by itself.
+
+    With several processes (``world_size`` > 1) every process builds the same epoch list and
+    takes whole batches ``rank, rank + world_size, ...`` of it (see :meth:`rank_batches`), so a
+    group never leaves its process and every process takes the same number of steps; one
+    optimisation step then covers ``world_size`` consecutive batches, exactly as gradient
+    accumulation over ``world_size`` batches does in one process.
     """
 
-    def __init__(self, groups: Sequence[Sequence[int]], batch_size: int, seed: int = 0, shuffle: bool = True) -> None:
+    def __init__(
+        self, groups: Sequence[Sequence[int]], batch_size: int, seed: int = 0, shuffle: bool = True, *, rank: int = 0, world_size: int = 1
+    ) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside a world of {world_size}")
         self.groups = [list(g) for g in groups if len(g)]
         self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.rank, self.world_size = rank, world_size
         largest = max((len(g) for g in self.groups), default=0)
         if largest > batch_size:
             raise ConfigError(f"batch size {batch_size} cannot hold a group of {largest} (an original and its counterfactuals)")
@@ -54,11 +65,22 @@ class PairBatchSampler(Sampler[list[int]]):
             self._cache = {epoch: batches}
         return self._cache[epoch]
 
+    def rank_batches(self, epoch: int) -> list[list[int]]:
+        """This process's batches of ``epoch``. The epoch's list is first padded, like
+        ``DistributedSampler`` pads, by repeating its first batches until its length is a
+        multiple of ``world_size``."""
+        batches = self.batches(epoch)
+        if self.world_size == 1 or not batches:
+            return batches
+        missing = -len(batches) % self.world_size
+        padded = batches + [batches[i % len(batches)] for i in range(missing)]
+        return padded[self.rank :: self.world_size]
+
     def __iter__(self) -> Iterator[list[int]]:
         epoch = self.epoch
-        yield from self.batches(epoch)
+        yield from self.rank_batches(epoch)
         if self.epoch == epoch:
             self.epoch += 1
 
     def __len__(self) -> int:
-        return len(self.batches(self.epoch))
+        return len(self.rank_batches(self.epoch))

@@ -47,7 +47,9 @@ class DistillSession:
             # a classifier, a LoRA adapter or a verbalizer LM: all map texts to label logits
             model, tokenizer, fingerprint = load_scorer(path, num_labels=num_labels)
             if torch.cuda.is_available():
-                model = model.to("cuda")
+                from codistill.utils.distributed import device
+
+                model = model.to(device())  # this process's GPU under a multi-process launch
             self._teachers[key] = TeacherSignals(model, tokenizer, fingerprint, max_length, cache_dir=None if disk_cache else False)
         return self._teachers[key]
 

@@ -12,6 +12,11 @@ float16), so only the layers a recipe maps are stored, and only for texts it tra
 for evaluation splits, which need logits only). float16 halves the size at a relative error of
 ~1e-3, far below the noise of a few-shot run; logits stay float32 because the KD targets and
 agreement metrics are computed from them.
+
+Under a multi-process launch the texts no process has yet are split across the processes (each
+runs the teacher on its share), gathered once so every process holds all of them, and stored by
+the main process alone; every process must then ask for the same texts in the same order, as
+:func:`codistill.distill.distill` does.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from codistill.utils import distributed
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -113,7 +120,8 @@ class TeacherSignals:
         self.num_labels = int(model.config.num_labels)
         self._logits: dict[str, np.ndarray] = {}
         self._hidden: dict[tuple[str, int], np.ndarray] = {}
-        self.stats = {"memory": 0, "disk": 0, "computed": 0}
+        # computed: texts the teacher ran on in any process; forwarded: in this process
+        self.stats = {"memory": 0, "disk": 0, "computed": 0, "forwarded": 0}
         if cache_dir is False:
             self.store = None
         else:
@@ -160,20 +168,36 @@ class TeacherSignals:
             still = [k for k in todo if missing_in_memory(k)]
             self.stats["disk"] += len(todo) - len(still)
             todo = still
+        if distributed.world_size() > 1:
+            todo = self._agree(todo, wanted)
         if todo:
             self._compute([wanted[k] for k in todo], todo, layers)
             self.stats["computed"] += len(todo)
         return keys
 
+    @staticmethod
+    def _agree(todo: list[str], wanted: dict[str, str]) -> list[str]:
+        """The texts missing in any process (the same list, in the same order, everywhere)."""
+        digests = distributed.all_gather(hashlib.sha256("\n".join(todo).encode()).hexdigest())
+        if len(set(digests)) == 1:
+            return todo
+        merged: dict[str, str] = {}
+        for part in distributed.all_gather([(k, wanted[k]) for k in todo]):
+            merged.update(part)
+        wanted.update(merged)
+        return sorted(merged)
+
     def _compute(self, texts: list[str], keys: list[str], layers: Sequence[int]) -> None:
         import torch
 
         device = next(self.model.parameters()).device
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        # length-sorted, then interleaved across processes: this process's share, similar lengths
+        order = np.asarray(distributed.my_share(np.argsort([len(t) for t in texts], kind="stable")), dtype=np.int64)
+        self.stats["forwarded"] += len(order)
         new_logits: dict[str, np.ndarray] = {}
         new_hidden: dict[tuple[str, int], np.ndarray] = {}
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
+            for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 enc = self.tokenizer(
                     [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
@@ -187,9 +211,13 @@ class TeacherSignals:
                     new_logits[k] = logits[row]
                     for layer, h in zip(layers, hs):
                         new_hidden[(k, layer)] = h[row][mask[row]].numpy().astype(np.float16)
+        if distributed.world_size() > 1:  # gathered once: every process holds every text's signals
+            for part_logits, part_hidden in distributed.all_gather((new_logits, new_hidden)):
+                new_logits.update(part_logits)
+                new_hidden.update(part_hidden)
         self._logits.update(new_logits)
         self._hidden.update(new_hidden)
-        if self.store is not None:
+        if self.store is not None and distributed.is_main():
             self.store.put(new_logits, new_hidden)
 
     def describe(self) -> dict[str, Any]:

@@ -5,10 +5,17 @@ only. Loss-term parameters (projections, TED filters) join the optimizer in thei
 without weight decay; every term's value is averaged over the logging window and logged as
 ``loss_<name>``. Batches come from :class:`PairBatchSampler`, so an original and its
 counterfactual always share a step.
+
+Several processes (``accelerate launch``): each process takes whole batches of one shared epoch
+list (the sampler shards by rank; accelerate's own sharding, which would cut batches apart, is
+bypassed), DDP averages the student's gradients and the loss terms' own parameters are averaged
+here, and the logged term values are means over processes. ``batch_report`` counts what each
+process trained on, including any group found split across a batch (always 0).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
 from codistill.distill.losses import LossInputs, LossTerm
 from codistill.distill.sampler import PairBatchSampler
@@ -51,6 +58,30 @@ class DistillCollator(PadCollator):
         return batch
 
 
+class RankDataLoader(DataLoader):
+    """A process's own batches, exactly as its :class:`PairBatchSampler` yields them."""
+
+    def set_epoch(self, epoch: int) -> None:
+        self.batch_sampler.set_epoch(epoch)
+
+
+class AverageTermGradients(TrainerCallback):
+    """DDP averages the student's gradients; loss-term parameters (projections, filters) live
+    outside the wrapped model, so their gradients are averaged here before each optimizer step."""
+
+    def __init__(self, terms: nn.Module) -> None:
+        self.terms = terms
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        import torch.distributed as dist
+
+        for p in self.terms.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+                p.grad.div_(dist.get_world_size())
+        return control
+
+
 class DistillTrainer(Trainer):
     def __init__(
         self,
@@ -72,6 +103,10 @@ class DistillTrainer(Trainer):
         self.loss_is_scaled_for_ga = False
         self._term_sums: dict[str, torch.Tensor] = {}
         self._term_steps = 0
+        self.batch_report = {"batches": 0, "examples": 0, "split_groups": 0}
+        self._group_sizes: Counter | None = None
+        if self.args.world_size > 1 and any(p.requires_grad for p in self.terms.parameters()):
+            self.add_callback(AverageTermGradients(self.terms))
 
     # -- optimisation ---------------------------------------------------------------------
     def create_optimizer(self, model=None):
@@ -85,15 +120,29 @@ class DistillTrainer(Trainer):
 
     def get_train_dataloader(self) -> DataLoader:
         groups = self.pair_groups or [[i] for i in range(len(self.train_dataset))]
-        sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed)
-        loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
-        return self.accelerator.prepare(loader)
+        world, rank = self.args.world_size, self.args.process_index
+        sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed, rank=rank, world_size=world)
+        if world == 1:
+            loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
+            return self.accelerator.prepare(loader)
+        # not accelerator.prepare: its BatchSamplerShard would re-shard (and may cut) these batches;
+        # the Trainer moves each batch to this process's device itself
+        return RankDataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
+
+    def _record_batch(self, pair_ids: torch.Tensor) -> None:
+        if self._group_sizes is None:
+            self._group_sizes = Counter(int(self.train_dataset[i]["pair_id"]) for i in range(len(self.train_dataset)))
+        seen = Counter(pair_ids.tolist())
+        self.batch_report["batches"] += 1
+        self.batch_report["examples"] += int(pair_ids.numel())
+        self.batch_report["split_groups"] += sum(n != self._group_sizes[g] for g, n in seen.items())
 
     # -- loss -----------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         teacher = {k: inputs.pop(k) for k in TEACHER_FIELDS if k in inputs}
-        for k in META_FIELDS:
-            inputs.pop(k, None)
+        meta = {k: inputs.pop(k) for k in META_FIELDS if k in inputs}
+        if model.training and "pair_id" in meta:
+            self._record_batch(meta["pair_id"])
         labels = inputs.pop("labels")
         if not model.training:  # validation during selection: the student alone
             outputs = model(**inputs)
@@ -122,6 +171,9 @@ class DistillTrainer(Trainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._term_steps:
             for name, value in self._term_sums.items():
-                logs[f"loss_{name}"] = round(float(value) / self._term_steps, 6)
+                mean = value / self._term_steps
+                if self.args.world_size > 1:  # every process logs, in step: the mean over processes
+                    mean = self.accelerator.reduce(torch.as_tensor(mean, device=self.args.device).float(), reduction="mean")
+                logs[f"loss_{name}"] = round(float(mean), 6)
             self._term_sums, self._term_steps = {}, 0
         super().log(logs, start_time)

@@ -52,10 +52,10 @@ class TrainingConfig(ConfigBase):
         steps_per_epoch = max(1, -(-num_examples // per_step))
         return max(1, int(round(steps_per_epoch * self.epochs)))
 
-    def resolved_eval_steps(self, num_examples: int) -> int:
+    def resolved_eval_steps(self, num_examples: int, world_size: int = 1) -> int:
         if self.eval_steps is not None:
             return self.eval_steps
-        per_epoch = max(1, -(-num_examples // (self.batch_size * self.gradient_accumulation_steps)))
+        per_epoch = max(1, -(-num_examples // (self.batch_size * self.gradient_accumulation_steps * world_size)))
         return max(1, int(per_epoch / self.evals_per_epoch))
 
     def precision_flags(self) -> dict[str, Any]:
@@ -77,14 +77,17 @@ class TrainingConfig(ConfigBase):
     def trainer_arguments(self, output_dir: str, num_examples: int, *, run_name: str | None = None, **extra: Any):
         """``transformers.TrainingArguments`` for this config. Checkpointing is off: selection
         keeps the best weights in memory (see :class:`KeepBestCallback`). ``run_name`` names the
-        run in trackers unless the config sets one."""
+        run in trackers unless the config sets one. Under a multi-process launch ``batch_size``
+        is per process, so an epoch takes ``1 / world_size`` as many steps."""
         import torch
         from transformers import TrainingArguments
 
         from codistill.training.trackers import require_trackers
+        from codistill.utils import distributed
 
         require_trackers(self.trackers())
-        steps = self.total_steps(num_examples)
+        world = distributed.launched_world_size()
+        steps = self.total_steps(num_examples, world)
         selecting = self.select_best
         kwargs: dict[str, Any] = dict(
             output_dir=output_dir,
@@ -98,7 +101,7 @@ class TrainingConfig(ConfigBase):
             max_grad_norm=self.max_grad_norm,
             max_steps=steps,
             eval_strategy="steps" if selecting else "no",
-            eval_steps=self.resolved_eval_steps(num_examples) if selecting else None,
+            eval_steps=self.resolved_eval_steps(num_examples, world) if selecting else None,
             save_strategy="no",
             logging_strategy="steps",
             logging_steps=self.logging_steps,
@@ -112,5 +115,7 @@ class TrainingConfig(ConfigBase):
             disable_tqdm=False,
             **self.precision_flags(),
         )
+        if world > 1 and distributed.use_cpu():
+            kwargs["use_cpu"] = True  # gloo: without it accelerate would not join the processes on a CPU machine
         kwargs.update(extra)
         return TrainingArguments(**kwargs)

@@ -1,0 +1,89 @@
+"""Two processes on this CPU (gloo) through `accelerate launch`, exactly as README "Scaling out"
+runs them: pairs stay on one rank, every rank takes the same steps, one process writes, teacher
+signals are computed sharded and cached, and the result matches one process with the same global
+batch (per-process batch x 2 processes = per-process batch x 2 accumulation steps)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from codistill.distill import DistillSession, distill
+
+# the README's command (`ACCELERATE_USE_CPU=1 accelerate launch ...`): CPU processes and gloo even on a GPU machine
+LAUNCH = (
+    "launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no "
+    "--main_process_port 0 -m codistill"
+).split()
+#: weights of the 2-process student vs the 1-process one (float32 reductions in another order)
+WEIGHT_ATOL = 1e-5
+
+pytestmark = pytest.mark.slow
+
+
+def accelerate_launch(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([exe, *LAUNCH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return proc
+
+
+def without_dropout(model_dir: Path, dest: Path) -> Path:
+    """A copy of a tiny model with dropout off, so one and two processes can agree exactly."""
+    shutil.copytree(model_dir, dest)
+    config = json.loads((dest / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (dest / "config.json").write_text(json.dumps(config))
+    return dest
+
+
+def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_file, tmp_path):
+    from codistill.distill import DistillConfig
+
+    cfg = DistillConfig(
+        data=data_config, teacher=str(tiny_dir / "teacher"), student={"path": str(without_dropout(tiny_dir / "student", tmp_path / "student"))},
+        recipe="lwd", k=16, cod=True, counterfactuals=str(cf_file), output_dir="two",
+    ).with_overrides(["train.max_steps=6", "train.batch_size=4", "train.logging_steps=3"])
+    cfg.save(tmp_path / "distill.yaml")
+    proc = accelerate_launch(["distill", "--config", "distill.yaml"], tmp_path)
+    records = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(records) == 1  # the main process reports, once
+
+    two = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["distill.yaml", "student", "two"]  # no half-written copies
+    dist = two["distributed"]
+    assert dist["world_size"] == 2
+    # equal steps; each rank trained on whole batches of 2 pairs (4 examples) and never saw half a pair
+    norms = [p.pop("term_norm") for p in dist["processes"]]
+    assert dist["processes"] == [{"steps": 6, "batches": 6, "examples": 24, "split_groups": 0}] * 2
+    assert norms[0] == norms[1]  # the hidden term's projections stayed in sync
+    signals = two["signals"]  # the main process ran the teacher on half the texts
+    assert signals["computed"] > 0 and 0 <= 2 * signals["forwarded"] - signals["computed"] <= 8
+
+    # one process, the same global batch: 4 per step x 2 accumulation steps
+    one_cfg = cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one")})
+    one = distill(one_cfg, session=DistillSession()).metrics
+    # both halves of the sharded signals were gathered and cached: the teacher does not run again
+    assert one["signals"]["computed"] == 0 and one["signals"]["disk"] > 0
+    assert one["distributed"]["processes"][0].pop("term_norm") == pytest.approx(norms[0], rel=1e-6)
+    assert one["distributed"] == {"world_size": 1, "processes": [{"steps": 6, "batches": 12, "examples": 48, "split_groups": 0}]}
+    a, b = load_file(tmp_path / "two" / "model.safetensors"), load_file(tmp_path / "one" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=WEIGHT_ATOL, rtol=0, msg=name)
+    assert [h["step"] for h in two["loss_history"]] == [h["step"] for h in one["loss_history"]] == [3, 6]
+    for h2, h1 in zip(two["loss_history"], one["loss_history"]):
+        for key in ("loss", "loss_ce", "loss_kd", "loss_hidden"):
+            assert h2[key] == pytest.approx(h1[key], rel=1e-4, abs=1e-6), key
+    for split in ("validation", "test"):
+        assert two[split]["accuracy"] == one[split]["accuracy"] and two[split]["agreement"] == one[split]["agreement"]
+        assert two[split]["kl_teacher_student"] == pytest.approx(one[split]["kl_teacher_student"], rel=1e-3, abs=1e-6)

@@ -1,0 +1,36 @@
+"""codistill.utils.distributed in one process, and the `accelerate launch --cpu` trap."""
+
+import numpy as np
+import pytest
+
+from codistill.errors import ConfigError
+from codistill.utils import distributed
+
+
+def test_single_process_is_a_world_of_one(tmp_path):
+    distributed.init()
+    assert (distributed.world_size(), distributed.rank(), distributed.is_main()) == (1, 0, True)
+    assert distributed.my_share([3, 1, 2]) == [3, 1, 2]
+    assert distributed.all_gather({"a": 1}) == [{"a": 1}]
+    with distributed.main_directory(tmp_path / "out") as tmp:
+        (tmp / "f").write_text("x")
+    assert (tmp_path / "out" / "f").read_text() == "x"
+
+
+def test_a_cpu_launch_that_started_one_process_is_refused(monkeypatch):
+    # what `accelerate launch --cpu --num_processes 2` leaves without mpirun: one process, no WORLD_SIZE
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "True")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(ConfigError, match="--multi_gpu --num_processes"):
+        distributed.init()
+
+
+def test_sharded_prediction_in_one_process_is_the_plain_one(tiny_models):
+    from codistill.evaluation import predict_logits
+    from codistill.models import load_classifier, load_tokenizer
+
+    path = tiny_models("bert", num_layers=1)
+    model, tok = load_classifier(path, num_labels=2), load_tokenizer(path)
+    texts = ["good film", "a very bad and dull plot", "it was fine", "worst"]
+    np.testing.assert_array_equal(predict_logits(model, tok, texts, batch_size=2, sharded=True), predict_logits(model, tok, texts, batch_size=2))
