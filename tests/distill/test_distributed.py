@@ -87,3 +87,28 @@ def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_
     for split in ("validation", "test"):
         assert two[split]["accuracy"] == one[split]["accuracy"] and two[split]["agreement"] == one[split]["agreement"]
         assert two[split]["kl_teacher_student"] == pytest.approx(one[split]["kl_teacher_student"], rel=1e-3, abs=1e-6)
+
+
+def test_teacher_on_two_processes_matches_one_process(tiny_dir, data_config, tmp_path):
+    from codistill.teacher import TeacherConfig, train_teacher
+
+    cfg = TeacherConfig(
+        data=data_config, model=str(without_dropout(tiny_dir / "teacher", tmp_path / "base")), max_train_examples=96, output_dir="two",
+    ).with_overrides(["train.batch_size=8", "train.epochs=1", "train.eval_steps=3", "train.eval_batch_size=16", "train.learning_rate=1e-3",
+      "train.logging_steps=3"])  # a logged loss is the mean over processes (an unlogged remainder would be the main process's)
+    cfg.save(tmp_path / "teacher.yaml")
+    proc = accelerate_launch(["teacher", "--config", "teacher.yaml"], tmp_path)
+    assert sum(line.startswith("trained in") for line in proc.stdout.splitlines()) == 1  # the main process reports
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "teacher.yaml", "two"]  # one writer, no leftovers
+    two = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    # 96 examples, 8 per process and step, 2 processes: 6 steps (not 12) for one epoch
+    assert two["train_steps"] == 6 and [h["step"] for h in two["validation_history"]] == [3, 6]
+
+    one = train_teacher(cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one")})).metrics
+    assert one["fingerprint"] != two["fingerprint"]  # the number of processes is part of the cache key
+    assert one["train_steps"] == 6 and one["selected_step"] == two["selected_step"]
+    a, b = load_file(tmp_path / "two" / "model.safetensors"), load_file(tmp_path / "one" / "model.safetensors")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=WEIGHT_ATOL, rtol=0, msg=name)
+    assert one["train_loss"] == pytest.approx(two["train_loss"], rel=1e-4)
+    assert (one["test"], one["validation"]) == (two["test"], two["validation"])

@@ -63,7 +63,11 @@ def teacher(
     if print_config:
         typer.echo(cfg.to_yaml(), nl=False)
         return
+    from codistill.utils.distributed import is_main
+
     result = train_teacher(cfg, force=force)
+    if not is_main():  # under `accelerate launch` the main process reports for all
+        return
     m = result.metrics
     state = "cached teacher (same inputs; --force retrains)" if result.cached else f"trained in {m['total_seconds']:.0f}s"
     typer.echo(f"{state}: {result.path}")

@@ -16,7 +16,8 @@ from codistill.data import TaskData, load_task
 from codistill.data.schema import Example
 from codistill.teacher.config import TeacherConfig
 from codistill.utils.hashing import fingerprint
-from codistill.utils.io import atomic_directory, atomic_write_json, read_json
+from codistill.utils import distributed
+from codistill.utils.io import atomic_write_json, read_json
 from codistill.utils.paths import cache_home
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,12 @@ class TeacherResult:
     cached: bool
 
 
-def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str) -> str:
-    """Everything that determines the trained weights; the output location is not part of it."""
+def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str, world_size: int = 1) -> str:
+    """Everything that determines the trained weights; the output location is not part of it.
+    ``batch_size`` is per process, so a multi-process run's number of processes is part of it."""
     return fingerprint(
         {
+            **({"world_size": world_size} if world_size > 1 else {}),
             # trackers and where they log do not change the weights
             "config": config.model_dump(mode="json", exclude={"output_dir": True, "train": set(TRACKING_FIELDS)}),
             "data": data.fingerprint,
@@ -81,9 +84,10 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     """
     from codistill.models import model_fingerprint, resolve_model
 
+    distributed.init()
     data = data or load_task(config.data)
     ref = resolve_model(config.model)
-    key = teacher_fingerprint(config, data, model_fingerprint(ref))
+    key = teacher_fingerprint(config, data, model_fingerprint(ref), distributed.world_size())
     out = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config, key)
     if not force and (hit := cached_result(out, key)):
         return hit
@@ -94,7 +98,6 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     from codistill.evaluation import label_metrics, predict_logits
     from codistill.models.loading import describe_model, quiet_transformers
     from codistill.training import EncodedDataset, KeepBestCallback, PadCollator
-    from codistill.training.card import model_card
     from codistill.training.trackers import point_tensorboard
     from codistill.utils.seed import seed_everything
 
@@ -119,7 +122,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     keep_best = KeepBestCallback(data.task.primary_metric)
     started = time.perf_counter()
     train_output = None
-    with atomic_directory(out) as tmp:
+    with distributed.main_directory(out) as tmp:
         if config.finetune:
             trainer = Trainer(
                 model=model,
@@ -137,7 +140,9 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
         model.eval()
 
         def score(examples: list[Example], desc: str) -> dict[str, float]:
-            logits = predict_logits(model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc)
+            logits = predict_logits(
+                model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc, sharded=True
+            )
             return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names)
 
         validation_metrics = score(subsample(data.validation, config.max_eval_examples, tc.seed), "validation")
@@ -166,36 +171,46 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "codistill_version": __version__,
         }
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
-        save_teacher_model(tmp, model, tokenizer, config, verbalizer, tuple(data.task.label_names))
-        config.save(tmp / "teacher_config.yaml")
-        atomic_write_json(tmp / METRICS_FILE, metrics)
-        (tmp / "README.md").write_text(
-            model_card(
-                title=f"codistill teacher: {config.model} on {data.task.name}",
-                summary=(
-                    f"{config.model} prompted as a verbalizer classifier (no training); {len(verbalizer.demonstrations)} demonstrations." if not config.finetune else
-                    f"Fine-tuned with codistill {__version__} on {len(train_set)} examples of the {data.task.name} "
-                    f"pool; weights selected on a {len(data.validation)}-example validation split carved from the "
-                    "pool (the test split was never used for selection)."
-                ),
-                base_model=config.model,
-                task=data.task.name,
-                label_names=list(data.task.label_names),
-                test_metrics=test_metrics,
-                validation_metrics=validation_metrics,
-                config=config.to_dict(),
-                details={
-                    "head": config.head + (" + LoRA" if config.lora else ""),
-                    "train steps": metrics["train_steps"],
-                    "selected step": keep_best.best_step,
-                    "train seconds": metrics["train_seconds"],
-                    "data source": data.source,
-                    "data fingerprint": data.fingerprint,
-                },
-            ),
-            encoding="utf-8",
-        )
+        if distributed.is_main():  # the other processes only helped to train and score
+            write_teacher(tmp, model, tokenizer, config, verbalizer, data, metrics)
+    distributed.barrier()
     return TeacherResult(path=out, metrics=metrics, cached=False)
+
+
+def write_teacher(tmp: Path, model: Any, tokenizer: Any, config: TeacherConfig, verbalizer: Any, data: TaskData, metrics: dict[str, Any]) -> None:
+    """Weights, tokenizer, config, metrics and model card into ``tmp``."""
+    from codistill.training.card import model_card
+
+    test_metrics, validation_metrics = metrics["test"], metrics["validation"]
+    save_teacher_model(tmp, model, tokenizer, config, verbalizer, tuple(data.task.label_names))
+    config.save(tmp / "teacher_config.yaml")
+    atomic_write_json(tmp / METRICS_FILE, metrics)
+    (tmp / "README.md").write_text(
+        model_card(
+            title=f"codistill teacher: {config.model} on {data.task.name}",
+            summary=(
+                f"{config.model} prompted as a verbalizer classifier (no training); {len(verbalizer.demonstrations)} demonstrations." if not config.finetune else
+                f"Fine-tuned with codistill {__version__} on {metrics['train_examples']} examples of the {data.task.name} "
+                f"pool; weights selected on a {len(data.validation)}-example validation split carved from the "
+                "pool (the test split was never used for selection)."
+            ),
+            base_model=config.model,
+            task=data.task.name,
+            label_names=list(data.task.label_names),
+            test_metrics=test_metrics,
+            validation_metrics=validation_metrics,
+            config=config.to_dict(),
+            details={
+                "head": config.head + (" + LoRA" if config.lora else ""),
+                "train steps": metrics["train_steps"],
+                "selected step": metrics["selected_step"],
+                "train seconds": metrics["train_seconds"],
+                "data source": data.source,
+                "data fingerprint": data.fingerprint,
+            },
+        ),
+        encoding="utf-8",
+    )
 
 
 def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tuple[Any, Any, Any]:
