@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -112,3 +113,48 @@ def test_teacher_on_two_processes_matches_one_process(tiny_dir, data_config, tmp
         torch.testing.assert_close(a[name], b[name], atol=WEIGHT_ATOL, rtol=0, msg=name)
     assert one["train_loss"] == pytest.approx(two["train_loss"], rel=1e-4)
     assert (one["test"], one["validation"]) == (two["test"], two["validation"])
+
+
+SIGNALS_WORKER = """
+import sys, numpy as np
+from codistill.distill.signals import TeacherSignals
+from codistill.models import load_scorer
+from codistill.utils import distributed
+
+teacher, caches, out, texts = sys.argv[1], sys.argv[2].split(","), sys.argv[3], open(sys.argv[4]).read().splitlines()
+distributed.init()
+rank = distributed.rank()
+model, tokenizer, fingerprint = load_scorer(teacher, num_labels=2)
+signals = TeacherSignals(model, tokenizer, fingerprint, 64, cache_dir=caches[rank], batch_size=16)
+logits = signals.logits(texts)
+np.save(f"{out}/logits{rank}.npy", logits)
+np.save(f"{out}/stats{rank}.npy", np.array([signals.stats[k] for k in ("disk", "computed", "forwarded")]))
+"""
+
+
+def test_teacher_signals_are_computed_sharded_gathered_once_and_cached(tiny_dir, tmp_path):
+    from codistill.distill.signals import TeacherSignals
+    from codistill.models import load_scorer
+
+    texts = [f"the film was {w} and {v} {i}" for i, (w, v) in enumerate(zip(["good", "bad", "dull", "great"] * 50, ["slow", "fine"] * 100))]
+    (tmp_path / "texts.txt").write_text("\n".join(texts))
+    (tmp_path / "worker.py").write_text(SIGNALS_WORKER)
+    model, tokenizer, fingerprint = load_scorer(str(tiny_dir / "teacher"), num_labels=2)
+    reference = TeacherSignals(model, tokenizer, fingerprint, 64, cache_dir=tmp_path / "cache1").logits(texts)
+    # rank 1's disk cache already holds the first 50 texts (as a concurrent run might have left
+    # them): the processes agree on the union of what is missing anywhere and split it
+    TeacherSignals(model, tokenizer, fingerprint, 64, cache_dir=tmp_path / "cache1b").logits(texts[:50])
+    shutil.rmtree(tmp_path / "cache1")
+    (tmp_path / "cache1b").rename(tmp_path / "cache1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "worker.py",
+           str(tiny_dir / "teacher"), f"{tmp_path / 'cache0'},{tmp_path / 'cache1'}", str(tmp_path), "texts.txt"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for rank in (0, 1):  # every process holds every text's logits, equal to one process's
+        np.testing.assert_allclose(np.load(tmp_path / f"logits{rank}.npy"), reference, atol=1e-5)
+    (disk0, computed0, forwarded0), (disk1, computed1, forwarded1) = (np.load(tmp_path / f"stats{r}.npy") for r in (0, 1))
+    assert (disk0, disk1) == (0, 50) and computed0 == computed1 == 200 and forwarded0 == forwarded1 == 100
+    # the main process stored all 200 once: a fresh one-process reader never runs the teacher
+    again = TeacherSignals(model, tokenizer, fingerprint, 64, cache_dir=tmp_path / "cache0")
+    np.testing.assert_allclose(again.logits(texts), reference, atol=1e-5)
+    assert again.stats["computed"] == 0 and again.stats["disk"] == 200
