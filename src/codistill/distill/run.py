@@ -276,8 +276,7 @@ def distill(
         "codistill_version": __version__,
     }
 
-    # -- save -----------------------------------------------------------------------------
-    # -- save (the main process alone; the others wait so the files exist when they return) --
+    # -- save (by the main process; the others wait, so the files exist when they return) --
     out_dir = run_output_dir(config) if config.save_model else None
     t5 = time.perf_counter()
     if out_dir is not None and distributed.is_main():
