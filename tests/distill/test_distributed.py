@@ -5,6 +5,7 @@ batch (per-process batch x 2 processes = per-process batch x 2 accumulation step
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -54,13 +55,18 @@ def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_
         data=data_config, teacher=str(tiny_dir / "teacher"), student={"path": str(without_dropout(tiny_dir / "student", tmp_path / "student"))},
         recipe="lwd", k=16, cod=True, counterfactuals=str(cf_file), output_dir="two",
     ).with_overrides(["train.max_steps=6", "train.batch_size=4", "train.logging_steps=3"])
+    if importlib.util.find_spec("tensorboard"):
+        cfg = cfg.with_overrides({"train.report_to": "tensorboard", "train.logging_dir": "tb"})
     cfg.save(tmp_path / "distill.yaml")
     proc = accelerate_launch(["distill", "--config", "distill.yaml"], tmp_path)
     records = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(records) == 1  # the main process reports, once
 
     two = json.loads((tmp_path / "two" / "metrics.json").read_text())
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["distill.yaml", "student", "two"]  # no half-written copies
+    # no half-written copies; one TensorBoard writer
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "tb") == ["distill.yaml", "student", "two"]
+    if cfg.train.report_to == "tensorboard":
+        assert len(list((tmp_path / "tb").glob("events.out.tfevents.*"))) == 1
     dist = two["distributed"]
     assert dist["world_size"] == 2
     # equal steps; each rank trained on whole batches of 2 pairs (4 examples) and never saw half a pair
@@ -71,7 +77,7 @@ def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_
     assert signals["computed"] > 0 and 0 <= 2 * signals["forwarded"] - signals["computed"] <= 8
 
     # one process, the same global batch: 4 per step x 2 accumulation steps
-    one_cfg = cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one")})
+    one_cfg = cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one"), "train.report_to": "none"})
     one = distill(one_cfg, session=DistillSession()).metrics
     # both halves of the sharded signals were gathered and cached: the teacher does not run again
     assert one["signals"]["computed"] == 0 and one["signals"]["disk"] > 0
