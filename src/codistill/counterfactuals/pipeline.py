@@ -51,6 +51,11 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     t0 = time.monotonic()
     if verifier is None and not config.teacher:
         raise ConfigError("no teacher: pass --teacher PATH (a fine-tuned classifier directory)")
+    out_dir = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
+    if write:  # before any teacher or API work: never write into a user's folder
+        from codistill.utils.io import check_output_dir
+
+        check_output_dir(out_dir)
     data = load_task(config.data)
     shots = sample(data, config.k, config.seed, cod=True)
     originals = list(shots.examples)
@@ -139,7 +144,6 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
                             fluency=fluency, similarity=config.report_similarity, sample=config.report_sample)
     report["run"] = {k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")}
     ledger.finish(run)
-    out_dir = Path(config.output_dir) if config.output_dir else default_output_dir(config)
     if write:
         write_outputs(out_dir, config, records, failures, report, run)
     if cache is not None:
@@ -171,9 +175,9 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
 
 
 def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:
-    from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl
+    from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl, claim_output_dir
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out_dir, "counterfactuals")
     write_counterfactuals(out_dir / "counterfactuals.jsonl", records)
     atomic_write_jsonl(out_dir / "failures.jsonl", failures)
     atomic_write_json(out_dir / "report.json", report)
@@ -193,5 +197,5 @@ def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures
         "teacher_probs_original": datasets.Sequence(datasets.Value("float64")), "teacher_probs_counterfactual": datasets.Sequence(datasets.Value("float64")),
         "generator": datasets.Value("string"), "attempts": datasets.Value("int64"), "cost_usd": datasets.Value("float64"),
     })
-    with atomic_directory(out_dir / "dataset") as tmp:
+    with atomic_directory(out_dir / "dataset", "dataset", check=False) as tmp:
         datasets.Dataset.from_dict(table, features=features).save_to_disk(str(tmp))

@@ -89,6 +89,10 @@ def distill(
 
     if config.teacher is None:
         raise ConfigError("distill needs a teacher (config key `teacher`)")
+    if config.save_model:  # refuse a foreign output folder before any work, not after training
+        from codistill.utils.io import check_output_dir
+
+        check_output_dir(Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config))
     quiet_transformers()
     session = session or default_session()
     timings: dict[str, float] = {}
@@ -286,11 +290,9 @@ def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, met
     from codistill.training.card import model_card
     from codistill.utils.io import atomic_directory, atomic_write_json
 
-    if out.exists() and not (out / METRICS_FILE).is_file():
-        raise ConfigError(f"{out} exists and is not a codistill run; choose another output_dir")
     test = metrics.get("test") or {}
     val = metrics["validation"]
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "distill") as tmp:
         if adapter:
             from codistill.models.lora import save_adapter
 

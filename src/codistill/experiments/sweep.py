@@ -212,15 +212,31 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
     return done
 
 
+def _remove_if_only_marker(directory: Path) -> None:
+    from codistill.utils.io import OWNER_MARKER
+
+    if [p.name for p in directory.iterdir()] == [OWNER_MARKER]:
+        (directory / OWNER_MARKER).unlink()
+        directory.rmdir()
+
+
 def run_sweep(config: SweepConfig, *, echo: Callable[[str], None] = print) -> SweepResult:
     from tqdm.auto import tqdm
 
+    from codistill.utils.io import check_output_dir, claim_output_dir
+
     started = time.perf_counter()
-    out_dir = Path(config.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config.save(out_dir / "sweep.yaml")
+    out_dir = check_output_dir(config.output_dir, "sweep output directory")
+    fresh = not out_dir.exists()
+    claim_output_dir(out_dir, "sweep", "sweep output directory")
     store = ResultStore(out_dir / RESULTS_FILE)
-    jobs, skipped, teachers, cf_files = plan(config, store, echo)
+    try:
+        jobs, skipped, teachers, cf_files = plan(config, store, echo)
+    except Exception:
+        if fresh:  # nothing of this sweep is worth keeping: leave no half-made folder behind
+            _remove_if_only_marker(out_dir)
+        raise
+    config.save(out_dir / "sweep.yaml")  # only once the sweep validated and is about to run
     if skipped:
         echo(f"resuming: {skipped} run(s) already in {store.path}")
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not jobs)

@@ -16,7 +16,7 @@ from codistill.data import TaskData, load_task
 from codistill.data.schema import Example
 from codistill.teacher.config import TeacherConfig
 from codistill.utils.hashing import fingerprint
-from codistill.utils.io import atomic_directory, atomic_write_json, read_json
+from codistill.utils.io import atomic_directory, atomic_write_json, check_output_dir, read_json
 from codistill.utils.paths import cache_home
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     ref = resolve_model(config.model)
     key = teacher_fingerprint(config, data, model_fingerprint(ref))
     out = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config, key)
+    check_output_dir(out, "teacher output directory")  # before any training: never replace a user's folder
     if not force and (hit := cached_result(out, key)):
         return hit
 
@@ -116,7 +117,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     keep_best = KeepBestCallback(data.task.primary_metric)
     started = time.perf_counter()
     train_output = None
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "teacher") as tmp:
         if config.finetune:
             trainer = Trainer(
                 model=model,
