@@ -21,6 +21,7 @@ from codistill.cli import report as report_cli
 from codistill.cli import sweep as sweep_cli
 from codistill.cli import teacher as teacher_cli
 from codistill.errors import CodistillError
+from codistill.utils.secrets import redact
 
 app = typer.Typer(
     name="codistill",
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except CodistillError as exc:
         if debug:
             raise
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {redact(str(exc))}", err=True, fg=typer.colors.RED)
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line by default, the traceback with --debug
         if debug:
             raise
-        typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
         return 1
     return 0
 

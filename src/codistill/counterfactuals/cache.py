@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from codistill.utils.paths import cache_home
+from codistill.utils.secrets import redact_obj
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL);
@@ -68,7 +69,7 @@ class Cache:
         assert table in ("responses", "outcomes")
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
-                             (key, json.dumps(value, ensure_ascii=False), time.time()))
+                             (key, json.dumps(redact_obj(value), ensure_ascii=False), time.time()))
 
     def close(self) -> None:
         with self._lock:
