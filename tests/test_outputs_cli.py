@@ -69,3 +69,22 @@ def test_sweep_output_file_and_failed_validation_leave_nothing(capsys, tmp_path)
                        "--set", "ks=[4]", "--set", "seeds=[0]", "--set", "recipes=[kd]")
     assert code == 2 and "not found" in err
     assert not (out / "sweep.yaml").exists() and not out.exists()
+
+
+def test_gitignore_covers_every_default_output_folder():
+    from pathlib import Path
+
+    from codistill.counterfactuals.config import CounterfactualConfig
+    from codistill.counterfactuals.pipeline import default_output_dir as cf_default
+    from codistill.distill import DistillConfig
+    from codistill.distill.run import default_output_dir as distill_default
+    from codistill.experiments.config import SweepConfig
+
+    ignore = Path(__file__).parents[1] / ".gitignore"
+    if not ignore.is_file():
+        pytest.skip("not a source checkout")
+    entries = {line.strip().strip("/") for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    defaults = [cf_default(CounterfactualConfig()), distill_default(DistillConfig(teacher="t")), Path(SweepConfig().output_dir),
+                Path("runs/demo"), Path("report"), Path("students/minilm-l6-2l"), Path("teachers/x")]
+    assert all(p.parts[0] in entries for p in defaults), [str(p) for p in defaults if p.parts[0] not in entries]
+    assert not (Path(__file__).parents[1] / "None").exists()

@@ -18,11 +18,11 @@ def report(
 
     from codistill.errors import DataError
     from codistill.experiments.report import write_report
-    from codistill.utils.io import claim_output_dir
+    from codistill.utils.io import check_output_dir
 
     if not Path(results).is_file():
         raise DataError(f"results file not found: {results}" + (" (a directory; give its results.jsonl)" if Path(results).is_dir() else ""))
-    claim_output_dir(output_dir, "report", "report directory")
+    check_output_dir(output_dir, "report directory")
     files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample)
     typer.echo(files.markdown.read_text(encoding="utf-8"))
     typer.echo(f"wrote {files.html}, {files.markdown}, {len(files.csv)} CSV table(s), {len(files.figures)} figure(s)")

@@ -104,6 +104,10 @@ def distill(
     if data is not None:
         session.add_data(config.data, data)
     data = session.data(config.data)
+    if config.student.path:  # a wrong student fails before the teacher is loaded
+        from codistill.models.loading import check_label_count, resolve_model
+
+        check_label_count(resolve_model(config.student.path), data.num_labels, "student")
     specs = config.loss_specs()
     # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
     signals = session.teacher(config.teacher, tc.max_length, config.signals_cache, data.num_labels)

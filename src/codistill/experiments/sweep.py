@@ -59,6 +59,8 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
     result = train_teacher(config)
     test = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics["test"].items())
     echo(f"[{task.task}] teacher {'reused' if result.cached else 'trained'}: {result.path} (test {test})")
+    for warning in result.metrics.get("warnings", []):
+        echo(f"[{task.task}] warning: {warning}")
     return str(result.path)
 
 
@@ -144,7 +146,11 @@ def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:
 _SESSION = None
 
 
-def _worker_init(threads: int | None) -> None:
+def _worker_init(threads: int | None, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:  # a pool worker: exit with the parent, leave Ctrl-C to it
+        from codistill.utils.processes import die_with_parent
+
+        die_with_parent(parent_pid)
     if threads:
         import torch
 
@@ -201,14 +207,10 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
         for job in jobs:
             record(run_job(job))
         return done
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from codistill.utils.processes import run_in_pool
 
-    # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock)
-    with ProcessPoolExecutor(config.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(threads,)) as pool:
-        futures = [pool.submit(run_job, job) for job in jobs]
-        for future in as_completed(futures):
-            record(future.result())
+    # Ctrl-C / SIGTERM: queued runs cancelled, workers terminated, finished records already stored
+    run_in_pool(run_job, jobs, config.workers, record, initializer=_worker_init, initargs=(threads, os.getpid()))
     return done
 
 

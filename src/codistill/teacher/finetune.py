@@ -62,6 +62,27 @@ def subsample(pool: list[Example], n: int | None, seed: int) -> list[Example]:
     return [pool[i] for i in sorted(chosen)]
 
 
+#: validation macro-F1 at or below this is "near chance" for a binary task (one class for
+#: everything scores ~0.33-0.36, coin flips ~0.5)
+NEAR_CHANCE_MACRO_F1 = 0.55
+
+
+def chance_warnings(labels: Any, predictions: Any, num_labels: int) -> list[str]:
+    """Warnings for a teacher whose validation predictions are near chance: counterfactuals it
+    verifies and students distilled from it would be meaningless."""
+    from codistill.evaluation import label_metrics
+
+    predictions = np.asarray(predictions)
+    f1 = label_metrics(list(labels), predictions.tolist(), ["macro_f1"])["macro_f1"]
+    chance = NEAR_CHANCE_MACRO_F1 if num_labels == 2 else 1.5 / num_labels
+    used = len(np.unique(predictions))
+    if used < num_labels or f1 <= chance:
+        which = f"predicts only {used} of {num_labels} classes" if used < num_labels else "is near chance"
+        return [f"this teacher {which} on validation (macro-F1 {f1:.2f}); counterfactuals and distillation from it "
+                "would be meaningless: train longer, on more examples, or with a higher learning rate"]
+    return []
+
+
 def cached_result(path: Path, key: str) -> TeacherResult | None:
     metrics_path = path / METRICS_FILE
     if metrics_path.is_file():
@@ -135,8 +156,11 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
 
         def score(examples: list[Example], desc: str) -> dict[str, float]:
             logits = predict_logits(model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc)
+            if desc == "validation":
+                warnings.extend(chance_warnings([e.label for e in examples], logits.argmax(-1), data.num_labels))
             return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names)
 
+        warnings: list[str] = []
         validation_metrics = score(subsample(data.validation, config.max_eval_examples, tc.seed), "validation")
         test_metrics = score(subsample(data.test, config.max_eval_examples, tc.seed), "test")
         metrics = {
@@ -161,6 +185,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "data_source": data.source,
             "model_info": describe_model(model),
             "codistill_version": __version__,
+            "warnings": warnings,
         }
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         save_teacher_model(tmp, model, tokenizer, config, verbalizer, tuple(data.task.label_names))

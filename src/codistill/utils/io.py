@@ -135,9 +135,23 @@ def check_output_dir(path: str | os.PathLike, what: str = "output directory") ->
     ancestor = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
     if not ancestor.is_dir():
         raise ConfigError(f"cannot create {what} {path}: {ancestor} is a file")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    if not _writable(ancestor):
         raise ConfigError(f"cannot write {what} {path}: {ancestor} is not writable")
     return path
+
+
+def _writable(directory: Path) -> bool:
+    """Whether a file can be created in ``directory`` (tried for real: root passes every
+    permission check yet cannot write to a read-only mount)."""
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".codistill-probe.h{_HOST}-p{os.getpid()}.", suffix=".tmp", dir=directory)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
 
 
 def write_marker(directory: str | os.PathLike, kind: str) -> None:
