@@ -74,7 +74,10 @@ CASES = [
     (["data", "show", "--task", "local", "--data-dir", "ragged"], "train.csv:3: expected 2 fields"),
     (["data", "show", "--task", "local", "--data-dir", "bom", "--label-column", "lab"], "lab"),
     (["data", "show", "--task", "local", "--data-dir", "empty"], "empty"),
-    (["data", "sample", "-k", "8", *D, "-o", "cfgdir"], "Is a directory"),
+    (["data", "sample", "-k", "8", *D, "-o", "cfgdir"], "is a directory"),
+    (["data", "sample", "-k", "8", *D, "-o", "plain.txt"], "was not written by codistill"),
+    (["evaluate", "--student", "teacher", "--teacher", "teacher", "-o", "plain.txt"], "was not written by codistill"),
+    (["counterfactuals-report", "missing.jsonl", "-o", "plain.txt"], "was not written by codistill"),
     # configs and overrides
     (["teacher", "--set", "train.lr=1", "--print-config"], "unknown key 'lr'"),
     (["teacher", "--set", "train.epochs=abc", "--print-config"], "train.epochs"),

@@ -88,3 +88,15 @@ def test_gitignore_covers_every_default_output_folder():
                 Path("runs/demo"), Path("report"), Path("students/minilm-l6-2l"), Path("teachers/x")]
     assert all(p.parts[0] in entries for p in defaults), [str(p) for p in defaults if p.parts[0] not in entries]
     assert not (Path(__file__).parents[1] / "None").exists()
+
+
+def test_single_file_outputs_replace_only_their_own_earlier_output(capsys, sentiment_dir, tmp_path):
+    target = tmp_path / "shots.jsonl"
+    args = ["data", "sample", "-k", "4", "--task", "local", "--data-dir", sentiment_dir, "-o", target]
+    assert run(capsys, *args)[0] == 0
+    first = target.read_text()
+    assert run(capsys, *args, "--seed", "1")[0] == 0 and target.read_text() != first  # ours: replaced
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"my": "data"}\n')
+    code, _, err = run(capsys, *args[:-1], notes)
+    assert code == 2 and "was not written by codistill" in err and notes.read_text() == '{"my": "data"}\n'

@@ -46,7 +46,7 @@ class FakeOpenAI:
                 pass
 
             def do_GET(self):  # noqa: N802
-                if self.path.rstrip("/").endswith("/models"):
+                if self.path.rstrip("/").endswith("/models") and server.models is not None:
                     return self._send(200, json.dumps({"object": "list", "data": server.models}).encode())
                 return self._send(404, b'{"error": {"message": "not found"}}')
 

@@ -77,6 +77,9 @@ def test_cache_is_keyed_by_endpoint_and_served_model(base_config):
         a.models = [{"id": "gpt-4o", "object": "model", "root": "/models/another-checkpoint"}]
         swapped = run_counterfactuals(openai_config(base_config, a.url, **cfg), verifier=KeywordTeacher(), echo=quiet)
         assert len(a.requests) == 2 and swapped.run["cached_outcomes"] == 0
+        a.models = None  # the model list is unavailable now: the last one it gave still identifies it
+        again = run_counterfactuals(openai_config(base_config, a.url, **cfg), verifier=KeywordTeacher(), echo=quiet)
+        assert len(a.requests) == 2 and again.run["cached_outcomes"] == 1
 
 
 def test_a_key_echoed_by_the_server_is_never_stored(base_config, monkeypatch, tmp_path):

@@ -80,8 +80,10 @@ def report(
     from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
     from codistill.counterfactuals.quality import format_report, quality_report
     from codistill.counterfactuals.record import read_counterfactuals
-    from codistill.utils.io import atomic_write_json, read_json
+    from codistill.utils.io import atomic_write_json, check_output_file, read_json
 
+    if output:
+        check_output_file(output, ("validity", "originals"))
     records = read_counterfactuals(path)
     failures_path = Path(path).with_name("failures.jsonl")
     import json

@@ -89,7 +89,10 @@ def evaluate_cmd(
     from codistill.utils.io import atomic_write_json
 
     from codistill.models.loading import resolve_model
+    from codistill.utils.io import check_output_file
 
+    if output:
+        check_output_file(output, ("student", "split"))
     if not Path(student).expanduser().exists():
         resolve_model(student)  # a missing path or unknown name fails here, in one line, not as "--teacher is required"
     options: dict = {"student": student, "split": split}

@@ -132,12 +132,17 @@ def check_output_dir(path: str | os.PathLike, what: str = "output directory") ->
             raise ConfigError(f"{what} {path} exists and is a file, not a directory; choose another path")
         if not is_codistill_output(path) and any(path.iterdir()):
             raise ConfigError(f"{what} {path} exists and is not a codistill run; choose another path (nothing was changed)")
-    ancestor = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
+    _check_creatable(path, what)
+    return path
+
+
+def _check_creatable(path: Path, what: str) -> None:
+    """The nearest existing folder at or above ``path`` is a folder codistill can write in."""
+    ancestor = path if path.is_dir() else next((p for p in path.parents if p.exists()), Path("."))
     if not ancestor.is_dir():
         raise ConfigError(f"cannot create {what} {path}: {ancestor} is a file")
     if not _writable(ancestor):
         raise ConfigError(f"cannot write {what} {path}: {ancestor} is not writable")
-    return path
 
 
 def _writable(directory: Path) -> bool:
@@ -152,6 +157,26 @@ def _writable(directory: Path) -> bool:
     os.close(fd)
     os.unlink(probe)
     return True
+
+
+def check_output_file(path: str | os.PathLike, keys: Iterable[str], *, jsonl: bool = False, what: str = "output file") -> Path:
+    """Refuse to overwrite a file codistill did not write: an existing ``path`` is replaced only
+    if it is a JSON object (``jsonl``: whose first line is one) holding ``keys``, i.e. an earlier
+    output of the same command."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a directory; give a file name")
+    if path.exists():
+        try:
+            with open(path, encoding="utf-8") as handle:
+                head = handle.readline() if jsonl else handle.read(1 << 24)
+            obj = json.loads(head)
+        except (OSError, UnicodeDecodeError, ValueError):
+            obj = None
+        if not (isinstance(obj, dict) and set(keys) <= set(obj)):
+            raise ConfigError(f"{what} {path} exists and was not written by codistill; choose another path (nothing was changed)")
+    _check_creatable(path, what)
+    return path
 
 
 def write_marker(directory: str | os.PathLike, kind: str) -> None:

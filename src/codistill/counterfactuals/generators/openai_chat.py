@@ -64,8 +64,15 @@ class OpenAIGenerator(Generator):
         # or the same address now serving another checkpoint, must not answer from this cache
         if self._identity is None:
             o = self.ocfg
-            self._identity = {"generator": self.name, "model": o.model, "endpoint": (self.base_url or DEFAULT_ENDPOINT).rstrip("/"),
-                              "served": self._served_model(), "prompt": self.template.hash, "temperature": o.temperature,
+            endpoint = (self.base_url or DEFAULT_ENDPOINT).rstrip("/")
+            served, where = self._served_model(), fingerprint({"endpoint": endpoint, "model": o.model}, length=32)
+            if self.cache is not None:  # an endpoint that cannot list models now: the last answer it gave
+                if served is None:
+                    served = self.cache.get("meta", where)
+                else:
+                    self.cache.put("meta", where, served)
+            self._identity = {"generator": self.name, "model": o.model, "endpoint": endpoint,
+                              "served": served, "prompt": self.template.hash, "temperature": o.temperature,
                               "max_tokens": o.max_tokens, "num_candidates": o.num_candidates, "seed": o.seed}
         return self._identity
 
