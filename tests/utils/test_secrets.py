@@ -25,3 +25,14 @@ def test_cli_errors_are_redacted(capsys, monkeypatch):
     assert main(["data", "show"]) == 2
     err = capsys.readouterr().err
     assert "sk-live" not in err and "[REDACTED]" in err
+
+
+def test_logs_are_redacted_once_the_cli_runs(caplog):
+    import logging
+
+    from codistill.cli import main
+
+    main(["--version"])
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("httpx").warning("request failed with %s", "Authorization: Bearer abcdefgh12345678")
+    assert "abcdefgh12345678" not in caplog.text and "[REDACTED]" in caplog.text

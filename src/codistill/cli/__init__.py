@@ -22,7 +22,7 @@ from codistill.cli import report as report_cli
 from codistill.cli import sweep as sweep_cli
 from codistill.cli import teacher as teacher_cli
 from codistill.errors import CodistillError
-from codistill.utils.secrets import redact
+from codistill.utils.secrets import install_log_redaction, redact
 
 app = typer.Typer(
     name="codistill",
@@ -91,6 +91,7 @@ def _click_classes(name: str) -> tuple[type, ...]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     debug = os.environ.get("CODISTILL_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
+    install_log_redaction()  # no key reaches a log, whichever library writes it
     try:
         app(args=argv, standalone_mode=False)
     except CodistillError as exc:

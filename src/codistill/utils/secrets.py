@@ -62,3 +62,26 @@ def looks_like_key(value: str) -> bool:
         return True
     # long random-looking tokens: mixed case and digits, no spaces, far longer than a variable name
     return len(value) >= 24 and " " not in value and bool(re.search(r"\d", value)) and bool(re.search(r"[a-z]", value))
+
+
+def install_log_redaction() -> None:
+    """Redact every log record from now on (whatever library logs it), once per process."""
+    import logging
+
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "_codistill_redacts", False):
+        return
+
+    def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's problem, not ours
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return record
+
+    redacting._codistill_redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting)
