@@ -181,7 +181,6 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
 
 def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:
     from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl, claim_output_dir
-
     from codistill.utils.secrets import redact_obj
 
     claim_output_dir(out_dir, "counterfactuals")
