@@ -42,3 +42,24 @@ def test_fingerprint_tracks_values():
     assert a.fingerprint() == TeacherConfig().fingerprint()
     assert a.fingerprint() != a.with_overrides(["train.seed=1"]).fingerprint()
     assert a.fingerprint(exclude={"output_dir"}) == a.with_overrides(["output_dir=/x"]).fingerprint(exclude={"output_dir"})
+
+
+@pytest.mark.parametrize("word", ["None", "none", "null", "~", ""])
+def test_none_null_and_tilde_mean_null_in_overrides(word):
+    from codistill.teacher import TeacherConfig
+
+    cfg = TeacherConfig().with_overrides(["output_dir=runs/x"]).with_overrides([f"output_dir={word}"])
+    assert cfg.output_dir is None
+
+
+def test_yaml_errors_are_one_line_with_the_position(tmp_path):
+    from codistill.errors import ConfigError
+    from codistill.teacher import TeacherConfig
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("train:\n  epochs: [1,\n")
+    with pytest.raises(ConfigError) as info:
+        TeacherConfig.from_yaml(path)
+    assert "line 3" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="is a directory"):
+        TeacherConfig.from_yaml(tmp_path)

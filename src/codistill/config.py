@@ -46,14 +46,19 @@ class ConfigBase(BaseModel):
         source = "config"
         text = str(text_or_path)
         if isinstance(text_or_path, os.PathLike) or ("\n" not in text and text.endswith((".yaml", ".yml"))):
-            path = Path(text_or_path)
+            path = Path(text_or_path).expanduser()
+            if path.is_dir():
+                raise ConfigError(f"config {path} is a directory; give a YAML file")
             if not path.is_file():
                 raise ConfigError(f"config file not found: {path}")
-            source, text = str(path), path.read_text(encoding="utf-8")
+            try:
+                source, text = str(path), path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(f"config {path} is not UTF-8 text (is it a YAML file?)") from None
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: invalid YAML ({exc})") from None
+            raise ConfigError(f"{source}: {_yaml_problem(exc)}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a mapping at the top level")
         return cls.from_dict(data, source)
@@ -70,12 +75,26 @@ class ConfigBase(BaseModel):
         return fingerprint(self.model_dump(mode="json", exclude=exclude))
 
 
+#: override values that mean "no value" (YAML already reads null, Null, NULL and ~ so)
+NULL_WORDS = frozenset({"", "none", "null", "~"})
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where and what, without PyYAML's multi-line excerpt."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"invalid YAML at {where}{problem}"
+
+
 def _split_override(item: str) -> tuple[str, Any]:
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like key=value")
     key, raw = item.split("=", 1)
+    if raw.strip().lower() in NULL_WORDS:  # `output_dir=None` must not become a folder named None
+        return key.strip(), None
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.safe_load(raw)
     except yaml.YAMLError:
         value = raw
     return key.strip(), value

@@ -116,6 +116,7 @@ def make_tiny_model(
     words: Iterable[str] = TINY_WORDS,
     head: bool = True,
     causal_lm: bool = False,
+    num_labels: int = 2,
 ) -> Path:
     """Write a tiny random ``arch`` model + tokenizer to ``directory`` and return it.
 
@@ -128,7 +129,7 @@ def make_tiny_model(
 
     directory = Path(directory)
     tokenizer = _bytelevel_tokenizer(words) if arch in DECODERS else _wordpiece_tokenizer(words)
-    config = tiny_config(arch, len(tokenizer), num_layers=num_layers, hidden=hidden)
+    config = tiny_config(arch, len(tokenizer), num_layers=num_layers, hidden=hidden, num_labels=num_labels)
     torch.manual_seed(seed)
     if causal_lm and arch not in DECODERS:
         raise ValueError(f"causal_lm needs a decoder architecture ({', '.join(DECODERS)})")

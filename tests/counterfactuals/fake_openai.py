@@ -3,7 +3,9 @@
 It binds the loopback interface only, serves at most ``max_requests`` requests and shuts itself
 down after ``lifetime_s`` seconds whatever happens. ``script(n, body)`` decides each reply:
 ("ok", text) | ("status", code, headers) | ("sleep", seconds, text) | ("garbage", bytes) |
-("stall", seconds) (hold the request, then answer 503).
+("stall", seconds) (hold the request, then answer 503) | ("echo_auth", code) (an error body that
+quotes the request's Authorization header, as some proxies do). ``models`` is what
+``GET /v1/models`` lists; ``prompt_tokens`` is the usage every reply reports.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ def flip_input(body: dict) -> str:
 
 
 class FakeOpenAI:
-    def __init__(self, script, *, max_requests: int = 500, lifetime_s: float = 60.0) -> None:
+    def __init__(self, script, *, max_requests: int = 500, lifetime_s: float = 60.0, prompt_tokens: int = 100) -> None:
         self.script = script
+        self.prompt_tokens = prompt_tokens  # what the server reports as usage
+        self.models = [{"id": "gpt-4o", "object": "model", "owned_by": "test"}]
         self.max_requests = max_requests
         self.requests: list[dict] = []
         self.ok_bodies: list[str] = []  # canonical request bodies that got a 200 chat completion
@@ -40,6 +44,11 @@ class FakeOpenAI:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output clean
                 pass
+
+            def do_GET(self):  # noqa: N802
+                if self.path.rstrip("/").endswith("/models") and server.models is not None:
+                    return self._send(200, json.dumps({"object": "list", "data": server.models}).encode())
+                return self._send(404, b'{"error": {"message": "not found"}}')
 
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
@@ -55,6 +64,9 @@ class FakeOpenAI:
                 if kind == "status":
                     headers = action[2] if len(action) > 2 else {}
                     return self._send(action[1], json.dumps({"error": {"message": f"scripted {action[1]}", "type": "x"}}).encode(), headers)
+                if kind == "echo_auth":
+                    message = f"invalid credentials: {self.headers.get('authorization')}"
+                    return self._send(action[1], json.dumps({"error": {"message": message, "type": "auth"}}).encode())
                 if kind == "garbage":
                     return self._send(200, action[1])
                 if kind == "stall":
@@ -67,7 +79,7 @@ class FakeOpenAI:
                 reply = {
                     "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": body.get("model", "x"),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                    "usage": {"prompt_tokens": server.prompt_tokens, "completion_tokens": 10, "total_tokens": 110},
                 }
                 try:
                     self._send(200, json.dumps(reply).encode())

@@ -121,10 +121,11 @@ def test_feedback_tells_the_teacher_prediction(base_config):
 
 def test_budget_stops_cleanly_and_resume_pays_nothing_twice(base_config):
     with FakeOpenAI(lambda n, body: ("ok", None)) as srv:
-        # each call reserves ~0.0008 USD (prompt estimate + 16 tokens) and costs 0.00035
-        cfg = openai_config(base_config, srv.url, **{"openai.max_tokens": 16, "openai.concurrency": 1, "max_budget_usd": 0.0015})
+        # each call reserves ~0.0003 USD (prompt bytes bound at $0.1/M + 16 tokens at $10/M) and costs 0.00011
+        cfg = openai_config(base_config, srv.url, **{"openai.max_tokens": 16, "openai.concurrency": 1, "max_budget_usd": 0.0006,
+                                                      "openai.price_input_per_mtok": 0.1})
         first = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
-        assert first.run["ledger"]["cost_usd"] <= 0.0015
+        assert first.run["ledger"]["cost_usd"] <= 0.0006
         assert 0 < len(first.records) < 8 and first.run["stopped_by_budget"]
         assert any(f["reason"] == "budget:stopped" for f in first.failures)
         paid = len(srv.ok_bodies)

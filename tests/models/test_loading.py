@@ -45,11 +45,12 @@ def test_new_head_is_seeded(tiny_models):
     assert torch.equal(a, b)
 
 
-def test_resolution_errors(tmp_path):
+def test_resolution_errors(tmp_path, monkeypatch):
     with pytest.raises(AssetError, match="not found"):
         resolve_model(str(tmp_path / "missing"))
     with pytest.raises(AssetError, match="no config.json"):
         resolve_model(str(tmp_path))
+    monkeypatch.setattr("codistill.models.loading.check_hub_model", lambda name: None)  # as if it were on the hub
     assert resolve_model("org/some-model").kind == "hub"
 
 
@@ -80,3 +81,43 @@ def test_packaged_minilm_resolves_offline():
     assert ref.kind == "packaged" and (ref.path.endswith("model"))
     tok = load_tokenizer(ref)
     assert tok("a good film")["input_ids"][0] == tok.cls_token_id
+
+
+def test_unknown_names_fail_at_once_offline_and_online(monkeypatch):
+    import time
+
+    from codistill.errors import AssetError
+    from codistill.models import loading
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loading.check_hub_model.cache_clear()
+    with pytest.raises(AssetError, match="offline"):
+        loading.resolve_model("no-such-model-xyz")
+    # online, but the hub is unreachable: one quick look, no minute of download retries
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    loading.check_hub_model.cache_clear()
+    with pytest.raises(AssetError, match="cannot be reached"):
+        loading.resolve_model("no-such-org/no-such-model")
+    loading.check_hub_model.cache_clear()
+
+
+def test_truncated_weights_and_wrong_label_count_are_named(tiny_models, tmp_path):
+    import shutil
+
+    from codistill.errors import AssetError
+    from codistill.models import load_classifier
+    from codistill.testing import make_tiny_model
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_models("bert"), broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(AssetError, match="truncated or damaged"):
+        load_classifier(str(broken))
+    three = make_tiny_model("bert", tmp_path / "three", num_labels=3)
+    with pytest.raises(AssetError, match="teacher .* has 3 labels, the task has 2"):
+        load_classifier(str(three), num_labels=2, role="teacher")

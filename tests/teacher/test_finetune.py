@@ -104,3 +104,21 @@ def test_default_output_goes_to_cache_home(tiny_models, sentiment_dir, tmp_path,
     result = train_teacher(cfg)
     assert result.path.parent == tmp_path / "home" / "teachers"
     assert train_teacher(cfg).cached
+
+
+def test_a_teacher_near_chance_is_saved_with_a_warning(tiny_models, sentiment_dir, tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    import codistill.evaluation as evaluation
+    from codistill.teacher.finetune import chance_warnings
+
+    assert chance_warnings([0, 1, 0, 1], [1, 1, 1, 1], 2) and not chance_warnings([0, 1, 0, 1], [0, 1, 0, 1], 2)
+    # a teacher that says "positive" to everything
+    monkeypatch.setattr(evaluation, "predict_logits", lambda model, tok, texts, **kw: np.tile([0.0, 1.0], (len(texts), 1)))
+    result = train_teacher(_config(tiny_models("bert", head=False), sentiment_dir, tmp_path / "t", max_steps=2, eval_steps=1))
+    assert result.metrics["warnings"] and "predicts only 1 of 2 classes" in result.metrics["warnings"][0]
+    from codistill.cli import main
+
+    capsys.readouterr()
+    assert main(["teacher", "--config", str(tmp_path / "t" / "teacher_config.yaml")]) == 0
+    assert "warning: this teacher predicts only 1 of 2 classes" in capsys.readouterr().err

@@ -7,6 +7,7 @@ clear line.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -21,6 +22,7 @@ from codistill.cli import report as report_cli
 from codistill.cli import sweep as sweep_cli
 from codistill.cli import teacher as teacher_cli
 from codistill.errors import CodistillError
+from codistill.utils.secrets import install_log_redaction, redact
 
 app = typer.Typer(
     name="codistill",
@@ -58,33 +60,64 @@ def _root(
         os.environ["CODISTILL_DEBUG"] = "1"
 
 
+#: operating-system errors a user causes (permissions, read-only or full disks, wrong paths)
+USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.EEXIST,
+               errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EXDEV}
+
+
+def _user_os_error(exc: OSError) -> bool:
+    return exc.errno in USER_ERRNOS
+
+
+def _os_error_line(exc: OSError) -> str:
+    what = exc.strerror or type(exc).__name__
+    where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p)
+    return redact(f"{where}: {what}" if where else what)
+
+
+def _click_classes(name: str) -> tuple[type, ...]:
+    """``click.exceptions.<name>`` from click and from the copy recent typer versions vendor."""
+    import importlib
+
+    found = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    import click
-
     debug = os.environ.get("CODISTILL_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
+    install_log_redaction()  # no key reaches a log, whichever library writes it
     try:
         app(args=argv, standalone_mode=False)
     except CodistillError as exc:
         if debug:
             raise
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {redact(str(exc))}", err=True, fg=typer.colors.RED)
         return 2
-    except click.exceptions.Exit as exc:
+    except _click_classes("Exit") as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except _click_classes("Abort"):
         typer.echo("aborted", err=True)
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except _click_classes("ClickException") as exc:  # bad options: one line, not the usage block
+        hint = " (see --help)" if isinstance(exc, _click_classes("UsageError")) else ""
+        typer.secho(f"error: {redact(exc.format_message())}{hint}", err=True, fg=typer.colors.RED)
+        return 2
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
     except Exception as exc:  # a bug: one line by default, the traceback with --debug
         if debug:
             raise
-        typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
+        if isinstance(exc, OSError) and _user_os_error(exc):  # a permission, a full disk: the user's to fix
+            typer.secho(f"error: {_os_error_line(exc)}", err=True, fg=typer.colors.RED)
+            return 2
+        typer.secho(f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
         return 1
     return 0
 

@@ -62,8 +62,8 @@ def counterfactuals(
     typer.echo(f"calls: {led['calls']} new ({led['cached']} cached), tokens {led['prompt_tokens']}+{led['completion_tokens']}, "
                f"estimated ${led['cost_usd']:.4f}; outcomes from cache: {result.run['cached_outcomes']}/{result.run['originals']}")
     if result.run.get("stopped_by_budget"):
-        typer.secho(f"stopped before exceeding the budget: {result.run['stopped_by_budget']}; rerun with a larger --max-budget to resume",
-                    fg=typer.colors.YELLOW)
+        typer.secho(f"stopped before exceeding the budget: spent ${led['cost_usd']:.4f} of ${result.run['budget_usd']:.4f} (the next call "
+                    "could have crossed it); rerun with a larger --max-budget to resume", fg=typer.colors.YELLOW)
     typer.echo(f"wrote {len(result.records)} counterfactuals to {result.output_dir / 'counterfactuals.jsonl'}")
 
 
@@ -80,8 +80,10 @@ def report(
     from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
     from codistill.counterfactuals.quality import format_report, quality_report
     from codistill.counterfactuals.record import read_counterfactuals
-    from codistill.utils.io import atomic_write_json, read_json
+    from codistill.utils.io import atomic_write_json, check_output_file, read_json
 
+    if output:
+        check_output_file(output, ("validity", "originals"))
     records = read_counterfactuals(path)
     failures_path = Path(path).with_name("failures.jsonl")
     import json

@@ -72,8 +72,10 @@ def sample_cmd(
 ) -> None:
     """Draw a nested, class-balanced k-shot set."""
     from codistill.data import sample
-    from codistill.utils.io import atomic_write_jsonl
+    from codistill.utils.io import atomic_write_jsonl, check_output_file
 
+    if output:
+        check_output_file(output, ("id", "text", "label", "label_name"), jsonl=True)
     data = _load(task, data_dir, source, text_column, label_column)
     shots = sample(data, k, seed, cod=cod)
     rows = [{**e.to_dict(), "label_name": data.task.label_names[e.label]} for e in shots.examples]

@@ -93,6 +93,13 @@ def evaluate_cmd(
     from codistill.errors import ConfigError
     from codistill.utils.io import atomic_write_json
 
+    from codistill.models.loading import resolve_model
+    from codistill.utils.io import check_output_file
+
+    if output:
+        check_output_file(output, ("student", "split"))
+    if not Path(student).expanduser().exists():
+        resolve_model(student)  # a missing path or unknown name fails here, in one line, not as "--teacher is required"
     options: dict = {"student": student, "split": split}
     saved = Path(student) / "distill_config.yaml"
     if saved.is_file():  # a codistill run: take data, teacher and max_length from it
@@ -106,7 +113,7 @@ def evaluate_cmd(
     if "teacher" not in options and not config:
         raise ConfigError("--teacher is required (the student has no distill_config.yaml)")
     data = options.pop("data", None)
-    cfg = EvaluateConfig.from_yaml(config) if config else EvaluateConfig.from_dict({"teacher": options["teacher"], "student": student, **({"data": data} if data else {})})
+    cfg = EvaluateConfig.from_yaml(Path(config)) if config else EvaluateConfig.from_dict({"teacher": options["teacher"], "student": student, **({"data": data} if data else {})})
     cfg = cfg.with_overrides(options)
     if set_:
         cfg = cfg.with_overrides(set_)

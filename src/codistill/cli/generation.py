@@ -26,7 +26,9 @@ def generate_distill(
     from codistill.errors import ConfigError
     from codistill.generation import TokenKDConfig
 
-    data: dict = TokenKDConfig.from_yaml(config).to_dict() if config else {"data": {}}
+    from pathlib import Path
+
+    data: dict = TokenKDConfig.from_yaml(Path(config)).to_dict() if config else {"data": {}}
     for dotted, value in (("teacher", teacher), ("student", student), ("data.train", train_file), ("data.eval", eval_file),
                           ("loss", loss), ("output_dir", output_dir)):
         if value is not None:

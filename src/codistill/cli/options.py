@@ -39,7 +39,9 @@ def data_overrides(
 
 def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> ConfigBase:
     """File, then explicit options, then ``--set`` overrides (the last wins)."""
-    config = cls.from_yaml(config_path) if config_path else cls()
+    from pathlib import Path
+
+    config = cls.from_yaml(Path(config_path)) if config_path else cls()  # always a path, whatever its suffix
     if options:
         config = config.with_overrides(options)
     if sets:

@@ -14,8 +14,15 @@ def report(
     sample: Annotated[int, typer.Option("--sample", help="Counterfactual pairs to show.")] = 25,
 ) -> None:
     """Mean ± std per cell, paired tests of the CoD gain, Table-1 style tables, plots, HTML."""
-    from codistill.experiments.report import write_report
+    from pathlib import Path
 
+    from codistill.errors import DataError
+    from codistill.experiments.report import write_report
+    from codistill.utils.io import check_output_dir
+
+    if not Path(results).is_file():
+        raise DataError(f"results file not found: {results}" + (" (a directory; give its results.jsonl)" if Path(results).is_dir() else ""))
+    check_output_dir(output_dir, "report directory")
     files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample)
     typer.echo(files.markdown.read_text(encoding="utf-8"))
     typer.echo(f"wrote {files.html}, {files.markdown}, {len(files.csv)} CSV table(s), {len(files.figures)} figure(s)")

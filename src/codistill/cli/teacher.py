@@ -73,6 +73,8 @@ def teacher(
     typer.echo(f"{state}: {result.path}")
     typer.echo("test " + json.dumps({k: round(v, 4) for k, v in m["test"].items()}))
     typer.echo("validation " + json.dumps({k: round(v, 4) for k, v in m["validation"].items()}))
+    for warning in m.get("warnings", []):
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from codistill.utils.paths import cache_home
+from codistill.utils.secrets import redact_obj
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outcomes (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started REAL, finished REAL, config TEXT, summary TEXT);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, ts REAL, generator TEXT, model TEXT, key TEXT,
@@ -51,11 +53,11 @@ class Cache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        self.hits = {"responses": 0, "outcomes": 0}
-        self.misses = {"responses": 0, "outcomes": 0}
+        self.hits = {"responses": 0, "outcomes": 0, "meta": 0}
+        self.misses = {"responses": 0, "outcomes": 0, "meta": 0}
 
     def get(self, table: str, key: str) -> Any | None:
-        assert table in ("responses", "outcomes")
+        assert table in ("responses", "outcomes", "meta")
         with self._lock:
             row = self._db.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -65,10 +67,10 @@ class Cache:
         return json.loads(row[0])
 
     def put(self, table: str, key: str, value: Any) -> None:
-        assert table in ("responses", "outcomes")
+        assert table in ("responses", "outcomes", "meta")
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
-                             (key, json.dumps(value, ensure_ascii=False), time.time()))
+                             (key, json.dumps(redact_obj(value), ensure_ascii=False), time.time()))
 
     def close(self) -> None:
         with self._lock:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from codistill.config import ConfigBase
 from codistill.data import DataConfig
@@ -27,6 +29,19 @@ class OpenAIConfig(ConfigBase):
     price_input_per_mtok: float | None = Field(None, ge=0, description="USD per 1M prompt tokens (default: known models, else 0)")
     price_output_per_mtok: float | None = Field(None, ge=0, description="USD per 1M completion tokens")
     seed: int | None = Field(None, description="sampling seed sent to the endpoint, where supported")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name_not_a_key(cls, value: str) -> str:
+        from codistill.utils.secrets import looks_like_key
+
+        # the message never repeats the value: it may be a real key
+        if looks_like_key(value):
+            raise ValueError("this looks like an API key, not the name of an environment variable; put the key in "
+                             "$OPENAI_API_KEY (or another variable) and give its name here. Nothing was written")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("must be the name of an environment variable (letters, digits and _), e.g. OPENAI_API_KEY")
+        return value
 
 
 class HFChatConfig(ConfigBase):

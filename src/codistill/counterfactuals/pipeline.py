@@ -51,10 +51,17 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     t0 = time.monotonic()
     if verifier is None and not config.teacher:
         raise ConfigError("no teacher: pass --teacher PATH (a fine-tuned classifier directory)")
+    out_dir = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
+    if write:  # before any teacher or API work: never write into a user's folder
+        from codistill.utils.io import check_output_dir
+
+        check_output_dir(out_dir)
     data = load_task(config.data)
     shots = sample(data, config.k, config.seed, cod=True)
     originals = list(shots.examples)
     generator = get_generator(config.generator)(config, data.task)
+    for note in getattr(generator, "notes", ()):
+        echo(note)
     cache = Cache(config.cache_dir) if config.use_cache else None
     ledger = Ledger(cache, config.to_dict())
     budget = Budget(config.max_budget_usd)
@@ -93,7 +100,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             req = by_id[out.original_id]
             out.meta["teacher_probs_original"] = req.teacher_probs
             out.meta["teacher_label_original"] = req.teacher_label
-            if cache is not None and "stopped" not in out.meta:
+            if cache is not None and "stopped" not in out.meta and "transient" not in out.meta:
                 cache.put("outcomes", keys[out.original_id], out.to_dict())
 
         echo(f"generating counterfactuals for {len(misses)} originals ({len(originals) - len(misses)} cached) with {config.generator}")
@@ -137,9 +144,11 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         fluency = NGramLM(e.text for e in data.pool)
     report = quality_report(records, failures, originals=len(originals), originals_by_class=by_class, label_names=data.task.label_names,
                             fluency=fluency, similarity=config.report_similarity, sample=config.report_sample)
+    # one cost figure everywhere: every call's cost lands in its original's outcome, so for a fresh
+    # run this equals the ledger (cached outcomes add what they cost when they were made)
+    report["cost_usd"] = round(sum(o.cost_usd for o in outcomes.values()), 6)
     report["run"] = {k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")}
     ledger.finish(run)
-    out_dir = Path(config.output_dir) if config.output_dir else default_output_dir(config)
     if write:
         write_outputs(out_dir, config, records, failures, report, run)
     if cache is not None:
@@ -171,13 +180,14 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
 
 
 def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:
-    from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl
+    from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl, claim_output_dir
+    from codistill.utils.secrets import redact_obj
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out_dir, "counterfactuals")
     write_counterfactuals(out_dir / "counterfactuals.jsonl", records)
-    atomic_write_jsonl(out_dir / "failures.jsonl", failures)
-    atomic_write_json(out_dir / "report.json", report)
-    atomic_write_json(out_dir / "run.json", run)
+    atomic_write_jsonl(out_dir / "failures.jsonl", redact_obj(failures))
+    atomic_write_json(out_dir / "report.json", redact_obj(report))
+    atomic_write_json(out_dir / "run.json", redact_obj(run))
     config.save(out_dir / "config.yaml")
     try:
         import datasets
@@ -193,5 +203,5 @@ def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures
         "teacher_probs_original": datasets.Sequence(datasets.Value("float64")), "teacher_probs_counterfactual": datasets.Sequence(datasets.Value("float64")),
         "generator": datasets.Value("string"), "attempts": datasets.Value("int64"), "cost_usd": datasets.Value("float64"),
     })
-    with atomic_directory(out_dir / "dataset") as tmp:
+    with atomic_directory(out_dir / "dataset", "dataset", check=False) as tmp:
         datasets.Dataset.from_dict(table, features=features).save_to_disk(str(tmp))

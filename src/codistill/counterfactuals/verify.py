@@ -64,7 +64,7 @@ class TeacherVerifier:
         self.name = teacher
         # a classifier, a LoRA adapter or a verbalizer LM (its prompt tokenizer maps offsets back
         # to the text, so word saliency works for all three)
-        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher)
+        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher, role="teacher")
         self.model.eval()
         self.batch_size = batch_size
         self.max_length = max_length

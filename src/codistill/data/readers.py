@@ -42,41 +42,54 @@ def read_rows(path: str | Path) -> Iterator[Row]:
     raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}")
 
 
-def _read_jsonl(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+def text_lines(path: Path) -> Iterator[str]:
+    """The lines of a UTF-8 text file (endings kept, a leading byte-order mark dropped); bytes
+    that are not UTF-8 are a one-line :class:`DataError` naming ``file:line``."""
+    with path.open("rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield f"{path}:{lineno}", row
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                    "save the file as UTF-8"
+                ) from None
+            yield line.removeprefix("\ufeff") if lineno == 1 else line
+
+
+def _read_jsonl(path: Path) -> Iterator[Row]:
+    for lineno, line in enumerate(text_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        yield f"{path}:{lineno}", row
 
 
 def _read_delimited(path: Path, delimiter: str) -> Iterator[Row]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        header = [h.strip() for h in header]
-        if len(set(header)) != len(header):
-            raise DataError(f"{path}:1: duplicate column names in header {header}")
-        previous_end = reader.line_num
-        for record in reader:
-            # a quoted field may span lines: report the line where the record starts
-            line, previous_end = previous_end + 1, reader.line_num
-            if not record or all(not c.strip() for c in record):
-                continue
-            if len(record) != len(header):
-                raise DataError(
-                    f"{path}:{line}: expected {len(header)} fields ({', '.join(header)}), found {len(record)}"
-                )
-            yield f"{path}:{line}", dict(zip(header, record))
+    reader = csv.reader(text_lines(path), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        raise DataError(f"{path}:1: duplicate column names in header {header}")
+    previous_end = reader.line_num
+    for record in reader:
+        # a quoted field may span lines: report the line where the record starts
+        line, previous_end = previous_end + 1, reader.line_num
+        if not record or all(not c.strip() for c in record):
+            continue
+        if len(record) != len(header):
+            raise DataError(
+                f"{path}:{line}: expected {len(header)} fields ({', '.join(header)}), found {len(record)}"
+            )
+        yield f"{path}:{line}", dict(zip(header, record))
 
 
 def _read_parquet(path: Path) -> Iterator[Row]:

@@ -95,6 +95,10 @@ def distill(
 
     if config.teacher is None:
         raise ConfigError("distill needs a teacher (config key `teacher`)")
+    if config.save_model:  # refuse a foreign output folder before any work, not after training
+        from codistill.utils.io import check_output_dir
+
+        check_output_dir(Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config))
     distributed.init()  # before the teacher runs: its signals are computed sharded across processes
     quiet_transformers()
     session = session or default_session()
@@ -107,6 +111,10 @@ def distill(
     if data is not None:
         session.add_data(config.data, data)
     data = session.data(config.data)
+    if config.student.path:  # a wrong student fails before the teacher is loaded
+        from codistill.models.loading import check_label_count, resolve_model
+
+        check_label_count(resolve_model(config.student.path), data.num_labels, "student")
     specs = config.loss_specs()
     # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
     signals = session.teacher(config.teacher, tc.max_length, config.signals_cache, data.num_labels)
@@ -306,11 +314,9 @@ def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, met
     from codistill.training.card import model_card
     from codistill.utils.io import atomic_directory, atomic_write_json
 
-    if out.exists() and not (out / METRICS_FILE).is_file():
-        raise ConfigError(f"{out} exists and is not a codistill run; choose another output_dir")
     test = metrics.get("test") or {}
     val = metrics["validation"]
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "distill") as tmp:
         if adapter:
             from codistill.models.lora import save_adapter
 

@@ -45,7 +45,7 @@ class DistillSession:
             from codistill.models import load_scorer
 
             # a classifier, a LoRA adapter or a verbalizer LM: all map texts to label logits
-            model, tokenizer, fingerprint = load_scorer(path, num_labels=num_labels)
+            model, tokenizer, fingerprint = load_scorer(path, num_labels=num_labels, role="teacher")
             if torch.cuda.is_available():
                 from codistill.utils.distributed import device
 
@@ -63,7 +63,7 @@ class DistillSession:
             ref = resolve_model(config.path or config.derive.source)
             tokenizer = load_tokenizer(ref)
             seed_everything(0)  # a missing head or pooler is initialised the same way in every process
-            model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer)
+            model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, role="student")
             if config.derive is not None:
                 model = keep_layers(model, config.derive.layers)
             self._students[key] = (model, tokenizer)

@@ -59,6 +59,8 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
     result = train_teacher(config)
     test = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics["test"].items())
     echo(f"[{task.task}] teacher {'reused' if result.cached else 'trained'}: {result.path} (test {test})")
+    for warning in result.metrics.get("warnings", []):
+        echo(f"[{task.task}] warning: {warning}")
     return str(result.path)
 
 
@@ -149,7 +151,11 @@ def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:
 _SESSION = None
 
 
-def _worker_init(threads: int | None) -> None:
+def _worker_init(threads: int | None, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:  # a pool worker: exit with the parent, leave Ctrl-C to it
+        from codistill.utils.processes import die_with_parent
+
+        die_with_parent(parent_pid)
     if threads:
         import torch
 
@@ -206,26 +212,38 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
         for job in jobs:
             record(run_job(job))
         return done
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from codistill.utils.processes import run_in_pool
 
-    # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock)
-    with ProcessPoolExecutor(config.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(threads,)) as pool:
-        futures = [pool.submit(run_job, job) for job in jobs]
-        for future in as_completed(futures):
-            record(future.result())
+    # Ctrl-C / SIGTERM: queued runs cancelled, workers terminated, finished records already stored
+    run_in_pool(run_job, jobs, config.workers, record, initializer=_worker_init, initargs=(threads, os.getpid()))
     return done
+
+
+def _remove_if_only_marker(directory: Path) -> None:
+    from codistill.utils.io import OWNER_MARKER
+
+    if [p.name for p in directory.iterdir()] == [OWNER_MARKER]:
+        (directory / OWNER_MARKER).unlink()
+        directory.rmdir()
 
 
 def run_sweep(config: SweepConfig, *, echo: Callable[[str], None] = print) -> SweepResult:
     from tqdm.auto import tqdm
 
+    from codistill.utils.io import check_output_dir, claim_output_dir
+
     started = time.perf_counter()
-    out_dir = Path(config.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config.save(out_dir / "sweep.yaml")
+    out_dir = check_output_dir(config.output_dir, "sweep output directory")
+    fresh = not out_dir.exists()
+    claim_output_dir(out_dir, "sweep", "sweep output directory")
     store = ResultStore(out_dir / RESULTS_FILE)
-    jobs, skipped, teachers, cf_files = plan(config, store, echo)
+    try:
+        jobs, skipped, teachers, cf_files = plan(config, store, echo)
+    except Exception:
+        if fresh:  # nothing of this sweep is worth keeping: leave no half-made folder behind
+            _remove_if_only_marker(out_dir)
+        raise
+    config.save(out_dir / "sweep.yaml")  # only once the sweep validated and is about to run
     if skipped:
         echo(f"resuming: {skipped} run(s) already in {store.path}")
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not jobs)

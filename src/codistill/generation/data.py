@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,15 @@ def read_instructions(path: str | Path, prompt_field: str = "prompt", response_f
     path = Path(path)
     if not path.is_file():
         raise DataError(f"instruction file not found: {path}")
+    from codistill.data.readers import read_rows
+
     out = []
-    with open(path, encoding="utf-8") as handle:
-        for n, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if prompt_field not in row or response_field not in row:
-                raise DataError(f"{path}:{n}: needs fields {prompt_field!r} and {response_field!r}")
-            out.append(Instruction(str(row[prompt_field]), str(row[response_field])))
-            if limit and len(out) >= limit:
-                break
+    for where, row in read_rows(path):  # UTF-8 and JSON errors name file:line
+        if prompt_field not in row or response_field not in row:
+            raise DataError(f"{where}: needs fields {prompt_field!r} and {response_field!r}")
+        out.append(Instruction(str(row[prompt_field]), str(row[response_field])))
+        if limit and len(out) >= limit:
+            break
     if not out:
         raise DataError(f"{path}: no instructions")
     return out

@@ -38,6 +38,10 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
     from codistill.training.trackers import point_tensorboard
     from codistill.utils.seed import seed_everything
 
+    if config.output_dir:  # refuse a foreign output folder before training
+        from codistill.utils.io import check_output_dir
+
+        check_output_dir(Path(config.output_dir).expanduser())
     quiet_transformers()
     t0 = time.perf_counter()
     tc, dc = config.train, config.data
@@ -111,7 +115,7 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
     if config.output_dir:
         from codistill.utils.io import atomic_directory, atomic_write_json
 
-        with atomic_directory(Path(config.output_dir).expanduser()) as tmp:
+        with atomic_directory(Path(config.output_dir).expanduser(), "generation") as tmp:
             student.save_pretrained(tmp)
             student_tok.save_pretrained(tmp)
             config.save(tmp / "generation_config.yaml")

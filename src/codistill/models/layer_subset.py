@@ -91,15 +91,16 @@ def derive_student(
 ) -> Path:
     """Load ``source`` (packaged name, path or hub id), keep ``layers`` and save a normal HF model."""
     from codistill.models.loading import load_classifier, load_tokenizer, resolve_model
-    from codistill.utils.io import atomic_directory
+    from codistill.utils.io import atomic_directory, check_output_dir
     from codistill.utils.seed import seed_everything
 
+    check_output_dir(output_dir)
     ref = resolve_model(source)
     tokenizer = load_tokenizer(ref)
     seed_everything(seed)  # the classification head may be freshly initialised
     model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer)
     student = keep_layers(model, layers)
-    with atomic_directory(output_dir) as tmp:
+    with atomic_directory(output_dir, "student") as tmp:
         student.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return Path(output_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -46,9 +47,51 @@ def resolve_model(name_or_path: str | os.PathLike) -> ModelRef:
         if not (path / "config.json").is_file() and not any(path.glob("*.gguf")):
             raise AssetError(f"{path} is not a model directory (no config.json)")
         return ModelRef(name, str(path), "local")
-    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
+    if path.exists() or looks_local(name):
         raise AssetError(f"model path not found: {path}")
+    check_hub_model(name)
     return ModelRef(name, name, "hub")
+
+
+def looks_local(name: str) -> bool:
+    """A name that is meant as a path (so a miss is a typo, not a hub id to download)."""
+    first = name.split("/", 1)[0]
+    return (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name or name.endswith((".gguf", ".safetensors", ".bin", ".json"))
+            or ("/" in name and Path(first).is_dir()))
+
+
+def hub_offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+@lru_cache(maxsize=64)
+def check_hub_model(name: str) -> None:
+    """Fail at once, in one line, for a name that is neither packaged, local, in the Hugging Face
+    cache nor (when online) on the hub, instead of a minute of download retries."""
+    known = ", ".join(sorted(PACKAGED_MODELS))
+    what = f"unknown model {name!r}: not a packaged model ({known}), not a local directory"
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
+        from huggingface_hub.utils import HFValidationError
+    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
+        return
+    try:
+        if isinstance(try_to_load_from_cache(name, "config.json"), str):
+            return
+    except HFValidationError:
+        raise AssetError(f"{what}, and not a valid Hugging Face hub id") from None
+    if hub_offline() or getattr(constants, "HF_HUB_OFFLINE", False):
+        raise AssetError(f"{what}, and not in the Hugging Face cache (offline: HF_HUB_OFFLINE is set)")
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{constants.ENDPOINT}/api/models/{name}", method="HEAD"), timeout=5).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 404):
+            raise AssetError(f"{what}, and there is no such model on the Hugging Face hub") from None
+    except (OSError, ValueError):
+        raise AssetError(f"{what}, and the Hugging Face hub cannot be reached to look for it") from None
 
 
 def _hub_error(ref: ModelRef, exc: Exception) -> AssetError:
@@ -58,6 +101,33 @@ def _hub_error(ref: ModelRef, exc: Exception) -> AssetError:
         f"could not load {ref.name!r} ({first}); it is not a packaged model ({known}) or a local "
         "directory, and loading it from the Hugging Face hub failed"
     )
+
+
+def damaged_weights(ref: ModelRef, exc: Exception) -> AssetError | None:
+    """An :class:`AssetError` naming the files if ``exc`` says the weights cannot be read
+    (a truncated or corrupt safetensors / bin file), else ``None``."""
+    import pickle
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if type(exc).__name__ == "SafetensorError" or isinstance(exc, (EOFError, pickle.UnpicklingError)) or "deserializ" in text.lower():
+        return AssetError(f"{ref.path}: the model weights cannot be read ({text}); the file is truncated or damaged, "
+                          "save or copy it again")
+    return None
+
+
+def check_label_count(ref: ModelRef, num_labels: int, role: str = "model") -> None:
+    """A local classifier whose trained head has another number of labels than the task."""
+    if ref.kind == "hub" or ref.gguf_file:
+        return
+    config_path = Path(ref.path) / "config.json"
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    trained_head = any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or ())
+    labels = len(config.get("id2label") or {}) or config.get("num_labels")
+    if trained_head and labels and labels != num_labels:
+        raise AssetError(f"{role} {ref.name} has {labels} labels, the task has {num_labels}; use a {role} trained for this task")
 
 
 def load_tokenizer(ref: ModelRef | str, *, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
@@ -89,6 +159,7 @@ def load_classifier(
     tokenizer: PreTrainedTokenizerBase | None = None,
     trust_remote_code: bool = False,
     dtype: Any = None,
+    role: str = "model",
 ) -> PreTrainedModel:
     """``AutoModelForSequenceClassification`` with ``num_labels`` outputs.
 
@@ -100,6 +171,7 @@ def load_classifier(
     from transformers.utils import logging as hf_logging
 
     ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
+    check_label_count(ref, num_labels, role)
     kwargs: dict[str, Any] = {"num_labels": num_labels, "trust_remote_code": trust_remote_code, **ref.pretrained_kwargs()}
     if label_names:
         kwargs["id2label"] = dict(enumerate(label_names))
@@ -115,6 +187,10 @@ def load_classifier(
         raise _hub_error(ref, exc) from None
     except ValueError as exc:
         raise AssetError(f"{ref.name!r} cannot be loaded as a sequence classifier: {exc}") from None
+    except Exception as exc:
+        if (error := damaged_weights(ref, exc)) is not None:
+            raise error from None
+        raise
     finally:
         hf_logging.set_verbosity(verbosity)
     if tokenizer is not None and model.config.pad_token_id is None:
@@ -152,6 +228,7 @@ def load_scorer(
     num_labels: int = 2,
     label_names: tuple[str, ...] | None = None,
     trust_remote_code: bool = False,
+    role: str = "model",
 ) -> tuple[Any, Any, str]:
     """Any teacher as "texts -> logits over labels": ``(model, tokenizer, fingerprint)``.
 
@@ -172,8 +249,9 @@ def load_scorer(
         model = load_classifier(base, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code)
         return load_adapter(model, path, merge=True), tokenizer, directory_fingerprint(path, base)
     ref = resolve_model(name_or_path)
+    check_label_count(ref, num_labels, role)
     tokenizer = load_tokenizer(ref, trust_remote_code=trust_remote_code)
-    model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code)
+    model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code, role=role)
     return model, tokenizer, model_fingerprint(ref)
 
 

@@ -83,6 +83,12 @@ def load_causal_lm(ref: Any, *, dtype: Any = None, trust_remote_code: bool = Fal
         raise _hub_error(ref, exc) from None
     except ValueError as exc:
         raise AssetError(f"{ref.name!r} cannot be loaded as a causal LM: {exc}") from None
+    except Exception as exc:
+        from codistill.models.loading import damaged_weights
+
+        if (error := damaged_weights(ref, exc)) is not None:
+            raise error from None
+        raise
 
 
 def build_verbalizer(model: str, config: VerbalizerConfig, label_names: Sequence[str], *, lm: Any = None, tokenizer: Any = None) -> tuple[Any, PromptTokenizer]:

@@ -17,7 +17,7 @@ from codistill.data.schema import Example
 from codistill.teacher.config import TeacherConfig
 from codistill.utils.hashing import fingerprint
 from codistill.utils import distributed
-from codistill.utils.io import atomic_write_json, read_json
+from codistill.utils.io import atomic_write_json, check_output_dir, read_json
 from codistill.utils.paths import cache_home
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,27 @@ def subsample(pool: list[Example], n: int | None, seed: int) -> list[Example]:
     return [pool[i] for i in sorted(chosen)]
 
 
+#: validation macro-F1 at or below this is "near chance" for a binary task (one class for
+#: everything scores ~0.33-0.36, coin flips ~0.5)
+NEAR_CHANCE_MACRO_F1 = 0.55
+
+
+def chance_warnings(labels: Any, predictions: Any, num_labels: int) -> list[str]:
+    """Warnings for a teacher whose validation predictions are near chance: counterfactuals it
+    verifies and students distilled from it would be meaningless."""
+    from codistill.evaluation import label_metrics
+
+    predictions = np.asarray(predictions)
+    f1 = label_metrics(list(labels), predictions.tolist(), ["macro_f1"])["macro_f1"]
+    chance = NEAR_CHANCE_MACRO_F1 if num_labels == 2 else 1.5 / num_labels
+    used = len(np.unique(predictions))
+    if used < num_labels or f1 <= chance:
+        which = f"predicts only {used} of {num_labels} classes" if used < num_labels else "is near chance"
+        return [f"this teacher {which} on validation (macro-F1 {f1:.2f}); counterfactuals and distillation from it "
+                "would be meaningless: train longer, on more examples, or with a higher learning rate"]
+    return []
+
+
 def cached_result(path: Path, key: str) -> TeacherResult | None:
     metrics_path = path / METRICS_FILE
     if metrics_path.is_file():
@@ -89,6 +110,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     ref = resolve_model(config.model)
     key = teacher_fingerprint(config, data, model_fingerprint(ref), distributed.world_size())
     out = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config, key)
+    check_output_dir(out, "teacher output directory")  # before any training: never replace a user's folder
     if not force and (hit := cached_result(out, key)):
         return hit
 
@@ -122,7 +144,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     keep_best = KeepBestCallback(data.task.primary_metric)
     started = time.perf_counter()
     train_output = None
-    with distributed.main_directory(out) as tmp:
+    with distributed.main_directory(out, "teacher") as tmp:
         if config.finetune:
             trainer = Trainer(
                 model=model,
@@ -143,8 +165,11 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             logits = predict_logits(
                 model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc, sharded=True
             )
+            if desc == "validation":
+                warnings.extend(chance_warnings([e.label for e in examples], logits.argmax(-1), data.num_labels))
             return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names)
 
+        warnings: list[str] = []
         validation_metrics = score(subsample(data.validation, config.max_eval_examples, tc.seed), "validation")
         test_metrics = score(subsample(data.test, config.max_eval_examples, tc.seed), "test")
         metrics = {
@@ -169,6 +194,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "data_source": data.source,
             "model_info": describe_model(model),
             "codistill_version": __version__,
+            "warnings": warnings,
         }
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         if distributed.is_main():  # the other processes only helped to train and score

@@ -109,13 +109,13 @@ def my_share(items: Sequence[T]) -> list[T]:
 
 
 @contextlib.contextmanager
-def main_directory(path: str | os.PathLike) -> Iterator[Path]:
+def main_directory(path: str | os.PathLike, kind: str = "output") -> Iterator[Path]:
     """The main process's atomic output folder (:func:`~codistill.utils.io.atomic_directory`);
     a throw-away scratch folder in the other processes, which must not write ``path``."""
     if is_main():
         from codistill.utils.io import atomic_directory
 
-        with atomic_directory(path) as tmp:
+        with atomic_directory(path, kind) as tmp:
             yield tmp
     else:
         with tempfile.TemporaryDirectory(prefix="codistill-rank-") as tmp:

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from codistill.data import Example, TaskSpec
 
 
+#: failure reasons that say nothing about the input (outages, rate limits): never cached as final
+TRANSIENT_REASONS = frozenset({"api:gave_up"})
+
+
 @dataclass
 class Request:
     """One original to flip. ``feedback`` holds earlier failed candidates with the teacher's
@@ -199,6 +203,8 @@ class Generator(ABC):
             out = outcomes[i]
             if stopped:
                 out.meta["stopped"] = stopped  # not final: a resumed run with more budget retries it
+            elif any(f.reason in TRANSIENT_REASONS for f in out.failures):
+                out.meta["transient"] = True  # not final either: a rate limit or an outage may pass
             elif on_outcome:
                 on_outcome(out)
         return [outcomes[i] for i in range(len(requests))]

@@ -1,0 +1,102 @@
+"""No command ever writes into, or replaces, a folder or file it did not create (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from codistill.cli import main
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def foreign(tmp_path):
+    d = tmp_path / "mine"
+    d.mkdir()
+    (d / "notes.txt").write_text("my notes")
+    (d / "counterfactuals.jsonl").write_text("precious\n")
+    return d
+
+
+def _untouched(d):
+    assert (d / "notes.txt").read_text() == "my notes" and (d / "counterfactuals.jsonl").read_text() == "precious\n"
+    assert sorted(p.name for p in d.iterdir()) == ["counterfactuals.jsonl", "notes.txt"]
+    assert not [p for p in d.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_teacher_refuses_a_foreign_folder_and_a_plain_file(capsys, tiny_models, sentiment_dir, foreign, tmp_path):
+    model = tiny_models("bert", head=False)
+    capsys.readouterr()  # building the tiny model prints progress
+    common = ["teacher", "--model", model, "--task", "local", "--data-dir", sentiment_dir, "--set", "train.max_steps=1"]
+    code, _, err = run(capsys, *common, "-o", foreign)
+    assert code == 2 and "is not a codistill run" in err and len(err.strip().splitlines()) == 1
+    _untouched(foreign)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("a file")
+    code, _, err = run(capsys, *common, "-o", plain)
+    assert code == 2 and "is a file" in err and plain.read_text() == "a file"
+
+
+def test_counterfactuals_and_distill_refuse_a_foreign_folder(capsys, foreign):
+    code, _, err = run(capsys, "counterfactuals", "--teacher", "some-teacher", "-o", foreign)
+    assert code == 2 and "is not a codistill run" in err
+    code, _, err = run(capsys, "distill", "--teacher", "some-teacher", "-o", foreign)
+    assert code == 2 and "is not a codistill run" in err
+    _untouched(foreign)
+
+
+def test_report_and_derive_student_refuse_a_foreign_folder(capsys, foreign, tmp_path):
+    results = tmp_path / "results.jsonl"
+    results.write_text("")
+    code, _, err = run(capsys, "report", results, "-o", foreign)
+    assert code == 2 and "is not a codistill run" in err
+    code, _, err = run(capsys, "models", "derive-student", "-o", foreign)
+    assert code == 2 and "is not a codistill run" in err
+    _untouched(foreign)
+
+
+def test_sweep_output_file_and_failed_validation_leave_nothing(capsys, tmp_path):
+    plain = tmp_path / "results"
+    plain.write_text("x")
+    code, _, err = run(capsys, "sweep", "-o", plain)
+    assert code == 2 and "is a file" in err and plain.read_text() == "x"
+    out = tmp_path / "sweep"
+    code, _, err = run(capsys, "sweep", "-o", out, "--set", "tasks=[{task: local, data_dir: " + str(tmp_path / "missing") + "}]",
+                       "--set", "ks=[4]", "--set", "seeds=[0]", "--set", "recipes=[kd]")
+    assert code == 2 and "not found" in err
+    assert not (out / "sweep.yaml").exists() and not out.exists()
+
+
+def test_gitignore_covers_every_default_output_folder():
+    from pathlib import Path
+
+    from codistill.counterfactuals.config import CounterfactualConfig
+    from codistill.counterfactuals.pipeline import default_output_dir as cf_default
+    from codistill.distill import DistillConfig
+    from codistill.distill.run import default_output_dir as distill_default
+    from codistill.experiments.config import SweepConfig
+
+    ignore = Path(__file__).parents[1] / ".gitignore"
+    if not ignore.is_file():
+        pytest.skip("not a source checkout")
+    entries = {line.strip().strip("/") for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    defaults = [cf_default(CounterfactualConfig()), distill_default(DistillConfig(teacher="t")), Path(SweepConfig().output_dir),
+                Path("runs/demo"), Path("report"), Path("students/minilm-l6-2l"), Path("teachers/x")]
+    assert all(p.parts[0] in entries for p in defaults), [str(p) for p in defaults if p.parts[0] not in entries]
+    assert not (Path(__file__).parents[1] / "None").exists()
+
+
+def test_single_file_outputs_replace_only_their_own_earlier_output(capsys, sentiment_dir, tmp_path):
+    target = tmp_path / "shots.jsonl"
+    args = ["data", "sample", "-k", "4", "--task", "local", "--data-dir", sentiment_dir, "-o", target]
+    assert run(capsys, *args)[0] == 0
+    first = target.read_text()
+    assert run(capsys, *args, "--seed", "1")[0] == 0 and target.read_text() != first  # ours: replaced
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"my": "data"}\n')
+    code, _, err = run(capsys, *args[:-1], notes)
+    assert code == 2 and "was not written by codistill" in err and notes.read_text() == '{"my": "data"}\n'
