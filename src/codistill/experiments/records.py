@@ -42,6 +42,8 @@ class RunRecord:
     timings: dict[str, float] = field(default_factory=dict)
     counterfactuals: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: training-set composition: originals, counterfactuals attached, dropped (by reason), train_steps
+    train_set: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.key.as_id(), **asdict(self)}
@@ -54,6 +56,7 @@ class RunRecord:
             timings=dict(row.get("timings", {})),
             counterfactuals=dict(row.get("counterfactuals", {})),
             config=dict(row.get("config", {})),
+            train_set=dict(row.get("train_set", {})),
         )
 
 

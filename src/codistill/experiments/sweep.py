@@ -22,7 +22,7 @@ from codistill.experiments.records import ResultStore, RunKey, RunRecord
 
 RESULTS_FILE = "results.jsonl"
 #: metrics copied from a run's test scores into its record (when present)
-RECORD_METRICS = ("accuracy", "macro_f1", "mcc", "agreement", "kl", "ece")
+RECORD_METRICS = ("accuracy", "macro_f1", "mcc", "agreement", "kl_teacher_student", "ece")
 
 
 @dataclass
