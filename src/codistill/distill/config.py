@@ -77,6 +77,9 @@ class DistillConfig(ConfigBase):
     cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
     counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
     missing_counterfactuals: Literal["error", "skip"] = Field("skip", description="an original with no counterfactual: fail, or train without one")
+    keep_non_flips: bool = Field(
+        False, description="train on counterfactuals that do not flip this teacher (default: drop them, and count them in the report)"
+    )
     recipe: str = Field("kd", description="named loss list (kd, lwd, ted, ce); ignored when losses is set")
     losses: list[LossSpec] | None = Field(None, description="explicit weighted loss terms (overrides recipe)")
     select_metric: Literal["agreement", "accuracy", "macro_f1", "mcc", "kl"] = Field(
