@@ -127,7 +127,7 @@ def test_other_architectures_and_tokenizers(tiny_dir, data_config, tmp_path, mon
     student = make_tiny_model("qwen2", tmp_path / "qwen", num_layers=2, hidden=16)
     cfg = DistillConfig(
         data=data_config, teacher=str(teacher), student={"path": str(student)}, k=8, cod=True,
-        counterfactuals=str(cf_file), save_model=False,
+        counterfactuals=str(cf_file), save_model=False, keep_non_flips=True,
         losses=[
             {"name": "ce"}, {"name": "kd", "weight": 20},
             {"name": "hidden", "pooling": "mean"}, {"name": "ted", "pooling": "mean", "filter_steps": 3},

@@ -9,9 +9,27 @@ from codistill.experiments.records import ResultStore
 from codistill.experiments.sweep import run_sweep
 
 
+@pytest.fixture(scope="module")
+def trained_teacher(tiny_models, tmp_path_factory):
+    """A tiny teacher fine-tuned on the synthetic sentiment data, so verified flips exist (a
+    random teacher sits at p = 0.5 and nothing flips it: a +cod run would have nothing to train on)."""
+    from codistill.teacher import TeacherConfig, train_teacher
+    from tests.conftest import synthetic_sentiment, write_jsonl
+
+    root = tmp_path_factory.mktemp("sweep-teacher")
+    write_jsonl(root / "data" / "train.jsonl", synthetic_sentiment(240, seed=1))
+    write_jsonl(root / "data" / "test.jsonl", synthetic_sentiment(60, seed=2))
+    cfg = TeacherConfig.from_dict({
+        "model": str(tiny_models("bert", head=False)), "output_dir": str(root / "teacher"),
+        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},
+        "train": {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10},
+    })
+    return str(train_teacher(cfg).path)
+
+
 @pytest.fixture
-def sweep_config(tiny_models, sentiment_dir, tmp_path):
-    teacher = tiny_models("bert", num_layers=2)
+def sweep_config(tiny_models, sentiment_dir, tmp_path, trained_teacher):
+    teacher = trained_teacher
     student = tiny_models("bert", num_layers=2, hidden=16)
     return SweepConfig(
         tasks=[SweepTask(task="local", data_dir=str(sentiment_dir), teacher=str(teacher))],
