@@ -56,3 +56,23 @@ def test_cod_with_nothing_attached_is_a_one_line_error(setup, task_data):
     non_flips = [record(e, e.text + " !") for e in originals]
     with pytest.raises(DataError, match="4 not flipped"):
         build_train_set(config, task_data, WordTeacher(), non_flips)
+
+
+def test_cod_half_is_class_balanced_or_rejected(task_data, data_config):
+    from codistill.errors import BudgetError
+
+    for k in (2, 6):  # k=2 gave one class, k=6 a 2:1 split
+        config = DistillConfig(data=data_config, teacher="t", k=k, seed=0, cod=True)
+        with pytest.raises(BudgetError, match="cannot be split evenly"):
+            build_train_set(config, task_data, WordTeacher(), None)
+    train = build_train_set(DistillConfig(data=data_config, teacher="t", k=12, seed=0, cod=True), task_data, WordTeacher(), None)
+    assert sorted(e.label for e in train.originals) == [0, 0, 0, 1, 1, 1]
+
+
+def test_odd_batch_size_is_rejected_for_cod(data_config):
+    from codistill.errors import ConfigError
+
+    base = DistillConfig(data=data_config, teacher="t", k=8)
+    assert base.with_overrides(["train.batch_size=3"]).train.batch_size == 3  # the baseline may
+    with pytest.raises(ConfigError, match="even train.batch_size"):
+        base.with_overrides(["cod=true", "train.batch_size=3"])

@@ -118,3 +118,12 @@ def test_ray_backend_local_instance(sweep_config, tmp_path):
     finally:
         ray.shutdown()
     assert result.ran == 2 and {r.key.cod for r in result.records} == {False, True}
+
+
+def test_unbalanced_cod_half_stops_before_any_work(sweep_config, monkeypatch):
+    import codistill.experiments.sweep as sweep_module
+    from codistill.errors import BudgetError
+
+    monkeypatch.setattr(sweep_module, "prepare_teacher", lambda *a: pytest.fail("teacher prepared"))
+    with pytest.raises(BudgetError, match="k=6 with CoD"):
+        run_sweep(sweep_config.with_overrides({"ks": [4, 6]}), echo=lambda *_: None)

@@ -104,6 +104,10 @@ class DistillConfig(ConfigBase):
 
         if self.losses is None:
             recipe_losses(self.recipe)  # unknown recipe -> error now, not after loading models
+        if self.cod and self.train.batch_size % 2:
+            # a batch holds whole (original, counterfactual) pairs: an odd size would leave one
+            # slot empty, so CoD batches would be smaller than the baseline's
+            raise ValueError(f"cod needs an even train.batch_size (got {self.train.batch_size}): batches hold whole pairs")
         return self
 
     def loss_specs(self) -> list[LossSpec]:

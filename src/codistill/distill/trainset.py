@@ -16,6 +16,7 @@ from typing import Any
 
 from codistill.counterfactuals.record import CounterfactualRecord
 from codistill.data import TaskData, sample
+from codistill.data.sampling import check_cod_budget
 from codistill.data.schema import Example
 from codistill.distill.config import DistillConfig
 from codistill.distill.signals import TeacherSignals
@@ -65,6 +66,8 @@ def build_train_set(
     signals: TeacherSignals | None,
     records: Sequence[CounterfactualRecord] | None,
 ) -> TrainSet:
+    if config.cod:
+        check_cod_budget(config.k, data.num_labels)
     shots = sample(data, config.k, config.seed, cod=config.cod)
     originals = list(shots.examples)
     items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]

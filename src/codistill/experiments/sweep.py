@@ -108,6 +108,12 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         skipped += len(keys) - len(todo)
         if not todo:
             continue
+        if any(key.cod for key in todo):
+            from codistill.data.sampling import check_cod_budget
+
+            num_labels = _session().data(data_config(task)).num_labels
+            for k in sorted({key.k for key in todo if key.cod}):
+                check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
         teacher = teachers[task.task] = prepare_teacher(task, echo)
         cf_stats: dict[int, dict[str, Any]] = {}
         for seed in sorted({key.seed for key in todo if key.cod}):
