@@ -76,3 +76,25 @@ def test_odd_batch_size_is_rejected_for_cod(data_config):
     assert base.with_overrides(["train.batch_size=3"]).train.batch_size == 3  # the baseline may
     with pytest.raises(ConfigError, match="even train.batch_size"):
         base.with_overrides(["cod=true", "train.batch_size=3"])
+
+
+class Signals(WordTeacher):
+    fingerprint, max_length = "teacher-A", 128
+
+
+def test_counterfactuals_from_another_task_or_teacher_are_refused(setup, task_data):
+    config, originals, record = setup
+    recs = [record(e, "good" if "good" not in e.text.split() else "bad") for e in originals]
+    for r in recs:
+        r.task, r.teacher_fingerprint, r.teacher_max_length = task_data.task.name, "teacher-A", 128
+    assert "counterfactuals_reused" not in build_train_set(config, task_data, Signals(), recs).report
+    recs[0].teacher_fingerprint = "teacher-B"
+    with pytest.raises(DataError, match=r"another task or teacher: teacher_fingerprint teacher-B \(this run: teacher-A\)") as info:
+        build_train_set(config, task_data, Signals(), recs)
+    assert "\n" not in str(info.value)
+    for r in recs:
+        r.task = "cola"
+    with pytest.raises(DataError, match="task cola"):
+        build_train_set(config, task_data, Signals(), recs)
+    reused = build_train_set(config.with_overrides({"reuse_counterfactuals": True}), task_data, Signals(), recs)
+    assert reused.report["counterfactuals_reused"] == {"task": ["cola"], "teacher_fingerprint": ["teacher-B"]}

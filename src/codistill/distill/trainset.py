@@ -53,6 +53,24 @@ class TrainSet:
         return list(by_group.values())
 
 
+def check_provenance(
+    records: Sequence[CounterfactualRecord], task: str, signals: Any, path: str | None, *, allow: bool = False
+) -> dict[str, list]:
+    """What differs between the file's task/teacher and this run's: refused in one line unless ``allow``.
+
+    Records without provenance (files written by hand or by older versions) are not checked."""
+    run = {"task": task, "teacher_fingerprint": getattr(signals, "fingerprint", None), "teacher_max_length": getattr(signals, "max_length", None)}
+    differs: dict[str, list] = {}
+    for name, expected in run.items():
+        found = sorted({str(v) for r in records if (v := getattr(r, name)) not in ("", None)})
+        if expected is not None and found and found != [str(expected)]:
+            differs[name] = [v for v in found if v != str(expected)]
+    if differs and not allow:
+        what = "; ".join(f"{k} {', '.join(v)} (this run: {run[k]})" for k, v in differs.items())
+        raise DataError(f"{path}: counterfactuals made for another task or teacher: {what}; set reuse_counterfactuals=true to use them anyway")
+    return differs
+
+
 def index_counterfactuals(records: Sequence[CounterfactualRecord]) -> dict[str, list[CounterfactualRecord]]:
     index: dict[str, list[CounterfactualRecord]] = {}
     for r in records:
@@ -75,6 +93,9 @@ def build_train_set(
     if config.cod and records is not None:
         if signals is None:
             raise DataError("counterfactuals need a teacher to label them")
+        reused = check_provenance(records, data.task.name, signals, config.counterfactuals, allow=config.reuse_counterfactuals)
+        if reused:
+            report["counterfactuals_reused"] = reused  # on purpose (reuse_counterfactuals): the record says so
         index = index_counterfactuals(records)
         candidates: list[tuple[int, Example, CounterfactualRecord]] = []
         missing, text_mismatch = [], 0

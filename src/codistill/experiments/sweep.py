@@ -70,7 +70,7 @@ def prepare_counterfactuals(
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
     cf = CounterfactualConfig(
-        data=data_config(task), k=max(config.ks), seed=seed, teacher=teacher,
+        data=data_config(task), k=max(config.ks), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
         output_dir=str(out_dir / "counterfactuals" / f"{task.task}-s{seed}"),
     )
     if config.counterfactual_overrides:
@@ -122,7 +122,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         for key in todo:
             dc = DistillConfig(
                 data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
-                counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None,
+                counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None, teacher_max_length=task.teacher_max_length,
                 save_model=False,
             )
             if config.distill_overrides:
@@ -140,7 +140,7 @@ def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:
         return
     session = _session()  # the same session an in-process sweep then trains with
     data = session.data(config.data)
-    signals = session.teacher(config.teacher, config.train.max_length, True, data.num_labels)
+    signals = session.teacher(config.teacher, config.teacher_max_length, True, data.num_labels)
     texts = [e.text for e in data.validation + data.test]
     echo(f"[{data.task.name}] teacher signals for {len(texts)} evaluation texts (cached on disk)")
     signals.logits(texts)

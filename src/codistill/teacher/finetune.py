@@ -147,6 +147,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "selected_step": keep_best.best_step,
             "validation_history": keep_best.history,
             "train_examples": len(train_set) if config.finetune else 0,
+            "max_length": tc.max_length,  # the length every later stage reads this teacher with (teacher/meta.py)
             "train_steps": int(train_output.global_step) if train_output else 0,
             "train_loss": float(train_output.training_loss) if train_output else None,
             "head": config.head,
