@@ -22,6 +22,8 @@ from codistill.utils.paths import cache_home
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+#: bump when what a cached teacher holds or how it is trained changes without a version change
+TEACHER_CACHE_SCHEMA = 2
 
 
 @dataclass
@@ -38,7 +40,10 @@ def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str) 
             "config": config.model_dump(mode="json", exclude={"output_dir"}),
             "data": data.fingerprint,
             "model": model_hash,
-            "codistill": __version__.rsplit(".", 1)[0],
+            # the full version and an explicit schema: a patch release that changes training
+            # must not be served a teacher trained by the old code
+            "codistill": __version__,
+            "cache_schema": TEACHER_CACHE_SCHEMA,
         }
     )
 
