@@ -109,3 +109,14 @@ def test_holm_correction_across_cells():
     assert not any(r["significant"] for r in adjusted)  # ... but not after Holm over 5 cells
     assert "Holm-adjusted" in markdown_table(recs, "accuracy", correction="holm")
     assert "Holm" not in markdown_table(recs, "accuracy")
+
+
+def test_tables_and_html_show_the_cod_row_count():
+    from codistill.experiments.html import results_table
+
+    recs = records([0.04, 0.06, 0.05, 0.07, 0.03])
+    for r in recs:
+        r.train_set = {"originals": 4 if r.key.cod else 8, "counterfactuals": (3 + r.key.seed % 2) if r.key.cod else 0, "train_steps": 200}
+    assert "(+5.0*) [4+3.4 rows]" in markdown_table(recs, "accuracy")
+    assert "CoD: 4+3.4 rows" in results_table(recs, "accuracy")
+    assert "cod_counterfactuals" in csv_table(recs, "accuracy").splitlines()[0]

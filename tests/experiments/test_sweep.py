@@ -127,3 +127,32 @@ def test_unbalanced_cod_half_stops_before_any_work(sweep_config, monkeypatch):
     monkeypatch.setattr(sweep_module, "prepare_teacher", lambda *a: pytest.fail("teacher prepared"))
     with pytest.raises(BudgetError, match="k=6 with CoD"):
         run_sweep(sweep_config.with_overrides({"ks": [4, 6]}), echo=lambda *_: None)
+
+
+def test_changed_inputs_are_never_mixed_with_old_records(sweep_config, tiny_models):
+    from codistill.errors import ConfigError
+
+    small = sweep_config.with_overrides({"ks": [4], "seeds": [0]})
+    first = run_sweep(small, echo=lambda *_: None)
+    assert first.ran == 2
+    for r in first.records:
+        assert r.fingerprint and r.inputs["teacher_fingerprint"]
+        assert r.train_set["train_steps"] == 2 and r.train_set["originals"] == (2 if r.key.cod else 4)
+        if r.key.cod:
+            assert r.inputs["counterfactuals_sha256"] and r.train_set["counterfactuals"] >= 1
+            assert set(r.train_set["dropped"]) == {"no_counterfactual", "original_text_differs", "not_flipped"}
+    # other distillation settings: the same keys, other inputs -> a one-line error naming them
+    with pytest.raises(ConfigError, match=r"kd\+?\w*/k4/s0 made with other inputs \(distill\.train\.max_steps differ\)"):
+        run_sweep(small.with_overrides({"distill_overrides": [*small.distill_overrides, "train.max_steps=3"]}), echo=lambda *_: None)
+    # another teacher
+    other = small.tasks[0].model_copy(update={"teacher": str(tiny_models("bert", num_layers=1))})
+    with pytest.raises(ConfigError, match="teacher_fingerprint"):
+        run_sweep(small.with_overrides({"tasks": [other.to_dict()], "cod": [False]}), echo=lambda *_: None)
+    assert ResultStore(f"{small.output_dir}/results.jsonl").by_key().keys() == {r.key for r in first.records}
+    # a grid extended by a seed reruns only the new runs; the old config is kept, not overwritten
+    more = run_sweep(small.with_overrides({"seeds": [0, 1]}), echo=lambda *_: None)
+    assert more.ran == 2 and more.skipped == 2
+    from pathlib import Path
+
+    assert SweepConfig.from_yaml(Path(small.output_dir) / "sweep.1.yaml").seeds == [0]
+    assert SweepConfig.from_yaml(Path(small.output_dir) / "sweep.yaml").seeds == [0, 1]
