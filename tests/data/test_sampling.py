@@ -49,3 +49,12 @@ def test_bad_budgets(data, k, message):
 def test_non_integer_budget(data):
     with pytest.raises(BudgetError, match="integer"):
         sample(data, 8.0, 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("k", [2, 6, 10])
+def test_cod_budget_with_an_odd_half_is_rejected(k):
+    from codistill.data.sampling import check_cod_budget
+
+    with pytest.raises(BudgetError, match=f"k={k} with CoD keeps k/2={k // 2} originals"):
+        check_cod_budget(k, 2)
+    check_cod_budget(k + 2, 2)  # k divisible by 4 is fine

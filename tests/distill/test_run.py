@@ -127,7 +127,7 @@ def test_other_architectures_and_tokenizers(tiny_dir, data_config, tmp_path, mon
     student = make_tiny_model("qwen2", tmp_path / "qwen", num_layers=2, hidden=16)
     cfg = DistillConfig(
         data=data_config, teacher=str(teacher), student={"path": str(student)}, k=8, cod=True,
-        counterfactuals=str(cf_file), save_model=False,
+        counterfactuals=str(cf_file), save_model=False, keep_non_flips=True,
         losses=[
             {"name": "ce"}, {"name": "kd", "weight": 20},
             {"name": "hidden", "pooling": "mean"}, {"name": "ted", "pooling": "mean", "filter_steps": 3},
@@ -136,3 +136,26 @@ def test_other_architectures_and_tokenizers(tiny_dir, data_config, tmp_path, mon
     m = distill(cfg, session=DistillSession()).metrics
     assert m["train_steps"] == 4 and {"loss_hidden", "loss_ted"} <= set(m["loss_history"][-1])
     assert np.isfinite(m["train_loss"])
+
+
+
+def test_exact_step_budget_when_counterfactuals_are_missing(base_config, cf_file, task_data, tmp_path):
+    """Two pairs and four lone originals pack into 3 batches in epoch 0 and 2 in later epochs
+    (seed 3, batch 4); HF fixes the epoch length from epoch 0, yet every run, of both arms,
+    takes exactly train.max_steps optimizer steps."""
+    from codistill.counterfactuals import read_counterfactuals, write_counterfactuals
+    from codistill.data import sample
+
+    originals = sample(task_data, 12, 3, cod=True).ids
+    records = [r for r in read_counterfactuals(cf_file) if r.original_id in originals[:2]]
+    partial = write_counterfactuals(tmp_path / "partial.jsonl", records)
+    session = DistillSession()
+    for cod, cfs in ((True, str(partial)), (False, None)):
+        cfg = base_config.with_overrides(
+            {"cod": cod, "counterfactuals": cfs, "k": 12, "seed": 3, "train.batch_size": 4, "train.max_steps": 12,
+             "save_model": False, "keep_non_flips": True}
+        )
+        result = distill(cfg, session=session)
+        assert result.metrics["train_steps"] == 12, (cod, result.metrics["train_steps"])
+        if cod:
+            assert result.metrics["train_set"]["counterfactuals"] == 2

@@ -72,3 +72,19 @@ def test_ranks_take_whole_batches_of_one_epoch_list_in_equal_numbers(world_size,
 def test_rank_must_be_inside_the_world():
     with pytest.raises(ValueError):
         PairBatchSampler(make_groups(), 4, rank=2, world_size=2)
+
+
+def test_fixed_number_of_batches_per_epoch():
+    groups = [[i, 100 + i] for i in range(5)] + [[50 + i] for i in range(3)]
+    plain = PairBatchSampler(groups, 3, seed=1)
+    assert len({len(plain.batches(e)) for e in range(8)}) > 1  # passes differ in length ...
+    sampler = PairBatchSampler(groups, 3, seed=1, num_batches=23)
+    owner = {i: gi for gi, g in enumerate(groups) for i in g}
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == len(sampler) == 23  # ... the stream does not
+        for b in batches:
+            assert len(b) <= 3 and all(set(groups[owner[i]]) <= set(b) for i in b)
+    first = [i for b in PairBatchSampler(groups, 3, seed=1, num_batches=23).batches(0) for i in b]
+    assert sorted(first[:13]) == sorted(i for g in groups for i in g)  # a whole pass before any repeat

@@ -52,20 +52,71 @@ def test_pairs_only_on_shared_seeds():
 
 
 def test_degenerate_tests():
-    assert paired_tests(np.array([0.5, 0.6]), np.array([0.5, 0.6])) == (1.0, 1.0)
+    assert all(math.isnan(p) for p in paired_tests(np.array([0.5, 0.6]), np.array([0.5, 0.6])))
     t_p, _ = paired_tests(np.array([0.5, 0.6]), np.array([0.6, 0.7]))
-    assert t_p == 0.0
+    assert math.isnan(t_p)  # zero-variance differences: t is undefined, not p = 0
     assert all(math.isnan(p) for p in paired_tests(np.array([0.5]), np.array([0.6])))
     assert bootstrap_ci(np.array([0.3])) == (0.3, 0.3)
     assert bootstrap_ci(np.array([1.0, 2.0, 3.0]), seed=1) == bootstrap_ci(np.array([1.0, 2.0, 3.0]), seed=1)
 
 
 def test_tables():
-    recs = records([0.05] * 5) + records([0.01, -0.01, 0.0, 0.02, -0.02], k=16)
+    recs = records([0.04, 0.06, 0.05, 0.07, 0.03]) + records([0.01, -0.01, 0.0, 0.02, -0.02], k=16)
     md = markdown_table(recs, "accuracy")
     assert "| task | method (accuracy) | k=8 | k=16 |" in md
-    assert "70.0±1.6 → 75.0±1.6 (+5.0*)" in md
+    assert "70.0±1.6 → 75.0±3.1 (+5.0*)" in md
     assert "(+0.0)" in md  # the k=16 cell: no gain, no star
     csv_text = csv_table(recs, "accuracy")
     assert csv_text.splitlines()[0].startswith("task,recipe,k,metric") and len(csv_text.splitlines()) == 3
     assert "no paired" in markdown_table([], "accuracy")
+
+
+def test_constant_gain_is_not_starred():
+    (cmp,) = compare_cod(records([0.05] * 5, noise=(0.0,) * 5), "accuracy")
+    assert math.isnan(cmp.t_pvalue) and not cmp.significant and not cmp.significant_loss
+    md = markdown_table(records([0.05] * 5, noise=(0.0,) * 5), "accuracy")
+    assert "(+5.0)" in md and "*)" not in md
+
+
+def test_significant_loss_is_marked_in_its_own_style():
+    from codistill.experiments.html import results_table
+
+    recs = records([-0.04, -0.06, -0.05, -0.07, -0.03])
+    (cmp,) = compare_cod(recs, "accuracy")
+    assert cmp.significant_loss and not cmp.significant
+    assert "(-5.0†)" in markdown_table(recs, "accuracy")
+    assert "class='loss'" in results_table(recs, "accuracy")
+
+
+def test_table_means_use_the_paired_seeds_only():
+    recs = records([0.05] * 5)
+    recs.append(RunRecord(RunKey("sst2", "kd", False, 8, 9), {"accuracy": 0.10}))  # baseline seed without a CoD twin
+    (row,) = __import__("codistill.experiments.tables", fromlist=["table_rows"]).table_rows(recs, "accuracy")
+    assert row["baseline_mean"] == pytest.approx(0.70) and row["n_pairs"] == 5
+
+
+def test_holm_correction_across_cells():
+    from codistill.experiments.stats import holm
+    from codistill.experiments.tables import table_rows
+
+    assert holm([0.01, 0.04, 0.03, math.nan]) == pytest.approx([0.03, 0.06, 0.06, math.nan], nan_ok=True)
+    gains = [0.02, 0.04, 0.005, 0.03, 0.01]  # significant alone (p ~ 0.03) ...
+    recs = [r for k in (8, 16, 32, 64, 128) for r in records(gains, k=k)]
+    raw = table_rows(recs, "accuracy")
+    adjusted = table_rows(recs, "accuracy", correction="holm")
+    assert all(r["significant"] for r in raw)
+    assert all(a["pvalue"] == pytest.approx(min(1, 5 * r["t_pvalue"])) for a, r in zip(adjusted, raw))
+    assert not any(r["significant"] for r in adjusted)  # ... but not after Holm over 5 cells
+    assert "Holm-adjusted" in markdown_table(recs, "accuracy", correction="holm")
+    assert "Holm" not in markdown_table(recs, "accuracy")
+
+
+def test_tables_and_html_show_the_cod_row_count():
+    from codistill.experiments.html import results_table
+
+    recs = records([0.04, 0.06, 0.05, 0.07, 0.03])
+    for r in recs:
+        r.train_set = {"originals": 4 if r.key.cod else 8, "counterfactuals": (3 + r.key.seed % 2) if r.key.cod else 0, "train_steps": 200}
+    assert "(+5.0*) [4+3.4 rows]" in markdown_table(recs, "accuracy")
+    assert "CoD: 4+3.4 rows" in results_table(recs, "accuracy")
+    assert "cod_counterfactuals" in csv_table(recs, "accuracy").splitlines()[0]

@@ -9,9 +9,27 @@ from codistill.experiments.records import ResultStore
 from codistill.experiments.sweep import run_sweep
 
 
+@pytest.fixture(scope="module")
+def trained_teacher(tiny_models, tmp_path_factory):
+    """A tiny teacher fine-tuned on the synthetic sentiment data, so verified flips exist (a
+    random teacher sits at p = 0.5 and nothing flips it: a +cod run would have nothing to train on)."""
+    from codistill.teacher import TeacherConfig, train_teacher
+    from tests.conftest import synthetic_sentiment, write_jsonl
+
+    root = tmp_path_factory.mktemp("sweep-teacher")
+    write_jsonl(root / "data" / "train.jsonl", synthetic_sentiment(240, seed=1))
+    write_jsonl(root / "data" / "test.jsonl", synthetic_sentiment(60, seed=2))
+    cfg = TeacherConfig.from_dict({
+        "model": str(tiny_models("bert", head=False)), "output_dir": str(root / "teacher"),
+        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},
+        "train": {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10},
+    })
+    return str(train_teacher(cfg).path)
+
+
 @pytest.fixture
-def sweep_config(tiny_models, sentiment_dir, tmp_path):
-    teacher = tiny_models("bert", num_layers=2)
+def sweep_config(tiny_models, sentiment_dir, tmp_path, trained_teacher):
+    teacher = trained_teacher
     student = tiny_models("bert", num_layers=2, hidden=16)
     return SweepConfig(
         tasks=[SweepTask(task="local", data_dir=str(sentiment_dir), teacher=str(teacher))],
@@ -36,6 +54,7 @@ def test_sweep_writes_one_record_per_run_and_resumes(sweep_config):
     assert {(k.k, k.cod, k.seed) for k in keys} == {(k, c, s) for k in (4, 8) for c in (False, True) for s in (0, 1)}
     for r in first.records:
         assert 0.0 <= r.metrics["accuracy"] <= 1.0 and "agreement" in r.metrics and r.timings["total"] > 0
+        assert r.metrics["kl_teacher_student"] >= 0.0  # every metric the sweep lists reaches the record
         assert r.config["distill"]["cod"] == r.key.cod
     assert set(first.counterfactual_files) == {("local", 0), ("local", 1)}  # once per seed, nested over k
     again = run_sweep(sweep_config, echo=lambda *_: None)
@@ -119,3 +138,41 @@ def test_sweep_runs_report_to_trackers_under_their_keys(sweep_config):
     assert {r.config["distill"]["train"]["logging_dir"] for r in result.records} == {
         f"{cfg.output_dir}/logs/local/kd/k4/s{seed}" for seed in (0, 1)
     }
+
+
+def test_unbalanced_cod_half_stops_before_any_work(sweep_config, monkeypatch):
+    import codistill.experiments.sweep as sweep_module
+    from codistill.errors import BudgetError
+
+    monkeypatch.setattr(sweep_module, "prepare_teacher", lambda *a: pytest.fail("teacher prepared"))
+    with pytest.raises(BudgetError, match="k=6 with CoD"):
+        run_sweep(sweep_config.with_overrides({"ks": [4, 6]}), echo=lambda *_: None)
+
+
+def test_changed_inputs_are_never_mixed_with_old_records(sweep_config, tiny_models):
+    from codistill.errors import ConfigError
+
+    small = sweep_config.with_overrides({"ks": [4], "seeds": [0]})
+    first = run_sweep(small, echo=lambda *_: None)
+    assert first.ran == 2
+    for r in first.records:
+        assert r.fingerprint and r.inputs["teacher_fingerprint"]
+        assert r.train_set["train_steps"] == 2 and r.train_set["originals"] == (2 if r.key.cod else 4)
+        if r.key.cod:
+            assert r.inputs["counterfactuals_sha256"] and r.train_set["counterfactuals"] >= 1
+            assert set(r.train_set["dropped"]) == {"no_counterfactual", "original_text_differs", "not_flipped"}
+    # other distillation settings: the same keys, other inputs -> a one-line error naming them
+    with pytest.raises(ConfigError, match=r"kd\+?\w*/k4/s0 made with other inputs \(distill\.train\.max_steps differ\)"):
+        run_sweep(small.with_overrides({"distill_overrides": [*small.distill_overrides, "train.max_steps=3"]}), echo=lambda *_: None)
+    # another teacher
+    other = small.tasks[0].model_copy(update={"teacher": str(tiny_models("bert", num_layers=1))})
+    with pytest.raises(ConfigError, match="teacher_fingerprint"):
+        run_sweep(small.with_overrides({"tasks": [other.to_dict()], "cod": [False]}), echo=lambda *_: None)
+    assert ResultStore(f"{small.output_dir}/results.jsonl").by_key().keys() == {r.key for r in first.records}
+    # a grid extended by a seed reruns only the new runs; the old config is kept, not overwritten
+    more = run_sweep(small.with_overrides({"seeds": [0, 1]}), echo=lambda *_: None)
+    assert more.ran == 2 and more.skipped == 2
+    from pathlib import Path
+
+    assert SweepConfig.from_yaml(Path(small.output_dir) / "sweep.1.yaml").seeds == [0]
+    assert SweepConfig.from_yaml(Path(small.output_dir) / "sweep.yaml").seeds == [0, 1]

@@ -104,7 +104,8 @@ def evaluate_cmd(
     saved = Path(student) / "distill_config.yaml"
     if saved.is_file():  # a codistill run: take data, teacher and max_length from it
         run_cfg = DistillConfig.from_yaml(saved)
-        options.update({"teacher": run_cfg.teacher, "data": run_cfg.data.to_dict(), "max_length": run_cfg.train.max_length})
+        options.update({"teacher": run_cfg.teacher, "data": run_cfg.data.to_dict(), "max_length": run_cfg.train.max_length,
+                        "teacher_max_length": run_cfg.teacher_max_length})
     options.update({f"data.{k_}": v for k_, v in data_overrides(task, data_dir).items()})
     if teacher:
         options["teacher"] = teacher

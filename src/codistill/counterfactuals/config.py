@@ -86,6 +86,9 @@ class CounterfactualConfig(ConfigBase):
     max_attempts: int = Field(3, ge=1, description="LLM attempts per input (each retry is told what the teacher still predicts)")
     max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this")
     teacher_batch_size: int = Field(64, ge=1)
+    teacher_max_length: int | None = Field(
+        None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"
+    )
     cache_dir: str | None = Field(None, description="default: $CODISTILL_HOME/counterfactuals")
     use_cache: bool = True
     output_dir: str | None = Field(None, description="default: outputs/counterfactuals/<task>-k<k>-s<seed>-<generator>")

@@ -161,8 +161,9 @@ class Lexicon:
     def polar_words(self, pos: str, sign: int) -> list[str]:
         """Curated words of part of speech ``pos`` whose polarity has sign ``sign``."""
         words = set(self.curated.get(pos, {}))
+        # ties broken by the word: a set's order depends on PYTHONHASHSEED
         return sorted((w for w in words if (self.polarity.get(w, 0.0) > 0) == (sign > 0) and self.polarity.get(w, 0.0) != 0),
-                      key=lambda w: -abs(self.polarity[w]))
+                      key=lambda w: (-abs(self.polarity[w]), w))
 
 
 def _analyse(lex: Lexicon, word: str):

@@ -47,6 +47,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     """
     from codistill.data import load_task, sample
     from codistill.models.loading import scorer_fingerprint
+    from codistill.teacher.meta import teacher_max_length
 
     t0 = time.monotonic()
     if verifier is None and not config.teacher:
@@ -70,8 +71,10 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     if hasattr(generator, "prepare"):
         generator.prepare([e.text for e in data.pool], data.fingerprint)
     teacher_fp = verifier.fingerprint if verifier is not None else scorer_fingerprint(config.teacher)
+    # the verifier reads as many tokens as the teacher was trained with (distillation does too)
+    max_length = getattr(verifier, "max_length", None) or teacher_max_length(config.teacher, config.teacher_max_length)
     identity = {**generator.identity(), "teacher": teacher_fp, "selection": config.selection, "max_attempts": config.max_attempts,
-                "labels": list(data.task.label_names)}
+                "labels": list(data.task.label_names), "teacher_max_length": max_length}
     keys = {e.id: fingerprint({**identity, "text": e.text}, length=32) for e in originals}
 
     outcomes: dict[str, Outcome] = {}
@@ -90,7 +93,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             from codistill.counterfactuals.verify import TeacherVerifier
 
             echo(f"loading teacher {config.teacher}")
-            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size)
+            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length)
         t1 = time.monotonic()
         probs = verifier.probs([e.text for e in misses])
         requests = [Request(e, int(p.argmax()), [float(x) for x in p]) for e, p in zip(misses, probs)]
@@ -113,6 +116,8 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     generator.close()
 
     records, failures = build_records(config, originals, outcomes)
+    for r in records:  # provenance that distillation checks against its own task and teacher
+        r.task, r.teacher_fingerprint, r.teacher_max_length = data.task.name, teacher_fp, max_length
     elapsed = time.monotonic() - t0
     by_class: dict[int, int] = {}
     for e in originals:
@@ -122,7 +127,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     stopped = sorted({o.meta["stopped"] for o in outcomes.values() if "stopped" in o.meta})
     run = {
         "task": data.task.name, "k": config.k, "seed": config.seed, "generator": config.generator, "teacher": config.teacher,
-        "teacher_fingerprint": teacher_fp, "originals": len(originals), "cached_outcomes": len(originals) - len(misses),
+        "teacher_fingerprint": teacher_fp, "teacher_max_length": max_length, "originals": len(originals), "cached_outcomes": len(originals) - len(misses),
         "valid": len(records), "seconds": round(elapsed, 3), "generation_seconds": round(t_teacher, 3),
         "verified_per_second": round(sum(1 for e in misses if outcomes[e.id].chosen) / t_teacher, 3) if t_teacher else None,
         "teacher_texts_scored": getattr(verifier, "calls", 0) if verifier is not None else 0,

@@ -3,7 +3,9 @@ and ``codistill distill`` (which reads it).
 
 One JSON object per line. Required: ``original_id`` (the :class:`~codistill.data.Example` id),
 ``counterfactual_text`` and ``counterfactual_label`` (the *teacher's* prediction on the
-counterfactual, never a gold label). Everything else is provenance and quality information.
+counterfactual, never a gold label). Everything else is provenance and quality information;
+``task``, ``teacher_fingerprint`` and ``teacher_max_length`` say which task and which teacher
+(read at how many tokens) verified the flip, and distillation checks them against its run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class CounterfactualRecord:
     generator: str = ""
     attempts: int = 1
     cost_usd: float = 0.0
+    task: str = ""
+    teacher_fingerprint: str = ""
+    teacher_max_length: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -52,11 +52,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class TeacherVerifier:
     """A fine-tuned sequence classifier as the judge of every candidate."""
 
-    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int = 128, threads: int | None = None) -> None:
+    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int | None = None, threads: int | None = None) -> None:
         import torch
 
         from codistill.models import load_scorer
         from codistill.models.loading import quiet_transformers
+        from codistill.teacher.meta import teacher_max_length
 
         quiet_transformers()
         if threads:
@@ -67,7 +68,8 @@ class TeacherVerifier:
         self.model, self.tokenizer, self.fingerprint = load_scorer(teacher, role="teacher")
         self.model.eval()
         self.batch_size = batch_size
-        self.max_length = max_length
+        # the length the teacher was trained with (or the one override), as distillation uses
+        self.max_length = teacher_max_length(teacher, max_length)
         self.calls = 0
 
     def probs(self, texts: Sequence[str]) -> np.ndarray:

@@ -59,8 +59,18 @@ def check_budget(k: int, num_labels: int, class_sizes: Sequence[int], names: Seq
             raise BudgetError(f"k={k} needs {per_class} examples per class but class {name!r} has only {size} in the pool")
 
 
+def check_cod_budget(k: int, num_labels: int) -> None:
+    """The CoD half (k/2 originals) must be class-balanced too: k=2 would give one class, k=6 a 2:1 split."""
+    if (k // 2) % num_labels:
+        raise BudgetError(
+            f"k={k} with CoD keeps k/2={k // 2} originals, which cannot be split evenly over {num_labels} classes; "
+            f"use a k divisible by {2 * num_labels}"
+        )
+
+
 def sample(data: TaskData, k: int, seed: int, cod: bool = False) -> KShotSet:
-    """k class-balanced originals; with ``cod=True`` the first k/2 of the same ordering."""
+    """k class-balanced originals; with ``cod=True`` the first k/2 of the same ordering (balanced
+    when :func:`check_cod_budget` passes, which training runs check)."""
     sizes = [sum(1 for e in data.pool if e.label == lab) for lab in range(data.num_labels)]
     check_budget(k, data.num_labels, sizes, data.task.label_names)
     if seed not in data._orders:  # one ordering per seed serves every k, baseline and CoD

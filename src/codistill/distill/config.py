@@ -77,6 +77,12 @@ class DistillConfig(ConfigBase):
     cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
     counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
     missing_counterfactuals: Literal["error", "skip"] = Field("skip", description="an original with no counterfactual: fail, or train without one")
+    reuse_counterfactuals: bool = Field(
+        False, description="accept a counterfactual file made for another task or teacher (recorded in the run); default: refuse"
+    )
+    keep_non_flips: bool = Field(
+        False, description="train on counterfactuals that do not flip this teacher (default: drop them, and count them in the report)"
+    )
     recipe: str = Field("kd", description="named loss list (kd, lwd, ted, ce); ignored when losses is set")
     losses: list[LossSpec] | None = Field(None, description="explicit weighted loss terms (overrides recipe)")
     select_metric: Literal["agreement", "accuracy", "macro_f1", "mcc", "kl"] = Field(
@@ -85,6 +91,9 @@ class DistillConfig(ConfigBase):
     train: TrainingConfig = Field(default_factory=_distill_training)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     signals_cache: bool = Field(True, description="keep teacher signals on disk (cache_home()/signals) as well as in memory")
+    teacher_max_length: int | None = Field(
+        None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"
+    )
     save_model: bool = Field(True, description="save the student; sweeps may keep only the metrics")
     output_dir: str | None = Field(None, description="default: runs/distill/<task>-<recipe>[-cod]-k<k>-s<seed>")
 
@@ -101,6 +110,10 @@ class DistillConfig(ConfigBase):
 
         if self.losses is None:
             recipe_losses(self.recipe)  # unknown recipe -> error now, not after loading models
+        if self.cod and self.train.batch_size % 2:
+            # a batch holds whole (original, counterfactual) pairs: an odd size would leave one
+            # slot empty, so CoD batches would be smaller than the baseline's
+            raise ValueError(f"cod needs an even train.batch_size (got {self.train.batch_size}): batches hold whole pairs")
         return self
 
     def loss_specs(self) -> list[LossSpec]:
@@ -126,6 +139,9 @@ class EvaluateConfig(ConfigBase):
     student: str
     split: Literal["test", "validation"] = "test"
     counterfactuals: str | None = None
-    max_length: int = Field(128, gt=0)
+    max_length: int = Field(128, gt=0, description="tokens the student reads")
+    teacher_max_length: int | None = Field(
+        None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"
+    )
     batch_size: int = Field(128, gt=0)
     signals_cache: bool = True

@@ -68,7 +68,7 @@ def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
     quiet_transformers()
     session = session or default_session()
     data = session.data(config.data)
-    signals = session.teacher(config.teacher, config.max_length, config.signals_cache, data.num_labels)
+    signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
     # a merged student, a saved LoRA adapter or even a verbalizer LM can be scored
     student, tokenizer, student_fingerprint = load_scorer(config.student, num_labels=data.num_labels, role="student")
     examples = data.split(config.split)

@@ -66,9 +66,9 @@ def reinit_head(model: Any, seed: int) -> None:
                         module.bias.zero_()
 
 
-def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int) -> bool:
+def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int, teacher_max_length: int | None = None) -> bool:
     a = student_tok(texts, truncation=True, max_length=max_length)["input_ids"]
-    b = teacher_tok(texts, truncation=True, max_length=max_length)["input_ids"]
+    b = teacher_tok(texts, truncation=True, max_length=teacher_max_length or max_length)["input_ids"]
     return a == b
 
 
@@ -117,7 +117,7 @@ def distill(
         check_label_count(resolve_model(config.student.path), data.num_labels, "student")
     specs = config.loss_specs()
     # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
-    signals = session.teacher(config.teacher, tc.max_length, config.signals_cache, data.num_labels)
+    signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
     records = session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
     if config.cod and records is None:
         log.info("cod without a counterfactual file: training on the k/2 originals only (the `half` control)")
@@ -144,7 +144,7 @@ def distill(
         teacher_layers=signals.num_layers,
         teacher_hidden=signals.width,
         num_labels=data.num_labels,
-        same_tokenizer=same_tokenization(tokenizer, signals.tokenizer, train.texts, tc.max_length),
+        same_tokenizer=same_tokenization(tokenizer, signals.tokenizer, train.texts, tc.max_length, signals.max_length),
     )
     torch.manual_seed(train_seed)
     for _, _, term in terms:

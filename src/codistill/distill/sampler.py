@@ -19,6 +19,11 @@ class PairBatchSampler(Sampler[list[int]]):
     split; inside a batch the examples are shuffled too. The trainer calls :meth:`set_epoch`;
     iterating without it advances the epoch by itself.
 
+    Groups of different sizes pack into a different number of batches per pass, and the HF
+    Trainer fixes an epoch's length from the first one, so a fixed step budget would end short
+    or skip batches. With ``num_batches`` set, one epoch is a stream of exactly that many
+    batches: consecutive passes over the groups (each freshly shuffled), cut at ``num_batches``.
+
     With several processes (``world_size`` > 1) every process builds the same epoch list and
     takes whole batches ``rank, rank + world_size, ...`` of it (see :meth:`rank_batches`), so a
     group never leaves its process and every process takes the same number of steps; one
@@ -27,13 +32,23 @@ class PairBatchSampler(Sampler[list[int]]):
     """
 
     def __init__(
-        self, groups: Sequence[Sequence[int]], batch_size: int, seed: int = 0, shuffle: bool = True, *, rank: int = 0, world_size: int = 1
+        self,
+        groups: Sequence[Sequence[int]],
+        batch_size: int,
+        seed: int = 0,
+        shuffle: bool = True,
+        num_batches: int | None = None,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} outside a world of {world_size}")
         self.groups = [list(g) for g in groups if len(g)]
-        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.batch_size, self.seed, self.shuffle, self.num_batches = batch_size, seed, shuffle, num_batches
         self.rank, self.world_size = rank, world_size
+        if num_batches is not None and num_batches < 1:
+            raise ValueError("num_batches must be >= 1")
         largest = max((len(g) for g in self.groups), default=0)
         if largest > batch_size:
             raise ConfigError(f"batch size {batch_size} cannot hold a group of {largest} (an original and its counterfactuals)")
@@ -48,22 +63,34 @@ class PairBatchSampler(Sampler[list[int]]):
 
     def batches(self, epoch: int) -> list[list[int]]:
         if epoch not in self._cache:
-            rng = np.random.default_rng([self.seed, epoch, 104729])
-            order = rng.permutation(len(self.groups)) if self.shuffle else np.arange(len(self.groups))
-            batches: list[list[int]] = []
-            current: list[int] = []
-            for gi in order:
-                group = self.groups[gi]
-                if len(current) + len(group) > self.batch_size:
-                    batches.append(current)
-                    current = []
-                current = current + group
-            if current:
-                batches.append(current)
-            if self.shuffle:
-                batches = [rng.permutation(b).tolist() for b in batches]
+            if self.num_batches is None:
+                batches = self._pack(epoch)
+            else:
+                batches, passes = [], 0
+                while len(batches) < self.num_batches and self.groups:
+                    batches += self._pack(epoch * 1_000_003 + passes)
+                    passes += 1
+                batches = batches[: self.num_batches]
             self._cache = {epoch: batches}
         return self._cache[epoch]
+
+    def _pack(self, pass_id: int) -> list[list[int]]:
+        """One pass over every group: shuffled with ``(seed, pass_id)``, packed greedily."""
+        rng = np.random.default_rng([self.seed, pass_id, 104729])
+        order = rng.permutation(len(self.groups)) if self.shuffle else np.arange(len(self.groups))
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for gi in order:
+            group = self.groups[gi]
+            if len(current) + len(group) > self.batch_size:
+                batches.append(current)
+                current = []
+            current = current + group
+        if current:
+            batches.append(current)
+        if self.shuffle:
+            batches = [rng.permutation(b).tolist() for b in batches]
+        return batches
 
     def rank_batches(self, epoch: int) -> list[list[int]]:
         """This process's batches of ``epoch``. The epoch's list is first padded, like

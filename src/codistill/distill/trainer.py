@@ -4,7 +4,8 @@ Teacher signals arrive with the batch (from the cache), so a training step runs 
 only. Loss-term parameters (projections, TED filters) join the optimizer in their own group
 without weight decay; every term's value is averaged over the logging window and logged as
 ``loss_<name>``. Batches come from :class:`PairBatchSampler`, so an original and its
-counterfactual always share a step.
+counterfactual always share a step, in one stream of exactly ``max_steps`` x accumulation
+batches, so every run (baseline or CoD) takes exactly ``train.max_steps`` optimizer steps.
 
 Several processes (``accelerate launch``): each process takes whole batches of one shared epoch
 list (the sampler shards by rank; accelerate's own sharding, which would cut batches apart, is
@@ -121,7 +122,10 @@ class DistillTrainer(Trainer):
     def get_train_dataloader(self) -> DataLoader:
         groups = self.pair_groups or [[i] for i in range(len(self.train_dataset))]
         world, rank = self.args.world_size, self.args.process_index
-        sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed, rank=rank, world_size=world)
+        # one epoch of exactly the batches the step budget consumes (over all processes): groups pack
+        # into a varying number of batches per pass, and the Trainer would fix the epoch length from the first
+        num_batches = self.args.max_steps * self.args.gradient_accumulation_steps * max(1, world)
+        sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed, num_batches=num_batches, rank=rank, world_size=world)
         if world == 1:
             loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
             return self.accelerator.prepare(loader)

@@ -2,7 +2,9 @@
 
 Counterfactuals are labelled by the *current* teacher (its prediction on the counterfactual
 text, from the signal cache); the file's label is only checked against it, and disagreements
-are counted in the run's report. Each original and its counterfactual form one group, which the
+are counted in the run's report. A counterfactual attaches to an original when its id *and*
+its ``original_text`` match; one that does not flip the teacher is dropped unless
+``keep_non_flips`` is set. With ``cod`` on and a file given, no attached counterfactual is an error. Each original and its counterfactual form one group, which the
 pair-aware sampler keeps in one batch.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from codistill.counterfactuals.record import CounterfactualRecord
 from codistill.data import TaskData, sample
+from codistill.data.sampling import check_cod_budget
 from codistill.data.schema import Example
 from codistill.distill.config import DistillConfig
 from codistill.distill.signals import TeacherSignals
@@ -50,6 +53,24 @@ class TrainSet:
         return list(by_group.values())
 
 
+def check_provenance(
+    records: Sequence[CounterfactualRecord], task: str, signals: Any, path: str | None, *, allow: bool = False
+) -> dict[str, list]:
+    """What differs between the file's task/teacher and this run's: refused in one line unless ``allow``.
+
+    Records without provenance (files written by hand or by older versions) are not checked."""
+    run = {"task": task, "teacher_fingerprint": getattr(signals, "fingerprint", None), "teacher_max_length": getattr(signals, "max_length", None)}
+    differs: dict[str, list] = {}
+    for name, expected in run.items():
+        found = sorted({str(v) for r in records if (v := getattr(r, name)) not in ("", None)})
+        if expected is not None and found and found != [str(expected)]:
+            differs[name] = [v for v in found if v != str(expected)]
+    if differs and not allow:
+        what = "; ".join(f"{k} {', '.join(v)} (this run: {run[k]})" for k, v in differs.items())
+        raise DataError(f"{path}: counterfactuals made for another task or teacher: {what}; set reuse_counterfactuals=true to use them anyway")
+    return differs
+
+
 def index_counterfactuals(records: Sequence[CounterfactualRecord]) -> dict[str, list[CounterfactualRecord]]:
     index: dict[str, list[CounterfactualRecord]] = {}
     for r in records:
@@ -63,6 +84,8 @@ def build_train_set(
     signals: TeacherSignals | None,
     records: Sequence[CounterfactualRecord] | None,
 ) -> TrainSet:
+    if config.cod:
+        check_cod_budget(config.k, data.num_labels)
     shots = sample(data, config.k, config.seed, cod=config.cod)
     originals = list(shots.examples)
     items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]
@@ -70,28 +93,49 @@ def build_train_set(
     if config.cod and records is not None:
         if signals is None:
             raise DataError("counterfactuals need a teacher to label them")
+        reused = check_provenance(records, data.task.name, signals, config.counterfactuals, allow=config.reuse_counterfactuals)
+        if reused:
+            report["counterfactuals_reused"] = reused  # on purpose (reuse_counterfactuals): the record says so
         index = index_counterfactuals(records)
-        chosen: list[tuple[int, Example, CounterfactualRecord]] = []
-        missing = []
+        candidates: list[tuple[int, Example, CounterfactualRecord]] = []
+        missing, text_mismatch = [], 0
         for g, e in enumerate(originals):
-            cands = index.get(e.id)
-            if not cands:
+            cands = index.get(e.id, [])
+            # the id must name this very text: a file from another task or data version may reuse ids
+            same = [r for r in cands if not r.original_text or r.original_text == e.text]
+            text_mismatch += bool(cands) and not same
+            if not same:
                 missing.append(e.id)
                 continue
-            chosen.append((g, e, cands[0]))
+            candidates.append((g, e, same[0]))
         if missing and config.missing_counterfactuals == "error":
             raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
-        cf_texts = [r.counterfactual_text for _, _, r in chosen]
+        cf_texts = [r.counterfactual_text for _, _, r in candidates]
         teacher_cf = signals.predictions(cf_texts) if cf_texts else []
-        teacher_orig = signals.predictions([e.text for _, e, _ in chosen]) if cf_texts else []
-        mismatched = not_flipped = 0
-        for (g, e, r), t_cf, t_orig in zip(chosen, teacher_cf, teacher_orig):
+        teacher_orig = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []
+        mismatched = not_flipped = attached = 0
+        for (g, e, r), t_cf, t_orig in zip(candidates, teacher_cf, teacher_orig):
             mismatched += int(t_cf) != r.counterfactual_label
-            not_flipped += int(t_cf) == int(t_orig)
-            items.append(TrainItem(r.counterfactual_text, int(t_cf), g, True, e.id))
+            flips = int(t_cf) != int(t_orig)
+            not_flipped += not flips
+            if flips or config.keep_non_flips:
+                items.append(TrainItem(r.counterfactual_text, int(t_cf), g, True, e.id))
+                attached += 1
+        dropped = {
+            "no_counterfactual": len(missing) - text_mismatch,
+            "original_text_differs": text_mismatch,
+            "not_flipped": 0 if config.keep_non_flips else not_flipped,
+        }
+        if not attached:
+            raise DataError(
+                f"cod is on but no counterfactual in {config.counterfactuals} attaches to the {len(originals)} originals "
+                f"({', '.join(f'{v} {k.replace(chr(95), chr(32))}' for k, v in dropped.items())}); wrong task or teacher?"
+            )
         report.update(
-            counterfactuals=len(chosen),
+            counterfactuals=attached,
             missing_counterfactuals=len(missing),
+            dropped=dropped,  # originals left without a counterfactual, by reason
+            keep_non_flips=config.keep_non_flips,
             cf_label_mismatches=mismatched,  # file label != this teacher's prediction (relabelled)
             cf_not_flipped=not_flipped,  # teacher predicts the same label for original and CF
         )

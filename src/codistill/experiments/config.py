@@ -17,6 +17,9 @@ class SweepTask(ConfigBase):
     source: str | None = None
     teacher: str | None = Field(None, description="teacher directory; None: fine-tune one with `codistill teacher` (cached)")
     teacher_overrides: list[str] = Field(default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']")
+    teacher_max_length: int | None = Field(
+        None, gt=0, description="tokens the teacher reads, for verification and distillation alike (None: what it was trained with)"
+    )
 
 
 class SweepConfig(ConfigBase):

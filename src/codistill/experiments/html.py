@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from codistill.experiments.records import RunRecord
-from codistill.experiments.tables import grid, table_rows
+from codistill.experiments.tables import P_LABELS, cod_rows_text, grid, mark, table_rows
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;color:#222;padding:0 1rem}
@@ -19,7 +19,7 @@ h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;vertical-align:top}
 th{background:#f4f4f4}td.l{text-align:left}
-.sig{font-weight:600;color:#0a6b2d}.ns{color:#777}
+.sig{font-weight:600;color:#0a6b2d}.loss{font-weight:600;color:#b00020}.ns{color:#777}.rows{color:#555;font-size:.8rem}
 figure{display:inline-block;margin:.5rem}img{max-width:34rem;border:1px solid #eee}
 ins{background:#c9f7d4;text-decoration:none}del{background:#ffd6d6}
 .pairs td{max-width:30rem}
@@ -49,8 +49,8 @@ def _fmt_prob(probs: Sequence[float] | None) -> str:
     return "" if not probs else " / ".join(f"{p:.2f}" for p in probs)
 
 
-def results_table(records: Iterable[RunRecord], metric: str) -> str:
-    rows = table_rows(records, metric)
+def results_table(records: Iterable[RunRecord], metric: str, correction: str = "none") -> str:
+    rows = table_rows(records, metric, correction)
     if not rows:
         return f"<p>No paired baseline/+CoD results for {html.escape(metric)}.</p>"
     ks, table = grid(rows)
@@ -62,16 +62,19 @@ def results_table(records: Iterable[RunRecord], metric: str) -> str:
             if r is None:
                 tds.append("<td></td>")
                 continue
-            cls = "sig" if r["significant"] else "ns"
+            cls = "sig" if r["significant"] else "loss" if r["significant_loss"] else "ns"
+            rows_note = cod_rows_text(r)
             tds.append(
                 f"<td>{100 * r['baseline_mean']:.1f}±{100 * r['baseline_std']:.1f} → {100 * r['cod_mean']:.1f}±{100 * r['cod_std']:.1f}"
-                f"<br><span class='{cls}'>{100 * r['gain']:+.1f} [{100 * r['gain_ci_low']:+.1f}, {100 * r['gain_ci_high']:+.1f}]"
-                f" p={r['t_pvalue']:.3g}</span></td>"
+                f"<br><span class='{cls}'>{100 * r['gain']:+.1f}{mark(r)} [{100 * r['gain_ci_low']:+.1f}, {100 * r['gain_ci_high']:+.1f}]"
+                f" p={r['pvalue']:.3g}</span>" + (f"<br><span class='rows'>CoD: {rows_note}</span>" if rows_note else "") + "</td>"
             )
         body.append(f"<tr><td class='l'>{html.escape(task)}</td><td class='l'>{html.escape(recipe)} → +CoD</td>{''.join(tds)}</tr>")
     return (
         f"<table class='results' data-metric='{html.escape(metric)}'><tr><th>task</th><th>method</th>{head}</tr>{''.join(body)}</table>"
-        "<p class='ns'>mean ± std over seeds → gain [bootstrap 95% CI], paired t-test p; green: significant (p &lt; 0.05).</p>"
+        f"<p class='ns'>mean ± std over the paired seeds → gain [bootstrap 95% CI], p = {html.escape(P_LABELS[correction])}; "
+        "green *: significant gain, red †: significant loss (p &lt; 0.05; NaN: no variance in the paired differences); "
+        "CoD: originals+counterfactuals the +CoD runs trained on.</p>"
     )
 
 
@@ -108,12 +111,13 @@ def render_report(
     figures: Sequence[tuple[str | Path, str]] = (),
     pairs: Sequence[dict[str, Any]] = (),
     notes: Sequence[str] = (),
+    correction: str = "none",
 ) -> str:
     sections = [f"<h1>{html.escape(title)}</h1>"]
     if notes:
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     for metric in metrics:
-        sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric)}")
+        sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric, correction)}")
     if figures:
         sections.append("<h2>Figures</h2>" + "".join(embed_png(path, caption) for path, caption in figures))
     sections.append(f"<h2>Counterfactual pairs</h2>{pairs_table(pairs)}")

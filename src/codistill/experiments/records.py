@@ -35,6 +35,31 @@ class RunKey:
         return f"{self.task}/{self.method}/k{self.k}/s{self.seed}"
 
 
+#: config keys that do not change a run's result (where it is saved, whether weights are kept)
+NOT_INPUTS = ("output_dir", "save_model")
+TRACKING_FIELDS = ("report_to", "run_name", "logging_dir")
+
+
+def run_inputs(distill_config: dict[str, Any], teacher_fingerprint: str, counterfactuals_sha256: str | None) -> dict[str, Any]:
+    """Everything a run's numbers depend on, as recorded beside them."""
+    config = {k: v for k, v in distill_config.items() if k not in NOT_INPUTS}
+    if isinstance(config.get("train"), dict):  # trackers and where they log do not change the numbers
+        config["train"] = {k: v for k, v in config["train"].items() if k not in TRACKING_FIELDS}
+    return {"distill": config, "teacher_fingerprint": teacher_fingerprint, "counterfactuals_sha256": counterfactuals_sha256}
+
+
+def input_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two input dicts (nested dicts walked)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += input_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}")
+    return out
+
+
 @dataclass
 class RunRecord:
     key: RunKey
@@ -42,6 +67,12 @@ class RunRecord:
     timings: dict[str, float] = field(default_factory=dict)
     counterfactuals: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: training-set composition: originals, counterfactuals attached, dropped (by reason), train_steps
+    train_set: dict[str, Any] = field(default_factory=dict)
+    #: hash of every input of the run (resolved config, teacher fingerprint, counterfactual file
+    #: content); a resumed sweep reuses a record only when it matches (see :func:`run_inputs`)
+    fingerprint: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.key.as_id(), **asdict(self)}
@@ -54,6 +85,9 @@ class RunRecord:
             timings=dict(row.get("timings", {})),
             counterfactuals=dict(row.get("counterfactuals", {})),
             config=dict(row.get("config", {})),
+            train_set=dict(row.get("train_set", {})),
+            fingerprint=str(row.get("fingerprint", "")),
+            inputs=dict(row.get("inputs", {})),
         )
 
 
@@ -86,6 +120,9 @@ class ResultStore:
 
     def done(self) -> set[RunKey]:
         return {r.key for r in self.load()}
+
+    def by_key(self) -> dict[RunKey, RunRecord]:
+        return {r.key: r for r in self.load()}
 
     def append(self, record: RunRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ def write_report(
     sample_pairs: int = 25,
     seed: int = 0,
     title: str = "codistill sweep report",
+    correction: str = "none",
 ) -> ReportFiles:
     store = ResultStore(results)
     records = store.load()
@@ -46,8 +47,8 @@ def write_report(
     md_parts = [f"# {title}\n", f"{len(records)} runs; tasks: {', '.join(tasks)}.\n"]
     csv_paths = []
     for metric in metrics:
-        md_parts.append(f"\n## {metric}\n\n{markdown_table(records, metric)}")
-        csv_paths.append(atomic_write_text(out / f"table_{metric}.csv", csv_table(records, metric)))
+        md_parts.append(f"\n## {metric}\n\n{markdown_table(records, metric, correction)}")
+        csv_paths.append(atomic_write_text(out / f"table_{metric}.csv", csv_table(records, metric, correction)))
 
     figures: list[tuple[Path, str]] = []
     for task in tasks:
@@ -71,7 +72,7 @@ def write_report(
         pool = [r.to_dict() for f in counterfactual_files for r in read_counterfactuals(f)]
         pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
     notes = [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"] if store.skipped_partial_lines else []
-    page = render_report(records, title=title, metrics=metrics, figures=figures, pairs=pairs, notes=notes)
+    page = render_report(records, title=title, metrics=metrics, figures=figures, pairs=pairs, notes=notes, correction=correction)
     return ReportFiles(
         markdown=atomic_write_text(out / "report.md", "".join(md_parts)),
         html=atomic_write_text(out / "report.html", page),

@@ -2,15 +2,18 @@
 
 For every (task, recipe, k) cell the baseline and +CoD runs are paired by seed (same nested
 budget), and the gain is tested with a paired t-test and a Wilcoxon signed-rank test, with a
-seeded percentile-bootstrap 95% confidence interval of the mean gain.
+seeded percentile-bootstrap 95% confidence interval of the mean gain. Means and stds reported
+beside a test are over the same paired seeds the test used. ``holm`` adjusts a family of
+p-values (a table's cells) for multiple comparisons.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
@@ -39,6 +42,8 @@ class PairedComparison:
     n_pairs: int
     baseline_mean: float
     cod_mean: float
+    baseline_std: float
+    cod_std: float
     gain_mean: float
     gain_std: float
     ci_low: float
@@ -46,6 +51,16 @@ class PairedComparison:
     t_pvalue: float
     wilcoxon_pvalue: float
     alpha: float = 0.05
+    t_pvalue_holm: float | None = None  # set by :func:`compare_cod` with ``correction="holm"``
+
+    @property
+    def pvalue(self) -> float:
+        """The p-value significance is judged on: Holm-adjusted when computed, else the raw t-test."""
+        return self.t_pvalue if self.t_pvalue_holm is None else self.t_pvalue_holm
+
+    def _rejects(self) -> bool:
+        # NaN (zero-variance differences, a single pair) never rejects
+        return not math.isnan(self.pvalue) and self.pvalue < self.alpha
 
     @property
     def significant(self) -> bool:
@@ -54,7 +69,12 @@ class PairedComparison:
         The Wilcoxon p-value is reported beside it but not required: with n seeds its exact
         two-sided p-value cannot go below 2 / 2**n (0.0625 for the default 5 seeds).
         """
-        return self.gain_mean > 0 and self.t_pvalue < self.alpha
+        return self.gain_mean > 0 and self._rejects()
+
+    @property
+    def significant_loss(self) -> bool:
+        """A negative gain (CoD hurts) whose paired t-test rejects at ``alpha``."""
+        return self.gain_mean < 0 and self._rejects()
 
 
 def bootstrap_ci(values: np.ndarray, *, level: float = 0.95, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
@@ -96,19 +116,35 @@ def paired_tests(baseline: np.ndarray, cod: np.ndarray) -> tuple[float, float]:
     if diff.size < 2:
         return math.nan, math.nan
     if np.allclose(diff, diff[0]):
-        # zero variance: t is undefined; identical pairs carry no evidence either way
-        t_p = 0.0 if diff[0] != 0 else 1.0
+        # zero variance: t is undefined (a constant gain over few seeds is not evidence of p = 0)
+        t_p = math.nan
     else:
         t_p = float(stats.ttest_rel(cod, baseline).pvalue)
     if np.all(diff == 0):
-        w_p = 1.0
+        w_p = math.nan  # every pair tied: the signed-rank test has nothing to rank
     else:
         w_p = float(stats.wilcoxon(cod, baseline, zero_method="wilcox", alternative="two-sided").pvalue)
     return t_p, w_p
 
 
-def compare_cod(records: Iterable[RunRecord], metric: str, alpha: float = 0.05) -> list[PairedComparison]:
-    """Baseline vs +CoD per (task, recipe, k), paired by seed; seeds missing one side are left out."""
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN and is not counted in the family)."""
+    valid = [i for i, p in enumerate(pvalues) if not math.isnan(p)]
+    order = sorted(valid, key=lambda i: pvalues[i])
+    adjusted = [math.nan] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def compare_cod(
+    records: Iterable[RunRecord], metric: str, alpha: float = 0.05, correction: Literal["none", "holm"] = "none"
+) -> list[PairedComparison]:
+    """Baseline vs +CoD per (task, recipe, k), paired by seed; seeds missing one side are left out.
+
+    ``correction="holm"`` adjusts the t-test p-values across all returned cells (one family)."""
     by_cell: dict[tuple[str, str, int], dict[bool, dict[int, float]]] = defaultdict(lambda: {False: {}, True: {}})
     for r in records:
         if metric in r.metrics:
@@ -125,8 +161,13 @@ def compare_cod(records: Iterable[RunRecord], metric: str, alpha: float = 0.05) 
         low, high = bootstrap_ci(diff)
         out.append(
             PairedComparison(
-                task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()),
+                task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()), _std(base), _std(cod),
                 float(diff.mean()), _std(diff), low, high, t_p, w_p, alpha,
             )
         )
+    if correction == "holm":
+        adjusted = holm([c.t_pvalue for c in out])
+        out = [replace(c, t_pvalue_holm=p) for c, p in zip(out, adjusted)]
+    elif correction != "none":
+        raise ValueError(f"unknown correction {correction!r} (none, holm)")
     return out

@@ -18,11 +18,13 @@ from typing import Any
 
 from codistill.data.config import DataConfig
 from codistill.experiments.config import SweepConfig, SweepTask
-from codistill.experiments.records import ResultStore, RunKey, RunRecord
+from codistill.errors import ConfigError
+from codistill.experiments.records import ResultStore, RunKey, RunRecord, input_differences, run_inputs
+from codistill.utils.hashing import fingerprint
 
 RESULTS_FILE = "results.jsonl"
 #: metrics copied from a run's test scores into its record (when present)
-RECORD_METRICS = ("accuracy", "macro_f1", "mcc", "agreement", "kl", "ece")
+RECORD_METRICS = ("accuracy", "macro_f1", "mcc", "agreement", "kl_teacher_student", "ece")
 
 
 @dataclass
@@ -30,6 +32,11 @@ class Job:
     key: RunKey
     config: dict[str, Any]  # a DistillConfig, as a dict so it crosses process boundaries
     counterfactuals: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.inputs)
 
 
 @dataclass
@@ -72,7 +79,7 @@ def prepare_counterfactuals(
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
     cf = CounterfactualConfig(
-        data=data_config(task), k=max(config.ks), seed=seed, teacher=teacher,
+        data=data_config(task), k=max(config.ks), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
         output_dir=str(out_dir / "counterfactuals" / f"{task.task}-s{seed}"),
     )
     if config.counterfactual_overrides:
@@ -91,12 +98,25 @@ def prepare_counterfactuals(
     return str(result.output_dir / "counterfactuals.jsonl"), stats
 
 
+def file_sha256(path: str | None) -> str | None:
+    if not path:
+        return None
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -> tuple[list[Job], int, dict[str, str], dict]:
-    """Every run of the grid not yet in ``store``, with teachers and counterfactuals ready."""
+    """Every run of the grid not yet in ``store`` with the same inputs, teachers and counterfactuals ready.
+
+    A run is reused only when its record's fingerprint (resolved config, teacher fingerprint,
+    counterfactual file content) matches; a record of the same run made with other inputs stops
+    the sweep with a one-line error naming the difference, so results are never mixed."""
     from codistill.distill.config import DistillConfig
+    from codistill.models.loading import scorer_fingerprint
 
     out_dir = Path(config.output_dir)
-    done = store.done()
+    existing = store.by_key()
     jobs: list[Job] = []
     skipped = 0
     teachers: dict[str, str] = {}
@@ -106,19 +126,25 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
             RunKey(task.task, recipe, cod, k, seed)
             for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
         ]
-        todo = [key for key in keys if key not in done]
-        skipped += len(keys) - len(todo)
-        if not todo:
-            continue
+        if any(key.cod for key in keys):
+            from codistill.data.sampling import check_cod_budget
+
+            num_labels = _session().data(data_config(task)).num_labels
+            for k in sorted({key.k for key in keys if key.cod}):
+                check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
+        # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
+        # files come from their caches, so a finished sweep redoes no work to check them
         teacher = teachers[task.task] = prepare_teacher(task, echo)
+        teacher_fp = scorer_fingerprint(teacher)
         cf_stats: dict[int, dict[str, Any]] = {}
-        for seed in sorted({key.seed for key in todo if key.cod}):
+        for seed in sorted({key.seed for key in keys if key.cod}):
             cf_files[(task.task, seed)], cf_stats[seed] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo)
+        cf_hashes = {seed: file_sha256(path) for (name, seed), path in cf_files.items() if name == task.task}
         task_jobs = []
-        for key in todo:
+        for key in keys:
             dc = DistillConfig(
                 data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
-                counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None,
+                counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None, teacher_max_length=task.teacher_max_length,
                 save_model=False,
             )
             if config.distill_overrides:
@@ -128,8 +154,21 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                     "train.run_name": dc.train.run_name or key.as_id(),
                     "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
                 })
-            task_jobs.append(Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {}))
-        warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
+            job = Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {})
+            job.inputs = run_inputs(job.config, teacher_fp, cf_hashes.get(key.seed) if key.cod else None)
+            old = existing.get(key)
+            if old is not None:
+                if old.fingerprint == job.fingerprint:
+                    skipped += 1
+                    continue
+                changed = input_differences(old.inputs, job.inputs) if old.inputs else ["(the record has no input fingerprint)"]
+                raise ConfigError(
+                    f"{store.path} holds {key.as_id()} made with other inputs ({', '.join(changed[:4])}"
+                    f"{', ...' if len(changed) > 4 else ''} differ); use a new output_dir so results are not mixed"
+                )
+            task_jobs.append(job)
+        if task_jobs:
+            warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
         jobs.extend(task_jobs)
     return jobs, skipped, teachers, cf_files
 
@@ -141,7 +180,7 @@ def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:
         return
     session = _session()  # the same session an in-process sweep then trains with
     data = session.data(config.data)
-    signals = session.teacher(config.teacher, config.train.max_length, True, data.num_labels)
+    signals = session.teacher(config.teacher, config.teacher_max_length, True, data.num_labels)
     texts = [e.text for e in data.validation + data.test]
     echo(f"[{data.task.name}] teacher signals for {len(texts)} evaluation texts (cached on disk)")
     signals.logits(texts)
@@ -184,7 +223,11 @@ def run_job(job: Job) -> dict[str, Any]:
     if isinstance(pairs.get("flip_consistency"), (int, float)):
         metrics["flip_consistency"] = float(pairs["flip_consistency"])
     timings = {k: round(float(v), 3) for k, v in result.timings.items()}
-    return RunRecord(job.key, metrics, timings, job.counterfactuals, {"distill": job.config}).to_dict()
+    train_set = {**result.metrics.get("train_set", {}), "train_steps": int(result.metrics["train_steps"])}
+    train_set.pop("ids", None)  # the originals' ids are in metrics.json; the record keeps counts
+    return RunRecord(
+        job.key, metrics, timings, job.counterfactuals, {"distill": job.config}, train_set, job.fingerprint, job.inputs
+    ).to_dict()
 
 
 def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress) -> int:
@@ -227,6 +270,20 @@ def _remove_if_only_marker(directory: Path) -> None:
         directory.rmdir()
 
 
+def save_config(config: SweepConfig, out_dir: Path, echo: Callable[[str], None]) -> Path:
+    """Write ``sweep.yaml``; a different earlier config (say a grid extended by more seeds) is
+    kept as ``sweep.<n>.yaml`` rather than overwritten."""
+    path = out_dir / "sweep.yaml"
+    if path.is_file() and SweepConfig.from_yaml(path).to_dict() != config.to_dict():
+        n = 1
+        while (out_dir / f"sweep.{n}.yaml").exists():
+            n += 1
+        path.rename(out_dir / f"sweep.{n}.yaml")
+        echo(f"the sweep config changed: the previous one is kept as {out_dir / f'sweep.{n}.yaml'}")
+    config.save(path)
+    return path
+
+
 def run_sweep(config: SweepConfig, *, echo: Callable[[str], None] = print) -> SweepResult:
     from tqdm.auto import tqdm
 
@@ -238,12 +295,12 @@ def run_sweep(config: SweepConfig, *, echo: Callable[[str], None] = print) -> Sw
     claim_output_dir(out_dir, "sweep", "sweep output directory")
     store = ResultStore(out_dir / RESULTS_FILE)
     try:
-        jobs, skipped, teachers, cf_files = plan(config, store, echo)
+        jobs, skipped, teachers, cf_files = plan(config, store, echo)  # raises before touching sweep.yaml
     except Exception:
         if fresh:  # nothing of this sweep is worth keeping: leave no half-made folder behind
             _remove_if_only_marker(out_dir)
         raise
-    config.save(out_dir / "sweep.yaml")  # only once the sweep validated and is about to run
+    save_config(config, out_dir, echo)  # only once the sweep validated and is about to run
     if skipped:
         echo(f"resuming: {skipped} run(s) already in {store.path}")
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not jobs)

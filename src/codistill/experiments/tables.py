@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable
 
 from codistill.experiments.records import RunRecord
-from codistill.experiments.stats import compare_cod, summarise
+from codistill.experiments.stats import compare_cod
 
 
 def grid(rows: list[dict]) -> tuple[list[int], list[tuple[str, str, list[dict | None]]]]:
@@ -21,28 +21,58 @@ def grid(rows: list[dict]) -> tuple[list[int], list[tuple[str, str, list[dict | 
     return ks, lines
 
 
-def table_rows(records: Iterable[RunRecord], metric: str) -> list[dict]:
-    """One row per (task, recipe, k) with baseline and CoD mean ± std, gain, p-values, flag (metrics as fractions)."""
+P_LABELS = {"none": "paired t-test p", "holm": "paired t-test p, Holm-adjusted across the table's cells"}
+
+
+def cod_rows(records: Iterable[RunRecord]) -> dict[tuple[str, str, int], tuple[float, float]]:
+    """Mean (originals, counterfactuals) the +CoD runs of each (task, recipe, k) trained on."""
+    sums: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
+    for r in records:
+        if r.key.cod and "originals" in r.train_set:
+            sums.setdefault((r.key.task, r.key.recipe, r.key.k), []).append(
+                (int(r.train_set["originals"]), int(r.train_set.get("counterfactuals", 0)))
+            )
+    return {key: (sum(o for o, _ in v) / len(v), sum(c for _, c in v) / len(v)) for key, v in sums.items()}
+
+
+def table_rows(records: Iterable[RunRecord], metric: str, correction: str = "none") -> list[dict]:
+    """One row per (task, recipe, k): baseline and CoD mean ± std over the seeds the paired test
+    used, gain, p-values, flags (metrics as fractions) and the CoD runs' training-set rows."""
     records = list(records)
-    summary = {(c.task, c.method, c.k): c for c in summarise(records, metric)}
+    rows_of = cod_rows(records)
     rows = []
-    for cmp in compare_cod(records, metric):
-        base = summary[(cmp.task, cmp.recipe, cmp.k)]
-        cod = summary[(cmp.task, f"{cmp.recipe}+cod", cmp.k)]
+    for cmp in compare_cod(records, metric, correction=correction):
+        originals, counterfactuals = rows_of.get((cmp.task, cmp.recipe, cmp.k), (float("nan"), float("nan")))
         rows.append(
             {
                 "task": cmp.task, "recipe": cmp.recipe, "k": cmp.k, "metric": metric, "n_pairs": cmp.n_pairs,
-                "baseline_mean": base.mean, "baseline_std": base.std, "cod_mean": cod.mean, "cod_std": cod.std,
+                "baseline_mean": cmp.baseline_mean, "baseline_std": cmp.baseline_std, "cod_mean": cmp.cod_mean, "cod_std": cmp.cod_std,
                 "gain": cmp.gain_mean, "gain_ci_low": cmp.ci_low, "gain_ci_high": cmp.ci_high,
-                "t_pvalue": cmp.t_pvalue, "wilcoxon_pvalue": cmp.wilcoxon_pvalue, "significant": cmp.significant,
+                "t_pvalue": cmp.t_pvalue, "wilcoxon_pvalue": cmp.wilcoxon_pvalue, "correction": correction, "pvalue": cmp.pvalue,
+                "significant": cmp.significant, "significant_loss": cmp.significant_loss,
+                "cod_originals": originals, "cod_counterfactuals": counterfactuals,
             }
         )
     return rows
 
 
-def markdown_table(records: Iterable[RunRecord], metric: str) -> str:
-    """``base ± std → cod ± std (+gain)`` per cell; ``*`` marks a significant gain (paired t, p < 0.05)."""
-    rows = table_rows(records, metric)
+def mark(row: dict) -> str:
+    """``*`` a significant gain, ``†`` a significant loss, nothing otherwise."""
+    return "*" if row["significant"] else "†" if row["significant_loss"] else ""
+
+
+def cod_rows_text(row: dict) -> str:
+    """``4+4 rows``: the +CoD runs' originals + counterfactuals (means over seeds)."""
+    o, c = row["cod_originals"], row["cod_counterfactuals"]
+    if o != o:  # NaN: records from before training-set composition was recorded
+        return ""
+    fmt = lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"  # noqa: E731
+    return f"{fmt(o)}+{fmt(c)} rows"
+
+
+def markdown_table(records: Iterable[RunRecord], metric: str, correction: str = "none") -> str:
+    """``base ± std → cod ± std (+gain*) [o+c rows]`` per cell; ``*``/``†`` a significant gain/loss."""
+    rows = table_rows(records, metric, correction)
     if not rows:
         return f"_no paired baseline/+CoD results for {metric}_\n"
     ks, table = grid(rows)
@@ -52,17 +82,20 @@ def markdown_table(records: Iterable[RunRecord], metric: str) -> str:
             ""
             if r is None
             else f"{r['baseline_mean'] * 100:.1f}±{r['baseline_std'] * 100:.1f} → {r['cod_mean'] * 100:.1f}±{r['cod_std'] * 100:.1f} "
-            f"({r['gain'] * 100:+.1f}{'*' if r['significant'] else ''})"
+            f"({r['gain'] * 100:+.1f}{mark(r)})" + (f" [{cod_rows_text(r)}]" if cod_rows_text(r) else "")
             for r in cells
         ]
         lines.append(f"| {task} | {recipe} → +CoD | " + " | ".join(rendered) + " |")
     lines.append("")
-    lines.append("`*`: gain significant (paired t-test across seeds, p < 0.05); mean ± std over seeds, in points.")
+    lines.append(
+        f"`*`: significant gain, `†`: significant loss ({P_LABELS[correction]} < 0.05; NaN when the paired differences "
+        "have no variance); mean ± std over the paired seeds, in points; [originals+counterfactuals the +CoD runs trained on]."
+    )
     return "\n".join(lines) + "\n"
 
 
-def csv_table(records: Iterable[RunRecord], metric: str) -> str:
-    rows = table_rows(records, metric)
+def csv_table(records: Iterable[RunRecord], metric: str, correction: str = "none") -> str:
+    rows = table_rows(records, metric, correction)
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))

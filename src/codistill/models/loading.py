@@ -198,11 +198,29 @@ def load_classifier(
     return model
 
 
+def hub_revision(repo_id: str) -> str | None:
+    """The commit a hub id resolves to: the local hub cache's snapshot (offline), else the hub's
+    answer; None when neither is available."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=["config.json"])).name
+    except Exception:  # noqa: BLE001 - not cached (or no hub library): ask the hub
+        pass
+    try:
+        from huggingface_hub import HfApi
+
+        return HfApi().model_info(repo_id).sha
+    except Exception:  # noqa: BLE001 - offline or unknown id
+        return None
+
+
 def model_fingerprint(ref: ModelRef | str) -> str:
-    """Content hash of a model's config and weights (hub ids: the id), used as a cache key."""
+    """Content hash of a model's config and weights (hub ids: the id and the commit it resolves
+    to, so a new upload of the same id is a new fingerprint), used as a cache key."""
     ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
     if ref.kind == "hub":
-        return hashlib.sha256(f"hub:{ref.path}".encode()).hexdigest()[:16]
+        return hashlib.sha256(f"hub:{ref.path}@{hub_revision(ref.path) or 'unresolved'}".encode()).hexdigest()[:16]
     root = Path(ref.path)
     files = [root / ref.gguf_file] if ref.gguf_file else sorted(
         p for p in root.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and p.is_file()

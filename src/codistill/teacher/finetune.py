@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
 TRACKING_FIELDS = ("report_to", "run_name", "logging_dir")
+#: bump when what a cached teacher holds or how it is trained changes without a version change
+TEACHER_CACHE_SCHEMA = 2
 
 
 @dataclass
@@ -43,7 +45,10 @@ def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str, 
             "config": config.model_dump(mode="json", exclude={"output_dir": True, "train": set(TRACKING_FIELDS)}),
             "data": data.fingerprint,
             "model": model_hash,
-            "codistill": __version__.rsplit(".", 1)[0],
+            # the full version and an explicit schema: a patch release that changes training
+            # must not be served a teacher trained by the old code
+            "codistill": __version__,
+            "cache_schema": TEACHER_CACHE_SCHEMA,
         }
     )
 
@@ -181,6 +186,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "selected_step": keep_best.best_step,
             "validation_history": keep_best.history,
             "train_examples": len(train_set) if config.finetune else 0,
+            "max_length": tc.max_length,  # the length every later stage reads this teacher with (teacher/meta.py)
             "train_steps": int(train_output.global_step) if train_output else 0,
             "train_loss": float(train_output.training_loss) if train_output else None,
             "head": config.head,
