@@ -54,6 +54,7 @@ def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_
     cfg = DistillConfig(
         data=data_config, teacher=str(tiny_dir / "teacher"), student={"path": str(without_dropout(tiny_dir / "student", tmp_path / "student"))},
         recipe="lwd", k=16, cod=True, counterfactuals=str(cf_file), output_dir="two",
+        keep_non_flips=True,  # the random tiny teacher flips nothing; the test needs pairs, not flips
     ).with_overrides(["train.max_steps=6", "train.batch_size=4", "train.logging_steps=3"])
     if importlib.util.find_spec("tensorboard"):
         cfg = cfg.with_overrides({"train.report_to": "tensorboard", "train.logging_dir": "tb"})
