@@ -133,7 +133,8 @@ def main() -> None:
                     "kd": {"cod": False, "counterfactuals": None},
                     "cod": {"cod": True, "counterfactuals": cf},
                     "half": {"cod": True, "counterfactuals": None},
-                    "aug": {"cod": True, "counterfactuals": str(aug) if aug else None},
+                    # random edits rarely flip the teacher: the control keeps them (training drops non-flips by default)
+                    "aug": {"cod": True, "counterfactuals": str(aug) if aug else None, "keep_non_flips": True},
                 }
                 for arm in args.arms:
                     if arm in ("cod", "aug") and not arms[arm]["counterfactuals"]:
