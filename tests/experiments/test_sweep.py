@@ -99,3 +99,23 @@ def test_ray_backend_local_instance(sweep_config, tmp_path):
     finally:
         ray.shutdown()
     assert result.ran == 2 and {r.key.cod for r in result.records} == {False, True}
+
+
+def test_task_contrast_file_reaches_records_and_report(sweep_config, tmp_path):
+    from codistill.experiments.report import write_report
+
+    contrast = tmp_path / "contrast.jsonl"
+    contrast.write_text(
+        '{"original": "a great and lovely film", "counterfactual": "a dull and awful film", "label": 1, "counterfactual_label": 0}\n'
+        '{"original": "boring mess", "counterfactual": "charming gem", "label": 0, "counterfactual_label": 1}\n'
+    )
+    sweep_config.tasks[0].contrast = str(contrast)
+    sweep_config.ks, sweep_config.seeds = [4], [0]
+    result = run_sweep(sweep_config, echo=lambda *_: None)
+    assert result.ran == 2
+    for r in result.records:
+        assert {"contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency"} <= set(r.metrics)
+    files = write_report(result.results_path, tmp_path / "rep")
+    md = files.markdown.read_text()
+    assert "## contrast_consistency" in md and "| local | kd → +CoD |" in md.split("## contrast_consistency")[1]
+    assert "data-metric='contrast_consistency'" in files.html.read_text()

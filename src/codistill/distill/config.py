@@ -56,6 +56,7 @@ class StudentConfig(ConfigBase):
 class EvalConfig(ConfigBase):
     test: bool = Field(True, description="score the test split at the end (reported only, never used for selection)")
     counterfactuals: str | None = Field(None, description="counterfactual file for flip consistency (default: held-out pairs of the training file)")
+    contrast: str | None = Field(None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label) scored after training")
     batch_size: int = Field(128, gt=0)
 
 
@@ -126,6 +127,7 @@ class EvaluateConfig(ConfigBase):
     student: str
     split: Literal["test", "validation"] = "test"
     counterfactuals: str | None = None
+    contrast: str | None = Field(None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label)")
     max_length: int = Field(128, gt=0)
     batch_size: int = Field(128, gt=0)
     signals_cache: bool = True

@@ -17,6 +17,7 @@ class SweepTask(ConfigBase):
     source: str | None = None
     teacher: str | None = Field(None, description="teacher directory; None: fine-tune one with `codistill teacher` (cached)")
     teacher_overrides: list[str] = Field(default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']")
+    contrast: str | None = Field(None, description="gold contrast pairs (jsonl) every run of the task is scored on")
 
 
 class SweepConfig(ConfigBase):

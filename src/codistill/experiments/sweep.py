@@ -119,6 +119,8 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                 counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None,
                 save_model=False,
             )
+            if task.contrast:
+                dc.eval.contrast = task.contrast
             if config.distill_overrides:
                 dc = dc.with_overrides(config.distill_overrides)
             task_jobs.append(Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {}))
@@ -165,6 +167,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Train and score one run; returns the record as a dict (picklable for any backend)."""
     from codistill.distill import distill
     from codistill.distill.config import DistillConfig
+    from codistill.evaluation.contrast import flat_record_metrics
 
     result = distill(DistillConfig.from_dict(job.config), session=_session())
     test = result.metrics.get("test", {})
@@ -172,6 +175,7 @@ def run_job(job: Job) -> dict[str, Any]:
     pairs = result.metrics.get("counterfactual_pairs") or {}
     if isinstance(pairs.get("flip_consistency"), (int, float)):
         metrics["flip_consistency"] = float(pairs["flip_consistency"])
+    metrics.update(flat_record_metrics(result.metrics.get("contrast")))
     timings = {k: round(float(v), 3) for k, v in result.timings.items()}
     return RunRecord(job.key, metrics, timings, job.counterfactuals, {"distill": job.config}).to_dict()
 
