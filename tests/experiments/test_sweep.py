@@ -1,6 +1,7 @@
 """Sweeps end to end on tiny models: records, resume after a failure, process pool and Ray."""
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,21 @@ def test_task_contrast_file_reaches_records_and_report(sweep_config, tmp_path):
     md = files.markdown.read_text()
     assert "## contrast_consistency" in md and "| local | kd → +CoD |" in md.split("## contrast_consistency")[1]
     assert "data-metric='contrast_consistency'" in files.html.read_text()
+
+
+def test_budget_modes_are_methods_of_a_sweep(sweep_config):
+    sweep_config.ks, sweep_config.seeds = [4], [0]
+    sweep_config.cod_modes, sweep_config.cod_m = ["paper", "full", "multi"], 2
+    result = run_sweep(sweep_config, echo=lambda *_: None)
+    by_method = {r.key.method: r for r in result.records}
+    assert set(by_method) == {"kd", "kd+cod", "kd+cod-full", "kd+cod-multi2"}
+    sizes = {m: r.config["distill"] for m, r in by_method.items()}
+    assert sizes["kd+cod-full"]["cod_mode"] == "full" and sizes["kd+cod-multi2"]["cod_mode"] == "multi"
+    assert {("local", 0), ("local/full", 0), ("local/multi2", 0)} == set(result.counterfactual_files)
+    # counterfactuals for the k/2 originals of the paper budget, for all k originals otherwise
+    originals = {m: by_method[m].counterfactuals["originals"] for m in ("kd+cod", "kd+cod-full", "kd+cod-multi2")}
+    assert originals == {"kd+cod": 2, "kd+cod-full": 4, "kd+cod-multi2": 4}
+    import yaml
+
+    multi_cfg = yaml.safe_load((Path(result.counterfactual_files[("local/multi2", 0)]).parent / "config.yaml").read_text())
+    assert multi_cfg["per_original"] == 2

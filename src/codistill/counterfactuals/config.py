@@ -68,6 +68,8 @@ class CounterfactualConfig(ConfigBase):
     teacher: str = Field("", description="teacher model directory (its predictions label the counterfactuals)")
     generator: Literal["editor", "openai", "hf-chat"] = "editor"
     selection: Literal["smallest", "nearest_boundary"] = Field("smallest", description="which valid flip wins")
+    per_original: int = Field(1, ge=1, le=8, description="verified counterfactuals kept per original, diverse (other positions or words); "
+                              "m > 1 feeds distill's cod_mode=multi")
     max_attempts: int = Field(3, ge=1, description="LLM attempts per input (each retry is told what the teacher still predicts)")
     max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this")
     teacher_batch_size: int = Field(64, ge=1)

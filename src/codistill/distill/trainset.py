@@ -57,13 +57,24 @@ def index_counterfactuals(records: Sequence[CounterfactualRecord]) -> dict[str, 
     return index
 
 
+def cod_budget(config: DistillConfig) -> tuple[bool, int]:
+    """(sample only the first k/2 originals?, counterfactuals per original) of the CoD mode:
+    paper (k/2 originals, 1 each), full (k originals, 1 each), multi (k originals, cod_m each)."""
+    if not config.cod:
+        return False, 0
+    if config.cod_mode == "paper":
+        return True, 1
+    return False, config.cod_m if config.cod_mode == "multi" else 1
+
+
 def build_train_set(
     config: DistillConfig,
     data: TaskData,
     signals: TeacherSignals | None,
     records: Sequence[CounterfactualRecord] | None,
 ) -> TrainSet:
-    shots = sample(data, config.k, config.seed, cod=config.cod)
+    half, per_original = cod_budget(config)
+    shots = sample(data, config.k, config.seed, cod=half)
     originals = list(shots.examples)
     items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]
     report: dict[str, Any] = {"originals": len(originals), "counterfactuals": 0}
@@ -78,7 +89,7 @@ def build_train_set(
             if not cands:
                 missing.append(e.id)
                 continue
-            chosen.append((g, e, cands[0]))
+            chosen.extend((g, e, r) for r in cands[:per_original])
         if missing and config.missing_counterfactuals == "error":
             raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
         cf_texts = [r.counterfactual_text for _, _, r in chosen]
@@ -90,6 +101,7 @@ def build_train_set(
             not_flipped += int(t_cf) == int(t_orig)
             items.append(TrainItem(r.counterfactual_text, int(t_cf), g, True, e.id))
         report.update(
+            cod_mode=config.cod_mode,
             counterfactuals=len(chosen),
             missing_counterfactuals=len(missing),
             cf_label_mismatches=mismatched,  # file label != this teacher's prediction (relabelled)

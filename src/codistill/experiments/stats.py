@@ -46,6 +46,7 @@ class PairedComparison:
     t_pvalue: float
     wilcoxon_pvalue: float
     alpha: float = 0.05
+    method: str = ""  # the CoD side's method name (kd+cod, kd+cod-full, kd+cod-multi3); "" = recipe+cod
 
     @property
     def significant(self) -> bool:
@@ -108,25 +109,28 @@ def paired_tests(baseline: np.ndarray, cod: np.ndarray) -> tuple[float, float]:
 
 
 def compare_cod(records: Iterable[RunRecord], metric: str, alpha: float = 0.05) -> list[PairedComparison]:
-    """Baseline vs +CoD per (task, recipe, k), paired by seed; seeds missing one side are left out."""
-    by_cell: dict[tuple[str, str, int], dict[bool, dict[int, float]]] = defaultdict(lambda: {False: {}, True: {}})
+    """Baseline vs each CoD method (budget mode) per (task, recipe, k), paired by seed; seeds
+    missing one side are left out."""
+    by_cell: dict[tuple[str, str, int], dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for r in records:
         if metric in r.metrics:
-            by_cell[(r.key.task, r.key.recipe, r.key.k)][r.key.cod][r.key.seed] = float(r.metrics[metric])
+            by_cell[(r.key.task, r.key.recipe, r.key.k)][r.key.method][r.key.seed] = float(r.metrics[metric])
     out = []
     for (task, recipe, k), sides in sorted(by_cell.items()):
-        seeds = sorted(set(sides[False]) & set(sides[True]))
-        if not seeds:
-            continue
-        base = np.array([sides[False][s] for s in seeds])
-        cod = np.array([sides[True][s] for s in seeds])
-        diff = cod - base
-        t_p, w_p = paired_tests(base, cod)
-        low, high = bootstrap_ci(diff)
-        out.append(
-            PairedComparison(
-                task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()),
-                float(diff.mean()), _std(diff), low, high, t_p, w_p, alpha,
+        baseline = sides.get(recipe, {})
+        for method in sorted(m for m in sides if m != recipe):
+            seeds = sorted(set(baseline) & set(sides[method]))
+            if not seeds:
+                continue
+            base = np.array([baseline[s] for s in seeds])
+            cod = np.array([sides[method][s] for s in seeds])
+            diff = cod - base
+            t_p, w_p = paired_tests(base, cod)
+            low, high = bootstrap_ci(diff)
+            out.append(
+                PairedComparison(
+                    task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()),
+                    float(diff.mean()), _std(diff), low, high, t_p, w_p, alpha, method,
+                )
             )
-        )
     return out

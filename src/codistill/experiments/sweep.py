@@ -63,18 +63,22 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
 
 
 def prepare_counterfactuals(
-    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None]
+    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper"
 ) -> tuple[str, dict[str, Any]]:
-    """Counterfactuals for the CoD originals of the largest k (covering every smaller k)."""
+    """Counterfactuals for the CoD originals of the largest k (covering every smaller k): its k/2
+    originals for the paper mode, all k (one or cod_m each) for the full and multi modes."""
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
+    paper = mode == "paper"
     cf = CounterfactualConfig(
-        data=data_config(task), k=max(config.ks), seed=seed, teacher=teacher,
-        output_dir=str(out_dir / "counterfactuals" / f"{task.task}-s{seed}"),
+        data=data_config(task), k=max(config.ks) * (1 if paper else 2), seed=seed, teacher=teacher,
+        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if paper else f"{task.task}-{mode}-s{seed}")),
     )
     if config.counterfactual_overrides:
         cf = cf.with_overrides(config.counterfactual_overrides)
+    if mode.startswith("multi"):
+        cf.per_original = max(cf.per_original, config.cod_m)
     result = run_counterfactuals(cf, echo=lambda *_: None)
     report = result.report
     stats = {
@@ -100,30 +104,35 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     teachers: dict[str, str] = {}
     cf_files: dict[tuple[str, int], str] = {}
     for task in config.tasks:
+        modes = config.mode_names()
         keys = [
-            RunKey(task.task, recipe, cod, k, seed)
+            RunKey(task.task, recipe, cod, k, seed, mode)
             for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
+            for mode in (modes if cod else ["paper"])
         ]
         todo = [key for key in keys if key not in done]
         skipped += len(keys) - len(todo)
         if not todo:
             continue
         teacher = teachers[task.task] = prepare_teacher(task, echo)
-        cf_stats: dict[int, dict[str, Any]] = {}
-        for seed in sorted({key.seed for key in todo if key.cod}):
-            cf_files[(task.task, seed)], cf_stats[seed] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo)
+        cf_stats: dict[tuple[int, str], dict[str, Any]] = {}
+        for seed, mode in sorted({(key.seed, key.mode) for key in todo if key.cod}):
+            # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
+            name = task.task if mode == "paper" else f"{task.task}/{mode}"
+            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode)
         task_jobs = []
         for key in todo:
+            cod_mode = "multi" if key.mode.startswith("multi") else key.mode
             dc = DistillConfig(
                 data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
-                counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None,
-                save_model=False,
+                counterfactuals=cf_files.get((task.task if key.mode == "paper" else f"{task.task}/{key.mode}", key.seed)) if key.cod else None,
+                cod_mode=cod_mode, cod_m=config.cod_m, save_model=False,
             )
             if task.contrast:
                 dc.eval.contrast = task.contrast
             if config.distill_overrides:
                 dc = dc.with_overrides(config.distill_overrides)
-            task_jobs.append(Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {}))
+            task_jobs.append(Job(key, dc.to_dict(), cf_stats.get((key.seed, key.mode), {}) if key.cod else {}))
         warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
         jobs.extend(task_jobs)
     return jobs, skipped, teachers, cf_files

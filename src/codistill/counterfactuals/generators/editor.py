@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose, register_generator
+from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose_many, register_generator
 from codistill.counterfactuals.text import Edit, Token, apply_edits, tokenize
 
 if TYPE_CHECKING:
@@ -206,9 +206,18 @@ class EditorGenerator(Generator):
                 if int(p.argmax()) == st.request.teacher_label:
                     st.measured.append((float(p[st.target]) - st.p0, cand))
             for st in active:
-                if any(int(p.argmax()) != st.request.teacher_label for _, p in st.tried.values()):
-                    st.done = True
+                st.done = self._enough(st)
         return [self._outcome(st) for st in states]
+
+    def _enough(self, st: State) -> bool:
+        """One flip (or, with ``per_original`` m > 1, m diverse flips) ends an input's search."""
+        flips = [t for t, (_, p) in st.tried.items() if int(p.argmax()) != st.request.teacher_label]
+        m = self.config.per_original
+        if m <= 1 or not flips:
+            return bool(flips)
+        from codistill.counterfactuals.diverse import diverse_count
+
+        return diverse_count(st.request.example.text, flips, m) >= m
 
     def _outcome(self, st: State) -> Outcome:
         req = st.request
@@ -216,10 +225,12 @@ class EditorGenerator(Generator):
         fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
         ops = {t: c.ops for t, (c, _) in st.tried.items()}
         penalty = (lambda t: -self.ecfg.fluency_weight * fluency[t]) if self.lm else None
-        chosen = choose(req.example.text, flips, req.target_label, self.config.selection, penalty)
-        out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips))
-        if chosen is not None:
-            chosen.meta = {"ops": list(ops[chosen.text]), "fluency_delta": round(fluency[chosen.text], 3)}
+        picked = choose_many(req.example.text, flips, self.config.selection, self.config.per_original, penalty)
+        chosen = picked[0] if picked else None
+        out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips),
+                      alternatives=picked[1:])
+        for c in picked:
+            c.meta = {"ops": list(ops[c.text]), "fluency_delta": round(fluency[c.text], 3)}
         else:
             best = max(st.tried.items(), key=lambda kv: kv[1][1][req.target_label], default=None)
             detail = (f"no flip in {len(st.tried)} candidates over {st.rounds} rounds"
