@@ -51,8 +51,20 @@ def main() -> None:
     second = run_counterfactuals(cfg, echo=quiet)
     t_second = time.monotonic() - t1
     rep, run = first.report, first.run
+    from codistill.counterfactuals.text import edited_words, words
+
+    fractions = [edited_words(r.original_text, r.counterfactual_text) / max(1, len(words(r.original_text))) for r in first.records]
+    causes: dict[str, int] = {}
+    for f in first.failures:
+        if f.get("final"):
+            causes[f["reason"]] = causes.get(f["reason"], 0) + 1
     summary = {
-        "machine": f"{os.cpu_count()} cpus, torch {torch.__version__}, {torch.get_num_threads()} threads",
+        "task": args.task, "teacher": args.teacher, "seed": args.seed, "overrides": args.set,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} cpus, torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}",
+        "original_words_mean": round(sum(len(words(r.original_text)) for r in first.records) / max(1, len(first.records)), 1),
+        "edit_fraction_of_words_mean": round(sum(fractions) / max(1, len(fractions)), 4),
+        "final_failures_by_cause": causes,
         "originals": rep["originals"], "validity": rep["validity"],
         "validity_by_class": {k: v["validity"] for k, v in rep["validity_by_class"].items()},
         "edited_words_mean": rep["edited_words"]["mean"], "edited_words_hist": rep["edited_words"]["histogram"],
