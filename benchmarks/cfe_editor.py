@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500, help="originals (k = 2n)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--selection", default="smallest")
+    ap.add_argument("--generator", default="editor", help="editor, hf-chat or openai")
     ap.add_argument("--set", action="append", default=[], help="config override, e.g. editor.first_round=4")
     ap.add_argument("--output", default=None, help="keep the output directory here")
     ap.add_argument("--examples", type=int, default=8)
@@ -40,7 +41,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="cfe-bench-")
     cfg = CounterfactualConfig.from_dict({
         "data": {"task": args.task, "data_dir": args.data_dir}, "k": 2 * args.n, "seed": args.seed, "teacher": args.teacher,
-        "generator": "editor", "selection": args.selection, "cache_dir": os.path.join(tmp, "cache"),
+        "generator": args.generator, "selection": args.selection, "cache_dir": os.path.join(tmp, "cache"),
         "output_dir": args.output or os.path.join(tmp, "out"), "progress": False, "report_sample": args.examples,
     }).with_overrides(args.set)
     quiet = lambda *a, **k: None  # noqa: E731
@@ -70,7 +71,7 @@ def main() -> None:
         "edited_words_mean": rep["edited_words"]["mean"], "edited_words_hist": rep["edited_words"]["histogram"],
         "char_edit_ratio": rep["char_edit_ratio"]["mean"], "semantic_similarity": rep["semantic_similarity"]["mean"],
         "p_new_label_mean": rep["teacher"]["mean_prob_new_label"], "margin_shift": rep["teacher"]["mean_margin_shift"],
-        "perplexity_ngram": [rep.get("fluency", {}).get("perplexity_original"), rep.get("fluency", {}).get("perplexity_counterfactual")],
+        "fluency": rep.get("fluency"),  # perplexity original -> counterfactual and median ratio (report_lm, else the pool n-gram)
         "failures": rep["failures"],
         "generation_seconds": run["generation_seconds"], "verified_per_second": run["verified_per_second"],
         "teacher_texts_scored": run["teacher_texts_scored"], "texts_per_input": round(run["teacher_texts_scored"] / rep["originals"], 2),
@@ -80,6 +81,7 @@ def main() -> None:
                        "identical": [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records]},
     }
     print(json.dumps(summary, indent=2))
+    print("output:", first.output_dir)
     for s in rep["sample"]:
         print(f"[{s['labels']} p={s['p_new']}]  {s['original']}\n{'':>8}-> {s['counterfactual']}")
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose_many, register_generator
 from codistill.counterfactuals.generators.fluent import guess_pos, pos_consistent
-from codistill.counterfactuals.generators.long_text import stack_sizes, stacked, visible_tokens
+from codistill.counterfactuals.generators.long_text import MARKUP, stack_sizes, stacked, visible_tokens
 from codistill.counterfactuals.text import Edit, Token, apply_edits, tokenize
 
 if TYPE_CHECKING:
@@ -444,7 +444,7 @@ class EditorGenerator(Generator):
         an opposite-polarity word of the same part of speech, "not" before a phrase-initial
         adjective or adverb, an opposite adjective before a noun."""
         lower, lex, sign = st.lower, self.lexicon, st.sign
-        content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG]
+        content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG and w not in MARKUP]
         if st.saliency is not None and len(st.saliency) == len(lower):
             content.sort(key=lambda i: -st.saliency[i])
         out: list[tuple[Edit, float, str, int]] = []

@@ -21,6 +21,10 @@ from typing import Any, Protocol
 from codistill.counterfactuals.text import Edit, Token
 
 
+#: markup left in scraped reviews ("<br /><br />"): never a word to edit
+MARKUP = {"br", "nbsp", "quot", "amp", "gt", "lt"}
+
+
 class _CandLike(Protocol):
     edits: tuple[Edit, ...]
     prior: float
