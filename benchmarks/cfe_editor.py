@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="config override, e.g. editor.first_round=4")
     ap.add_argument("--output", default=None, help="keep the output directory here")
     ap.add_argument("--examples", type=int, default=8)
+    ap.add_argument("--no-second-run", action="store_true", help="skip the all-from-cache rerun")
     args = ap.parse_args()
 
     import torch
@@ -49,7 +50,7 @@ def main() -> None:
     first = run_counterfactuals(cfg, echo=quiet)
     t_first = time.monotonic() - t0
     t1 = time.monotonic()
-    second = run_counterfactuals(cfg, echo=quiet)
+    second = first if args.no_second_run else run_counterfactuals(cfg, echo=quiet)
     t_second = time.monotonic() - t1
     rep, run = first.report, first.run
     from codistill.counterfactuals.text import edited_words, words
