@@ -27,9 +27,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500, help="originals (k = 2n)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--selection", default="smallest")
+    ap.add_argument("--generator", default="editor", help="editor, hf-chat or openai")
     ap.add_argument("--set", action="append", default=[], help="config override, e.g. editor.first_round=4")
     ap.add_argument("--output", default=None, help="keep the output directory here")
     ap.add_argument("--examples", type=int, default=8)
+    ap.add_argument("--no-second-run", action="store_true", help="skip the all-from-cache rerun")
     args = ap.parse_args()
 
     import torch
@@ -40,7 +42,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="cfe-bench-")
     cfg = CounterfactualConfig.from_dict({
         "data": {"task": args.task, "data_dir": args.data_dir}, "k": 2 * args.n, "seed": args.seed, "teacher": args.teacher,
-        "generator": "editor", "selection": args.selection, "cache_dir": os.path.join(tmp, "cache"),
+        "generator": args.generator, "selection": args.selection, "cache_dir": os.path.join(tmp, "cache"),
         "output_dir": args.output or os.path.join(tmp, "out"), "progress": False, "report_sample": args.examples,
     }).with_overrides(args.set)
     quiet = lambda *a, **k: None  # noqa: E731
@@ -48,17 +50,29 @@ def main() -> None:
     first = run_counterfactuals(cfg, echo=quiet)
     t_first = time.monotonic() - t0
     t1 = time.monotonic()
-    second = run_counterfactuals(cfg, echo=quiet)
+    second = first if args.no_second_run else run_counterfactuals(cfg, echo=quiet)
     t_second = time.monotonic() - t1
     rep, run = first.report, first.run
+    from codistill.counterfactuals.text import edited_words, words
+
+    fractions = [edited_words(r.original_text, r.counterfactual_text) / max(1, len(words(r.original_text))) for r in first.records]
+    causes: dict[str, int] = {}
+    for f in first.failures:
+        if f.get("final"):
+            causes[f["reason"]] = causes.get(f["reason"], 0) + 1
     summary = {
-        "machine": f"{os.cpu_count()} cpus, torch {torch.__version__}, {torch.get_num_threads()} threads",
+        "task": args.task, "teacher": args.teacher, "seed": args.seed, "overrides": args.set,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} cpus, torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}",
+        "original_words_mean": round(sum(len(words(r.original_text)) for r in first.records) / max(1, len(first.records)), 1),
+        "edit_fraction_of_words_mean": round(sum(fractions) / max(1, len(fractions)), 4),
+        "final_failures_by_cause": causes,
         "originals": rep["originals"], "validity": rep["validity"],
         "validity_by_class": {k: v["validity"] for k, v in rep["validity_by_class"].items()},
         "edited_words_mean": rep["edited_words"]["mean"], "edited_words_hist": rep["edited_words"]["histogram"],
         "char_edit_ratio": rep["char_edit_ratio"]["mean"], "semantic_similarity": rep["semantic_similarity"]["mean"],
         "p_new_label_mean": rep["teacher"]["mean_prob_new_label"], "margin_shift": rep["teacher"]["mean_margin_shift"],
-        "perplexity_ngram": [rep.get("fluency", {}).get("perplexity_original"), rep.get("fluency", {}).get("perplexity_counterfactual")],
+        "fluency": rep.get("fluency"),  # perplexity original -> counterfactual and median ratio (report_lm, else the pool n-gram)
         "failures": rep["failures"],
         "generation_seconds": run["generation_seconds"], "verified_per_second": run["verified_per_second"],
         "teacher_texts_scored": run["teacher_texts_scored"], "texts_per_input": round(run["teacher_texts_scored"] / rep["originals"], 2),
@@ -68,6 +82,7 @@ def main() -> None:
                        "identical": [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records]},
     }
     print(json.dumps(summary, indent=2))
+    print("output:", first.output_dir)
     for s in rep["sample"]:
         print(f"[{s['labels']} p={s['p_new']}]  {s['original']}\n{'':>8}-> {s['counterfactual']}")
 

@@ -159,3 +159,35 @@ def test_exact_step_budget_when_counterfactuals_are_missing(base_config, cf_file
         assert result.metrics["train_steps"] == 12, (cod, result.metrics["train_steps"])
         if cod:
             assert result.metrics["train_set"]["counterfactuals"] == 2
+
+
+def test_contrast_pairs_in_distill_and_evaluate(base_config, tmp_path, capsys):
+    """A gold contrast file is scored after training and by ``evaluate --contrast``; a bad one
+    fails with exit 2 before any training."""
+    from codistill.cli import main
+    from codistill.distill import distill
+
+    pairs = [
+        {"original": "the film was good and great really fine", "counterfactual": "the film was bad and awful really poor", "label": 1, "counterfactual_label": 0},
+        {"original": "the film was dull and weak", "counterfactual": "the film was charming and moving", "label": "negative", "counterfactual_label": "positive"},
+        {"original": "loved it", "counterfactual": "hated it", "label": 1, "counterfactual_label": 0},
+    ]
+    contrast = tmp_path / "contrast.jsonl"
+    contrast.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    cfg = base_config.with_overrides([f"eval.contrast={contrast}"])
+    m = distill(cfg).metrics
+    c = m["contrast"]
+    assert c["pairs"] == 3 and set(c) >= {"accuracy_original", "accuracy_counterfactual", "consistency", "vs_teacher", "teacher"}
+    assert c["consistency"] <= min(c["accuracy_original"], c["accuracy_counterfactual"])
+    code = main(["evaluate", "--student", cfg.output_dir, "--contrast", str(contrast)])
+    captured = capsys.readouterr()
+    assert code == 0 and "contrast   original=" in captured.err
+    evaluated = json.loads(captured.out.strip().splitlines()[-1])
+    assert evaluated["contrast"]["consistency"] == pytest.approx(c["consistency"])
+    assert evaluated["contrast"]["vs_teacher"] == pytest.approx(c["vs_teacher"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"original": "x", "counterfactual": "y", "label": 1}\n')
+    path = tmp_path / "cfg.yaml"
+    base_config.save(path)
+    assert main(["distill", "--config", str(path), f"eval.contrast={bad}", f"output_dir={tmp_path / 'never'}"]) == 2
+    assert "missing counterfactual_label" in capsys.readouterr().err and not (tmp_path / "never").exists()

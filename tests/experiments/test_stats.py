@@ -120,3 +120,19 @@ def test_tables_and_html_show_the_cod_row_count():
     assert "(+5.0*) [4+3.4 rows]" in markdown_table(recs, "accuracy")
     assert "CoD: 4+3.4 rows" in results_table(recs, "accuracy")
     assert "cod_counterfactuals" in csv_table(recs, "accuracy").splitlines()[0]
+
+
+def test_budget_modes_are_methods_compared_to_the_baseline():
+    from codistill.experiments.records import RunRecord as R
+
+    recs = records([0.05] * 5)
+    for seed in range(5):
+        recs.append(R(RunKey("sst2", "kd", True, 8, seed, "full"), {"accuracy": 0.70 + 0.08}))
+        recs.append(R(RunKey("sst2", "kd", True, 8, seed, "multi3"), {"accuracy": 0.69}))
+    assert RunKey("sst2", "kd", True, 8, 0, "full").as_id() == "sst2/kd+cod-full/k8/s0"
+    assert RunRecord.from_dict({"key": {"task": "t", "recipe": "kd", "cod": True, "k": 8, "seed": 0}, "metrics": {}}).key.method == "kd+cod"
+    cmp = {c.method: c for c in compare_cod(recs, "accuracy")}
+    assert set(cmp) == {"kd+cod", "kd+cod-full", "kd+cod-multi3"}
+    assert cmp["kd+cod-full"].gain_mean == pytest.approx(0.08, abs=0.02) and cmp["kd+cod-multi3"].gain_mean < 0.0
+    md = markdown_table(recs, "accuracy")
+    assert "| sst2 | kd → +CoD |" in md and "| sst2 | kd → +CoD-full |" in md and "| sst2 | kd → +CoD-multi3 |" in md

@@ -1,6 +1,7 @@
 """Sweeps end to end on tiny models: records, resume after a failure, process pool and Ray."""
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,41 @@ def test_changed_inputs_are_never_mixed_with_old_records(sweep_config, tiny_mode
 
     assert SweepConfig.from_yaml(Path(small.output_dir) / "sweep.1.yaml").seeds == [0]
     assert SweepConfig.from_yaml(Path(small.output_dir) / "sweep.yaml").seeds == [0, 1]
+
+
+def test_task_contrast_file_reaches_records_and_report(sweep_config, tmp_path):
+    from codistill.experiments.report import write_report
+
+    contrast = tmp_path / "contrast.jsonl"
+    contrast.write_text(
+        '{"original": "a great and lovely film", "counterfactual": "a dull and awful film", "label": 1, "counterfactual_label": 0}\n'
+        '{"original": "boring mess", "counterfactual": "charming gem", "label": 0, "counterfactual_label": 1}\n'
+    )
+    sweep_config.tasks[0].contrast = str(contrast)
+    sweep_config.ks, sweep_config.seeds = [4], [0]
+    result = run_sweep(sweep_config, echo=lambda *_: None)
+    assert result.ran == 2
+    for r in result.records:
+        assert {"contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency"} <= set(r.metrics)
+    files = write_report(result.results_path, tmp_path / "rep")
+    md = files.markdown.read_text()
+    assert "## contrast_consistency" in md and "| local | kd → +CoD |" in md.split("## contrast_consistency")[1]
+    assert "data-metric='contrast_consistency'" in files.html.read_text()
+
+
+def test_budget_modes_are_methods_of_a_sweep(sweep_config):
+    sweep_config.ks, sweep_config.seeds = [4], [0]
+    sweep_config.cod_modes, sweep_config.cod_m = ["paper", "full", "multi"], 2
+    result = run_sweep(sweep_config, echo=lambda *_: None)
+    by_method = {r.key.method: r for r in result.records}
+    assert set(by_method) == {"kd", "kd+cod", "kd+cod-full", "kd+cod-multi2"}
+    sizes = {m: r.config["distill"] for m, r in by_method.items()}
+    assert sizes["kd+cod-full"]["cod_mode"] == "full" and sizes["kd+cod-multi2"]["cod_mode"] == "multi"
+    assert {("local", 0), ("local/full", 0), ("local/multi2", 0)} == set(result.counterfactual_files)
+    # counterfactuals for the k/2 originals of the paper budget, for all k originals otherwise
+    originals = {m: by_method[m].counterfactuals["originals"] for m in ("kd+cod", "kd+cod-full", "kd+cod-multi2")}
+    assert originals == {"kd+cod": 2, "kd+cod-full": 4, "kd+cod-multi2": 4}
+    import yaml
+
+    multi_cfg = yaml.safe_load((Path(result.counterfactual_files[("local/multi2", 0)]).parent / "config.yaml").read_text())
+    assert multi_cfg["per_original"] == 2

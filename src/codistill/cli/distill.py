@@ -67,10 +67,19 @@ def distill_cmd(
     if "counterfactual_pairs" in m:
         p = m["counterfactual_pairs"]
         typer.echo(f"  pairs      flip_consistency={p['flip_consistency']:.4f} over {p['pairs']}", err=True)
+    if "contrast" in m:
+        echo_contrast(m["contrast"])
     if result.output_dir:
         typer.echo(f"  saved to {result.output_dir}", err=True)
     record = {k_: v for k_, v in m.items() if k_ not in ("loss_history", "validation_history")}
     typer.echo(json.dumps(record, sort_keys=True))
+
+
+def echo_contrast(c: dict) -> None:
+    line = f"  contrast   original={c['accuracy_original']:.4f} counterfactual={c['accuracy_counterfactual']:.4f} consistency={c['consistency']:.4f}"
+    if "teacher" in c:
+        line += f" (teacher {c['teacher']['consistency']:.4f}, agreement on pairs {c['vs_teacher']['consistency']:.4f})"
+    typer.echo(line + f" over {c['pairs']} pairs", err=True)
 
 
 def evaluate_cmd(
@@ -80,12 +89,13 @@ def evaluate_cmd(
     data_dir: DataDirOpt = None,
     split: Annotated[str, typer.Option("--split", help="test or validation.")] = "test",
     counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Pairs for flip consistency.")] = None,
+    contrast: Annotated[Optional[str], typer.Option("--contrast", help="Gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label).")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Also write the record to this JSON file.")] = None,
 ) -> None:
     """Score a student: accuracy, macro-F1, MCC, agreement with the teacher, KL, ECE and (with
-    --counterfactuals) flip consistency. Prints one JSON record."""
+    --counterfactuals) flip consistency; with --contrast, accuracy on gold contrast pairs. Prints one JSON record."""
     from pathlib import Path
 
     from codistill.distill import DistillConfig, EvaluateConfig
@@ -111,6 +121,8 @@ def evaluate_cmd(
         options["teacher"] = teacher
     if counterfactuals:
         options["counterfactuals"] = counterfactuals
+    if contrast:
+        options["contrast"] = contrast
     if "teacher" not in options and not config:
         raise ConfigError("--teacher is required (the student has no distill_config.yaml)")
     data = options.pop("data", None)
@@ -119,6 +131,8 @@ def evaluate_cmd(
     if set_:
         cfg = cfg.with_overrides(set_)
     record = evaluate(cfg)
+    if "contrast" in record:
+        echo_contrast(record["contrast"])
     if output:
         atomic_write_json(output, record)
     typer.echo(json.dumps(record, sort_keys=True))

@@ -74,6 +74,13 @@ class EditorConfig(ConfigBase):
     generic_swaps: int = Field(3, ge=0, description="most fluent generic opposite-polarity words tried per word")
     wordnet_dir: str | None = Field(None, description="WordNet dict directory (default: $WORDNET_DIR, Debian wordnet-base, nltk_data)")
     chunk_size: int = Field(64, ge=1, description="inputs searched together (their candidates share teacher batches)")
+    pos_consistent: bool = Field(True, description="one-word swaps keep a part of speech the replaced word can have (WordNet)")
+    lm: str | None = Field(None, description="causal LM choosing among verified flips by perplexity (e.g. smollm2-135m-instruct); None: off")
+    lm_weight: float = Field(0.5, ge=0, description="weight of log(ppl(counterfactual) / ppl(original)) in the choice (editor.lm)")
+    long_words: int = Field(40, ge=1, description="inputs with at least this many words get the long-text search (visible span, stacked edits)")
+    max_edit_fraction: float = Field(0.05, gt=0, le=1, description="long inputs: stacked edits change at most this fraction of the words")
+    extra_rounds: int = Field(4, ge=0, description="long inputs still unflipped after max_rounds get this many more")
+    salient_words_per_100: int = Field(4, ge=0, description="long inputs: more salient words get edits, this many per 100 words")
 
 
 class CounterfactualConfig(ConfigBase):
@@ -83,6 +90,8 @@ class CounterfactualConfig(ConfigBase):
     teacher: str = Field("", description="teacher model directory (its predictions label the counterfactuals)")
     generator: Literal["editor", "openai", "hf-chat"] = "editor"
     selection: Literal["smallest", "nearest_boundary"] = Field("smallest", description="which valid flip wins")
+    per_original: int = Field(1, ge=1, le=8, description="verified counterfactuals kept per original, diverse (other positions or words); "
+                              "m > 1 feeds distill's cod_mode=multi")
     max_attempts: int = Field(3, ge=1, description="LLM attempts per input (each retry is told what the teacher still predicts)")
     max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this")
     teacher_batch_size: int = Field(64, ge=1)

@@ -75,6 +75,8 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     max_length = getattr(verifier, "max_length", None) or teacher_max_length(config.teacher, config.teacher_max_length)
     identity = {**generator.identity(), "teacher": teacher_fp, "selection": config.selection, "max_attempts": config.max_attempts,
                 "labels": list(data.task.label_names), "teacher_max_length": max_length}
+    if config.per_original > 1:  # keys of single-counterfactual runs stay as they were
+        identity["per_original"] = config.per_original
     keys = {e.id: fingerprint({**identity, "text": e.text}, length=32) for e in originals}
 
     outcomes: dict[str, Outcome] = {}
@@ -118,6 +120,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     records, failures = build_records(config, originals, outcomes)
     for r in records:  # provenance that distillation checks against its own task and teacher
         r.task, r.teacher_fingerprint, r.teacher_max_length = data.task.name, teacher_fp, max_length
+    primary = [r for r in records if not r.meta.get("rank")]  # the best flip of each original
     elapsed = time.monotonic() - t0
     by_class: dict[int, int] = {}
     for e in originals:
@@ -128,7 +131,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     run = {
         "task": data.task.name, "k": config.k, "seed": config.seed, "generator": config.generator, "teacher": config.teacher,
         "teacher_fingerprint": teacher_fp, "teacher_max_length": max_length, "originals": len(originals), "cached_outcomes": len(originals) - len(misses),
-        "valid": len(records), "seconds": round(elapsed, 3), "generation_seconds": round(t_teacher, 3),
+        "valid": len(primary), "records": len(records), "seconds": round(elapsed, 3), "generation_seconds": round(t_teacher, 3),
         "verified_per_second": round(sum(1 for e in misses if outcomes[e.id].chosen) / t_teacher, 3) if t_teacher else None,
         "teacher_texts_scored": getattr(verifier, "calls", 0) if verifier is not None else 0,
         "cache": {"path": str(cache.path) if cache else None, "hits": dict(cache.hits) if cache else {}, "misses": dict(cache.misses) if cache else {}},
@@ -147,11 +150,15 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         from codistill.counterfactuals.fluency import NGramLM
 
         fluency = NGramLM(e.text for e in data.pool)
-    report = quality_report(records, failures, originals=len(originals), originals_by_class=by_class, label_names=data.task.label_names,
+    report = quality_report(primary, failures, originals=len(originals), originals_by_class=by_class, label_names=data.task.label_names,
                             fluency=fluency, similarity=config.report_similarity, sample=config.report_sample)
     # one cost figure everywhere: every call's cost lands in its original's outcome, so for a fresh
     # run this equals the ledger (cached outcomes add what they cost when they were made)
     report["cost_usd"] = round(sum(o.cost_usd for o in outcomes.values()), 6)
+    if config.per_original > 1:
+        report["per_original"] = {"m": config.per_original, "records": len(records),
+                                  "mean": round(len(records) / len(primary), 3) if primary else 0.0,
+                                  "originals_with_m": sum(1 for e in originals if outcomes[e.id].chosen and len(outcomes[e.id].alternatives) + 1 >= config.per_original)}
     report["run"] = {k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")}
     ledger.finish(run)
     if write:
@@ -173,14 +180,15 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
                 failures.append({"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": "budget:stopped",
                                  "detail": out.meta["stopped"], "final": True, "teacher_label_original": out.meta.get("teacher_label_original")})
             continue
-        c = out.chosen
-        records.append(CounterfactualRecord(
-            original_id=e.id, counterfactual_text=c.text, counterfactual_label=c.label, original_text=e.text, original_label=e.label,
-            teacher_label_original=out.meta.get("teacher_label_original"), teacher_probs_original=out.meta.get("teacher_probs_original"),
-            teacher_probs_counterfactual=c.probs, generator=config.generator, attempts=out.attempts, cost_usd=round(out.cost_usd, 8),
-            meta={"edited_words": c.edited_words, "selection": config.selection, "candidates_checked": out.candidates_checked,
-                  "valid_candidates": out.valid_candidates, **c.meta},
-        ))
+        for rank, c in enumerate([out.chosen, *out.alternatives][: config.per_original]):
+            records.append(CounterfactualRecord(
+                original_id=e.id, counterfactual_text=c.text, counterfactual_label=c.label, original_text=e.text, original_label=e.label,
+                teacher_label_original=out.meta.get("teacher_label_original"), teacher_probs_original=out.meta.get("teacher_probs_original"),
+                teacher_probs_counterfactual=c.probs, generator=config.generator, attempts=out.attempts,
+                cost_usd=round(out.cost_usd, 8) if rank == 0 else 0.0,
+                meta={"edited_words": c.edited_words, "selection": config.selection, "candidates_checked": out.candidates_checked,
+                      "valid_candidates": out.valid_candidates, **({"rank": rank} if config.per_original > 1 else {}), **c.meta},
+            ))
     return records, failures
 
 

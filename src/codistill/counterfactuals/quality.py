@@ -100,6 +100,9 @@ def quality_report(
             po, pc = [fluency.perplexity(t) for t in orig], [fluency.perplexity(t) for t in cf]
             name = "ngram(pool)"
         report["fluency"] = {"scorer": name, "perplexity_original": _mean(po), "perplexity_counterfactual": _mean(pc),
+                             # short phrases give a causal LM huge perplexities: medians are the robust summary
+                             "median_perplexity_original": round(statistics.median(po), 3),
+                             "median_perplexity_counterfactual": round(statistics.median(pc), 3),
                              "median_ratio": round(statistics.median(c / o for o, c in zip(po, pc)), 4)}
     report["sample"] = [
         {"original": r.original_text, "counterfactual": r.counterfactual_text,

@@ -56,6 +56,7 @@ class StudentConfig(ConfigBase):
 class EvalConfig(ConfigBase):
     test: bool = Field(True, description="score the test split at the end (reported only, never used for selection)")
     counterfactuals: str | None = Field(None, description="counterfactual file for flip consistency (default: held-out pairs of the training file)")
+    contrast: str | None = Field(None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label) scored after training")
     batch_size: int = Field(128, gt=0)
 
 
@@ -75,6 +76,11 @@ class DistillConfig(ConfigBase):
     k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
     cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
+    cod_mode: Literal["paper", "full", "multi"] = Field(
+        "paper", description="with cod: paper = k/2 originals + one counterfactual each (a fixed budget of k texts); "
+        "full = all k originals + one counterfactual each; multi = all k originals + cod_m diverse counterfactuals each",
+    )
+    cod_m: int = Field(3, ge=1, le=8, description="counterfactuals per original in cod_mode=multi (the file needs per_original >= this)")
     counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
     missing_counterfactuals: Literal["error", "skip"] = Field("skip", description="an original with no counterfactual: fail, or train without one")
     reuse_counterfactuals: bool = Field(
@@ -128,7 +134,13 @@ class DistillConfig(ConfigBase):
         name = self.recipe if self.losses is None else "custom"
         if self.cod:
             name += "+cod" if self.counterfactuals else "+half"
+            name += cod_mode_suffix(self.cod_mode, self.cod_m) if self.counterfactuals else ""
         return name
+
+
+def cod_mode_suffix(mode: str, m: int) -> str:
+    """How a CoD budget mode shows in method names: ``kd+cod`` (paper), ``kd+cod-full``, ``kd+cod-multi3``."""
+    return "" if mode == "paper" else "-full" if mode == "full" else f"-multi{m}"
 
 
 class EvaluateConfig(ConfigBase):
@@ -139,6 +151,7 @@ class EvaluateConfig(ConfigBase):
     student: str
     split: Literal["test", "validation"] = "test"
     counterfactuals: str | None = None
+    contrast: str | None = Field(None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label)")
     max_length: int = Field(128, gt=0, description="tokens the student reads")
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"

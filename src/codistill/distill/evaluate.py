@@ -10,6 +10,7 @@ import numpy as np
 from codistill.data.schema import Example
 from codistill.distill.signals import TeacherSignals
 from codistill.evaluation import fidelity_metrics, flip_consistency, label_metrics, predict_logits
+from codistill.evaluation.contrast import ContrastPair, contrast_metrics, read_contrast
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -58,6 +59,25 @@ def score_pairs(
     return flip_consistency(t[:n], t[n:], s[:n], s[n:])
 
 
+def score_contrast(
+    student: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    signals: TeacherSignals,
+    pairs: Sequence[ContrastPair],
+    source: str,
+    *,
+    max_length: int,
+    batch_size: int = 128,
+) -> dict[str, Any]:
+    """Student (and teacher) on gold contrast pairs: accuracy on originals, counterfactuals,
+    pair consistency; against gold and against the teacher (see :mod:`codistill.evaluation.contrast`)."""
+    texts = [p.original for p in pairs] + [p.counterfactual for p in pairs]
+    n = len(pairs)
+    s = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length).argmax(-1)
+    t = signals.logits(texts).argmax(-1)
+    return {**contrast_metrics(pairs, s[:n], s[n:], t[:n], t[n:]), "source": source}
+
+
 def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
     """``codistill evaluate``: score a saved student (an :class:`EvaluateConfig`) as one record."""
     from codistill.distill.session import default_session
@@ -68,6 +88,7 @@ def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
     quiet_transformers()
     session = session or default_session()
     data = session.data(config.data)
+    contrast = read_contrast(config.contrast, data.task.label_names) if config.contrast else None  # fail before loading models
     signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
     # a merged student, a saved LoRA adapter or even a verbalizer LM can be scored
     student, tokenizer, student_fingerprint = load_scorer(config.student, num_labels=data.num_labels, role="student")
@@ -86,4 +107,7 @@ def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
         scored = score_pairs(student, tokenizer, signals, pairs, max_length=config.max_length, batch_size=config.batch_size)
         if scored:
             record["counterfactual_pairs"] = {**scored, "source": config.counterfactuals}
+    if contrast:
+        record["contrast"] = score_contrast(student, tokenizer, signals, contrast, config.contrast,
+                                            max_length=config.max_length, batch_size=config.batch_size)
     return record

@@ -82,11 +82,12 @@ def distill(
     """Train a student per ``config``; returns metrics, output path and timings."""
     import torch
 
-    from codistill.distill.evaluate import score_pairs, score_split
+    from codistill.distill.evaluate import score_contrast, score_pairs, score_split
     from codistill.distill.losses import LossTerm, ModelShapes, make_loss
     from codistill.distill.trainer import DistillCollator, DistillTrainer
     from codistill.distill.trainset import build_train_set, heldout_pairs
     from codistill.evaluation import fidelity_metrics, label_metrics
+    from codistill.evaluation.contrast import read_contrast
     from codistill.models.loading import describe_model, quiet_transformers
     from codistill.training import EncodedDataset, KeepBestCallback
     from codistill.training.trackers import point_tensorboard
@@ -116,9 +117,13 @@ def distill(
 
         check_label_count(resolve_model(config.student.path), data.num_labels, "student")
     specs = config.loss_specs()
+    # a bad contrast file fails now, not after training
+    contrast = read_contrast(config.eval.contrast, data.task.label_names) if config.eval.contrast else None
     # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
     signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
     records = session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
+    if config.cod and records is None and config.cod_mode != "paper":
+        raise ConfigError(f"cod_mode={config.cod_mode} needs a counterfactual file (counterfactuals=...)")
     if config.cod and records is None:
         log.info("cod without a counterfactual file: training on the k/2 originals only (the `half` control)")
     student, tokenizer = session.student(config.student, data.num_labels, tuple(data.task.label_names))
@@ -248,6 +253,9 @@ def distill(
         pair_source = f"{config.counterfactuals} (originals not trained on)"
     if pairs:
         results["counterfactual_pairs"] = {**score_pairs(student, tokenizer, signals, pairs, max_length=tc.max_length), "source": pair_source}
+    if contrast is not None:
+        results["contrast"] = score_contrast(student, tokenizer, signals, contrast, str(config.eval.contrast),
+                                             max_length=tc.max_length, batch_size=ev.batch_size)
     timings["evaluate"] = time.perf_counter() - t4
 
     history = [h for h in trainer.state.log_history if "loss" in h]

@@ -78,15 +78,26 @@ def index_counterfactuals(records: Sequence[CounterfactualRecord]) -> dict[str, 
     return index
 
 
+def cod_budget(config: DistillConfig) -> tuple[bool, int]:
+    """(sample only the first k/2 originals?, counterfactuals per original) of the CoD mode:
+    paper (k/2 originals, 1 each), full (k originals, 1 each), multi (k originals, cod_m each)."""
+    if not config.cod:
+        return False, 0
+    if config.cod_mode == "paper":
+        return True, 1
+    return False, config.cod_m if config.cod_mode == "multi" else 1
+
+
 def build_train_set(
     config: DistillConfig,
     data: TaskData,
     signals: TeacherSignals | None,
     records: Sequence[CounterfactualRecord] | None,
 ) -> TrainSet:
-    if config.cod:
+    half, per_original = cod_budget(config)
+    if half:  # the paper's budget: k/2 originals, which must split evenly over the classes
         check_cod_budget(config.k, data.num_labels)
-    shots = sample(data, config.k, config.seed, cod=config.cod)
+    shots = sample(data, config.k, config.seed, cod=half)
     originals = list(shots.examples)
     items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]
     report: dict[str, Any] = {"originals": len(originals), "counterfactuals": 0}
@@ -107,7 +118,7 @@ def build_train_set(
             if not same:
                 missing.append(e.id)
                 continue
-            candidates.append((g, e, same[0]))
+            candidates.extend((g, e, r) for r in same[:per_original])
         if missing and config.missing_counterfactuals == "error":
             raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
         cf_texts = [r.counterfactual_text for _, _, r in candidates]
@@ -132,6 +143,7 @@ def build_train_set(
                 f"({', '.join(f'{v} {k.replace(chr(95), chr(32))}' for k, v in dropped.items())}); wrong task or teacher?"
             )
         report.update(
+            cod_mode=config.cod_mode,
             counterfactuals=attached,
             missing_counterfactuals=len(missing),
             dropped=dropped,  # originals left without a counterfactual, by reason

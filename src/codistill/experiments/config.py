@@ -20,6 +20,7 @@ class SweepTask(ConfigBase):
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads, for verification and distillation alike (None: what it was trained with)"
     )
+    contrast: str | None = Field(None, description="gold contrast pairs (jsonl) every run of the task is scored on")
 
 
 class SweepConfig(ConfigBase):
@@ -29,6 +30,11 @@ class SweepConfig(ConfigBase):
     ks: list[int] = Field(default_factory=lambda: [8, 16, 32, 64])
     recipes: list[str] = Field(default_factory=lambda: ["kd", "lwd", "ted"])
     cod: list[bool] = Field(default_factory=lambda: [False, True], description="baseline (false) and/or +CoD (true)")
+    cod_modes: list[Literal["paper", "full", "multi"]] = Field(
+        default_factory=lambda: ["paper"], description="CoD budget modes, each a method: paper (k/2 originals + their counterfactuals), "
+        "full (k originals + one counterfactual each), multi (k originals + cod_m diverse counterfactuals each)",
+    )
+    cod_m: int = Field(3, ge=2, le=8, description="counterfactuals per original in the multi mode")
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     counterfactual_overrides: list[str] = Field(
         default_factory=list, description="CounterfactualConfig overrides, e.g. ['generator=openai', 'openai.model=gpt-4o']"
@@ -47,6 +53,10 @@ class SweepConfig(ConfigBase):
         if bad:
             raise ValueError(f"every k must be even and >= 2 (got {bad})")
         return sorted(set(ks))
+
+    def mode_names(self) -> list[str]:
+        """Run-key mode names: paper, full, multi<m>."""
+        return [f"multi{self.cod_m}" if m == "multi" else m for m in dict.fromkeys(self.cod_modes)]
 
     @field_validator("recipes")
     @classmethod

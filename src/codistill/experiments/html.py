@@ -56,7 +56,7 @@ def results_table(records: Iterable[RunRecord], metric: str, correction: str = "
     ks, table = grid(rows)
     head = "".join(f"<th>k={k}</th>" for k in ks)
     body = []
-    for task, recipe, cells in table:
+    for task, label, cells in table:
         tds = []
         for r in cells:
             if r is None:
@@ -69,7 +69,7 @@ def results_table(records: Iterable[RunRecord], metric: str, correction: str = "
                 f"<br><span class='{cls}'>{100 * r['gain']:+.1f}{mark(r)} [{100 * r['gain_ci_low']:+.1f}, {100 * r['gain_ci_high']:+.1f}]"
                 f" p={r['pvalue']:.3g}</span>" + (f"<br><span class='rows'>CoD: {rows_note}</span>" if rows_note else "") + "</td>"
             )
-        body.append(f"<tr><td class='l'>{html.escape(task)}</td><td class='l'>{html.escape(recipe)} → +CoD</td>{''.join(tds)}</tr>")
+        body.append(f"<tr><td class='l'>{html.escape(task)}</td><td class='l'>{html.escape(label)}</td>{''.join(tds)}</tr>")
     return (
         f"<table class='results' data-metric='{html.escape(metric)}'><tr><th>task</th><th>method</th>{head}</tr>{''.join(body)}</table>"
         f"<p class='ns'>mean ± std over the paired seeds → gain [bootstrap 95% CI], p = {html.escape(P_LABELS[correction])}; "

@@ -32,10 +32,9 @@ def metric_vs_k(records: Iterable[RunRecord], task: str, metric: str, path: str 
     colours: dict[str, Any] = {}
     for method in sorted(by_method):
         pts = sorted(by_method[method], key=lambda c: c.k)
-        recipe = method.removesuffix("+cod")
-        colour = colours.setdefault(recipe, f"C{len(colours)}")
+        colour = colours.setdefault(method, f"C{len(colours)}")  # CoD budget modes get their own colour
         ks = [c.k for c in pts]
-        ax.plot(ks, [100 * c.mean for c in pts], marker="o", color=colour, linestyle="-" if method.endswith("+cod") else "--", label=method)
+        ax.plot(ks, [100 * c.mean for c in pts], marker="o", color=colour, linestyle="-" if "+cod" in method else "--", label=method)
         ax.fill_between(ks, [100 * c.ci_low for c in pts], [100 * c.ci_high for c in pts], color=colour, alpha=0.15)
     ax.set_xscale("log", base=2)
     ks = sorted({c.k for c in cells})

@@ -26,10 +26,13 @@ class RunKey:
     cod: bool
     k: int
     seed: int
+    mode: str = "paper"  # CoD budget mode: paper, full or multi<m> (older records: paper)
 
     @property
     def method(self) -> str:
-        return f"{self.recipe}+cod" if self.cod else self.recipe
+        if not self.cod:
+            return self.recipe
+        return f"{self.recipe}+cod" + ("" if self.mode == "paper" else f"-{self.mode}")
 
     def as_id(self) -> str:
         return f"{self.task}/{self.method}/k{self.k}/s{self.seed}"

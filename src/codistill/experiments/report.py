@@ -14,7 +14,9 @@ from codistill.experiments.records import ResultStore
 from codistill.experiments.tables import csv_table, markdown_table
 from codistill.utils.io import atomic_write_text
 
-REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement")
+REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement",
+                  # gold contrast pairs, when the sweep's task has a `contrast` file
+                  "contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency")
 
 
 @dataclass

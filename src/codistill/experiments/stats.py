@@ -52,6 +52,7 @@ class PairedComparison:
     wilcoxon_pvalue: float
     alpha: float = 0.05
     t_pvalue_holm: float | None = None  # set by :func:`compare_cod` with ``correction="holm"``
+    method: str = ""  # the CoD side's method name (kd+cod, kd+cod-full, kd+cod-multi3); "" = recipe+cod
 
     @property
     def pvalue(self) -> float:
@@ -142,29 +143,32 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 def compare_cod(
     records: Iterable[RunRecord], metric: str, alpha: float = 0.05, correction: Literal["none", "holm"] = "none"
 ) -> list[PairedComparison]:
-    """Baseline vs +CoD per (task, recipe, k), paired by seed; seeds missing one side are left out.
+    """Baseline vs each CoD method (budget mode) per (task, recipe, k), paired by seed; seeds
+    missing one side are left out.
 
     ``correction="holm"`` adjusts the t-test p-values across all returned cells (one family)."""
-    by_cell: dict[tuple[str, str, int], dict[bool, dict[int, float]]] = defaultdict(lambda: {False: {}, True: {}})
+    by_cell: dict[tuple[str, str, int], dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for r in records:
         if metric in r.metrics:
-            by_cell[(r.key.task, r.key.recipe, r.key.k)][r.key.cod][r.key.seed] = float(r.metrics[metric])
+            by_cell[(r.key.task, r.key.recipe, r.key.k)][r.key.method][r.key.seed] = float(r.metrics[metric])
     out = []
     for (task, recipe, k), sides in sorted(by_cell.items()):
-        seeds = sorted(set(sides[False]) & set(sides[True]))
-        if not seeds:
-            continue
-        base = np.array([sides[False][s] for s in seeds])
-        cod = np.array([sides[True][s] for s in seeds])
-        diff = cod - base
-        t_p, w_p = paired_tests(base, cod)
-        low, high = bootstrap_ci(diff)
-        out.append(
-            PairedComparison(
-                task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()), _std(base), _std(cod),
-                float(diff.mean()), _std(diff), low, high, t_p, w_p, alpha,
+        baseline = sides.get(recipe, {})
+        for method in sorted(m for m in sides if m != recipe):
+            seeds = sorted(set(baseline) & set(sides[method]))
+            if not seeds:
+                continue
+            base = np.array([baseline[s] for s in seeds])
+            cod = np.array([sides[method][s] for s in seeds])
+            diff = cod - base
+            t_p, w_p = paired_tests(base, cod)
+            low, high = bootstrap_ci(diff)
+            out.append(
+                PairedComparison(
+                    task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()), _std(base), _std(cod),
+                    float(diff.mean()), _std(diff), low, high, t_p, w_p, alpha, method=method,
+                )
             )
-        )
     if correction == "holm":
         adjusted = holm([c.t_pvalue for c in out])
         out = [replace(c, t_pvalue_holm=p) for c, p in zip(out, adjusted)]

@@ -72,18 +72,22 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
 
 
 def prepare_counterfactuals(
-    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None]
+    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper"
 ) -> tuple[str, dict[str, Any]]:
-    """Counterfactuals for the CoD originals of the largest k (covering every smaller k)."""
+    """Counterfactuals for the CoD originals of the largest k (covering every smaller k): its k/2
+    originals for the paper mode, all k (one or cod_m each) for the full and multi modes."""
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
+    paper = mode == "paper"
     cf = CounterfactualConfig(
-        data=data_config(task), k=max(config.ks), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
-        output_dir=str(out_dir / "counterfactuals" / f"{task.task}-s{seed}"),
+        data=data_config(task), k=max(config.ks) * (1 if paper else 2), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
+        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if paper else f"{task.task}-{mode}-s{seed}")),
     )
     if config.counterfactual_overrides:
         cf = cf.with_overrides(config.counterfactual_overrides)
+    if mode.startswith("multi"):
+        cf.per_original = max(cf.per_original, config.cod_m)
     result = run_counterfactuals(cf, echo=lambda *_: None)
     report = result.report
     stats = {
@@ -122,31 +126,39 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     teachers: dict[str, str] = {}
     cf_files: dict[tuple[str, int], str] = {}
     for task in config.tasks:
+        modes = config.mode_names()
         keys = [
-            RunKey(task.task, recipe, cod, k, seed)
+            RunKey(task.task, recipe, cod, k, seed, mode)
             for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
+            for mode in (modes if cod else ["paper"])
         ]
-        if any(key.cod for key in keys):
+        if any(key.cod and key.mode == "paper" for key in keys):
             from codistill.data.sampling import check_cod_budget
 
             num_labels = _session().data(data_config(task)).num_labels
-            for k in sorted({key.k for key in keys if key.cod}):
+            for k in sorted({key.k for key in keys if key.cod and key.mode == "paper"}):
                 check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
         # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
         # files come from their caches, so a finished sweep redoes no work to check them
         teacher = teachers[task.task] = prepare_teacher(task, echo)
         teacher_fp = scorer_fingerprint(teacher)
-        cf_stats: dict[int, dict[str, Any]] = {}
-        for seed in sorted({key.seed for key in keys if key.cod}):
-            cf_files[(task.task, seed)], cf_stats[seed] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo)
-        cf_hashes = {seed: file_sha256(path) for (name, seed), path in cf_files.items() if name == task.task}
+        cf_stats: dict[tuple[int, str], dict[str, Any]] = {}
+        cf_hashes: dict[tuple[int, str], str | None] = {}
+        for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod}):
+            # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
+            name = task.task if mode == "paper" else f"{task.task}/{mode}"
+            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode)
+            cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
         task_jobs = []
         for key in keys:
+            cod_mode = "multi" if key.mode.startswith("multi") else key.mode
             dc = DistillConfig(
                 data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
-                counterfactuals=cf_files.get((task.task, key.seed)) if key.cod else None, teacher_max_length=task.teacher_max_length,
-                save_model=False,
+                counterfactuals=cf_files.get((task.task if key.mode == "paper" else f"{task.task}/{key.mode}", key.seed)) if key.cod else None,
+                cod_mode=cod_mode, cod_m=config.cod_m, teacher_max_length=task.teacher_max_length, save_model=False,
             )
+            if task.contrast:
+                dc.eval.contrast = task.contrast
             if config.distill_overrides:
                 dc = dc.with_overrides(config.distill_overrides)
             if dc.train.trackers():  # trackers name each run by its key
@@ -154,8 +166,8 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                     "train.run_name": dc.train.run_name or key.as_id(),
                     "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
                 })
-            job = Job(key, dc.to_dict(), cf_stats.get(key.seed, {}) if key.cod else {})
-            job.inputs = run_inputs(job.config, teacher_fp, cf_hashes.get(key.seed) if key.cod else None)
+            job = Job(key, dc.to_dict(), cf_stats.get((key.seed, key.mode), {}) if key.cod else {})
+            job.inputs = run_inputs(job.config, teacher_fp, cf_hashes.get((key.seed, key.mode)) if key.cod else None)
             old = existing.get(key)
             if old is not None:
                 if old.fingerprint == job.fingerprint:
@@ -215,6 +227,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Train and score one run; returns the record as a dict (picklable for any backend)."""
     from codistill.distill import distill
     from codistill.distill.config import DistillConfig
+    from codistill.evaluation.contrast import flat_record_metrics
 
     result = distill(DistillConfig.from_dict(job.config), session=_session())
     test = result.metrics.get("test", {})
@@ -222,6 +235,7 @@ def run_job(job: Job) -> dict[str, Any]:
     pairs = result.metrics.get("counterfactual_pairs") or {}
     if isinstance(pairs.get("flip_consistency"), (int, float)):
         metrics["flip_consistency"] = float(pairs["flip_consistency"])
+    metrics.update(flat_record_metrics(result.metrics.get("contrast")))
     timings = {k: round(float(v), 3) for k, v in result.timings.items()}
     train_set = {**result.metrics.get("train_set", {}), "train_steps": int(result.metrics["train_steps"])}
     train_set.pop("ids", None)  # the originals' ids are in metrics.json; the record keeps counts

@@ -10,14 +10,20 @@ from codistill.experiments.records import RunRecord
 from codistill.experiments.stats import compare_cod
 
 
+def method_label(recipe: str, method: str) -> str:
+    """``kd → +CoD`` for the paper budget, ``kd → +CoD-full`` / ``kd → +CoD-multi3`` for the others."""
+    suffix = method[len(f"{recipe}+cod"):] if method.startswith(f"{recipe}+cod") else ""
+    return f"{recipe} → +CoD{suffix}"
+
+
 def grid(rows: list[dict]) -> tuple[list[int], list[tuple[str, str, list[dict | None]]]]:
-    """Table layout shared by every renderer: the k columns, then one line per (task, recipe)
-    with that line's row for each k (None where the cell is missing)."""
+    """Table layout shared by every renderer: the k columns, then one line per (task, recipe,
+    CoD method) with its label and that line's row for each k (None where the cell is missing)."""
     ks = sorted({r["k"] for r in rows})
     lines = []
-    for task, recipe in sorted({(r["task"], r["recipe"]) for r in rows}):
-        cells = {r["k"]: r for r in rows if r["task"] == task and r["recipe"] == recipe}
-        lines.append((task, recipe, [cells.get(k) for k in ks]))
+    for task, recipe, method in sorted({(r["task"], r["recipe"], r["method"]) for r in rows}):
+        cells = {r["k"]: r for r in rows if (r["task"], r["recipe"], r["method"]) == (task, recipe, method)}
+        lines.append((task, method_label(recipe, method), [cells.get(k) for k in ks]))
     return ks, lines
 
 
@@ -25,11 +31,11 @@ P_LABELS = {"none": "paired t-test p", "holm": "paired t-test p, Holm-adjusted a
 
 
 def cod_rows(records: Iterable[RunRecord]) -> dict[tuple[str, str, int], tuple[float, float]]:
-    """Mean (originals, counterfactuals) the +CoD runs of each (task, recipe, k) trained on."""
+    """Mean (originals, counterfactuals) the +CoD runs of each (task, CoD method, k) trained on."""
     sums: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
     for r in records:
         if r.key.cod and "originals" in r.train_set:
-            sums.setdefault((r.key.task, r.key.recipe, r.key.k), []).append(
+            sums.setdefault((r.key.task, r.key.method, r.key.k), []).append(
                 (int(r.train_set["originals"]), int(r.train_set.get("counterfactuals", 0)))
             )
     return {key: (sum(o for o, _ in v) / len(v), sum(c for _, c in v) / len(v)) for key, v in sums.items()}
@@ -42,10 +48,11 @@ def table_rows(records: Iterable[RunRecord], metric: str, correction: str = "non
     rows_of = cod_rows(records)
     rows = []
     for cmp in compare_cod(records, metric, correction=correction):
-        originals, counterfactuals = rows_of.get((cmp.task, cmp.recipe, cmp.k), (float("nan"), float("nan")))
+        method = cmp.method or f"{cmp.recipe}+cod"
+        originals, counterfactuals = rows_of.get((cmp.task, method, cmp.k), (float("nan"), float("nan")))
         rows.append(
             {
-                "task": cmp.task, "recipe": cmp.recipe, "k": cmp.k, "metric": metric, "n_pairs": cmp.n_pairs,
+                "task": cmp.task, "recipe": cmp.recipe, "k": cmp.k, "metric": metric, "method": method, "n_pairs": cmp.n_pairs,
                 "baseline_mean": cmp.baseline_mean, "baseline_std": cmp.baseline_std, "cod_mean": cmp.cod_mean, "cod_std": cmp.cod_std,
                 "gain": cmp.gain_mean, "gain_ci_low": cmp.ci_low, "gain_ci_high": cmp.ci_high,
                 "t_pvalue": cmp.t_pvalue, "wilcoxon_pvalue": cmp.wilcoxon_pvalue, "correction": correction, "pvalue": cmp.pvalue,
@@ -77,7 +84,7 @@ def markdown_table(records: Iterable[RunRecord], metric: str, correction: str = 
         return f"_no paired baseline/+CoD results for {metric}_\n"
     ks, table = grid(rows)
     lines = [f"| task | method ({metric}) | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
-    for task, recipe, cells in table:
+    for task, label, cells in table:
         rendered = [
             ""
             if r is None
@@ -85,7 +92,7 @@ def markdown_table(records: Iterable[RunRecord], metric: str, correction: str = 
             f"({r['gain'] * 100:+.1f}{mark(r)})" + (f" [{cod_rows_text(r)}]" if cod_rows_text(r) else "")
             for r in cells
         ]
-        lines.append(f"| {task} | {recipe} → +CoD | " + " | ".join(rendered) + " |")
+        lines.append(f"| {task} | {label} | " + " | ".join(rendered) + " |")
     lines.append("")
     lines.append(
         f"`*`: significant gain, `†`: significant loss ({P_LABELS[correction]} < 0.05; NaN when the paired differences "

@@ -84,6 +84,7 @@ class Outcome:
     candidates_checked: int = 0
     valid_candidates: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    alternatives: list[Chosen] = field(default_factory=list)  # further diverse flips (per_original > 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,19 +94,18 @@ class Outcome:
         d = dict(d)
         d["chosen"] = Chosen(**d["chosen"]) if d.get("chosen") else None
         d["failures"] = [Failure(**f) for f in d.get("failures", [])]
+        d["alternatives"] = [Chosen(**c) for c in d.get("alternatives", [])]
         return cls(**d)
 
 
-def choose(original: str, verdicts: Sequence[tuple[str, list[float], int]], target: int, selection: str,
-           penalty: Callable[[str], float] | None = None) -> Chosen | None:
-    """The winning candidate among verified flips ``(text, probs, label)``.
+def rank(original: str, verdicts: Sequence[tuple[str, list[float], int]], selection: str,
+         penalty: Callable[[str], float] | None = None) -> list[Chosen]:
+    """Verified flips ``(text, probs, label)``, best first.
 
     ``smallest``: fewest edited words, then nearest the boundary (the informative side for
     distillation); ``nearest_boundary``: lowest teacher probability of the new label, then fewest
     edits. ``penalty`` (e.g. a fluency penalty) breaks near-ties within the same edit size.
     """
-    if not verdicts:
-        return None
     scored = []
     for text, probs, label in verdicts:
         n = edited_words(original, text)
@@ -114,8 +114,24 @@ def choose(original: str, verdicts: Sequence[tuple[str, list[float], int]], targ
         key = (n, p + extra, char_edit_ratio(original, text)) if selection == "smallest" else (p + 0.02 * n + extra, n)
         scored.append((key, text, probs, label, n))
     scored.sort(key=lambda s: s[0])
-    _, text, probs, label, n = scored[0]
-    return Chosen(text=text, probs=list(probs), label=int(label), edited_words=n)
+    return [Chosen(text=text, probs=list(probs), label=int(label), edited_words=n) for _, text, probs, label, n in scored]
+
+
+def choose(original: str, verdicts: Sequence[tuple[str, list[float], int]], target: int, selection: str,
+           penalty: Callable[[str], float] | None = None) -> Chosen | None:
+    """The winning candidate among verified flips (see :func:`rank`)."""
+    ranked = rank(original, verdicts, selection, penalty)
+    return ranked[0] if ranked else None
+
+
+def choose_many(original: str, verdicts: Sequence[tuple[str, list[float], int]], selection: str, m: int,
+                penalty: Callable[[str], float] | None = None) -> list[Chosen]:
+    """Up to ``m`` diverse verified flips, the winner first (see :mod:`codistill.counterfactuals.diverse`)."""
+    from codistill.counterfactuals.diverse import pick_diverse
+
+    ranked = rank(original, verdicts, selection, penalty)
+    keep = set(pick_diverse(original, [c.text for c in ranked], m))
+    return [c for c in ranked if c.text in keep]
 
 
 class Generator(ABC):
@@ -193,7 +209,8 @@ class Generator(ABC):
                 if valid[i]:
                     out = outcomes[i]
                     out.valid_candidates = len(valid[i])
-                    out.chosen = choose(requests[i].example.text, valid[i], requests[i].target_label, cfg.selection)
+                    picked = choose_many(requests[i].example.text, valid[i], cfg.selection, cfg.per_original)
+                    out.chosen, out.alternatives = picked[0], picked[1:]
                     if on_outcome:
                         on_outcome(out)
                 else:

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose, register_generator
+from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose_many, register_generator
+from codistill.counterfactuals.generators.fluent import guess_pos, pos_consistent
+from codistill.counterfactuals.generators.long_text import MARKUP, stack_sizes, stacked, visible_tokens
 from codistill.counterfactuals.text import Edit, Token, apply_edits, tokenize
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.counterfactuals.verify import Verifier
 
-EDITOR_VERSION = 4  # bump when proposals or search change, so cached results are not reused
+EDITOR_VERSION = 5  # bump when proposals or search change, so cached results are not reused
 
 NEG = {"not", "n't", "never"}
 AUX_NOT = {"is", "are", "was", "were", "am", "'re", "'m", "do", "does", "did", "can", "could", "will", "would",
@@ -63,18 +65,6 @@ STOPWORDS = FUNCTION_WORDS | DETERMINERS | AUX_NOT | SUBJECTS | {
     "each", "every", "several", "many", "few", "any", "both", "either", "other", "another", "same", "much", "various",
     "what", "when", "where", "how", "why", "her", "his", "them", "him", "me", "us", "'s", "'re", "'m", "'ve", "'ll", "'d", "there"}
 BOUNDARY = {"", ",", ";", ":", "--", "-", "(", "and", "but", "or", "yet", "while", "though", "although"}
-
-
-def guess_pos(lex, word: str) -> str:
-    """Dominant WordNet part of speech, else a suffix guess (unknown words are usually names or nouns)."""
-    pos = lex.dominant_pos(word)
-    if pos:
-        return pos
-    if word.endswith("ly"):
-        return "r"
-    if word.endswith(("ous", "ful", "ive", "able", "ible", "less", "ic", "al", "ish", "y")):
-        return "a"
-    return "n"
 
 
 def task_kind(task) -> str:
@@ -120,6 +110,8 @@ class State:
     rounds: int = 0
     saliency: np.ndarray | None = None
     done: bool = False
+    visible: int = 10**9  # word tokens the teacher reads (long inputs may be truncated)
+    long: bool = False
 
     @property
     def target(self) -> int:
@@ -146,6 +138,11 @@ class EditorGenerator(Generator):
         self.lexicon: Lexicon = Lexicon.load(self.ecfg.wordnet_dir, sentiment=self.kind != "acceptability")
         self.lm: NGramLM | None = None
         self._lm_source = ""
+        self.chooser = None
+        if self.ecfg.lm:
+            from codistill.counterfactuals.generators.fluent import LMChooser
+
+            self.chooser = LMChooser(self.ecfg.lm, self.ecfg.lm_weight)
 
     def identity(self) -> dict[str, Any]:
         return {"generator": self.name, "version": EDITOR_VERSION, "kind": self.kind, "lexicon": self.lexicon.sources,
@@ -179,7 +176,12 @@ class EditorGenerator(Generator):
         states = []
         for req in requests:
             tokens = tokenize(req.example.text)
-            states.append(State(req, tokens, [t.lower for t in tokens], +1 if req.teacher_label == 1 else -1))
+            states.append(State(req, tokens, [t.lower for t in tokens], +1 if req.teacher_label == 1 else -1,
+                                long=len(tokens) >= self.ecfg.long_words))
+        long_states = [s for s in states if s.long]
+        if long_states:
+            for st, n in zip(long_states, visible_tokens(verifier, [s.request.example.text for s in long_states], [s.tokens for s in long_states])):
+                st.visible = n
         if self.ecfg.saliency and hasattr(verifier, "word_saliency"):
             # one forward+backward per input tells which words the teacher relies on; it pays for
             # itself by putting the right word in the first round
@@ -187,8 +189,8 @@ class EditorGenerator(Generator):
         for st in states:
             st.singles = self._singles(st)
         k = self.ecfg.candidates_per_round
-        for rnd in range(1, self.ecfg.max_rounds + 1):
-            active = [s for s in states if not s.done]
+        for rnd in range(1, self.ecfg.max_rounds + self.ecfg.extra_rounds + 1):
+            active = [s for s in states if not s.done and (rnd <= self.ecfg.max_rounds or s.long)]
             if not active:
                 break
             batch: list[tuple[State, Cand, str]] = []
@@ -206,21 +208,39 @@ class EditorGenerator(Generator):
                 if int(p.argmax()) == st.request.teacher_label:
                     st.measured.append((float(p[st.target]) - st.p0, cand))
             for st in active:
-                if any(int(p.argmax()) != st.request.teacher_label for _, p in st.tried.values()):
-                    st.done = True
-        return [self._outcome(st) for st in states]
+                st.done = self._enough(st)
+        penalties: list[dict[str, float] | None] = [None] * len(states)
+        if self.chooser is not None:
+            penalties = self.chooser.penalties([(st.request.example.text, [t for t, (_, p) in st.tried.items()
+                                                                            if int(p.argmax()) != st.request.teacher_label]) for st in states])
+        return [self._outcome(st, pen) for st, pen in zip(states, penalties)]
 
-    def _outcome(self, st: State) -> Outcome:
+    def _enough(self, st: State) -> bool:
+        """One flip (or, with ``per_original`` m > 1, m diverse flips) ends an input's search."""
+        flips = [t for t, (_, p) in st.tried.items() if int(p.argmax()) != st.request.teacher_label]
+        m = self.config.per_original
+        if m <= 1 or not flips:
+            return bool(flips)
+        from codistill.counterfactuals.diverse import diverse_count
+
+        return diverse_count(st.request.example.text, flips, m) >= m
+
+    def _outcome(self, st: State, lm_penalty: dict[str, float] | None = None) -> Outcome:
         req = st.request
         flips = [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in st.tried.items() if int(p.argmax()) != req.teacher_label]
         fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
         ops = {t: c.ops for t, (c, _) in st.tried.items()}
-        penalty = (lambda t: -self.ecfg.fluency_weight * fluency[t]) if self.lm else None
-        chosen = choose(req.example.text, flips, req.target_label, self.config.selection, penalty)
-        out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips))
-        if chosen is not None:
-            chosen.meta = {"ops": list(ops[chosen.text]), "fluency_delta": round(fluency[chosen.text], 3)}
-        else:
+        lm_pen = lm_penalty or {}
+        penalty = (lambda t: -self.ecfg.fluency_weight * fluency[t] + lm_pen.get(t, 0.0)) if self.lm or lm_pen else None
+        picked = choose_many(req.example.text, flips, self.config.selection, self.config.per_original, penalty)
+        chosen = picked[0] if picked else None
+        out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips),
+                      alternatives=picked[1:])
+        for c in picked:
+            c.meta = {"ops": list(ops[c.text]), "fluency_delta": round(fluency[c.text], 3)}
+            if c.text in lm_pen:
+                c.meta["lm_log_ppl_ratio"] = round(lm_pen[c.text] / max(self.ecfg.lm_weight, 1e-9), 4)
+        if chosen is None:
             best = max(st.tried.items(), key=lambda kv: kv[1][1][req.target_label], default=None)
             detail = (f"no flip in {len(st.tried)} candidates over {st.rounds} rounds"
                       + (f"; best p({self.task.label_names[req.target_label]})={best[1][1][req.target_label]:.2f}" if best else "; no edit applies"))
@@ -252,6 +272,10 @@ class EditorGenerator(Generator):
                 seen.add(text)
                 out.append(c)
 
+        if st.long and st.measured and st.rounds > 1:
+            sizes = stack_sizes(min(len(st.tokens), st.visible), self.ecfg.max_edits, self.ecfg.max_edit_fraction)
+            for c in stacked(st.measured, sizes, Cand):
+                take(c)
         if st.measured and st.rounds > 1:
             # combine the single edits that moved the teacher most towards the target
             best = [c for g, c in sorted(st.measured, key=lambda gc: -gc[0]) if g > 0][: self.ecfg.beam]
@@ -279,6 +303,11 @@ class EditorGenerator(Generator):
         cands: dict[tuple, Cand] = {}
         want_fluent = not (self.kind == "acceptability" and st.sign > 0)  # making it unacceptable is the point
         for edit, weight, op, focus in raw:
+            if edit.start >= st.visible:
+                continue  # past the teacher's max_length: it would never see the edit
+            if (self.ecfg.pos_consistent and op in ("antonym", "polarity-swap") and edit.end - edit.start == 1 and len(edit.new) == 1
+                    and not pos_consistent(self.lexicon, lower[edit.start], edit.new[0])):
+                continue  # "can't recommend" -> "asset recommend"
             edit = self._fix_article(edit, lower)
             new_lower = lower[: edit.start] + [w.lower() for w in edit.new] + lower[edit.end :]
             if new_lower == lower:
@@ -415,11 +444,12 @@ class EditorGenerator(Generator):
         an opposite-polarity word of the same part of speech, "not" before a phrase-initial
         adjective or adverb, an opposite adjective before a noun."""
         lower, lex, sign = st.lower, self.lexicon, st.sign
-        content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG]
+        content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG and w not in MARKUP]
         if st.saliency is not None and len(st.saliency) == len(lower):
             content.sort(key=lambda i: -st.saliency[i])
         out: list[tuple[Edit, float, str, int]] = []
-        for i in content[: self.ecfg.salient_words]:
+        n_salient = self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
+        for i in [i for i in content if i < st.visible][:n_salient]:
             w, prev = lower[i], (lower[i - 1] if i else "")
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
             pos = guess_pos(lex, w)
