@@ -62,3 +62,17 @@ def test_derived_student_is_a_plain_hf_model(tiny_models, tmp_path):
     assert reloaded.config.num_hidden_layers == 2
     assert reloaded.config.codistill_layer_subset == {"source_layers": 4, "kept": [0, 3]}
     assert (out / "tokenizer.json").is_file() or (out / "vocab.txt").is_file()
+
+
+@pytest.mark.parametrize("arch", ["bert", "mpnet"])
+def test_freeze_bottom_layers_trains_only_the_top(tiny_models, arch):
+    from codistill.models.freeze import freeze_bottom_layers
+
+    model = load_classifier(str(tiny_models(arch, num_layers=4)))
+    prefix = layer_prefix([n for n, _ in model.named_parameters()])
+    frozen = freeze_bottom_layers(model, 3)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert frozen == sum(p.numel() for p in model.parameters() if not p.requires_grad) > 0
+    assert all(n.startswith((f"{prefix}.3.", "classifier")) or "relative_attention_bias" in n or "pooler" in n for n in trainable)
+    assert any(n.startswith(f"{prefix}.3.") for n in trainable) and any(n.startswith("classifier") for n in trainable)
+    assert freeze_bottom_layers(load_classifier(str(tiny_models(arch, num_layers=4))), 0) == 0
