@@ -263,6 +263,7 @@ def distill(
         "signals": signals.describe(),
         "student_info": describe_model(student),
         "student_source": student_source.describe(),
+        "same_tokenizer": shapes.same_tokenizer,
         "student_lora": config.student.lora.to_dict() if config.student.lora else None,
         "data_fingerprint": data.fingerprint,
         "device": str(next(student.parameters()).device),
