@@ -61,3 +61,12 @@ def test_distill_from_the_teachers_layers_keeps_its_head(base_config, tiny_dir, 
     assert m["student_source"] == {"kind": "teacher", "name": str(tiny_dir / "teacher"), "layers": None}
     assert m["student_info"]["num_layers"] == 2 and m["student_info"]["hidden_size"] == 32
     assert m["train_steps"] == 6
+
+
+def test_demo_keeps_its_measured_pretrained_student(tiny_models):
+    from codistill.cli.sweep import demo_config
+    from codistill.distill import DistillConfig
+
+    teacher = str(tiny_models("bert"))
+    cfg = DistillConfig(teacher=teacher).with_overrides(demo_config().distill_overrides)
+    assert resolve_student(cfg.student, teacher) == resolve_student(StudentConfig(derive={"source": "minilm-l6", "layers": 2}), teacher)
