@@ -118,7 +118,8 @@ def main() -> None:
     session = DistillSession()
     data = session.data(data_cfg)
     base = DistillConfig(data=data_cfg, teacher=args.teacher, recipe=args.recipe, save_model=False).with_overrides(
-        {"train.max_steps": args.steps, "train.learning_rate": args.lr, "train.batch_size": args.batch_size, "train.select_best": False}
+        {"train.max_steps": args.steps, "train.learning_rate": args.lr, "train.batch_size": args.batch_size, "train.select_best": False,
+         "student.derive.source": "minilm-l6"}  # the recorded numbers: 2 pretrained MiniLM-L6 layers
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []

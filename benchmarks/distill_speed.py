@@ -142,7 +142,8 @@ def main() -> None:
 
     cfg = DistillConfig(
         data=data_cfg, teacher=args.teacher, k=args.k, seed=args.seed, recipe="kd", save_model=False,
-    ).with_overrides({"train.max_steps": args.steps, "train.batch_size": 8, "train.learning_rate": args.lr, "train.warmup_ratio": 0.1})
+    ).with_overrides({"train.max_steps": args.steps, "train.batch_size": 8, "train.learning_rate": args.lr, "train.warmup_ratio": 0.1,
+      "student.derive.source": "minilm-l6"})
 
     results = {}
     # 1. codistill, cold signal cache (fresh CODISTILL_HOME): teacher signals computed inside the timing

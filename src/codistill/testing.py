@@ -1,8 +1,8 @@
 """Tiny, randomly initialised models and tokenizers for tests (no downloads).
 
 ``make_tiny_model(arch, directory)`` writes a complete HF model directory (config, safetensors
-weights, tokenizer) for ``bert``, ``deberta-v2``, ``qwen2`` or ``llama``; it loads through the same code as
-a real checkpoint. The BERT and DeBERTa tokenizers are WordPiece over a small vocabulary; the
+weights, tokenizer) for ``bert``, ``deberta-v2``, ``mpnet``, ``qwen2`` or ``llama``; it loads through the same code as
+a real checkpoint. The BERT, DeBERTa and MPNet tokenizers are WordPiece over a small vocabulary; the
 Qwen2/Llama tokenizer is a byte-level BPE in which every word is one token, with an end-of-text
 token and, like many decoder LMs, no pad token.
 """
@@ -22,7 +22,7 @@ TINY_WORDS = (
 # extra words for decoder tests: verbalizer prompts ("review : ... sentiment :") and instruction data
 LLM_WORDS = tuple("review sentiment positive negative question answer yes no user assistant".split())
 
-ARCHITECTURES = ("bert", "deberta-v2", "qwen2", "llama")
+ARCHITECTURES = ("bert", "deberta-v2", "mpnet", "qwen2", "llama")
 DECODERS = ("qwen2", "llama")
 
 
@@ -95,6 +95,10 @@ def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int 
             **common, pad_token_id=0, relative_attention=True, position_buckets=16,
             pos_att_type=["p2c", "c2p"], max_relative_positions=32, position_biased_input=False,
         )
+    if arch == "mpnet":
+        from transformers import MPNetConfig
+
+        return MPNetConfig(**common, pad_token_id=0)  # 32 relative buckets: transformers hard-codes them
     if arch == "qwen2":
         from transformers import Qwen2Config
 

@@ -132,8 +132,9 @@ def test_hidden_projections_receive_gradients():
 
 def test_hidden_token_matching_needs_one_tokenizer():
     with pytest.raises(ConfigError):
-        make_loss("hidden").build(shapes(same_tokenizer=False))
+        make_loss("hidden", pooling="tokens").build(shapes(same_tokenizer=False))
     make_loss("hidden", pooling="mean").build(shapes(same_tokenizer=False))
+    make_loss("hidden").build(shapes(same_tokenizer=False))  # auto: pooled across tokenizers
     with pytest.raises(ConfigError):
         make_loss("hidden", layer_map={3: 1}).build(shapes())
 

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from codistill.teacher import TeacherConfig, train_teacher
@@ -122,3 +123,11 @@ def test_a_teacher_near_chance_is_saved_with_a_warning(tiny_models, sentiment_di
     capsys.readouterr()
     assert main(["teacher", "--config", str(tmp_path / "t" / "teacher_config.yaml")]) == 0
     assert "warning: this teacher predicts only 1 of 2 classes" in capsys.readouterr().err
+
+
+def test_freeze_layers_keeps_the_bottom_of_the_teacher(tiny_models, sentiment_dir, tmp_path):
+    source = tiny_models("mpnet", num_layers=4)
+    cfg = _config(source, sentiment_dir, tmp_path / "t", max_steps=4, eval_steps=2).with_overrides({"freeze_layers": 3})
+    before, after = load_file(source / "model.safetensors"), load_file(train_teacher(cfg).path / "model.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in after if ".layer.0." in k or ".layer.2." in k or "embeddings" in k)
+    assert not all(torch.equal(before[k], after[k]) for k in after if ".layer.3." in k)

@@ -19,7 +19,7 @@ def distill_cmd(
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory.")] = None,
-    student: Annotated[Optional[str], typer.Option("--student", help="Student model directory (default: derive 2 layers of minilm-l6).")] = None,
+    student: Annotated[Optional[str], typer.Option("--student", help="Student model directory (default: every other layer of the teacher, head included, when it is a sequence classifier; else 2 layers of minilm-l6).")] = None,
     counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Counterfactual jsonl (implies --cod).")] = None,
     k: Annotated[Optional[int], typer.Option("--k", "-k", help="Budget.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling and training seed.")] = None,

@@ -12,15 +12,10 @@ app = typer.Typer(help="List packaged models; derive layer-subset students.", no
 @app.command("list")
 def list_models() -> None:
     """Packaged models that load offline, and whether they are installed."""
-    from codistill.errors import AssetError
     from codistill.models import PACKAGED_MODELS
 
     for m in PACKAGED_MODELS.values():
-        try:
-            status = str(m.locate())
-        except AssetError:
-            status = f"not installed ({m.install})"
-        typer.echo(f"{m.name:24s} {m.description}\n{'':24s} {status}")
+        typer.echo(f"{m.name:24s} {m.description}\n{'':24s} {m.status()}")
 
 
 @app.command("derive-student")

@@ -26,9 +26,25 @@ class LossSpec(ConfigBase):
         return dict(self.model_extra or {})
 
 
+TEACHER_SOURCE = "teacher"
+AUTO_SOURCE = "auto"
+PRETRAINED_DEFAULT = "minilm-l6"
+
+
 class DeriveConfig(ConfigBase):
-    source: str = Field("minilm-l6", description="packaged name, path or hub id whose layers the student keeps")
-    layers: int | list[int] = Field(2, description="number of layers (spread evenly) or explicit indices")
+    """A student made of some of a model's layers: the fine-tuned teacher's own (``teacher``), or a
+    pretrained model's (packaged name, path or hub id)."""
+
+    source: str = Field(
+        AUTO_SOURCE,
+        description="teacher: the fine-tuned teacher's own layers and head (DistilBERT-style); a packaged name, "
+        "path or hub id: that pretrained model's layers; auto: teacher when the teacher is a plain "
+        f"sequence classifier (the student then shares its architecture), else {PRETRAINED_DEFAULT}",
+    )
+    layers: int | list[int] | None = Field(
+        None, description="number of layers (spread evenly) or explicit indices; default: every other layer "
+        "of the teacher (first and last kept), 2 of a pretrained model",
+    )
 
 
 class StudentConfig(ConfigBase):
@@ -36,7 +52,7 @@ class StudentConfig(ConfigBase):
 
     path: str | None = Field(None, description="student model directory, packaged name or hub id")
     derive: DeriveConfig | None = Field(default_factory=DeriveConfig)
-    reinit_head: bool | None = Field(None, description="re-initialise the classification head with the run seed (default: for derived students)")
+    reinit_head: bool | None = Field(None, description="re-initialise the classification head with the run seed (default: for students derived from a pretrained model; a teacher-derived student keeps the teacher's head)")
     freeze_embeddings: bool = Field(True, description="freeze the word-embedding matrix (most of a small student's parameters; a k-shot batch touches few rows)")
     lora: LoraSettings | None = Field(None, description="train LoRA adapters (and the head) instead of all weights")
     save_adapter: bool = Field(False, description="with lora: save the adapter instead of the merged, exported model")

@@ -126,14 +126,17 @@ def distill(
         raise ConfigError(f"cod_mode={config.cod_mode} needs a counterfactual file (counterfactuals=...)")
     if config.cod and records is None:
         log.info("cod without a counterfactual file: training on the k/2 originals only (the `half` control)")
-    student, tokenizer = session.student(config.student, data.num_labels, tuple(data.task.label_names))
+    from codistill.distill.student import resolve_student
+
+    student_source = resolve_student(config.student, config.teacher)
+    student, tokenizer = session.student(config.student, data.num_labels, tuple(data.task.label_names), config.teacher)
     timings["load"] = time.perf_counter() - t0
 
     # -- training set and teacher signals -------------------------------------------------
     t1 = time.perf_counter()
     seed_everything(train_seed)
     train = build_train_set(config, data, signals, records)
-    if config.student.reinit_head if config.student.reinit_head is not None else config.student.derive is not None:
+    if config.student.reinit_head if config.student.reinit_head is not None else student_source.fresh_head:
         reinit_head(student, train_seed)
     frozen = freeze_word_embeddings(student) if config.student.freeze_embeddings else 0
     if config.student.lora is not None:
@@ -284,6 +287,8 @@ def distill(
         "teacher_fingerprint": signals.fingerprint,
         "signals": signals.describe(),
         "student_info": describe_model(student),
+        "student_source": student_source.describe(),
+        "same_tokenizer": shapes.same_tokenizer,
         "student_lora": config.student.lora.to_dict() if config.student.lora else None,
         "data_fingerprint": data.fingerprint,
         "device": str(next(student.parameters()).device),
@@ -328,7 +333,7 @@ def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, met
         if adapter:
             from codistill.models.lora import save_adapter
 
-            save_adapter(student, tmp, config.student.path or config.student.derive.source)
+            save_adapter(student, tmp, config.student.path)  # save_adapter needs student.path
         else:
             student.save_pretrained(tmp)  # safetensors
         tokenizer.save_pretrained(tmp)
@@ -345,7 +350,7 @@ def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, met
                     + ("Weights selected on the validation split carved from the pool. " if config.train.select_best else "Fixed step budget, no selection. ")
                     + "The test split was never used for training or selection."
                 ),
-                base_model=config.student.path or config.student.derive.source,
+                base_model=metrics["student_source"]["name"],
                 task=data.task.name,
                 label_names=list(data.task.label_names),
                 test_metrics={k: test[k] for k in pick if k in test},

@@ -57,20 +57,17 @@ class DistillSession:
             self._teachers[key] = TeacherSignals(model, tokenizer, fingerprint, max_length, cache_dir=None if disk_cache else False)
         return self._teachers[key]
 
-    def student(self, config: StudentConfig, num_labels: int, label_names: tuple[str, ...]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-        """A fresh deep copy of the student's initial weights (loaded once) and its tokenizer."""
-        key = config.model_dump_json(include={"path", "derive"}) + f"|{num_labels}"
-        if key not in self._students:
-            from codistill.models import keep_layers, load_classifier, load_tokenizer, resolve_model
-            from codistill.utils.seed import seed_everything
+    def student(
+        self, config: StudentConfig, num_labels: int, label_names: tuple[str, ...], teacher: str | None = None
+    ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+        """A fresh deep copy of the student's initial weights (loaded once) and its tokenizer.
+        ``teacher`` is the run's teacher directory, for students derived from its layers."""
+        from codistill.distill.student import build_student, resolve_student
 
-            ref = resolve_model(config.path or config.derive.source)
-            tokenizer = load_tokenizer(ref)
-            seed_everything(0)  # a missing head or pooler is initialised the same way in every process
-            model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, role="student")
-            if config.derive is not None:
-                model = keep_layers(model, config.derive.layers)
-            self._students[key] = (model, tokenizer)
+        source = resolve_student(config, teacher)
+        key = f"{source}|{num_labels}"
+        if key not in self._students:
+            self._students[key] = build_student(source, num_labels, label_names)
         model, tokenizer = self._students[key]
         return copy.deepcopy(model), tokenizer
 

@@ -1,9 +1,16 @@
 """Students initialised from a subset of a pretrained model's layers (DistilBERT-style).
 
 Works for any architecture whose transformer blocks live in one indexed list
-(``encoder.layer.N`` for BERT/DeBERTa, ``model.layers.N`` for Qwen/Llama, ``h.N`` for GPT-2):
-a config with fewer layers is built, per-layer config lists (e.g. Qwen2 ``layer_types``) are
-sliced, and the kept blocks' weights are copied in order. The result is a plain HF model.
+(``encoder.layer.N`` for BERT/DeBERTa, ``mpnet.encoder.layer.N`` for MPNet, ``model.layers.N``
+for Qwen/Llama, ``h.N`` for GPT-2): a config with fewer layers is built, per-layer config lists
+(e.g. Qwen2 ``layer_types``) are sliced, and the kept blocks' weights are copied in order.
+Everything outside the block list is copied as is: embeddings, the classification head, and
+weights the blocks share (DeBERTa's relative embeddings, MPNet's ``relative_attention_bias``).
+The result is a plain HF model.
+
+The source may be a pretrained encoder or a fine-tuned teacher: :func:`every_other_layer` is the
+DistilBERT initialisation (12 -> 6 layers: 0, 2, 4, 7, 9, 11), which keeps the first and the last
+layer so a copied classification head still reads the representation it was trained on.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ def spread_layers(total: int, keep: int) -> list[int]:
     if keep == 1:
         return [total - 1]
     return sorted({round(i * (total - 1) / (keep - 1)) for i in range(keep)})
+
+
+def every_other_layer(total: int) -> list[int]:
+    """Half the layers (rounded up), spread to keep the first and the last (DistilBERT's choice)."""
+    return spread_layers(total, (total + 1) // 2)
 
 
 def layer_prefix(state_keys: Sequence[str]) -> str:

@@ -25,6 +25,9 @@ class TeacherConfig(ConfigBase):
     freeze_embeddings: bool = Field(
         False, description="keep the word-embedding matrix fixed (much cheaper steps on CPU; see models/freeze.py)"
     )
+    freeze_layers: int = Field(
+        0, ge=0, description="keep the embeddings and the first N transformer layers fixed (a big teacher on CPU: the backward pass runs through the top layers only)"
+    )
     head: Literal["classifier", "verbalizer"] = Field(
         "classifier", description="classifier: a sequence-classification head (encoders; decoders pool the last token); "
         "verbalizer: a causal LM scored through label words after a prompt (no head)",

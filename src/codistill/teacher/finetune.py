@@ -136,6 +136,10 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
         from codistill.models.freeze import freeze_word_embeddings
 
         freeze_word_embeddings(model)
+    if config.freeze_layers:
+        from codistill.models.freeze import freeze_bottom_layers
+
+        freeze_bottom_layers(model, config.freeze_layers)
     demo_texts = {d.text for d in verbalizer.demonstrations} if verbalizer else set()
     train_examples = subsample([e for e in data.pool if e.text not in demo_texts], config.max_train_examples, tc.seed)
     train_set = EncodedDataset([e.text for e in train_examples], tokenizer, tc.max_length, [e.label for e in train_examples])

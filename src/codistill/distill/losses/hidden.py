@@ -11,8 +11,16 @@ from codistill.distill.losses.base import LossInputs, LossTerm, ModelShapes, def
 from codistill.distill.losses.functional import masked_mean, masked_mse
 from codistill.errors import ConfigError
 
-Pooling = Literal["tokens", "mean", "cls", "last"]
+Pooling = Literal["auto", "tokens", "mean", "cls", "last"]
 POOLINGS = ("tokens", "mean", "cls", "last")
+
+
+def resolve_pooling(pooling: str, shapes: ModelShapes) -> str:
+    """``auto``: position by position when teacher and student tokenise alike, else masked means
+    (a cross-tokenizer pair, e.g. an MPNet teacher and a MiniLM student, needs no setting)."""
+    if pooling == "auto":
+        return "tokens" if shapes.same_tokenizer else "mean"
+    return pooling
 
 
 def check_layer_map(layer_map: dict[int, int], shapes: ModelShapes) -> dict[int, int]:
@@ -74,7 +82,8 @@ class HiddenMSE(LossTerm):
     uniform, last to last). When widths differ, a trainable linear projection per mapped layer
     lifts the student's states to the teacher's width; it is trained with the student.
     ``pooling="tokens"`` compares position by position with padding masked out and needs the
-    same tokenizer on both sides; ``mean`` (masked), ``cls`` or ``last`` (last real token, the
+    same tokenizer on both sides; ``auto`` (the default) is ``tokens`` when both sides tokenise
+    the training texts identically and ``mean`` otherwise; ``mean`` (masked), ``cls`` or ``last`` (last real token, the
     decoder summary) work across tokenizers and families; ``teacher_pooling`` may differ
     (e.g. a BERT student's ``cls`` against a Qwen teacher's ``last``).
 
@@ -85,13 +94,13 @@ class HiddenMSE(LossTerm):
     needs_student_hidden = True
 
     def __init__(
-        self, layer_map: dict[int, int] | None = None, pooling: Pooling = "tokens", project: bool | None = None,
+        self, layer_map: dict[int, int] | None = None, pooling: Pooling = "auto", project: bool | None = None,
         teacher_pooling: Pooling | None = None,
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS or (teacher_pooling is not None and teacher_pooling not in POOLINGS[1:]):
+        if pooling not in ("auto", *POOLINGS) or (teacher_pooling is not None and teacher_pooling not in POOLINGS[1:]):
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)} (teacher_pooling: not tokens), got {pooling!r}/{teacher_pooling!r}")
-        if teacher_pooling is not None and pooling == "tokens":
+        if teacher_pooling is not None and pooling in ("tokens", "auto"):
             raise ValueError("teacher_pooling needs a pooled student side (pooling: mean, cls or last)")
         self.teacher_pooling = teacher_pooling
         self.requested_map = {int(k): int(v) for k, v in layer_map.items()} if layer_map else None
@@ -105,6 +114,7 @@ class HiddenMSE(LossTerm):
 
     def build(self, shapes: ModelShapes) -> None:
         self.layer_map = check_layer_map(self.requested_map or default_layer_map(shapes.student_layers, shapes.teacher_layers), shapes)
+        self.pooling = resolve_pooling(self.pooling, shapes)
         if self.pooling == "tokens" and not shapes.same_tokenizer:
             raise ConfigError("hidden: pooling=tokens needs the same tokenizer for teacher and student; use pooling: mean")
         project = shapes.student_hidden != shapes.teacher_hidden if self.project is None else self.project

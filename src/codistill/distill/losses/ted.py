@@ -19,7 +19,7 @@ from torch import nn
 
 from codistill.distill.losses.base import LossInputs, LossTerm, ModelShapes, default_layer_map, register_loss
 from codistill.distill.losses.functional import masked_mean, masked_mse
-from codistill.distill.losses.hidden import Pooling, check_layer_map, pooled_pair
+from codistill.distill.losses.hidden import Pooling, check_layer_map, pooled_pair, resolve_pooling
 from codistill.errors import ConfigError
 
 
@@ -61,7 +61,7 @@ class TaskAwareFilters(LossTerm):
         filter_dim: int | None = None,
         filter_steps: int = 200,
         filter_lr: float = 1e-3,
-        pooling: Pooling = "tokens",
+        pooling: Pooling = "auto",
     ) -> None:
         super().__init__()
         if filter_steps < 1 or filter_lr <= 0:
@@ -78,6 +78,7 @@ class TaskAwareFilters(LossTerm):
 
     def build(self, shapes: ModelShapes) -> None:
         self.layer_map = check_layer_map(self.requested_map or default_layer_map(shapes.student_layers, shapes.teacher_layers), shapes)
+        self.pooling = resolve_pooling(self.pooling, shapes)
         if self.pooling == "tokens" and not shapes.same_tokenizer:
             raise ConfigError("ted: pooling=tokens needs the same tokenizer for teacher and student; use pooling: mean")
         dim = self.filter_dim or shapes.teacher_hidden

@@ -1,0 +1,79 @@
+"""Which initial weights a student starts from: a model directory, a pretrained model's layers, or
+the fine-tuned teacher's own layers (``student.derive.source: teacher``, DistilBERT-style)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from codistill.distill.config import AUTO_SOURCE, PRETRAINED_DEFAULT, TEACHER_SOURCE, StudentConfig
+from codistill.errors import ConfigError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class StudentSource:
+    kind: Literal["path", "pretrained", "teacher"]
+    name: str  # model directory / packaged name / hub id; the teacher directory for kind "teacher"
+    layers: int | tuple[int, ...] | None = None  # None: all layers (path) or every other layer (teacher)
+
+    @property
+    def fresh_head(self) -> bool:
+        """A pretrained encoder has no trained head for the task; a teacher's head is kept."""
+        return self.kind == "pretrained"
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "layers": list(self.layers) if isinstance(self.layers, tuple) else self.layers}
+
+
+def plain_classifier(path: str | None) -> bool:
+    """A saved sequence-classifier directory (not a LoRA adapter or a verbalizer LM)."""
+    if not path or not (Path(path).expanduser() / "config.json").is_file():
+        return False
+    root = Path(path).expanduser()
+    if (root / "adapter_config.json").is_file() or any(root.glob("verbalizer*.json")):
+        return False
+    config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+    return any(a.endswith("ForSequenceClassification") for a in config.get("architectures") or [])
+
+
+def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSource:
+    if student.path is not None:
+        return StudentSource("path", student.path)
+    derive = student.derive
+    layers = tuple(derive.layers) if isinstance(derive.layers, list) else derive.layers
+    source = derive.source
+    if source == AUTO_SOURCE:
+        source = TEACHER_SOURCE if plain_classifier(teacher) else PRETRAINED_DEFAULT
+    if source == TEACHER_SOURCE:
+        if not plain_classifier(teacher):
+            raise ConfigError(
+                f"student.derive.source: teacher needs a teacher saved as a sequence classifier; {teacher!r} is not "
+                "(LoRA and verbalizer teachers: derive from a pretrained model instead)"
+            )
+        return StudentSource("teacher", str(teacher), layers)
+    return StudentSource("pretrained", source, 2 if layers is None else layers)
+
+
+def build_student(source: StudentSource, num_labels: int, label_names: tuple[str, ...]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The student's initial weights and tokenizer (the same every call: heads are seeded)."""
+    from codistill.models import keep_layers, load_classifier, load_tokenizer, resolve_model
+    from codistill.models.layer_subset import every_other_layer
+    from codistill.utils.seed import seed_everything
+
+    ref = resolve_model(source.name)
+    tokenizer = load_tokenizer(ref)
+    seed_everything(0)  # a missing head or pooler is initialised the same way in every process
+    model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, role="student")
+    if source.kind == "teacher":
+        if model.config.num_labels != num_labels:
+            raise ConfigError(f"the teacher has {model.config.num_labels} labels, the task {num_labels}")
+        layers = source.layers if source.layers is not None else every_other_layer(model.config.num_hidden_layers)
+        model = keep_layers(model, list(layers) if isinstance(layers, tuple) else layers)
+    elif source.kind == "pretrained":
+        model = keep_layers(model, list(source.layers) if isinstance(source.layers, tuple) else source.layers)
+    return model, tokenizer
