@@ -3,6 +3,7 @@ trained on them, one run or a grid of modes x k x seeds with statistics)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Optional
 
 import typer
@@ -72,5 +73,81 @@ def explain(
     typer.echo(f"wrote {result.output_dir / 'explanations.jsonl'}")
 
 
+def explain_distill(
+    explanations: Annotated[Optional[str], typer.Option("--explanations", "-e", help="Output directory of `codistill explain`.")] = None,
+    student: Annotated[Optional[str], typer.Option("--student", help="Causal-LM student (default smollm2-135m-instruct).")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="task, rationale, counterfactual or both; comma-separated for a grid.")] = None,
+    alpha: Annotated[Optional[float], typer.Option("--alpha", help="loss = alpha * task + (1 - alpha) * explanation.")] = None,
+    k: Annotated[Optional[str], typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (default: the explanations' k).")] = None,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seed(s), comma-separated (explained seeds only).")] = None,
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Task teacher (default: the explanations').")] = None,
+    lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters (default settings; tune with --set lora.r=...).")] = False,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Optimisation steps (overrides epochs).")] = None,
+    results: Annotated[Optional[str], typer.Option("--results", help="Grid: resumable results file (default outputs/explain-distill/results.jsonl).")] = None,
+    report: Annotated[Optional[str], typer.Option("--report", help="Grid: write the report (tables, ANOVA, post-hoc) here.")] = None,
+    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Single run: save the student here.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+) -> None:
+    """Train causal-LM students on labels + teacher explanations (task / rationale / counterfactual / both prefixes);
+    report accuracy, macro-F1, agreement and the explanations' validity, self-consistency, overlap and simulatability."""
+    from pathlib import Path
+
+    from codistill.errors import ConfigError
+    from codistill.explanations.config import ExplainDistillConfig
+
+    modes = [m.strip() for m in mode.split(",")] if mode else None
+    ks, seed_list = _ints(k), _ints(seeds)
+    options: dict = {}
+    for key, value in (("explanations", explanations), ("student", student), ("alpha", alpha), ("teacher", teacher),
+                       ("train.max_steps", max_steps), ("output_dir", output_dir)):
+        if value is not None:
+            options[key] = value
+    if modes:
+        options["mode"] = modes[0]
+    if ks:
+        options["k"] = ks[0]
+    if seed_list:
+        options["seed"] = seed_list[0]
+    if lora:
+        options["lora"] = {}
+    data = ExplainDistillConfig.from_yaml(config).to_dict() if config else {}
+    if "explanations" not in data and "explanations" not in options:
+        raise ConfigError("no explanations: pass --explanations DIR (the output of `codistill explain`)")
+    cfg = ExplainDistillConfig.from_dict({**data, "explanations": options.pop("explanations", data.get("explanations"))}, "options")
+    cfg = cfg.with_overrides(options) if options else cfg
+    if set_:
+        cfg = cfg.with_overrides(set_)
+    if print_config:
+        typer.echo(cfg.to_yaml(), nl=False)
+        return
+    grid = results is not None or report is not None or len(modes or []) > 1 or len(ks or []) > 1 or len(seed_list or []) > 1
+    if not grid:
+        from codistill.explanations.run import distill_explanations
+
+        m = distill_explanations(cfg, echo=typer.echo)
+        typer.echo(f"{m['mode']} student, k={m['k']}, seed {m['seed']}: {m['train_steps']} steps in {m['timings']['train_seconds']:.0f}s")
+        typer.echo(json.dumps({key: round(v, 4) for key, v in m["metrics"].items()}))
+        return
+    from codistill.experiments.explain_sweep import run_explain_grid
+
+    results_path = Path(results or "outputs/explain-distill/results.jsonl")
+    records = run_explain_grid(cfg, modes or [cfg.mode], ks or [cfg.k or _explained_k(cfg)], seed_list or [cfg.seed], results_path, echo=typer.echo)
+    if records:
+        from codistill.experiments.report import write_report
+
+        files = write_report(results_path, Path(report) if report else results_path.parent / "report",
+                             title="codistill explanation distillation")
+        typer.echo(f"{len(records)} runs; report: {files.markdown}")
+
+
+def _explained_k(cfg) -> int:
+    from codistill.explanations.run import load_explanations
+
+    return load_explanations(cfg.explanations)[0].k
+
+
 def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
+    app.command("explain-distill")(explain_distill)

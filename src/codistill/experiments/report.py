@@ -15,6 +15,8 @@ from codistill.experiments.tables import csv_table, markdown_table
 from codistill.utils.io import atomic_write_text
 
 REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement")
+# explanation students (codistill explain-distill): what they write, judged by the task teacher
+EXPLANATION_METRICS = ("cf_validity", "cf_self_consistency", "cf_parse_rate", "rationale_f1", "simulatability")
 
 
 @dataclass
@@ -62,6 +64,11 @@ def write_report(
     }
     if cf_sets:
         figures.append((counterfactual_quality(cf_sets, out / "counterfactual_quality.png"), "counterfactual quality per (task, seed)"))
+    from codistill.experiments.anova import statistics_markdown
+
+    stats_md = statistics_markdown(records, [m for m in (*REPORT_METRICS, *EXPLANATION_METRICS) if m in present])
+    if stats_md:
+        md_parts.append("\n## Statistics (methods x seeds x k)\n" + stats_md)
     md_parts.append("\n## Figures\n\n" + "\n".join(f"![{c}]({p.name})" for p, c in figures) + "\n")
 
     pairs = []

@@ -75,6 +75,7 @@ class ExplainDistillConfig(ConfigBase):
     mode: Literal["task", "rationale", "counterfactual", "both"] = Field(
         "both", description="task: label only; rationale / counterfactual: that explanation as an auxiliary target; both: both"
     )
+    task_labels: Literal["gold", "teacher"] = Field("gold", description="task target: the gold label or the teacher's prediction")
     alpha: float = Field(0.5, ge=0, le=1, description="loss = alpha * task + (1 - alpha) * explanation")
     k: int | None = Field(None, description="k-shot budget (default: the explanations' k); must be <= it")
     seed: int = Field(0, description="k-shot sampling seed (must be one the explanations cover) and training seed")
