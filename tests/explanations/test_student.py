@@ -118,3 +118,43 @@ def _budget_ids(explanations, k):
 
     cfg = ExplainConfig.from_yaml(explanations.output_dir / "config.yaml")
     return [e.id for e in sample(load_task(cfg.data), k, 0).examples]
+
+
+@pytest.fixture
+def t5_student(tmp_path):
+    """A tiny random T5 (encoder-decoder) with a WordPiece tokenizer that has an eos token."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from codistill.testing import LLM_WORDS, TINY_WORDS, _wordpiece_tokenizer
+
+    words = (*TINY_WORDS, *LLM_WORDS, "task", "classify", "explain", "flip", "text", "label", "evidence", "edit", "would", "be", ":", '"', ">")
+    tok = _wordpiece_tokenizer(words)
+    tok.eos_token = "[SEP]"
+    torch.manual_seed(0)
+    cfg = T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4, pad_token_id=0,
+                   eos_token_id=tok.eos_token_id, decoder_start_token_id=0)
+    T5ForConditionalGeneration(cfg).save_pretrained(tmp_path / "t5")
+    tok.save_pretrained(tmp_path / "t5")
+    return tmp_path / "t5"
+
+
+def test_encoder_decoder_student_learns_labels_and_rationales(explanations, t5_student, keyword_teacher):
+    from codistill.explanations import evaluate as ev
+    from codistill.explanations.run import distill_explanations
+
+    lora = distill_explanations(_config(explanations, t5_student, mode="task", k=4, lora={"r": 4}, train={"max_steps": 1, "batch_size": 4}),
+                                verifier=keyword_teacher, echo=quiet)
+    assert lora["seq2seq"] and lora["lora"]  # LoRA wraps encoder-decoders too (peft SEQ_2_SEQ_LM)
+    cfg = _config(explanations, t5_student, mode="both", alpha=0.5, k=4,
+                  train={"max_steps": 200, "batch_size": 4, "learning_rate": 2e-2, "warmup_ratio": 0.0, "select_best": False})
+    result = distill_explanations(cfg, verifier=keyword_teacher, keep_model=True, echo=quiet)
+    assert result["seq2seq"] and {"accuracy", "cf_validity", "rationale_f1", "simulatability"} <= set(result["metrics"])
+    lm, tok = result["_student"], result["_tokenizer"]
+    train = [r for r in explanations.records if r.id in set(_budget_ids(explanations, 4))]
+    classifier, ptok = ev.task_classifier(lm, tok, cfg.prompts, ["negative", "positive"])
+    assert list(ev.predict(classifier, ptok, [r.text for r in train])) == [r.label for r in train]
+    rationales = ev.generate(lm, tok, cfg.prompts.rationale, [r.text for r in train], cfg.prompts, 12)
+    from codistill.explanations.render import rationale_evidence, token_f1
+
+    names = ["negative", "positive"]
+    assert sum(token_f1(rationale_evidence(w, names), rationale_evidence(r.rationale, names)) for w, r in zip(rationales, train)) >= 3

@@ -41,11 +41,9 @@ def run_explain_grid(base: ExplainDistillConfig, modes: Sequence[str], ks: Seque
     student = None
     for n, (mode, k, seed) in enumerate(todo, 1):
         if student is None:
-            import torch
+            from codistill.explanations.seq2seq import load_student
 
-            from codistill.models.verbalizer import load_causal_lm
-
-            student = load_causal_lm(base.student, dtype=torch.float32)
+            student = load_student(base.student)
         cfg = base.with_overrides({"mode": mode, "k": k, "seed": seed})
         t0 = time.perf_counter()
         result = distill_explanations(cfg, verifier=verifier, student_model=copy.deepcopy(student), echo=echo)

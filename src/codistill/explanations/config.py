@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from codistill.config import ConfigBase
 from codistill.counterfactuals.config import EditorConfig, HFChatConfig, OpenAIConfig
@@ -87,6 +87,14 @@ class ExplainDistillConfig(ConfigBase):
     explain_eval_examples: int = Field(100, ge=0, description="test examples the student explains (generation is slow)")
     max_new_tokens: int = Field(32, gt=0, description="length of generated explanations")
     output_dir: str | None = Field(None, description="save the (merged) student, metrics and its explanations here")
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _fixed_budget(cls, value):
+        # a partial `train:` section keeps this config's fixed budget (no selection on validation)
+        if isinstance(value, dict) and "select_best" not in value:
+            value = {**value, "select_best": False}
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> ExplainDistillConfig:

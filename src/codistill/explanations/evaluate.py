@@ -24,9 +24,13 @@ from codistill.explanations.student import fill
 
 def task_classifier(lm: Any, tokenizer: Any, prompts: PromptsConfig, label_words: Sequence[str]):
     """(classifier, prompt tokenizer): the student scored through the task prefix only."""
-    from codistill.models.verbalizer import VerbalizerConfig, build_verbalizer
+    from codistill.models.verbalizer import PromptTokenizer, VerbalizerConfig, build_verbalizer
 
     cfg = VerbalizerConfig(template=prompts.task, label_words=[[w] for w in label_words], chat=prompts.chat)
+    if getattr(lm.config, "is_encoder_decoder", False):
+        from codistill.explanations.seq2seq import Seq2SeqVerbalizer, label_first_tokens
+
+        return Seq2SeqVerbalizer(lm, label_first_tokens(tokenizer, label_words)), PromptTokenizer(tokenizer, cfg, cfg.words(label_words))
     return build_verbalizer("student", cfg, list(label_words), lm=lm, tokenizer=tokenizer)
 
 
@@ -48,6 +52,11 @@ def task_metrics(labels: Sequence[int], student: Sequence[int], teacher: Sequenc
 def generate(lm: Any, tokenizer: Any, template: str, texts: Sequence[str], prompts: PromptsConfig, max_new_tokens: int) -> list[str]:
     from codistill.generation.evaluate import generate_answers
 
+    if getattr(lm.config, "is_encoder_decoder", False):
+        from codistill.explanations.seq2seq import generate_seq2seq
+
+        replies = generate_seq2seq(lm, tokenizer, [fill(template, t) for t in texts], max_new_tokens)
+        return [r.strip().split("\n", 1)[0] for r in replies]
     replies = generate_answers(lm, tokenizer, [fill(template, t) for t in texts], chat=prompts.chat, max_new_tokens=max_new_tokens, desc="explain")
     return [r.strip().split("\n", 1)[0] for r in replies]
 

@@ -51,9 +51,9 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     from codistill.data import load_task
     from codistill.explanations import evaluate as ev
     from codistill.explanations.generate import eval_examples
+    from codistill.explanations.seq2seq import Seq2SeqCollator, load_student
     from codistill.explanations.student import ExplanationCollator, ExplanationTrainer, build_features
     from codistill.models.loading import load_tokenizer, quiet_transformers
-    from codistill.models.verbalizer import load_causal_lm
     from codistill.utils.seed import seed_everything
 
     quiet_transformers()
@@ -65,22 +65,23 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     tc = config.train.with_overrides({"seed": config.seed})
     seed_everything(config.seed)
     tokenizer = load_tokenizer(config.student)
-    student = student_model if student_model is not None else load_causal_lm(config.student, dtype=torch.float32)
+    student = student_model if student_model is not None else load_student(config.student)
+    seq2seq = bool(getattr(student.config, "is_encoder_decoder", False))
     if student.config.pad_token_id is None:
         student.config.pad_token_id = tokenizer.pad_token_id
     if config.lora is not None:
         from codistill.models.lora import apply_lora
 
-        student = apply_lora(student, config.lora, "causal_lm")
+        student = apply_lora(student, config.lora, "seq2seq_lm" if seq2seq else "causal_lm")
     labels = [e.label for e in shots] if config.task_labels == "gold" else [r.teacher_label for r in train_records]
-    features = build_features(tokenizer, train_records, config.mode, config.prompts, names, labels, tc.max_length)
+    features = build_features(tokenizer, train_records, config.mode, config.prompts, names, labels, tc.max_length, seq2seq)
     alpha = 1.0 if config.mode == "task" else config.alpha
     echo(f"training a {config.mode} student (alpha {alpha}) on k={k}, seed {config.seed}: {sum(len(f['sequences']) for f in features)} sequences")
     workdir = Path(tempfile.mkdtemp(prefix="codistill-explain-"))
     t_train = time.perf_counter()
     try:
         trainer = ExplanationTrainer(model=student, args=tc.trainer_arguments(str(workdir), len(features), disable_tqdm=not source.progress),
-                                     train_dataset=features, data_collator=ExplanationCollator(tokenizer.pad_token_id), alpha=alpha)
+                                     train_dataset=features, data_collator=(Seq2SeqCollator if seq2seq else ExplanationCollator)(tokenizer.pad_token_id), alpha=alpha)
         output = trainer.train()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -121,7 +122,7 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
                 w["rationale"] = r
     result: dict[str, Any] = {
         "task": data.task.name, "mode": config.mode, "alpha": alpha, "k": k, "seed": config.seed, "student": config.student,
-        "lora": config.lora is not None, "explanation_source": source.source, "metrics": metrics,
+        "lora": config.lora is not None, "seq2seq": seq2seq, "explanation_source": source.source, "metrics": metrics,
         "train_examples": len(features), "train_sequences": sum(len(f["sequences"]) for f in features),
         "train_steps": int(output.global_step), "train_loss": float(output.training_loss),
         "eval_examples": len(test), "explained_eval_examples": n_explain,
@@ -130,23 +131,25 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
         "torch_threads": torch.get_num_threads(), "codistill_version": __version__,
     }
     if config.output_dir:
-        save_student(Path(config.output_dir).expanduser(), config, student, tokenizer, names, result, written)
+        save_student(Path(config.output_dir).expanduser(), config, student, tokenizer, names, result, written, verbalizer=not seq2seq)
     if keep_model:
         result["_student"], result["_tokenizer"] = student, tokenizer
     return result
 
 
-def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenizer: Any, names: list[str], result: dict, written: list) -> None:
-    """The merged student (loadable as a verbalizer classifier by ``load_scorer``), metrics and the
-    explanations it wrote for the test examples."""
+def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenizer: Any, names: list[str], result: dict, written: list,
+                 verbalizer: bool = True) -> None:
+    """The merged student (a causal LM loads as a verbalizer classifier with ``load_scorer``),
+    metrics and the explanations it wrote for the test examples."""
     from codistill.models.verbalizer import VerbalizerConfig, save_verbalizer
     from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl
 
     with atomic_directory(out) as tmp:
         student.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        vcfg = VerbalizerConfig(template=config.prompts.task, label_words=[[n] for n in names], chat=config.prompts.chat)
-        save_verbalizer(tmp, base=".", config=vcfg, label_names=names, adapter=False)
+        if verbalizer:
+            vcfg = VerbalizerConfig(template=config.prompts.task, label_words=[[n] for n in names], chat=config.prompts.chat)
+            save_verbalizer(tmp, base=".", config=vcfg, label_names=names, adapter=False)
         config.save(tmp / "explain_distill_config.yaml")
         atomic_write_json(tmp / "metrics.json", result)
         atomic_write_jsonl(tmp / "student_explanations.jsonl", written)

@@ -38,13 +38,16 @@ def sequences_for(record: ExplanationRecord, mode: str, prompts: PromptsConfig, 
 
 
 def build_features(tokenizer: Any, records: Sequence[ExplanationRecord], mode: str, prompts: PromptsConfig, label_words: Sequence[str],
-                   labels: Sequence[int], max_length: int) -> list[dict[str, Any]]:
+                   labels: Sequence[int], max_length: int, seq2seq: bool = False) -> list[dict[str, Any]]:
     """One training item per example: its encoded sequences with their kinds."""
+    from codistill.explanations.seq2seq import encode_seq2seq
+
     items = []
     for r, y in zip(records, labels):
         seqs = []
         for kind, ins in sequences_for(r, mode, prompts, label_words, y):
-            seqs.append({**encode(tokenizer, ins, prompts.chat, max_length), "kind": kind})
+            enc = encode_seq2seq(tokenizer, ins, max_length) if seq2seq else encode(tokenizer, ins, prompts.chat, max_length)
+            seqs.append({**enc, "kind": kind})
         items.append({"sequences": seqs})
     return items
 
@@ -86,6 +89,9 @@ class ExplanationTrainer(Trainer):
         self.model_accepts_loss_kwargs = False
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if "labels" in inputs:  # encoder-decoder
+            from codistill.explanations.seq2seq import seq2seq_ce
+
+            return mixed_loss(seq2seq_ce(model, inputs), inputs["kind"], self.alpha)
         out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        loss = mixed_loss(sequence_ce(out.logits, inputs["input_ids"], inputs["response_mask"]), inputs["kind"], self.alpha)
-        return (loss, {"logits": out.logits}) if return_outputs else loss
+        return mixed_loss(sequence_ce(out.logits, inputs["input_ids"], inputs["response_mask"]), inputs["kind"], self.alpha)
