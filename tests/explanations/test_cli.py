@@ -42,6 +42,7 @@ def test_explain_then_distill_grid_and_report(tmp_path, sentiment_dir, teacher_d
     assert all("cf_validity" not in r["metrics"] for r in records if r["key"]["recipe"] == "explain-task")
     report = (results.parent / "report" / "report.md").read_text()
     assert "Two-way ANOVA" in report and "explain-both" in report and "Post-hoc" in report
+    assert "no paired baseline" not in report  # no CoD runs: no empty CoD tables
     assert main(args) == 0  # resumed: nothing to redo
     assert len(results.read_text().splitlines()) == 4
 

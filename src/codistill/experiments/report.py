@@ -47,7 +47,8 @@ def write_report(
 
     md_parts = [f"# {title}\n", f"{len(records)} runs; tasks: {', '.join(tasks)}.\n"]
     csv_paths = []
-    for metric in metrics:
+    # the baseline -> +CoD tables need CoD runs (explanation students have none; their tables are in the statistics)
+    for metric in metrics if any(r.key.cod for r in records) else ():
         md_parts.append(f"\n## {metric}\n\n{markdown_table(records, metric)}")
         csv_paths.append(atomic_write_text(out / f"table_{metric}.csv", csv_table(records, metric)))
 
