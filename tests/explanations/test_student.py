@@ -158,3 +158,14 @@ def test_encoder_decoder_student_learns_labels_and_rationales(explanations, t5_s
 
     names = ["negative", "positive"]
     assert sum(token_f1(rationale_evidence(w, names), rationale_evidence(r.rationale, names)) for w, r in zip(rationales, train)) >= 3
+
+
+def test_explanations_are_generated_as_long_as_the_longest_target(student):
+    from codistill.explanations.run import longest_target
+    from codistill.explanations.student import build_features
+    from codistill.models.loading import load_tokenizer
+
+    tok = load_tokenizer(str(student))
+    feats = build_features(tok, [RECORD], "both", PromptsConfig(), ["negative", "positive"], [0], 128)
+    want = max(len(tok(" " + t, add_special_tokens=False)["input_ids"]) + 1 for t in (RECORD.rationale, RECORD.counterfactual))
+    assert longest_target(feats) == want > len(tok(" negative", add_special_tokens=False)["input_ids"]) + 1

@@ -85,7 +85,7 @@ class ExplainDistillConfig(ConfigBase):
     train: TrainingConfig = Field(default_factory=_student_training)
     max_eval_examples: int | None = Field(500, gt=0, description="test examples scored for the task (stratified subsample)")
     explain_eval_examples: int = Field(100, ge=0, description="test examples the student explains (generation is slow)")
-    max_new_tokens: int = Field(32, gt=0, description="length of generated explanations")
+    max_new_tokens: int | None = Field(None, gt=0, description="length of generated explanations (default: the longest training target + 4)")
     output_dir: str | None = Field(None, description="save the (merged) student, metrics and its explanations here")
 
     @field_validator("train", mode="before")

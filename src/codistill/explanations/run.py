@@ -103,19 +103,20 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     student_labels = [int(x) for x in ev.predict(classifier, prompt_tok, texts, max_length=tc.max_length)]
     metrics: dict[str, Any] = ev.task_metrics([e.label for e in test], student_labels, teacher_labels)
     metrics["teacher_accuracy"] = ev.task_metrics([e.label for e in test], teacher_labels, teacher_labels)["accuracy"]
+    gen_tokens = config.max_new_tokens or longest_target(features) + 4
     written: list[dict[str, Any]] = []
     n_explain = min(config.explain_eval_examples, len(test)) if config.mode != "task" else 0
     if n_explain:
         sub, sub_s, sub_t = texts[:n_explain], student_labels[:n_explain], teacher_labels[:n_explain]
         written = [{"id": e.id, "text": e.text, "student_label": s, "teacher_label": t} for e, s, t in zip(test, sub_s, sub_t)]
         if config.mode in ("counterfactual", "both"):
-            cfs = ev.generate(student, tokenizer, config.prompts.counterfactual, sub, config.prompts, config.max_new_tokens)
+            cfs = ev.generate(student, tokenizer, config.prompts.counterfactual, sub, config.prompts, gen_tokens)
             m, full = ev.counterfactual_metrics(sub, cfs, verifier.probs, lambda xs: ev.predict(classifier, prompt_tok, xs), sub_t, sub_s)
             metrics.update(m)
             for w, c, f in zip(written, cfs, full):
                 w.update(counterfactual=c, counterfactual_text=f)
         if config.mode in ("rationale", "both"):
-            rats = ev.generate(student, tokenizer, config.prompts.rationale, sub, config.prompts, config.max_new_tokens)
+            rats = ev.generate(student, tokenizer, config.prompts.rationale, sub, config.prompts, gen_tokens)
             references = [refs[e.id].rationale if e.id in refs else None for e in test[:n_explain]]
             metrics.update(ev.rationale_metrics(rats, references, verifier.probs, sub_s, names))
             for w, r in zip(written, rats):
@@ -125,7 +126,7 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
         "lora": config.lora is not None, "seq2seq": seq2seq, "explanation_source": source.source, "metrics": metrics,
         "train_examples": len(features), "train_sequences": sum(len(f["sequences"]) for f in features),
         "train_steps": int(output.global_step), "train_loss": float(output.training_loss),
-        "eval_examples": len(test), "explained_eval_examples": n_explain,
+        "eval_examples": len(test), "explained_eval_examples": n_explain, "max_new_tokens": gen_tokens,
         "timings": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(time.perf_counter() - t_eval, 2),
                     "seconds_per_step": round(train_seconds / max(1, int(output.global_step)), 3), "total_seconds": round(time.perf_counter() - t0, 2)},
         "torch_threads": torch.get_num_threads(), "codistill_version": __version__,
@@ -135,6 +136,15 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     if keep_model:
         result["_student"], result["_tokenizer"] = student, tokenizer
     return result
+
+
+def longest_target(features: list[dict[str, Any]]) -> int:
+    """Tokens of the longest explanation target (response + eos) in the training data, so the
+    student's explanations are never cut short of what it was taught to write."""
+    from codistill.explanations.student import EXPLANATION
+
+    lengths = [sum(s["response_mask"]) if "response_mask" in s else len(s["labels"]) for f in features for s in f["sequences"] if s["kind"] == EXPLANATION]
+    return max(lengths, default=8)
 
 
 def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenizer: Any, names: list[str], result: dict, written: list,
