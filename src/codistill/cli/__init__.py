@@ -16,6 +16,7 @@ import typer
 from codistill.cli import counterfactuals as counterfactuals_cli
 from codistill.cli import data as data_cli
 from codistill.cli import distill as distill_cli
+from codistill.cli import explain as explain_cli
 from codistill.cli import generation as generation_cli
 from codistill.cli import models as models_cli
 from codistill.cli import report as report_cli
@@ -39,6 +40,7 @@ teacher_cli.register(app)
 counterfactuals_cli.register(app)
 distill_cli.register(app)
 generation_cli.register(app)
+explain_cli.register(app)
 sweep_cli.register(app)
 report_cli.register(app)
 

@@ -39,11 +39,12 @@ def default_output_dir(config: CounterfactualConfig) -> Path:
     return Path("outputs") / "counterfactuals" / f"{config.data.task}-k{config.k}-s{config.seed}-{config.generator}"
 
 
-def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print) -> RunResult:
+def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None) -> RunResult:
     """Generate, verify and write counterfactuals for the CoD originals of ``(task, k, seed)``.
 
     ``verifier`` replaces the teacher (tests pass scripted teachers); otherwise ``config.teacher``
-    is loaded, and only when some input is not already in the cache.
+    is loaded, and only when some input is not already in the cache. ``originals`` (examples of
+    the task) replaces the CoD originals, e.g. every example of a budget for explanations.
     """
     from codistill.data import load_task, sample
     from codistill.models.loading import scorer_fingerprint
@@ -58,8 +59,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
 
         check_output_dir(out_dir)
     data = load_task(config.data)
-    shots = sample(data, config.k, config.seed, cod=True)
-    originals = list(shots.examples)
+    originals = list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
     generator = get_generator(config.generator)(config, data.task)
     for note in getattr(generator, "notes", ()):
         echo(note)

@@ -17,6 +17,8 @@ from codistill.utils.io import atomic_write_text
 REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement",
                   # gold contrast pairs, when the sweep's task has a `contrast` file
                   "contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency")
+# explanation students (codistill explain-distill): what they write, judged by the task teacher
+EXPLANATION_METRICS = ("cf_validity", "cf_self_consistency", "cf_parse_rate", "rationale_f1", "simulatability")
 
 
 @dataclass
@@ -48,7 +50,8 @@ def write_report(
 
     md_parts = [f"# {title}\n", f"{len(records)} runs; tasks: {', '.join(tasks)}.\n"]
     csv_paths = []
-    for metric in metrics:
+    # the baseline -> +CoD tables need CoD runs (explanation students have none; their tables are in the statistics)
+    for metric in metrics if any(r.key.cod for r in records) else ():
         md_parts.append(f"\n## {metric}\n\n{markdown_table(records, metric, correction)}")
         csv_paths.append(atomic_write_text(out / f"table_{metric}.csv", csv_table(records, metric, correction)))
 
@@ -65,6 +68,11 @@ def write_report(
     }
     if cf_sets:
         figures.append((counterfactual_quality(cf_sets, out / "counterfactual_quality.png"), "counterfactual quality per (task, seed)"))
+    from codistill.experiments.anova import statistics_markdown
+
+    stats_md = statistics_markdown(records, [m for m in (*REPORT_METRICS, *EXPLANATION_METRICS) if m in present])
+    if stats_md:
+        md_parts.append("\n## Statistics (methods x seeds x k)\n" + stats_md)
     md_parts.append("\n## Figures\n\n" + "\n".join(f"![{c}]({p.name})" for p, c in figures) + "\n")
 
     pairs = []

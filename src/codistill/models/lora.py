@@ -58,7 +58,7 @@ def default_targets(model_type: str) -> list[str]:
     raise ConfigError(f"lora: no default target modules for model type {model_type!r}; set lora.target_modules")
 
 
-def apply_lora(model: nn.Module, settings: LoraSettings, task: Literal["classifier", "causal_lm"]) -> nn.Module:
+def apply_lora(model: nn.Module, settings: LoraSettings, task: Literal["classifier", "causal_lm", "seq2seq_lm"]) -> nn.Module:
     """Wrap ``model`` in a PEFT LoRA model. For classifiers the head (``score``/``classifier``)
     is trained in full: it is new and tiny, and a low-rank update of a random matrix is pointless."""
     from peft import LoraConfig, TaskType, get_peft_model
@@ -74,7 +74,7 @@ def apply_lora(model: nn.Module, settings: LoraSettings, task: Literal["classifi
         lora_dropout=settings.dropout,
         target_modules=targets,
         modules_to_save=settings.modules_to_save,
-        task_type=TaskType.SEQ_CLS if task == "classifier" else TaskType.CAUSAL_LM,
+        task_type={"classifier": TaskType.SEQ_CLS, "causal_lm": TaskType.CAUSAL_LM, "seq2seq_lm": TaskType.SEQ_2_SEQ_LM}[task],
     )
     return get_peft_model(model, peft_config)
 

@@ -78,7 +78,7 @@ def load_causal_lm(ref: Any, *, dtype: Any = None, trust_remote_code: bool = Fal
     if dtype is not None:
         kwargs["dtype"] = dtype
     try:
-        return AutoModelForCausalLM.from_pretrained(ref.path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(ref.path, **kwargs)
     except OSError as exc:
         raise _hub_error(ref, exc) from None
     except ValueError as exc:
@@ -89,6 +89,19 @@ def load_causal_lm(ref: Any, *, dtype: Any = None, trust_remote_code: bool = Fal
         if (error := damaged_weights(ref, exc)) is not None:
             raise error from None
         raise
+    return plain_weights(model)
+
+
+def plain_weights(model: Any) -> Any:
+    """A GGUF checkpoint is de-quantised on load, yet transformers keeps marking it quantized,
+    which makes the Trainer refuse to fine-tune it (even with LoRA): drop the stale marks."""
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None and str(getattr(quantizer.quantization_config, "quant_method", "")).lower().endswith("gguf"):
+        quantizer.remove_quantization_config(model)
+        for module in model.modules():
+            if hasattr(getattr(module, "config", None), "_is_quantized"):
+                module.config._is_quantized = False
+    return model
 
 
 def build_verbalizer(model: str, config: VerbalizerConfig, label_names: Sequence[str], *, lm: Any = None, tokenizer: Any = None) -> tuple[Any, PromptTokenizer]:

@@ -63,21 +63,34 @@ class HFChatGenerator(Generator):
 
     def propose(self, requests: Sequence[Request], attempt: int) -> list[list[Proposal]]:
         h = self.hcfg
-        jobs: list[tuple[int, str, list[dict[str, str]]]] = []
-        results: dict[tuple[int, int], Proposal] = {}
+        items = []
         for i, req in enumerate(requests):
             messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback)
             for j in range(h.num_candidates):
-                key = fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32)
-                hit = self.cache.get("responses", key) if self.cache is not None else None
-                if hit is not None:
-                    self.ledger.record(generator=self.name, model=self.hcfg.model, key=key, status="cached")
-                    results[(i, j)] = Proposal(hit["raw"], meta={"cached": True})
-                else:
-                    jobs.append(((i, j), key, messages))  # type: ignore[arg-type]
+                items.append(((i, j), fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32), messages))
+        results = self._complete(items)
+        return [[results[(i, j)] for j in range(h.num_candidates)] for i in range(len(requests))]
+
+    def chat(self, conversations: Sequence[list[dict[str, str]]], purpose: str) -> list[Proposal]:
+        """One reply per conversation (any prompt, e.g. a rationale), cached and in the ledger like
+        counterfactual proposals; ``purpose`` separates cache keys."""
+        items = [(i, fingerprint({**self.identity(), "messages": m, "purpose": purpose}, length=32), m) for i, m in enumerate(conversations)]
+        results = self._complete(items)
+        return [results[i] for i in range(len(conversations))]
+
+    def _complete(self, items: list[tuple[Any, str, list[dict[str, str]]]]) -> dict[Any, Proposal]:
+        """Replies for (slot, cache key, messages): from the cache, else generated."""
+        jobs, results = [], {}
+        for slot, key, messages in items:
+            hit = self.cache.get("responses", key) if self.cache is not None else None
+            if hit is not None:
+                self.ledger.record(generator=self.name, model=self.hcfg.model, key=key, status="cached")
+                results[slot] = Proposal(hit["raw"], meta={"cached": True})
+            else:
+                jobs.append((slot, key, messages))
         if jobs:
             self._generate(jobs, results)
-        return [[results[(i, j)] for j in range(h.num_candidates)] for i in range(len(requests))]
+        return results
 
     def _generate(self, jobs, results) -> None:
         import torch

@@ -102,21 +102,31 @@ class OpenAIGenerator(Generator):
             from openai import AsyncOpenAI
         except ImportError:  # pragma: no cover - openai is a dependency
             raise ConfigError("generator openai needs the openai package: pip install openai") from None
-        client = AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, timeout=self.ocfg.timeout_s, max_retries=0)
+        jobs = []
+        for req in requests:
+            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback)
+            for j in range(self.ocfg.num_candidates):
+                jobs.append((messages, fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32)))
+        results = await self._gather(AsyncOpenAI, jobs)
+        n = self.ocfg.num_candidates
+        return [list(results[i * n : (i + 1) * n]) for i in range(len(requests))]
+
+    async def _gather(self, client_cls, jobs: list[tuple[list[dict[str, str]], str]]) -> list[Proposal]:
+        client = client_cls(api_key=self.api_key, base_url=self.base_url, timeout=self.ocfg.timeout_s, max_retries=0)
         sem = asyncio.Semaphore(self.ocfg.concurrency)
         probe = asyncio.Lock()  # one call at a time until the budget has seen a real usage figure
         try:
-            jobs = []
-            for req in requests:
-                messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback)
-                for j in range(self.ocfg.num_candidates):
-                    key = fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32)
-                    jobs.append(self._call(client, sem, probe, messages, key))
-            results = await asyncio.gather(*jobs)
+            return list(await asyncio.gather(*(self._call(client, sem, probe, messages, key) for messages, key in jobs)))
         finally:
             await client.close()
-        n = self.ocfg.num_candidates
-        return [list(results[i * n : (i + 1) * n]) for i in range(len(requests))]
+
+    def chat(self, conversations: Sequence[list[dict[str, str]]], purpose: str) -> list[Proposal]:
+        """One reply per conversation (any prompt, e.g. a rationale), through the same cache,
+        ledger, budget and retries as counterfactual proposals; ``purpose`` separates cache keys."""
+        from openai import AsyncOpenAI
+
+        jobs = [(m, fingerprint({**self.identity(), "messages": m, "purpose": purpose}, length=32)) for m in conversations]
+        return asyncio.run(self._gather(AsyncOpenAI, jobs))
 
     def _estimate(self, messages: list[dict[str, str]]) -> tuple[float, int]:
         """(worst-case USD, prompt-token bound) of one call: the bound (scaled up if the server

@@ -1,0 +1,173 @@
+"""Methods x seeds (x k) statistics with statsmodels, as explanation-distillation papers report them.
+
+* :func:`method_anova`: a two-way ANOVA per task, ``value ~ C(method) + C(seed)`` (seeds as
+  blocks: every method ran on the same nested k-shot budgets), with ``C(k)`` and ``C(method):C(k)``
+  added when several k were run; type-II sums of squares and partial eta squared per effect.
+* :func:`method_mixedlm`: the same as a linear mixed model with a random intercept per seed.
+* :func:`posthoc`: paired comparisons of every pair of methods over matched (k, seed) runs:
+  mean difference, paired t-test, Holm-adjusted p-value and Cohen's d_z.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from codistill.experiments.records import RunRecord
+from codistill.experiments.stats import summarise
+
+
+@dataclass(frozen=True)
+class Effect:
+    term: str
+    df: float
+    sum_sq: float
+    f: float
+    p: float
+    partial_eta_sq: float
+
+
+@dataclass(frozen=True)
+class PairwiseComparison:
+    task: str
+    metric: str
+    a: str
+    b: str
+    n_pairs: int
+    mean_diff: float  # a - b
+    t_pvalue: float
+    holm_pvalue: float
+    cohens_dz: float
+
+
+def _frame(records: Iterable[RunRecord], metric: str, task: str):
+    import pandas as pd
+
+    rows = [{"method": r.key.method, "seed": r.key.seed, "k": r.key.k, "value": float(r.metrics[metric])}
+            for r in records if r.key.task == task and isinstance(r.metrics.get(metric), (int, float)) and not math.isnan(float(r.metrics[metric]))]
+    return pd.DataFrame(rows, columns=["method", "seed", "k", "value"])
+
+
+def _formula(df) -> str | None:
+    if df["method"].nunique() < 2 or df["seed"].nunique() < 2:
+        return None
+    if df["k"].nunique() > 1:
+        return "value ~ C(method) + C(seed) + C(k) + C(method):C(k)"
+    return "value ~ C(method) + C(seed)"
+
+
+def method_anova(records: Iterable[RunRecord], metric: str, task: str) -> list[Effect] | None:
+    """Type-II ANOVA table (None with fewer than two methods or two seeds, or no residual df)."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
+    df = _frame(records, metric, task)
+    formula = _formula(df)
+    if formula is None:
+        return None
+    model = smf.ols(formula, data=df).fit()
+    if model.df_resid < 1:
+        return None
+    table = anova_lm(model, typ=2)
+    resid = float(table.loc["Residual", "sum_sq"])
+    out = []
+    for term, row in table.iterrows():
+        if term == "Residual":
+            continue
+        ss = float(row["sum_sq"])
+        eta = ss / (ss + resid) if ss + resid > 0 else math.nan
+        out.append(Effect(str(term), float(row["df"]), ss, float(row["F"]), float(row["PR(>F)"]), eta))
+    return out
+
+
+def method_mixedlm(records: Iterable[RunRecord], metric: str, task: str) -> dict[str, tuple[float, float]] | None:
+    """Fixed effects ``{term: (coefficient, p-value)}`` of ``value ~ C(method) [* C(k)]`` with a
+    random intercept per seed (None where it cannot be fitted)."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    df = _frame(records, metric, task)
+    if _formula(df) is None or df["value"].std() == 0:
+        return None
+    formula = "value ~ C(method) * C(k)" if df["k"].nunique() > 1 else "value ~ C(method)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = smf.mixedlm(formula, df, groups=df["seed"]).fit()
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    return {str(t): (float(fit.params[t]), float(fit.pvalues[t])) for t in fit.params.index if t != "Group Var"}
+
+
+def posthoc(records: Iterable[RunRecord], metric: str, task: str) -> list[PairwiseComparison]:
+    """Every pair of methods, paired by (k, seed), Holm-corrected over the pairs."""
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    df = _frame(records, metric, task)
+    cells = {(m, k, s): v for m, k, s, v in zip(df["method"], df["k"], df["seed"], df["value"])}
+    methods = sorted(df["method"].unique())
+    raw = []
+    for a, b in combinations(methods, 2):
+        keys = sorted({(k, s) for m, k, s in cells if m == a} & {(k, s) for m, k, s in cells if m == b})
+        if len(keys) < 2:
+            continue
+        diff = np.array([cells[(a, *key)] - cells[(b, *key)] for key in keys])
+        sd = diff.std(ddof=1)
+        if sd == 0:
+            p = 1.0 if diff[0] == 0 else 0.0
+        else:
+            p = float(stats.ttest_1samp(diff, 0.0).pvalue)
+        raw.append((a, b, len(keys), float(diff.mean()), p, float(diff.mean() / sd) if sd > 0 else math.copysign(math.inf, diff.mean()) if diff.mean() else 0.0))
+    if not raw:
+        return []
+    holm = multipletests([r[4] for r in raw], method="holm")[1]
+    return [PairwiseComparison(task, metric, a, b, n, d, p, float(h), dz) for (a, b, n, d, p, dz), h in zip(raw, holm)]
+
+
+def method_table(records: Sequence[RunRecord], metric: str) -> str:
+    """Mean ± std over seeds per (task, method) row and k column, in points."""
+    cells = summarise(records, metric)
+    if not cells:
+        return f"_no results for {metric}_\n"
+    ks = sorted({c.k for c in cells})
+    by = {(c.task, c.method, c.k): c for c in cells}
+    lines = [f"| task | method ({metric}) | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
+    for task, method in sorted({(c.task, c.method) for c in cells}):
+        row = [f"{by[(task, method, k)].mean * 100:.1f}±{by[(task, method, k)].std * 100:.1f} (n={by[(task, method, k)].n})"
+               if (task, method, k) in by else "" for k in ks]
+        lines.append(f"| {task} | {method} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _p(p: float) -> str:
+    return "nan" if math.isnan(p) else f"{p:.3g}" if p >= 1e-4 else "<1e-4"
+
+
+def statistics_markdown(records: Sequence[RunRecord], metrics: Sequence[str]) -> str:
+    """The method tables, ANOVA, mixed model and post-hoc comparisons of every metric and task."""
+    parts = []
+    for task in sorted({r.key.task for r in records}):
+        for metric in metrics:
+            effects = method_anova(records, metric, task)
+            if effects is None:
+                continue
+            parts.append(f"\n### {task}: {metric}\n\n{method_table([r for r in records if r.key.task == task], metric)}")
+            parts.append("\nTwo-way ANOVA (type II; seeds as blocks):\n\n| effect | df | F | p | partial η² |\n|---|---|---|---|---|")
+            parts += [f"| {e.term} | {e.df:g} | {e.f:.2f} | {_p(e.p)} | {e.partial_eta_sq:.3f} |" for e in effects]
+            mixed = method_mixedlm(records, metric, task)
+            if mixed:
+                parts.append("\nMixed model (random intercept per seed), fixed effects:\n\n| term | coef | p |\n|---|---|---|")
+                parts += [f"| {t} | {c * 100:+.2f} pts | {_p(p)} |" for t, (c, p) in mixed.items()]
+            pairs = posthoc(records, metric, task)
+            if pairs:
+                parts.append("\nPost-hoc paired comparisons (matched k and seed; Holm-corrected):\n\n"
+                             "| a | b | n | a - b | p | p (Holm) | d_z |\n|---|---|---|---|---|---|---|")
+                parts += [f"| {c.a} | {c.b} | {c.n_pairs} | {c.mean_diff * 100:+.2f} pts | {_p(c.t_pvalue)} | {_p(c.holm_pvalue)} | {c.cohens_dz:.2f} |"
+                          for c in pairs]
+    return "\n".join(parts) + ("\n" if parts else "")
