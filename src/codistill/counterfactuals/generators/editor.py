@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.counterfactuals.verify import Verifier
 
-EDITOR_VERSION = 5  # bump when proposals or search change, so cached results are not reused
+EDITOR_VERSION = 6  # bump when proposals or search change, so cached results are not reused
 
 NEG = {"not", "n't", "never"}
 AUX_NOT = {"is", "are", "was", "were", "am", "'re", "'m", "do", "does", "did", "can", "could", "will", "would",
@@ -112,6 +112,7 @@ class State:
     done: bool = False
     visible: int = 10**9  # word tokens the teacher reads (long inputs may be truncated)
     long: bool = False
+    widened: bool = False  # the first rounds ran out of edits: every content word gets edits
 
     @property
     def target(self) -> int:
@@ -190,13 +191,20 @@ class EditorGenerator(Generator):
             st.singles = self._singles(st)
         k = self.ecfg.candidates_per_round
         for rnd in range(1, self.ecfg.max_rounds + self.ecfg.extra_rounds + 1):
-            active = [s for s in states if not s.done and (rnd <= self.ecfg.max_rounds or s.long)]
+            active = [s for s in states if not s.done and (rnd <= self.ecfg.max_rounds or s.long or s.widened)]
             if not active:
                 break
             batch: list[tuple[State, Cand, str]] = []
             for st in active:
                 st.rounds = rnd
-                for cand in self._next_candidates(st, k if rnd > 1 else self.ecfg.first_round):
+                cands = self._next_candidates(st, k if rnd > 1 else self.ecfg.first_round)
+                if not cands and not st.widened and self.kind == "sentiment":
+                    # the first rounds failed and ran out of edits: every content word gets edits,
+                    # and the best are stacked (a larger search only where it is needed)
+                    st.widened = True
+                    st.singles.extend(self._singles(st, widen=True))
+                    cands = self._next_candidates(st, k)
+                for cand in cands:
                     batch.append((st, cand, st.text_of(cand)))
             if not batch:
                 for st in active:
@@ -272,7 +280,7 @@ class EditorGenerator(Generator):
                 seen.add(text)
                 out.append(c)
 
-        if st.long and st.measured and st.rounds > 1:
+        if (st.long or st.widened) and st.measured and st.rounds > 1:
             sizes = stack_sizes(min(len(st.tokens), st.visible), self.ecfg.max_edits, self.ecfg.max_edit_fraction)
             for c in stacked(st.measured, sizes, Cand):
                 take(c)
@@ -293,10 +301,12 @@ class EditorGenerator(Generator):
         return out
 
     # -- transformations ----------------------------------------------------------------------
-    def _singles(self, st: State) -> list[Cand]:
+    def _singles(self, st: State, widen: bool = False) -> list[Cand]:
         lower, lex = st.lower, self.lexicon
         raw: list[tuple[Edit, float, str, int]] = []  # (edit, weight, op, focus)
-        if self.kind == "acceptability":
+        if widen:
+            raw = self._salient_word_edits(st, every=True)
+        elif self.kind == "acceptability":
             raw = self._grammar_edits(st)
         else:
             raw = self._sentiment_edits(st)
@@ -439,7 +449,7 @@ class EditorGenerator(Generator):
             out.extend(self._salient_word_edits(st))
         return out
 
-    def _salient_word_edits(self, st: State) -> list[tuple[Edit, float, str, int]]:
+    def _salient_word_edits(self, st: State, every: bool = False) -> list[tuple[Edit, float, str, int]]:
         """Edits for the words the teacher relies on most, whether or not a lexicon knows them:
         an opposite-polarity word of the same part of speech, "not" before a phrase-initial
         adjective or adverb, an opposite adjective before a noun."""
@@ -448,7 +458,7 @@ class EditorGenerator(Generator):
         if st.saliency is not None and len(st.saliency) == len(lower):
             content.sort(key=lambda i: -st.saliency[i])
         out: list[tuple[Edit, float, str, int]] = []
-        n_salient = self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
+        n_salient = len(lower) if every else self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
         for i in [i for i in content if i < st.visible][:n_salient]:
             w, prev = lower[i], (lower[i - 1] if i else "")
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
