@@ -53,3 +53,18 @@ def test_edits_stay_inside_the_span_the_teacher_reads(base_config):
     changed = [i for i, (a, b) in enumerate(zip(LONG.split(), out.chosen.text.split())) if a != b]
     assert changed and max(changed) < teacher.max_length
     assert visible_tokens(object(), [LONG], [toks]) == [len(toks)]  # no tokenizer: no restriction
+
+
+class OfficeTeacher(KeywordTeacher):
+    """Positive only once "office" (the last word) is replaced."""
+
+    def score(self, text):
+        return -1.0 if "office" in words(text) else 2.0
+
+
+def test_inputs_that_run_out_of_edits_get_a_wider_search(base_config):
+    text = "zorb blick yonder went to the office"
+    # no salient-word edits in the first pass: only the widened search edits "office"
+    (out,), _ = _run(base_config, [text], teacher=OfficeTeacher(), salient_words=0)
+    assert out.chosen is not None and "office" not in out.chosen.text and out.chosen.label == 1
+    assert out.attempts > 1

@@ -78,8 +78,8 @@ class EditorConfig(ConfigBase):
     lm: str | None = Field(None, description="causal LM choosing among verified flips by perplexity (e.g. smollm2-135m-instruct); None: off")
     lm_weight: float = Field(0.5, ge=0, description="weight of log(ppl(counterfactual) / ppl(original)) in the choice (editor.lm)")
     long_words: int = Field(40, ge=1, description="inputs with at least this many words get the long-text search (visible span, stacked edits)")
-    max_edit_fraction: float = Field(0.05, gt=0, le=1, description="long inputs: stacked edits change at most this fraction of the words")
-    extra_rounds: int = Field(4, ge=0, description="long inputs still unflipped after max_rounds get this many more")
+    max_edit_fraction: float = Field(0.1, gt=0, le=1, description="long inputs: stacked edits change at most this fraction of the words")
+    extra_rounds: int = Field(8, ge=0, description="long inputs, and inputs that ran out of edits, get this many rounds after max_rounds")
     salient_words_per_100: int = Field(4, ge=0, description="long inputs: more salient words get edits, this many per 100 words")
 
 

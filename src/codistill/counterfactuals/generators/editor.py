@@ -20,7 +20,6 @@ TextAttack's split, in one module:
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose_many, register_generator
+from codistill.counterfactuals.generators.editor_words import (  # noqa: F401 - article_for, task_kind re-exported
+    _ALPHA,
+    AGREEMENT,
+    AUX_NOT,
+    BOUNDARY,
+    CONTRACTED,
+    DETERMINERS,
+    FUNCTION_WORDS,
+    INTENSIFIERS,
+    NEG,
+    NEGATOR_SWAPS,
+    PRON_S,
+    SPLIT_HEAD,
+    STOPWORDS,
+    SUBJECTS,
+    article_for,
+    task_kind,
+)
 from codistill.counterfactuals.generators.fluent import guess_pos, pos_consistent
 from codistill.counterfactuals.generators.long_text import MARKUP, stack_sizes, stacked, visible_tokens
 from codistill.counterfactuals.text import Edit, Token, apply_edits, tokenize
@@ -37,52 +54,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.counterfactuals.verify import Verifier
 
-EDITOR_VERSION = 5  # bump when proposals or search change, so cached results are not reused
-
-NEG = {"not", "n't", "never"}
-AUX_NOT = {"is", "are", "was", "were", "am", "'re", "'m", "do", "does", "did", "can", "could", "will", "would",
-           "should", "might", "must", "may", "has", "have", "had", "be"}
-PRON_S = {"it", "that", "he", "she", "there", "what", "here", "this", "who", "which", "everything", "nothing", "one"}
-CONTRACTED = {"isn't": "is", "aren't": "are", "wasn't": "was", "weren't": "were", "doesn't": "does", "don't": "do",
-              "didn't": "did", "can't": "can", "cannot": "can", "won't": "will", "wouldn't": "would", "couldn't": "could",
-              "shouldn't": "should", "hasn't": "has", "haven't": "have", "hadn't": "had", "ain't": "is", "mustn't": "must"}
-SPLIT_HEAD = {"ca": "can", "wo": "will", "ai": "is"}  # SST-2 "ca n't", "wo n't", "ai n't"
-NEGATOR_SWAPS = {"nothing": ("something",), "nobody": ("somebody",), "nowhere": ("somewhere",), "without": ("with",),
-                 "lacks": ("has",), "lack": ("have",), "lacked": ("had",), "lacking": ("having",), "never": ("always", ""),
-                 "no": ("",), "hardly": ("",), "barely": ("",), "neither": ("either",), "nor": ("or",), "none": ("all",)}
-SUBJECTS = {"it", "he", "she", "they", "we", "i", "you", "who", "that", "which", "this", "one", "film", "movie", "story", "everything"}
-DETERMINERS = {"a", "an", "the", "this", "that", "its", "his", "her", "their", "our", "my", "your", "these", "those", "some", "every"}
-INTENSIFIERS = {"very", "really", "extremely", "truly", "quite", "so", "highly", "incredibly", "genuinely", "thoroughly",
-                "remarkably", "absolutely", "deeply", "utterly", "totally", "especially", "particularly", "wonderfully", "too"}
-AGREEMENT = {"is": "are", "are": "is", "was": "were", "were": "was", "has": "have", "have": "has", "does": "do", "do": "does",
-             "this": "these", "these": "this", "that": "those", "those": "that", "a": "the", "an": "the", "him": "he", "he": "him",
-             "her": "she", "she": "her", "they": "them", "them": "they", "who": "whom", "whom": "who", "itself": "it"}
-FUNCTION_WORDS = {"the", "a", "an", "to", "of", "that", "is", "was", "be", "by", "for", "with", "in", "on", "at", "from",
-                  "and", "it", "has", "have", "did", "does", "which", "who", "there", "as", "been"}
-_ALPHA = re.compile(r"^[a-z][a-z'-]*$")
-STOPWORDS = FUNCTION_WORDS | DETERMINERS | AUX_NOT | SUBJECTS | {
-    "but", "or", "if", "so", "than", "then", "into", "about", "up", "out", "just", "all", "more", "most", "own", "such", "own",
-    "each", "every", "several", "many", "few", "any", "both", "either", "other", "another", "same", "much", "various",
-    "what", "when", "where", "how", "why", "her", "his", "them", "him", "me", "us", "'s", "'re", "'m", "'ve", "'ll", "'d", "there"}
-BOUNDARY = {"", ",", ";", ":", "--", "-", "(", "and", "but", "or", "yet", "while", "though", "although"}
-
-
-def task_kind(task) -> str:
-    if task.name == "cola" or tuple(task.label_names) == ("unacceptable", "acceptable"):
-        return "acceptability"
-    if tuple(task.label_names) == ("negative", "positive"):
-        return "sentiment"
-    return "generic"
-
-
-def article_for(word: str) -> str:
-    w = word.lower()
-    if w.startswith(("hour", "honest", "honor", "honour", "heir")):
-        return "an"
-    if w.startswith(("uni", "use", "usu", "uti", "one", "eu", "ubi", "ufo", "uk")):
-        return "a"
-    return "an" if w[:1] in "aeiou" else "a"
-
+EDITOR_VERSION = 6  # bump when proposals or search change, so cached results are not reused
 
 @dataclass
 class Cand:
@@ -112,6 +84,7 @@ class State:
     done: bool = False
     visible: int = 10**9  # word tokens the teacher reads (long inputs may be truncated)
     long: bool = False
+    widened: bool = False  # the first rounds ran out of edits: every content word gets edits
 
     @property
     def target(self) -> int:
@@ -190,13 +163,20 @@ class EditorGenerator(Generator):
             st.singles = self._singles(st)
         k = self.ecfg.candidates_per_round
         for rnd in range(1, self.ecfg.max_rounds + self.ecfg.extra_rounds + 1):
-            active = [s for s in states if not s.done and (rnd <= self.ecfg.max_rounds or s.long)]
+            active = [s for s in states if not s.done and (rnd <= self.ecfg.max_rounds or s.long or s.widened)]
             if not active:
                 break
             batch: list[tuple[State, Cand, str]] = []
             for st in active:
                 st.rounds = rnd
-                for cand in self._next_candidates(st, k if rnd > 1 else self.ecfg.first_round):
+                cands = self._next_candidates(st, k if rnd > 1 else self.ecfg.first_round)
+                if not cands and not st.widened and self.kind == "sentiment":
+                    # the first rounds failed and ran out of edits: every content word gets edits,
+                    # and the best are stacked (a larger search only where it is needed)
+                    st.widened = True
+                    st.singles.extend(self._singles(st, widen=True))
+                    cands = self._next_candidates(st, k)
+                for cand in cands:
                     batch.append((st, cand, st.text_of(cand)))
             if not batch:
                 for st in active:
@@ -272,7 +252,7 @@ class EditorGenerator(Generator):
                 seen.add(text)
                 out.append(c)
 
-        if st.long and st.measured and st.rounds > 1:
+        if (st.long or st.widened) and st.measured and st.rounds > 1:
             sizes = stack_sizes(min(len(st.tokens), st.visible), self.ecfg.max_edits, self.ecfg.max_edit_fraction)
             for c in stacked(st.measured, sizes, Cand):
                 take(c)
@@ -293,10 +273,12 @@ class EditorGenerator(Generator):
         return out
 
     # -- transformations ----------------------------------------------------------------------
-    def _singles(self, st: State) -> list[Cand]:
+    def _singles(self, st: State, widen: bool = False) -> list[Cand]:
         lower, lex = st.lower, self.lexicon
         raw: list[tuple[Edit, float, str, int]] = []  # (edit, weight, op, focus)
-        if self.kind == "acceptability":
+        if widen:
+            raw = self._salient_word_edits(st, every=True)
+        elif self.kind == "acceptability":
             raw = self._grammar_edits(st)
         else:
             raw = self._sentiment_edits(st)
@@ -439,7 +421,7 @@ class EditorGenerator(Generator):
             out.extend(self._salient_word_edits(st))
         return out
 
-    def _salient_word_edits(self, st: State) -> list[tuple[Edit, float, str, int]]:
+    def _salient_word_edits(self, st: State, every: bool = False) -> list[tuple[Edit, float, str, int]]:
         """Edits for the words the teacher relies on most, whether or not a lexicon knows them:
         an opposite-polarity word of the same part of speech, "not" before a phrase-initial
         adjective or adverb, an opposite adjective before a noun."""
@@ -448,7 +430,7 @@ class EditorGenerator(Generator):
         if st.saliency is not None and len(st.saliency) == len(lower):
             content.sort(key=lambda i: -st.saliency[i])
         out: list[tuple[Edit, float, str, int]] = []
-        n_salient = self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
+        n_salient = len(lower) if every else self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
         for i in [i for i in content if i < st.visible][:n_salient]:
             w, prev = lower[i], (lower[i - 1] if i else "")
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
