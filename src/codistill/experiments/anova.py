@@ -67,12 +67,16 @@ def method_anova(records: Iterable[RunRecord], metric: str, task: str) -> list[E
 
     df = _frame(records, metric, task)
     formula = _formula(df)
-    if formula is None:
+    if formula is None or df["value"].nunique() < 2:  # a constant metric has nothing to test
         return None
     model = smf.ols(formula, data=df).fit()
     if model.df_resid < 1:
         return None
-    table = anova_lm(model, typ=2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = anova_lm(model, typ=2)
     resid = float(table.loc["Residual", "sum_sq"])
     out = []
     for term, row in table.iterrows():
