@@ -50,3 +50,6 @@ def test_too_few_seeds_or_methods_give_no_test():
     assert method_anova(one_method, "accuracy", "rt") is None and posthoc(one_method, "accuracy", "rt") == []
     md = statistics_markdown(records(0.05), ["accuracy", "missing_metric"])
     assert "Two-way ANOVA" in md and "Post-hoc" in md and "missing_metric" not in md
+    constant = [RunRecord(r.key, {"accuracy": 0.5}) for r in records(0.05)]
+    assert method_anova(constant, "accuracy", "rt") is None
+    assert "No ANOVA" in statistics_markdown(constant, ["accuracy"]) and "explain-both" in statistics_markdown(constant, ["accuracy"])

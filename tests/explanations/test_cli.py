@@ -41,7 +41,9 @@ def test_explain_then_distill_grid_and_report(tmp_path, sentiment_dir, teacher_d
     assert all({"cf_validity", "cf_self_consistency", "simulatability", "rationale_f1"} <= set(r["metrics"]) for r in both)
     assert all("cf_validity" not in r["metrics"] for r in records if r["key"]["recipe"] == "explain-task")
     report = (results.parent / "report" / "report.md").read_text()
-    assert "Two-way ANOVA" in report and "explain-both" in report and "Post-hoc" in report
+    # method tables per metric (the ANOVA itself is tested in tests/experiments/test_anova.py;
+    # these random tiny students predict one class, so there is nothing to test here)
+    assert "method (accuracy)" in report and "explain-both" in report and "explain-task" in report
     assert "no paired baseline" not in report  # no CoD runs: no empty CoD tables
     assert main(args) == 0  # resumed: nothing to redo
     assert len(results.read_text().splitlines()) == 4

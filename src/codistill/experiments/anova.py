@@ -67,12 +67,16 @@ def method_anova(records: Iterable[RunRecord], metric: str, task: str) -> list[E
 
     df = _frame(records, metric, task)
     formula = _formula(df)
-    if formula is None:
+    if formula is None or df["value"].nunique() < 2:  # a constant metric has nothing to test
         return None
     model = smf.ols(formula, data=df).fit()
     if model.df_resid < 1:
         return None
-    table = anova_lm(model, typ=2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = anova_lm(model, typ=2)
     resid = float(table.loc["Residual", "sum_sq"])
     out = []
     for term, row in table.iterrows():
@@ -154,10 +158,14 @@ def statistics_markdown(records: Sequence[RunRecord], metrics: Sequence[str]) ->
     parts = []
     for task in sorted({r.key.task for r in records}):
         for metric in metrics:
+            mine = [r for r in records if r.key.task == task and isinstance(r.metrics.get(metric), (int, float))]
+            if not mine:
+                continue
+            parts.append(f"\n### {task}: {metric}\n\n{method_table(mine, metric)}")
             effects = method_anova(records, metric, task)
             if effects is None:
+                parts.append("\n_No ANOVA: it needs two methods, two seeds and values that vary._")
                 continue
-            parts.append(f"\n### {task}: {metric}\n\n{method_table([r for r in records if r.key.task == task], metric)}")
             parts.append("\nTwo-way ANOVA (type II; seeds as blocks):\n\n| effect | df | F | p | partial η² |\n|---|---|---|---|---|")
             parts += [f"| {e.term} | {e.df:g} | {e.f:.2f} | {_p(e.p)} | {e.partial_eta_sq:.3f} |" for e in effects]
             mixed = method_mixedlm(records, metric, task)
