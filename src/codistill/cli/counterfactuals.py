@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides
+from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides, llm_options
 
 
 def register(app: typer.Typer) -> None:
@@ -40,21 +40,12 @@ def counterfactuals(
     from codistill.counterfactuals.pipeline import run_counterfactuals
     from codistill.counterfactuals.quality import format_report
 
-    options: dict = {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()}
-    gen = generator
-    for key, value in (("k", k), ("seed", seed), ("teacher", teacher), ("generator", gen), ("selection", selection),
-                       ("max_attempts", max_attempts), ("max_budget_usd", max_budget), ("output_dir", output), ("cache_dir", cache_dir),
-                       ("report_lm", report_lm)):
-        if value is not None:
-            options[key] = value
-    if no_cache:
-        options["use_cache"] = False
-    if quiet:
-        options["progress"] = False
-    if model is not None:
-        options["openai.model" if (gen or "") == "openai" else "hf_chat.model"] = model
-    if base_url is not None:
-        options["openai.base_url"] = base_url
+    options = llm_options(
+        {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()},
+        {"k": k, "seed": seed, "teacher": teacher, "generator": generator, "selection": selection, "max_attempts": max_attempts,
+         "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir, "report_lm": report_lm},
+        generator=generator, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,
+    )
     cfg = build_config(CounterfactualConfig, config, set_, options)
     result = run_counterfactuals(cfg, echo=typer.echo)
     typer.echo(format_report(result.report))

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides
+from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides, llm_options
 
 
 def _ints(value: str | None) -> list[int] | None:
@@ -46,23 +46,16 @@ def explain(
     from codistill.explanations.config import ExplainConfig
     from codistill.explanations.generate import generate_explanations
 
-    options: dict = {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()}
-    for key, value in (("k", k), ("seeds", _ints(seeds)), ("teacher", teacher), ("source", source), ("eval_examples", eval_examples),
-                       ("max_budget_usd", max_budget), ("output_dir", output), ("cache_dir", cache_dir)):
-        if value is not None:
-            options[key] = value
+    options = llm_options(
+        {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()},
+        {"k": k, "seeds": _ints(seeds), "teacher": teacher, "source": source, "eval_examples": eval_examples,
+         "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir},
+        generator=source, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,
+    )
     if critique or revise:
         options["critique"] = True
     if revise:
         options["revise"] = True
-    if no_cache:
-        options["use_cache"] = False
-    if quiet:
-        options["progress"] = False
-    if model is not None:
-        options["openai.model" if (source or "") == "openai" else "hf_chat.model"] = model
-    if base_url is not None:
-        options["openai.base_url"] = base_url
     cfg = build_config(ExplainConfig, config, set_, options)
     result = generate_explanations(cfg, echo=typer.echo)
     run = result.run

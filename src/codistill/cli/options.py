@@ -47,3 +47,21 @@ def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str]
     if sets:
         config = config.with_overrides(sets)
     return config
+
+
+def llm_options(
+    options: dict[str, Any], values: dict[str, Any], *, generator: str | None, model: str | None, base_url: str | None,
+    no_cache: bool, quiet: bool,
+) -> dict[str, Any]:
+    """``options`` plus the non-empty ``values`` and the options every LLM-backed command shares:
+    cache, progress, and the model / endpoint of the ``openai`` or ``hf-chat`` generator."""
+    options.update({k: v for k, v in values.items() if v is not None})
+    if no_cache:
+        options["use_cache"] = False
+    if quiet:
+        options["progress"] = False
+    if model is not None:
+        options["openai.model" if (generator or "") == "openai" else "hf_chat.model"] = model
+    if base_url is not None:
+        options["openai.base_url"] = base_url
+    return options
