@@ -7,7 +7,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides, llm_options
+from codistill.cli.options import (
+    BaseUrlOpt,
+    CacheDirOpt,
+    ConfigOpt,
+    DataDirOpt,
+    MaxBudgetOpt,
+    ModelOpt,
+    NoCacheOpt,
+    OutputDirOpt,
+    QuietOpt,
+    SetOpt,
+    TaskOpt,
+    build_config,
+    data_overrides,
+    llm_options,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,15 +38,15 @@ def counterfactuals(
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")] = None,
     generator: Annotated[Optional[str], typer.Option("--generator", "-g", help="editor (offline), openai, or hf-chat.")] = None,
     selection: Annotated[Optional[str], typer.Option("--selection", help="smallest | nearest_boundary")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
     max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="LLM attempts per input, with teacher feedback.")] = None,
-    max_budget: Annotated[Optional[float], typer.Option("--max-budget", help="Stop cleanly before spending more than this many USD.")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")] = None,
-    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
+    max_budget: MaxBudgetOpt = None,
+    output: OutputDirOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
     report_lm: Annotated[Optional[str], typer.Option("--report-lm", help="Causal LM for report perplexity (e.g. smollm2-135m-instruct).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:

@@ -8,7 +8,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, DataDirOpt, SetOpt, TaskOpt, build_config, data_overrides, llm_options
+from codistill.cli.options import (
+    BaseUrlOpt,
+    CacheDirOpt,
+    ConfigOpt,
+    DataDirOpt,
+    MaxBudgetOpt,
+    ModelOpt,
+    NoCacheOpt,
+    OutputDirOpt,
+    QuietOpt,
+    SetOpt,
+    TaskOpt,
+    build_config,
+    data_overrides,
+    llm_options,
+)
 
 
 def _ints(value: str | None) -> list[int] | None:
@@ -29,16 +44,16 @@ def explain(
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Comma-separated k-shot seeds whose examples are explained.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Task teacher directory (labels, saliency, verification).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="teacher (offline), openai or hf-chat.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat.")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
     critique: Annotated[bool, typer.Option("--critique", help="LLM sources: critique each rationale.")] = False,
     revise: Annotated[bool, typer.Option("--revise", help="LLM sources: revise after the critique (implies --critique).")] = False,
     eval_examples: Annotated[Optional[int], typer.Option("--eval-examples", help="Also explain this many test examples (reference rationales).")] = None,
-    max_budget: Annotated[Optional[float], typer.Option("--max-budget", help="Stop cleanly before spending more than this many USD.")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")] = None,
-    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    max_budget: MaxBudgetOpt = None,
+    output: OutputDirOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:

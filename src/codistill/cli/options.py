@@ -20,6 +20,15 @@ SetOpt = Annotated[
     Optional[list[str]], typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable).")
 ]
 
+# LLM-backed commands (counterfactuals, explain)
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")]
+BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")]
+MaxBudgetOpt = Annotated[Optional[float], typer.Option("--max-budget", help="Stop cleanly before spending more than this many USD.")]
+OutputDirOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")]
+CacheDirOpt = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
 ReportToOpt = Annotated[
     Optional[str], typer.Option("--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated).")
 ]
