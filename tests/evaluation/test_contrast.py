@@ -49,12 +49,20 @@ def test_scores_by_hand():
     ('{"original": "a", "counterfactual": "", "label": 1, "counterfactual_label": 0}', "non-empty"),
     ('{"original": "a", "counterfactual": "b", "label": "great", "counterfactual_label": 0}', "neither a label id"),
     ('{"original": "a", "counterfactual": "b", "label": 2, "counterfactual_label": 0}', "neither a label id"),
-    ("not json", "not JSON"),
+    ("not json", "malformed JSON"),
+    ('["a list"]', "expected a JSON object"),
 ])
 def test_bad_lines_name_the_line(tmp_path, line, message):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps(PAIRS[0]) + "\n" + line + "\n")
     with pytest.raises(DataError, match=f"c.jsonl:2: .*{message}"):
+        read_contrast(path, NAMES)
+
+
+def test_non_utf8_contrast_file_names_the_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes((json.dumps(PAIRS[0]) + "\n").encode() + b'{"original": "caf\xe9"}\n')
+    with pytest.raises(DataError, match="c.jsonl:2: not valid UTF-8"):
         read_contrast(path, NAMES)
 
 

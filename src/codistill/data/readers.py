@@ -57,6 +57,11 @@ def text_lines(path: Path) -> Iterator[str]:
             yield line.removeprefix("\ufeff") if lineno == 1 else line
 
 
+def read_jsonl(path: str | Path) -> Iterator[Row]:
+    """``(file:line, object)`` for each non-empty line of a JSON-lines file (UTF-8 checked)."""
+    return _read_jsonl(Path(path))
+
+
 def _read_jsonl(path: Path) -> Iterator[Row]:
     for lineno, line in enumerate(text_lines(path), start=1):
         if not line.strip():

@@ -11,7 +11,6 @@ and, for a student, the same three against its teacher's predictions.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from codistill.data.readers import read_jsonl
 from codistill.errors import DataError
 
 FIELDS = ("original", "counterfactual", "label", "counterfactual_label")
@@ -52,25 +52,15 @@ def read_contrast(path: str | Path, label_names: Sequence[str]) -> list[Contrast
     if not p.is_file():
         raise DataError(f"contrast file {p} not found")
     pairs: list[ContrastPair] = []
-    with p.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{p}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: expected an object with {', '.join(FIELDS)}")
-            missing = [f for f in FIELDS if f not in row]
-            if missing:
-                raise DataError(f"{where}: missing {', '.join(missing)} (a pair needs {', '.join(FIELDS)})")
-            texts = [row["original"], row["counterfactual"]]
-            if not all(isinstance(t, str) and t.strip() for t in texts):
-                raise DataError(f"{where}: original and counterfactual must be non-empty strings")
-            pairs.append(ContrastPair(texts[0], texts[1], _label(row["label"], label_names, where),
-                                      _label(row["counterfactual_label"], label_names, where)))
+    for where, row in read_jsonl(p):
+        missing = [f for f in FIELDS if f not in row]
+        if missing:
+            raise DataError(f"{where}: missing {', '.join(missing)} (a pair needs {', '.join(FIELDS)})")
+        texts = [row["original"], row["counterfactual"]]
+        if not all(isinstance(t, str) and t.strip() for t in texts):
+            raise DataError(f"{where}: original and counterfactual must be non-empty strings")
+        pairs.append(ContrastPair(texts[0], texts[1], _label(row["label"], label_names, where),
+                                  _label(row["counterfactual_label"], label_names, where)))
     if not pairs:
         raise DataError(f"contrast file {p} holds no pairs")
     return pairs
