@@ -35,7 +35,7 @@ PROMPT_HASH = fingerprint({"system": SYSTEM, "rationale": RATIONALE, "critique":
 
 
 def _stopwords() -> set[str]:
-    from codistill.counterfactuals.generators.editor import STOPWORDS
+    from codistill.counterfactuals.generators.editor_words import STOPWORDS
 
     return set(STOPWORDS)
 
