@@ -56,6 +56,8 @@ def test_sweep_writes_one_record_per_run_and_resumes(sweep_config):
     for r in first.records:
         assert 0.0 <= r.metrics["accuracy"] <= 1.0 and "agreement" in r.metrics and r.timings["total"] > 0
         assert r.metrics["kl_teacher_student"] >= 0.0  # every metric the sweep lists reaches the record
+        # validation (carved from the pool) is recorded beside test, so choices can be made on it
+        assert 0.0 <= r.validation["agreement"] <= 1.0 and "accuracy" in r.validation
         assert r.config["distill"]["cod"] == r.key.cod
     assert set(first.counterfactual_files) == {("local", 0), ("local", 1)}  # once per seed, nested over k
     again = run_sweep(sweep_config, echo=lambda *_: None)

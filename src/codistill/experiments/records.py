@@ -76,6 +76,9 @@ class RunRecord:
     #: content); a resumed sweep reuses a record only when it matches (see :func:`run_inputs`)
     fingerprint: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
+    #: the same metrics on the validation split carved from the pool: what sweeps choose on
+    #: (student, lr, step budget); tables and reports show test
+    validation: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.key.as_id(), **asdict(self)}
@@ -91,6 +94,7 @@ class RunRecord:
             train_set=dict(row.get("train_set", {})),
             fingerprint=str(row.get("fingerprint", "")),
             inputs=dict(row.get("inputs", {})),
+            validation=dict(row.get("validation", {})),
         )
 
 

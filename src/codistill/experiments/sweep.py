@@ -232,6 +232,8 @@ def run_job(job: Job) -> dict[str, Any]:
     result = distill(DistillConfig.from_dict(job.config), session=_session())
     test = result.metrics.get("test", {})
     metrics = {name: float(test[name]) for name in RECORD_METRICS if isinstance(test.get(name), (int, float))}
+    val = result.metrics.get("validation") or {}
+    validation = {name: float(val[name]) for name in RECORD_METRICS if isinstance(val.get(name), (int, float))}
     pairs = result.metrics.get("counterfactual_pairs") or {}
     if isinstance(pairs.get("flip_consistency"), (int, float)):
         metrics["flip_consistency"] = float(pairs["flip_consistency"])
@@ -240,7 +242,7 @@ def run_job(job: Job) -> dict[str, Any]:
     train_set = {**result.metrics.get("train_set", {}), "train_steps": int(result.metrics["train_steps"])}
     train_set.pop("ids", None)  # the originals' ids are in metrics.json; the record keeps counts
     return RunRecord(
-        job.key, metrics, timings, job.counterfactuals, {"distill": job.config}, train_set, job.fingerprint, job.inputs
+        job.key, metrics, timings, job.counterfactuals, {"distill": job.config}, train_set, job.fingerprint, job.inputs, validation
     ).to_dict()
 
 
