@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=8)
     ap.add_argument("--no-second-run", action="store_true", help="skip the all-from-cache rerun")
     ap.add_argument("--screen", choices=["none", "bf16"], default="none", help="verify.screen_dtype (exact teacher confirms every flip)")
+    ap.add_argument("--shard", default=None, help="I/N: only every N-th original from the I-th (0-based), to spread one "
+                    "benchmark over processes on a shared machine; add up the shards' counts and CPU seconds")
     ap.add_argument("--compare", default=None, help="an earlier run's output directory: how many chosen counterfactuals are the same")
     args = ap.parse_args()
 
@@ -55,10 +57,16 @@ def main() -> None:
     }).with_overrides(args.set)
     quiet = lambda *a, **k: None  # noqa: E731
     t0 = time.monotonic()
-    first = run_counterfactuals(cfg, echo=quiet)
+    originals = None
+    if args.shard:
+        from codistill.data import load_task, sample
+
+        index, count = (int(x) for x in args.shard.split("/"))
+        originals = list(sample(load_task(cfg.data), cfg.k, cfg.seed, cod=True).examples)[index::count]
+    first = run_counterfactuals(cfg, echo=quiet, originals=originals)
     t_first = time.monotonic() - t0
     t1 = time.monotonic()
-    second = first if args.no_second_run else run_counterfactuals(cfg, echo=quiet)
+    second = first if args.no_second_run else run_counterfactuals(cfg, echo=quiet, originals=originals)
     t_second = time.monotonic() - t1
     rep, run = first.report, first.run
     from codistill.counterfactuals.text import edited_words, words
@@ -83,6 +91,7 @@ def main() -> None:
         "fluency": rep.get("fluency"),  # perplexity original -> counterfactual and median ratio (report_lm, else the pool n-gram)
         "failures": rep["failures"],
         "generation_seconds": run["generation_seconds"], "verified_per_second": run["verified_per_second"],
+        "generation_cpu_seconds": run["generation_cpu_seconds"], "valid": run["valid"], "shard": args.shard,
         "teacher_texts_scored": run["teacher_texts_scored"], "texts_per_input": round(run["teacher_texts_scored"] / rep["originals"], 2),
         "first_run_total_seconds": round(t_first, 2),
         "screening": run.get("screening"),
