@@ -2,7 +2,8 @@
 
 Scores a task's TEST split (reported only; nothing is selected here) with the exact fp32 teacher,
 a dynamic-int8 copy (``torch.ao.quantization.quantize_dynamic`` over the Linear layers) and a
-bf16 copy; prints texts/s for each and the label agreement of each approximation with the exact
+bf16 copy (what ``verify.screen_dtype=bf16`` screens with) and ``torch.autocast`` to bf16 over the fp32
+weights; prints texts/s for each and the label agreement of each approximation with the exact
 teacher (the bar for using one to screen counterfactual candidates: >= 99.5%). The counterfactual
 editor calls the teacher ~8 times per input (BENCHMARKS.md), so verified/s ~ texts/s / 8.
 
@@ -40,7 +41,18 @@ def main() -> None:
     model.eval()
     variants = {"fp32 (exact)": model}
     variants["dynamic int8"] = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
-    variants["bf16"] = copy.deepcopy(model).to(torch.bfloat16)
+    variants["bf16"] = copy.deepcopy(model).to(torch.bfloat16)  # what verify.screen_dtype=bf16 uses
+
+    class Autocast(torch.nn.Module):  # the alternative: fp32 weights, bf16 matmuls under torch.autocast
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.config = inner, inner.config
+
+        def forward(self, **inputs):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self.inner(**inputs)
+
+    variants["bf16 autocast"] = Autocast(model)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(texts)} test texts, max_length {args.max_length}")
     exact = None
     print("| teacher | texts/s | agreement with exact (test) | accuracy (test) |\n|---|---|---|---|")

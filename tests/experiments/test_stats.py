@@ -136,3 +136,69 @@ def test_budget_modes_are_methods_compared_to_the_baseline():
     assert cmp["kd+cod-full"].gain_mean == pytest.approx(0.08, abs=0.02) and cmp["kd+cod-multi3"].gain_mean < 0.0
     md = markdown_table(recs, "accuracy")
     assert "| sst2 | kd → +CoD |" in md and "| sst2 | kd → +CoD-full |" in md and "| sst2 | kd → +CoD-multi3 |" in md
+
+
+def demo_like_records():
+    """3 seeds x k in {8, 16, 32, 64}: a clear gain at 16, a clear loss at 32, noise at 8, a
+    constant gain (no test) at 64."""
+    noise = (0.0, 0.01, -0.01)
+    return (
+        records([0.05, -0.06, 0.04], noise=noise, k=8)
+        + records([0.06, 0.08, 0.076], noise=noise, k=16)
+        + records([-0.04, -0.06, -0.056], noise=noise, k=32)
+        + records([0.03, 0.03, 0.03], noise=noise, k=64)
+    )
+
+
+def test_significance_in_plain_words():
+    from codistill.experiments.tables import significance_lines, table_rows
+
+    recs = demo_like_records()
+    (line,) = significance_lines(recs, "accuracy")
+    by_k = {r["k"]: r for r in table_rows(recs, "accuracy")}
+    assert line.startswith("accuracy: KD+CoD beats KD significantly at k=16 (+7.2 points, paired t-test p=")
+    assert f"p={by_k[16]['t_pvalue']:.2g} over 3 seeds)" in line
+    assert f"KD+CoD is significantly WORSE than KD at k=32 (-5.2 points, paired t-test p={by_k[32]['t_pvalue']:.2g} over 3 seeds)" in line
+    assert f"not significant at k=8 (+1.0, p={by_k[8]['t_pvalue']:.2g})" in line
+    assert "; no test possible at k=64 (+3.0 points, the same difference in every seed)." in line
+    # the words agree with the table's marks
+    md = markdown_table(recs, "accuracy")
+    assert "(+7.2*)" in md and "(-5.2†)" in md and "(+1.0)" in md and "(+3.0)" in md
+
+
+def test_significance_words_follow_the_correction():
+    from codistill.experiments.tables import significance_lines
+
+    gains = [0.02, 0.04, 0.005, 0.03, 0.01]  # p ~ 0.03 alone, not after Holm over 3 cells
+    recs = [r for k in (8, 16, 32) for r in records(gains, k=k)]
+    raw = significance_lines(recs, "accuracy")
+    holm_lines = significance_lines(recs, "accuracy", correction="holm")
+    assert "beats KD significantly at k=8" in raw[0] and "over 5 seeds" in raw[0]
+    assert holm_lines[0].startswith("accuracy: KD+CoD does not beat KD significantly at any k; not significant at k=8")
+    assert holm_lines[-1] == "(p-values Holm-adjusted across this table's 3 cells; significant means p < 0.05.)"
+    # several tasks and CoD methods: one line each, named
+    more = recs + records([0.05] * 5, task="cola") + [
+        RunRecord(RunKey("cola", "kd", True, 8, s, "full"), {"accuracy": 0.70 + n + 0.04 + 0.01 * s})
+        for s, n in enumerate((0.0, 0.01, -0.01, 0.02, -0.02))
+    ]
+    lines = significance_lines(more, "accuracy")
+    assert [line.split(":")[0] for line in lines] == ["cola, accuracy", "cola, accuracy", "sst2, accuracy"]
+    assert lines[1].startswith("cola, accuracy: KD+CoD-full beats KD significantly at k=8")
+
+
+def test_demo_prints_the_verdicts(capsys, tmp_path):
+    from types import SimpleNamespace
+
+    from codistill.cli.sweep import DEMO_CORRECTION, _finish
+    from codistill.experiments.records import ResultStore
+
+    recs = demo_like_records()
+    store = ResultStore(tmp_path / "results.jsonl")
+    for r in recs:
+        store.append(r)
+    result = SimpleNamespace(records=recs, results_path=tmp_path / "results.jsonl", counterfactual_files={}, ran=len(recs), skipped=0, seconds=60.0)
+    _finish(SimpleNamespace(output_dir=str(tmp_path)), result, correction=DEMO_CORRECTION)
+    out = capsys.readouterr().out
+    assert "accuracy: KD+CoD beats KD significantly at k=16" in out
+    assert "significantly WORSE than KD at k=32" in out
+    assert "Holm-adjusted across this table's 4 cells" in out

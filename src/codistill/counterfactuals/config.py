@@ -83,6 +83,19 @@ class EditorConfig(ConfigBase):
     salient_words_per_100: int = Field(4, ge=0, description="long inputs: more salient words get edits, this many per 100 words")
 
 
+class VerifyConfig(ConfigBase):
+    """How generator candidates are scored. Every kept counterfactual is the exact teacher's verdict either way."""
+
+    screen_dtype: Literal["none", "bf16"] = Field(
+        "none", description="bf16: a bf16 copy of the teacher screens candidates and the exact teacher confirms every flip "
+        "(and re-scores near-boundary candidates); none: the exact teacher scores every candidate",
+    )
+    screen_margin: float = Field(0.1, ge=0, le=1, description="candidates whose screened p(original label) - p(best other) is "
+                                 "at most this are re-scored exactly (the screen's flips always are)")
+    screen_saliency: bool = Field(True, description="with screening, the editor's word saliency (search order only) comes from the "
+                                  "screen too; false: from the exact teacher")
+
+
 class CounterfactualConfig(ConfigBase):
     data: DataConfig = Field(default_factory=DataConfig)
     k: int = Field(16, description="k-shot budget; CoD generates for its k/2 originals")
@@ -95,6 +108,7 @@ class CounterfactualConfig(ConfigBase):
     max_attempts: int = Field(3, ge=1, description="LLM attempts per input (each retry is told what the teacher still predicts)")
     max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this")
     teacher_batch_size: int = Field(64, ge=1)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"
     )

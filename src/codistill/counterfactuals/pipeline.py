@@ -77,6 +77,8 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
                 "labels": list(data.task.label_names), "teacher_max_length": max_length}
     if config.per_original > 1:  # keys of single-counterfactual runs stay as they were
         identity["per_original"] = config.per_original
+    if config.verify.screen_dtype != "none":  # the search path can differ; what is kept is exact either way
+        identity["screen"] = config.verify.model_dump(mode="json")
     keys = {e.id: fingerprint({**identity, "text": e.text}, length=32) for e in originals}
 
     outcomes: dict[str, Outcome] = {}
@@ -89,14 +91,19 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
                 out.meta["cached"] = True
                 outcomes[e.id] = out
     misses = [e for e in originals if e.id not in outcomes]
-    t_teacher = 0.0
+    t_teacher = cpu_teacher = 0.0
     if misses:
         if verifier is None:
             from codistill.counterfactuals.verify import TeacherVerifier
 
             echo(f"loading teacher {config.teacher}")
             verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length)
-        t1 = time.monotonic()
+            if config.verify.screen_dtype != "none":
+                from codistill.counterfactuals.verify import ScreenedVerifier
+
+                verifier = ScreenedVerifier(verifier, verifier.screening_copy(config.verify.screen_dtype), config.verify.screen_margin,
+                                            saliency_from_screen=config.verify.screen_saliency)
+        t1, c1 = time.monotonic(), time.process_time()
         probs = verifier.probs([e.text for e in misses])
         requests = [Request(e, int(p.argmax()), [float(x) for x in p]) for e, p in zip(misses, probs)]
         by_id = {r.example.id: r for r in requests}
@@ -114,7 +121,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             out.meta.setdefault("teacher_probs_original", req.teacher_probs)
             out.meta.setdefault("teacher_label_original", req.teacher_label)
             outcomes[out.original_id] = out
-        t_teacher = time.monotonic() - t1
+        t_teacher, cpu_teacher = time.monotonic() - t1, time.process_time() - c1
     generator.close()
 
     records, failures = build_records(config, originals, outcomes)
@@ -132,8 +139,10 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         "task": data.task.name, "k": config.k, "seed": config.seed, "generator": config.generator, "teacher": config.teacher,
         "teacher_fingerprint": teacher_fp, "teacher_max_length": max_length, "originals": len(originals), "cached_outcomes": len(originals) - len(misses),
         "valid": len(primary), "records": len(records), "seconds": round(elapsed, 3), "generation_seconds": round(t_teacher, 3),
+        "generation_cpu_seconds": round(cpu_teacher, 3),  # this process's CPU time: the cost on a shared machine
         "verified_per_second": round(sum(1 for e in misses if outcomes[e.id].chosen) / t_teacher, 3) if t_teacher else None,
         "teacher_texts_scored": getattr(verifier, "calls", 0) if verifier is not None else 0,
+        "screening": verifier.report() if hasattr(verifier, "report") else None,
         "cache": {"path": str(cache.path) if cache else None, "hits": dict(cache.hits) if cache else {}, "misses": dict(cache.misses) if cache else {}},
         "ledger": ledger.summary(), "budget_usd": config.max_budget_usd, "stopped_by_budget": stopped[0] if stopped else None,
     }

@@ -5,13 +5,20 @@ original; the counterfactual's label is the teacher's prediction, never the gene
 ``Verifier`` is the interface (anything that maps texts to class probabilities); ``TeacherVerifier``
 wraps a Hugging Face sequence classifier or a verbalizer-scored causal LM and batches every check into as few forward passes as
 possible.
+
+Screening (``verify.screen_dtype: bf16``): ``ScreenedVerifier`` scores generator candidates with a
+fast approximate copy of the teacher and re-scores with the exact teacher every candidate the
+copy calls a flip or puts within ``screen_margin`` of the boundary, so every flip it returns (and
+so every kept counterfactual, its label and its probabilities) comes from the exact teacher.
+Generators ask for candidate scores through :func:`candidate_probs`; originals are always scored
+exactly (``probs``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -43,6 +50,14 @@ def judge(texts: Sequence[str], probs: np.ndarray, original_label: int) -> list[
     return [Verdict(t, tuple(float(x) for x in p), int(lab), int(lab) != original_label) for t, p, lab in zip(texts, probs, labels)]
 
 
+def candidate_probs(verifier: Verifier, texts: Sequence[str], original_labels: Sequence[int]) -> np.ndarray:
+    """Class probabilities of generator candidates: screened where the verifier screens (see
+    :class:`ScreenedVerifier`; every row whose argmax differs from its original's label is then
+    exact), else the verifier's exact ``probs``."""
+    screened = getattr(verifier, "candidate_probs", None)
+    return screened(texts, original_labels) if screened is not None else verifier.probs(texts)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -72,6 +87,21 @@ class TeacherVerifier:
         self.max_length = teacher_max_length(teacher, max_length)
         self.calls = 0
 
+    def screening_copy(self, dtype: Literal["bf16"] = "bf16") -> TeacherVerifier:
+        """The same teacher (tokenizer, length, fingerprint) with a bf16 copy of its weights: an
+        approximate, inference-only scorer for :class:`ScreenedVerifier` (measured faster than
+        ``torch.autocast`` on CPU, BENCHMARKS.md)."""
+        import copy
+
+        import torch
+
+        if dtype != "bf16":
+            raise ValueError(f"unknown screening dtype {dtype!r} (bf16)")
+        screen = copy.copy(self)
+        screen.model = copy.deepcopy(self.model).to(torch.bfloat16).eval()
+        screen.name, screen.calls = f"{self.name} ({dtype} screen)", 0
+        return screen
+
     def probs(self, texts: Sequence[str]) -> np.ndarray:
         from codistill.evaluation import predict_logits
 
@@ -96,7 +126,7 @@ class TeacherVerifier:
             lab = torch.tensor(labels[start : start + len(batch)])
             margin = logits.gather(1, lab[:, None]).squeeze(1) - logits.gather(1, (1 - lab)[:, None]).squeeze(1)
             (grad,) = torch.autograd.grad(margin.sum(), inputs)
-            scores = (grad * inputs).sum(-1).detach().numpy()
+            scores = (grad * inputs).sum(-1).detach().float().numpy()  # float: a bf16 screening copy
             self.calls += len(batch)
             for b, toks in enumerate(tokens[start : start + len(batch)]):
                 per_word = np.zeros(len(toks))
@@ -109,3 +139,63 @@ class TeacherVerifier:
                         per_word[hit[0]] += s
                 out.append(per_word)
         return out
+
+
+class ScreenedVerifier:
+    """Candidates screened by a fast approximate teacher, every flip confirmed by the exact one.
+
+    ``probs`` (originals) is the exact teacher's. ``candidate_probs`` scores with ``screen`` and
+    re-scores exactly each row whose screened margin of the original's label over the best other
+    label is at most ``margin``: the screened flips (negative margins; an exact verdict of "no
+    flip" is a veto) and near-boundary non-flips (an exact flip there is a rescue). Rows returned
+    with screened probabilities therefore never flip. Word saliency, which only orders the
+    search, comes from the screen when ``saliency_from_screen``; anything else (tokenizer,
+    length) is the exact teacher's.
+    """
+
+    def __init__(self, exact: Verifier, screen: Verifier, margin: float = 0.1, *, saliency_from_screen: bool = True) -> None:
+        if margin < 0:
+            raise ValueError("the screening margin must be >= 0 (a screened flip must always be confirmed)")
+        self.exact, self.screen, self.margin, self.saliency_from_screen = exact, screen, margin, saliency_from_screen
+        self.name, self.fingerprint = exact.name, exact.fingerprint
+        self.stats = {"screened": 0, "rescored": 0, "screen_flips": 0, "vetoed": 0, "rescued": 0}
+
+    def __getattr__(self, attr: str) -> Any:  # word_saliency, tokenizer, max_length, model
+        if attr in ("exact", "screen", "saliency_from_screen"):
+            raise AttributeError(attr)
+        if attr == "word_saliency" and self.saliency_from_screen and hasattr(self.screen, attr):
+            return self.screen.word_saliency
+        return getattr(self.exact, attr)
+
+    @property
+    def calls(self) -> int:
+        return self.exact.calls + self.screen.calls
+
+    def probs(self, texts: Sequence[str]) -> np.ndarray:
+        return self.exact.probs(texts)
+
+    def candidate_probs(self, texts: Sequence[str], original_labels: Sequence[int]) -> np.ndarray:
+        probs = np.array(self.screen.probs(texts), dtype=np.float64)
+        labels = np.asarray(original_labels, dtype=np.int64)
+        rows = np.arange(len(probs))
+        others = probs.copy()
+        others[rows, labels] = -np.inf
+        # <=: a tie is a possible flip (argmax breaks it by index), so it is re-scored even at margin 0
+        check = np.nonzero(probs[rows, labels] - others.max(axis=1) <= self.margin)[0]
+        self.stats["screened"] += len(probs)
+        if check.size:
+            exact = np.asarray(self.exact.probs([texts[i] for i in check]), dtype=np.float64)
+            screen_flip = probs[check].argmax(axis=1) != labels[check]
+            exact_flip = exact.argmax(axis=1) != labels[check]
+            self.stats["rescored"] += int(check.size)
+            self.stats["screen_flips"] += int(screen_flip.sum())
+            self.stats["vetoed"] += int((screen_flip & ~exact_flip).sum())
+            self.stats["rescued"] += int((~screen_flip & exact_flip).sum())
+            probs[check] = exact
+        return probs
+
+    def report(self) -> dict[str, Any]:
+        """The counters, the screen's and the exact teacher's texts, and the veto rate."""
+        flips = self.stats["screen_flips"]
+        return {**self.stats, "screen_texts": self.screen.calls, "exact_texts": self.exact.calls, "margin": self.margin,
+                "veto_rate": round(self.stats["vetoed"] / flips, 4) if flips else None}

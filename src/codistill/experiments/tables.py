@@ -109,3 +109,52 @@ def csv_table(records: Iterable[RunRecord], metric: str, correction: str = "none
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _p_text(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.2g}"
+
+
+def _cell_text(row: dict, *, seeds: bool) -> str:
+    """``k=16 (+7.2 points, paired t-test p=0.012 over 3 seeds)`` (``seeds=False``: ``k=8 (+1.3, p=0.64)``)."""
+    gain = f"{row['gain'] * 100:+.1f}"
+    if row["pvalue"] != row["pvalue"]:  # NaN: one pair, or the same difference in every seed
+        why = "one seed" if row["n_pairs"] < 2 else "the same difference in every seed"
+        return f"k={row['k']} ({gain} points, {why})"
+    if not seeds:
+        return f"k={row['k']} ({gain}, {_p_text(row['pvalue'])})"
+    return f"k={row['k']} ({gain} points, paired t-test {_p_text(row['pvalue'])} over {row['n_pairs']} seeds)"
+
+
+def significance_lines(records: Iterable[RunRecord], metric: str, correction: str = "none") -> list[str]:
+    """The table's verdict in plain words, one line per (task, recipe, CoD method): where the CoD
+    side beats the baseline significantly, where it is significantly worse, and where the
+    difference is not significant (or untestable), with the paired t-test p the ``*``/``†``
+    marks of :func:`markdown_table` are judged on."""
+    rows = table_rows(records, metric, correction)
+    ks, table = grid(rows)
+    tasks = {r["task"] for r in rows}
+    lines = []
+    for task, label, cells in table:
+        present = [r for r in cells if r is not None]
+        recipe, cod_suffix = label.split(" → +CoD")
+        base, cod = recipe.upper(), f"{recipe.upper()}+CoD{cod_suffix}"
+        wins = [r for r in present if r["significant"]]
+        losses = [r for r in present if r["significant_loss"]]
+        rest = [r for r in present if not (r["significant"] or r["significant_loss"])]
+        tested = [r for r in rest if r["pvalue"] == r["pvalue"]]
+        untested = [r for r in rest if r["pvalue"] != r["pvalue"]]
+        parts = [f"{cod} beats {base} significantly at " + ", ".join(_cell_text(r, seeds=True) for r in wins)] if wins else [
+            f"{cod} does not beat {base} significantly at any k"
+        ]
+        if losses:
+            parts.append(f"{cod} is significantly WORSE than {base} at " + ", ".join(_cell_text(r, seeds=True) for r in losses))
+        if tested:
+            parts.append("not significant at " + ", ".join(_cell_text(r, seeds=False) for r in tested))
+        if untested:
+            parts.append("no test possible at " + ", ".join(_cell_text(r, seeds=False) for r in untested))
+        where = f"{task}, " if len(tasks) > 1 else ""
+        lines.append(f"{where}{metric}: " + "; ".join(parts) + ".")
+    if correction == "holm" and rows:
+        lines.append(f"(p-values Holm-adjusted across this table's {len(rows)} cells; significant means p < 0.05.)")
+    return lines

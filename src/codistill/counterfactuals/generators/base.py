@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from codistill.counterfactuals.parse import ParseError, parse_candidate
 from codistill.counterfactuals.text import char_edit_ratio, edited_words
+from codistill.counterfactuals.verify import candidate_probs
 from codistill.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class Generator(ABC):
                     texts.append(text)
                     owners.append(i)
             if texts:
-                probs = verifier.probs(texts)
+                probs = candidate_probs(verifier, texts, [requests[i].teacher_label for i in owners])
                 for text, p, i in zip(texts, probs, owners):
                     req, out = requests[i], outcomes[i]
                     out.candidates_checked += 1

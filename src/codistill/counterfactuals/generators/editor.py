@@ -32,6 +32,7 @@ from codistill.counterfactuals.generators.edit_proposals import EditProposals
 from codistill.counterfactuals.generators.fluent import pos_consistent
 from codistill.counterfactuals.generators.long_text import stack_sizes, stacked, visible_tokens
 from codistill.counterfactuals.text import Edit, Token, apply_edits, tokenize
+from codistill.counterfactuals.verify import candidate_probs
 
 if TYPE_CHECKING:
     from codistill.counterfactuals.fluency import NGramLM
@@ -166,7 +167,7 @@ class EditorGenerator(EditProposals, Generator):
                 for st in active:
                     st.done = True
                 continue
-            probs = verifier.probs([t for _, _, t in batch])
+            probs = candidate_probs(verifier, [t for _, _, t in batch], [st.request.teacher_label for st, _, _ in batch])
             for (st, cand, text), p in zip(batch, probs):
                 st.tried[text] = (cand, p)
                 if int(p.argmax()) == st.request.teacher_label:
