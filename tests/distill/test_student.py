@@ -63,10 +63,12 @@ def test_distill_from_the_teachers_layers_keeps_its_head(base_config, tiny_dir, 
     assert m["train_steps"] == 6
 
 
-def test_demo_keeps_its_measured_pretrained_student(tiny_models):
+def test_demo_distils_students_derived_from_its_teacher(tiny_models):
+    """The demo's student is the one that won on validation agreement: the teacher's own layers."""
     from codistill.cli.sweep import demo_config
     from codistill.distill import DistillConfig
 
     teacher = str(tiny_models("bert"))
     cfg = DistillConfig(teacher=teacher).with_overrides(demo_config().distill_overrides)
-    assert resolve_student(cfg.student, teacher) == resolve_student(StudentConfig(derive={"source": "minilm-l6", "layers": 2}), teacher)
+    assert resolve_student(cfg.student, teacher) == resolve_student(StudentConfig(derive={"source": "teacher"}), teacher)
+    assert resolve_student(cfg.student, teacher) != resolve_student(StudentConfig(derive={"source": "minilm-l6", "layers": 2}), teacher)
