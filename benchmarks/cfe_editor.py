@@ -10,8 +10,8 @@ checks; model loading excluded), then runs again on the same cache to show that 
 served entirely from it (no teacher, no new calls).
 
 ``--screen bf16`` screens candidates with a bf16 copy of the teacher (``verify.screen_dtype``; the
-exact teacher confirms every flip) and reports the screening counters (flips the exact teacher
-vetoed, near-boundary flips it rescued, texts scored by each); ``--compare DIR`` compares the
+exact teacher confirms each winning flip) and reports the screening counters (winners the exact
+teacher vetoed, near-boundary flips it rescued, texts scored by each); ``--compare DIR`` compares the
 chosen counterfactuals with an earlier run's output directory (e.g. the exact run's ``--output``).
 """
 
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--output", default=None, help="keep the output directory here")
     ap.add_argument("--examples", type=int, default=8)
     ap.add_argument("--no-second-run", action="store_true", help="skip the all-from-cache rerun")
-    ap.add_argument("--screen", choices=["none", "bf16"], default="none", help="verify.screen_dtype (exact teacher confirms every flip)")
+    ap.add_argument("--screen", choices=["none", "bf16"], default="none", help="verify.screen_dtype (the exact teacher confirms each winning flip)")
     ap.add_argument("--shard", default=None, help="I/N: only every N-th original from the I-th (0-based), to spread one "
                     "benchmark over processes on a shared machine; add up the shards' counts and CPU seconds")
     ap.add_argument("--compare", default=None, help="an earlier run's output directory: how many chosen counterfactuals are the same")

@@ -60,23 +60,33 @@ def test_exact_teacher_vetoes_every_false_flip_of_the_screen(base_config):
             assert c.probs == pytest.approx(list(p))  # the exact teacher's probabilities, not the screen's
 
 
-def test_screened_rows_that_flip_are_always_exact():
+def test_screen_flips_are_unconfirmed_until_picked_and_every_pick_is_exact():
+    from codistill.counterfactuals.generators.base import Confirmation, pick_confirmed
+
     texts = [t for t, _ in TRAIN]
-    labels = [1 - y for _, y in TRAIN]  # pretend every original had the other label: many flips
     exact = KeywordTeacher()
+    truth, screen = exact.probs(texts), LyingScreen().probs(texts)
+    # every other "original" has the label the exact teacher gives the candidate (a lie there is a
+    # false flip), the rest the other one (a true flip)
+    labels = [int(p.argmax()) if i % 2 else 1 - int(p.argmax()) for i, p in enumerate(truth)]
     screened = ScreenedVerifier(KeywordTeacher(), LyingScreen(), margin=0.0)
     got = candidate_probs(screened, texts, labels)
-    truth = exact.probs(texts)
-    screen = LyingScreen().probs(texts)
-    flips = got.argmax(1) != np.array(labels)
-    assert flips.any() and np.allclose(got[flips], truth[flips])
-    # rows left with the screen's probabilities are exactly those it called non-flips
-    kept_screen = ~np.isclose(got, truth).all(1)
-    assert kept_screen.any() and np.allclose(got[kept_screen], screen[kept_screen])
-    assert (got[kept_screen].argmax(1) == np.array(labels)[kept_screen]).all()
-    # a margin of 1 re-scores everything: exact scoring, and the plain verifier is unchanged
-    assert np.allclose(candidate_probs(ScreenedVerifier(exact, LyingScreen(), margin=1.0), texts, labels), truth)
+    flips = screen.argmax(1) != np.array(labels)
+    assert flips.any() and np.allclose(got[flips], screen[flips])  # the screen's word, for now
+    # one job per original: its screened flips; every pick comes back confirmed by the exact teacher
+    jobs = [Confirmation(t, [(t2, list(map(float, got[j])), int(got[j].argmax()))], y)
+            for t, y, t2, j in zip(texts, labels, texts, range(len(texts))) if flips[j]]
+    picks = pick_confirmed(screened, jobs, "smallest", 1)
+    lied = [j for j in jobs if j.vetoed]
+    assert lied and screened.stats["vetoed"] == len(lied) and 0 < screened.report()["veto_rate"] < 1
+    for job, pick in zip(jobs, picks):
+        for c in pick:
+            p = exact.probs([c.text])[0]
+            assert c.label == int(p.argmax()) != job.teacher_label and c.probs == pytest.approx(list(p))
+    assert all(not pick for job, pick in zip(jobs, picks) if job.vetoed)  # one flip each: a veto leaves nothing
+    # without screening nothing is re-scored and the plain verifier is exact
     assert np.allclose(candidate_probs(exact, texts, labels), truth)
+    assert pick_confirmed(exact, [Confirmation("a", [("b", [0.2, 0.8], 1)], 0)], "smallest", 1)[0][0].probs == [0.2, 0.8]
     with pytest.raises(ValueError):
         ScreenedVerifier(exact, LyingScreen(), margin=-0.1)
 
@@ -153,11 +163,56 @@ def test_saliency_comes_from_the_screen_unless_told_otherwise(tiny_teacher):
 
 
 def test_a_tie_on_the_screen_is_confirmed_even_at_margin_zero():
-    class Tied(KeywordTeacher):  # argmax of a tie is class 0: a flip for an original labelled 1
+    from codistill.counterfactuals.generators.base import Confirmation, pick_confirmed
+
+    class Tied(KeywordTeacher):  # argmax of a tie is class 0
         def probs(self, texts):
             self.calls += len(texts)
             return np.full((len(texts), 2), 0.5)
 
     screened = ScreenedVerifier(KeywordTeacher(), Tied(), margin=0.0)
-    got = candidate_probs(screened, ["the film is good ."], [1])
-    assert got.argmax(1).tolist() == [1] and screened.stats["vetoed"] == 1
+    text = "the film is good ."
+    # original labelled 1: the tie reads as a flip, which the exact teacher vetoes before it is kept
+    got = candidate_probs(screened, [text], [1])
+    assert pick_confirmed(screened, [Confirmation("a film .", [(text, list(got[0]), int(got[0].argmax()))], 1)], "smallest", 1) == [[]]
+    assert screened.stats["vetoed"] == 1
+    # original labelled 0: the tie reads as no flip at margin 0, and is re-scored (an exact flip: a rescue)
+    assert candidate_probs(screened, [text], [0]).argmax(1).tolist() == [1] and screened.stats["rescued"] == 1
+
+
+class ScriptedProposer:
+    """A generator proposing fixed candidates per attempt (what an LLM would reply)."""
+
+    def __new__(cls, config, replies):
+        from codistill.counterfactuals.generators.base import Generator, Proposal
+
+        class _Gen(Generator):
+            name = "scripted"
+
+            def propose(self, requests, attempt):
+                return [[Proposal(raw=r) for r in replies[attempt - 1]] for _ in requests]
+
+        return _Gen(config, get_task("sst2"))
+
+
+def test_llm_search_falls_back_to_the_next_flip_when_the_exact_teacher_vetoes(base_config):
+    class ClaimsFlips(KeywordTeacher):  # the screen says "the film is fine ." flips a positive original
+        def probs(self, texts):
+            p = super().probs(texts)
+            p[[i for i, t in enumerate(texts) if t == "the film is fine ."]] = [0.9, 0.1]
+            return p
+
+    cfg = base_config.with_overrides({"max_attempts": 2})
+    original = "the film is good ."
+    req = Request(Example("e0", original, 1), 1, [0.1, 0.9])
+    # attempt 1: only the lie (vetoed: the search goes on with feedback); attempt 2: a real flip
+    gen = ScriptedProposer(cfg, [["the film is fine ."], ["the film is fine .", "the film is not good ."]])
+    screened = ScreenedVerifier(KeywordTeacher(), ClaimsFlips(), margin=0.0)
+    (out,) = gen.search([req], screened)
+    assert out.chosen is not None and out.chosen.text == "the film is not good ." and out.attempts == 2
+    assert out.chosen.probs == pytest.approx(list(KeywordTeacher().probs([out.chosen.text])[0]))
+    assert [(f.attempt, f.reason) for f in out.failures if "vetoed" in f.detail] == [(1, "teacher:no_flip")]
+    assert screened.stats["vetoed"] == 1 and req.feedback[0]["text"] == "the film is fine ."
+    # the lie alone, unscreened, would have been kept at the first attempt
+    (lied,) = ScriptedProposer(cfg, [["the film is fine ."]]).search([Request(Example("e0", original, 1), 1, [0.1, 0.9])], ClaimsFlips())
+    assert lied.chosen is not None and lied.chosen.text == "the film is fine ."

@@ -87,11 +87,11 @@ class VerifyConfig(ConfigBase):
     """How generator candidates are scored. Every kept counterfactual is the exact teacher's verdict either way."""
 
     screen_dtype: Literal["none", "bf16"] = Field(
-        "none", description="bf16: a bf16 copy of the teacher screens candidates and the exact teacher confirms every flip "
-        "(and re-scores near-boundary candidates); none: the exact teacher scores every candidate",
+        "none", description="bf16: a bf16 copy of the teacher screens candidates and the exact teacher confirms each winning flip "
+        "before it is kept (and re-scores near-boundary candidates); none: the exact teacher scores every candidate",
     )
     screen_margin: float = Field(0.1, ge=0, le=1, description="candidates whose screened p(original label) - p(best other) is "
-                                 "at most this are re-scored exactly (the screen's flips always are)")
+                                 "at most this are re-scored exactly (a flip the screen misses there is rescued)")
     screen_saliency: bool = Field(True, description="with screening, the editor's word saliency (search order only) comes from the "
                                   "screen too; false: from the exact teacher")
 

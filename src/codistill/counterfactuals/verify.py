@@ -7,11 +7,11 @@ wraps a Hugging Face sequence classifier or a verbalizer-scored causal LM and ba
 possible.
 
 Screening (``verify.screen_dtype: bf16``): ``ScreenedVerifier`` scores generator candidates with a
-fast approximate copy of the teacher and re-scores with the exact teacher every candidate the
-copy calls a flip or puts within ``screen_margin`` of the boundary, so every flip it returns (and
-so every kept counterfactual, its label and its probabilities) comes from the exact teacher.
-Generators ask for candidate scores through :func:`candidate_probs`; originals are always scored
-exactly (``probs``).
+fast approximate copy of the teacher (re-scoring exactly those within ``screen_margin`` of the
+boundary), and the generators' selection step has the exact teacher confirm each winning flip
+before it is kept (the next flip on a veto), so every kept counterfactual, its label and its
+probabilities come from the exact teacher. Generators ask for candidate scores through
+:func:`candidate_probs`; originals are always scored exactly (``probs``).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def judge(texts: Sequence[str], probs: np.ndarray, original_label: int) -> list[
 
 def candidate_probs(verifier: Verifier, texts: Sequence[str], original_labels: Sequence[int]) -> np.ndarray:
     """Class probabilities of generator candidates: screened where the verifier screens (see
-    :class:`ScreenedVerifier`; every row whose argmax differs from its original's label is then
-    exact), else the verifier's exact ``probs``."""
+    :class:`ScreenedVerifier`; its flips are unconfirmed until ``pick_confirmed``), else the
+    verifier's exact ``probs``."""
     screened = getattr(verifier, "candidate_probs", None)
     return screened(texts, original_labels) if screened is not None else verifier.probs(texts)
 
@@ -142,23 +142,24 @@ class TeacherVerifier:
 
 
 class ScreenedVerifier:
-    """Candidates screened by a fast approximate teacher, every flip confirmed by the exact one.
+    """Candidates screened by a fast approximate teacher, the winners confirmed by the exact one.
 
-    ``probs`` (originals) is the exact teacher's. ``candidate_probs`` scores with ``screen`` and
-    re-scores exactly each row whose screened margin of the original's label over the best other
-    label is at most ``margin``: the screened flips (negative margins; an exact verdict of "no
-    flip" is a veto) and near-boundary non-flips (an exact flip there is a rescue). Rows returned
-    with screened probabilities therefore never flip. Word saliency, which only orders the
-    search, comes from the screen when ``saliency_from_screen``; anything else (tokenizer,
-    length) is the exact teacher's.
+    ``probs`` (originals) is the exact teacher's. ``candidate_probs`` scores with ``screen``;
+    rows the screen calls flips come back with the screen's probabilities (unconfirmed: the
+    generators' selection step confirms its winners with :meth:`confirm`, see
+    ``generators.base.pick_confirmed``, and a veto there sends it to the next flip), and
+    near-boundary non-flips (screened margin of the original's label over the best other label at
+    most ``margin``) are re-scored exactly (an exact flip there is a rescue). Word saliency, which
+    only orders the search, comes from the screen when ``saliency_from_screen``; anything else
+    (tokenizer, length) is the exact teacher's.
     """
 
     def __init__(self, exact: Verifier, screen: Verifier, margin: float = 0.1, *, saliency_from_screen: bool = True) -> None:
         if margin < 0:
-            raise ValueError("the screening margin must be >= 0 (a screened flip must always be confirmed)")
+            raise ValueError("the screening margin must be >= 0")
         self.exact, self.screen, self.margin, self.saliency_from_screen = exact, screen, margin, saliency_from_screen
         self.name, self.fingerprint = exact.name, exact.fingerprint
-        self.stats = {"screened": 0, "rescored": 0, "screen_flips": 0, "vetoed": 0, "rescued": 0}
+        self.stats = {"screened": 0, "screen_flips": 0, "confirmed": 0, "vetoed": 0, "rescored": 0, "rescued": 0}
 
     def __getattr__(self, attr: str) -> Any:  # word_saliency, tokenizer, max_length, model
         if attr in ("exact", "screen", "saliency_from_screen"):
@@ -180,22 +181,26 @@ class ScreenedVerifier:
         rows = np.arange(len(probs))
         others = probs.copy()
         others[rows, labels] = -np.inf
-        # <=: a tie is a possible flip (argmax breaks it by index), so it is re-scored even at margin 0
-        check = np.nonzero(probs[rows, labels] - others.max(axis=1) <= self.margin)[0]
+        flips = probs.argmax(axis=1) != labels
+        near = np.nonzero(~flips & (probs[rows, labels] - others.max(axis=1) <= self.margin))[0]
         self.stats["screened"] += len(probs)
-        if check.size:
-            exact = np.asarray(self.exact.probs([texts[i] for i in check]), dtype=np.float64)
-            screen_flip = probs[check].argmax(axis=1) != labels[check]
-            exact_flip = exact.argmax(axis=1) != labels[check]
-            self.stats["rescored"] += int(check.size)
-            self.stats["screen_flips"] += int(screen_flip.sum())
-            self.stats["vetoed"] += int((screen_flip & ~exact_flip).sum())
-            self.stats["rescued"] += int((~screen_flip & exact_flip).sum())
-            probs[check] = exact
+        self.stats["screen_flips"] += int(flips.sum())
+        if near.size:
+            exact = np.asarray(self.exact.probs([texts[i] for i in near]), dtype=np.float64)
+            self.stats["rescored"] += int(near.size)
+            self.stats["rescued"] += int((exact.argmax(axis=1) != labels[near]).sum())
+            probs[near] = exact
         return probs
 
+    def confirm(self, texts: Sequence[str], original_labels: Sequence[int]) -> np.ndarray:
+        """The exact teacher's probabilities for screened flips (an argmax equal to the original's
+        label is a veto)."""
+        exact = np.asarray(self.exact.probs(texts), dtype=np.float64)
+        self.stats["confirmed"] += len(texts)
+        self.stats["vetoed"] += int((exact.argmax(axis=1) == np.asarray(original_labels)).sum())
+        return exact
+
     def report(self) -> dict[str, Any]:
-        """The counters, the screen's and the exact teacher's texts, and the veto rate."""
-        flips = self.stats["screen_flips"]
+        """The counters, the screen's and the exact teacher's texts, and the veto rate of confirmed winners."""
         return {**self.stats, "screen_texts": self.screen.calls, "exact_texts": self.exact.calls, "margin": self.margin,
-                "veto_rate": round(self.stats["vetoed"] / flips, 4) if flips else None}
+                "veto_rate": round(self.stats["vetoed"] / self.stats["confirmed"], 4) if self.stats["confirmed"] else None}

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+
 from codistill.counterfactuals.parse import ParseError, parse_candidate
 from codistill.counterfactuals.text import char_edit_ratio, edited_words
 from codistill.counterfactuals.verify import candidate_probs
@@ -135,6 +137,39 @@ def choose_many(original: str, verdicts: Sequence[tuple[str, list[float], int]],
     return [c for c in ranked if c.text in keep]
 
 
+@dataclass
+class Confirmation:
+    """One original's verified flips ``(text, probs, label)`` on their way to the exact teacher:
+    texts it confirmed (their probabilities replaced by its own) and flips it vetoed."""
+
+    original: str
+    flips: list[tuple[str, list[float], int]]
+    teacher_label: int
+    penalty: Callable[[str], float] | None = None
+    exact: set[str] = field(default_factory=set)
+    vetoed: list[tuple[str, list[float]]] = field(default_factory=list)
+
+
+def pick_confirmed(verifier: Verifier, jobs: Sequence[Confirmation], selection: str, m: int) -> list[list[Chosen]]:
+    """:func:`choose_many` per job; with a screening verifier (one with ``confirm``) every pick is
+    first confirmed by the exact teacher, batched over the jobs: a vetoed flip leaves its job's
+    flips and the next one is picked, until every pick is the exact teacher's verdict."""
+    confirm = getattr(verifier, "confirm", None)
+    while True:
+        picks = [choose_many(j.original, j.flips, selection, m, j.penalty) for j in jobs]
+        todo = [(j, c.text) for j, ps in zip(jobs, picks) for c in ps if c.text not in j.exact] if confirm is not None else []
+        if not todo:
+            return picks
+        for (j, text), p in zip(todo, confirm([t for _, t in todo], [j.teacher_label for j, _ in todo])):
+            j.exact.add(text)
+            probs, label = [float(x) for x in p], int(np.argmax(p))
+            if label != j.teacher_label:
+                j.flips[:] = [(text, probs, label) if f[0] == text else f for f in j.flips]
+            else:
+                j.flips[:] = [f for f in j.flips if f[0] != text]
+                j.vetoed.append((text, probs))
+
+
 class Generator(ABC):
     """Base of every counterfactual generator (registered by name in :data:`GENERATORS`)."""
 
@@ -205,12 +240,22 @@ class Generator(ABC):
                                                     f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
                                                     candidate=text, teacher_probs=[float(x) for x in p]))
                         req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
+            jobs = {i: Confirmation(requests[i].example.text, valid[i], requests[i].teacher_label) for i in pending if valid[i]}
+            picks = dict(zip(jobs, pick_confirmed(verifier, list(jobs.values()), cfg.selection, cfg.per_original)))
+            for i, job in jobs.items():
+                for text, p in job.vetoed:
+                    label = int(np.argmax(p))
+                    outcomes[i].failures.append(Failure(requests[i].example.id, attempt, "teacher:no_flip",
+                                                        f"the exact teacher vetoed the screen's flip: it predicts {self.task.label_names[label]} "
+                                                        f"(p={p[label]:.2f})", candidate=text, teacher_probs=p))
+                    requests[i].feedback.append({"text": text, "label": label, "prob": p[label]})
+                job.vetoed.clear()
             still = []
             for i in pending:
-                if valid[i]:
+                if picks.get(i):
                     out = outcomes[i]
                     out.valid_candidates = len(valid[i])
-                    picked = choose_many(requests[i].example.text, valid[i], cfg.selection, cfg.per_original)
+                    picked = picks[i]
                     out.chosen, out.alternatives = picked[0], picked[1:]
                     if on_outcome:
                         on_outcome(out)

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codistill.counterfactuals.generators.base import Failure, Generator, Outcome, Request, choose_many, register_generator
+from codistill.counterfactuals.generators.base import (Confirmation, Failure, Generator, Outcome, Request, choose_many, pick_confirmed,
+                                                        register_generator)
 from codistill.counterfactuals.generators.editor_words import article_for, task_kind  # noqa: F401 - article_for re-exported
 from codistill.counterfactuals.generators.edit_proposals import EditProposals
 from codistill.counterfactuals.generators.fluent import pos_consistent
@@ -70,6 +71,7 @@ class State:
     visible: int = 10**9  # word tokens the teacher reads (long inputs may be truncated)
     long: bool = False
     widened: bool = False  # the first rounds ran out of edits: every content word gets edits
+    exact: set[str] = field(default_factory=set)  # flips the exact teacher confirmed (screening verifiers)
 
     @property
     def target(self) -> int:
@@ -172,13 +174,41 @@ class EditorGenerator(EditProposals, Generator):
                 st.tried[text] = (cand, p)
                 if int(p.argmax()) == st.request.teacher_label:
                     st.measured.append((float(p[st.target]) - st.p0, cand))
+            self._confirm(active, verifier, [None] * len(active))
             for st in active:
                 st.done = self._enough(st)
         penalties: list[dict[str, float] | None] = [None] * len(states)
         if self.chooser is not None:
             penalties = self.chooser.penalties([(st.request.example.text, [t for t, (_, p) in st.tried.items()
                                                                             if int(p.argmax()) != st.request.teacher_label]) for st in states])
+            self._confirm(states, verifier, penalties)  # the LM may prefer a flip not yet confirmed
         return [self._outcome(st, pen) for st, pen in zip(states, penalties)]
+
+    def _confirm(self, states: list[State], verifier: Verifier, penalties: list[dict[str, float] | None]) -> None:
+        """With a screening verifier: the exact teacher confirms the flips each input would keep
+        (its probabilities replace the screen's); a vetoed flip becomes a measured non-flip and
+        the search goes on."""
+        if getattr(verifier, "confirm", None) is None:
+            return
+        jobs = []
+        for st, pen in zip(states, penalties):
+            flips = [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in st.tried.items() if int(p.argmax()) != st.request.teacher_label]
+            if flips:
+                jobs.append((st, Confirmation(st.request.example.text, flips, st.request.teacher_label, self._penalty(st, pen), st.exact)))
+        pick_confirmed(verifier, [j for _, j in jobs], self.config.selection, self.config.per_original)
+        for st, job in jobs:
+            for text, probs, _ in job.flips:
+                if text in st.exact:
+                    st.tried[text] = (st.tried[text][0], np.asarray(probs))
+            for text, probs in job.vetoed:
+                cand = st.tried[text][0]
+                st.tried[text] = (cand, np.asarray(probs))
+                st.measured.append((float(probs[st.target]) - st.p0, cand))
+
+    def _penalty(self, st: State, lm_penalty: dict[str, float] | None) -> Callable[[str], float] | None:
+        fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
+        lm_pen = lm_penalty or {}
+        return (lambda t: -self.ecfg.fluency_weight * fluency[t] + lm_pen.get(t, 0.0)) if self.lm or lm_pen else None
 
     def _enough(self, st: State) -> bool:
         """One flip (or, with ``per_original`` m > 1, m diverse flips) ends an input's search."""
@@ -196,8 +226,7 @@ class EditorGenerator(EditProposals, Generator):
         fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
         ops = {t: c.ops for t, (c, _) in st.tried.items()}
         lm_pen = lm_penalty or {}
-        penalty = (lambda t: -self.ecfg.fluency_weight * fluency[t] + lm_pen.get(t, 0.0)) if self.lm or lm_pen else None
-        picked = choose_many(req.example.text, flips, self.config.selection, self.config.per_original, penalty)
+        picked = choose_many(req.example.text, flips, self.config.selection, self.config.per_original, self._penalty(st, lm_penalty))
         chosen = picked[0] if picked else None
         out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips),
                       alternatives=picked[1:])
