@@ -74,7 +74,8 @@ def aug_file(records, data, seed: int, directory: Path) -> Path:
 
 
 def summarise(rows: list[dict], ks: list[int], arms: list[str]) -> str:
-    lines = [f"{'k':>3} {'arm':6} {'n':>2}  {'accuracy':>15}  {'agreement':>15}"]
+    w = max(6, *(len(a) for a in arms))  # 6: the column of the original arms
+    lines = [f"{'k':>3} {'arm':{w}} {'n':>2}  {'accuracy':>15}  {'agreement':>15}"]
     by = {}
     for r in rows:
         by.setdefault((r["k"], r["arm"]), {})[r["seed"]] = r
@@ -85,7 +86,7 @@ def summarise(rows: list[dict], ks: list[int], arms: list[str]) -> str:
                 continue
             acc = np.array([r["test"]["accuracy"] for r in runs]) * 100
             agr = np.array([r["test"]["agreement"] for r in runs]) * 100
-            lines.append(f"{k:>3} {arm:6} {len(runs):>2}  {acc.mean():6.2f} +- {acc.std(ddof=1) if len(runs) > 1 else 0:5.2f}  {agr.mean():6.2f} +- {agr.std(ddof=1) if len(runs) > 1 else 0:5.2f}")
+            lines.append(f"{k:>3} {arm:{w}} {len(runs):>2}  {acc.mean():6.2f} +- {acc.std(ddof=1) if len(runs) > 1 else 0:5.2f}  {agr.mean():6.2f} +- {agr.std(ddof=1) if len(runs) > 1 else 0:5.2f}")
         for arm in arms:
             if arm == "kd" or (k, arm) not in by or (k, "kd") not in by:
                 continue
@@ -95,7 +96,7 @@ def summarise(rows: list[dict], ks: list[int], arms: list[str]) -> str:
             d_acc = np.array([by[(k, arm)][s]["test"]["accuracy"] - by[(k, "kd")][s]["test"]["accuracy"] for s in seeds]) * 100
             d_agr = np.array([by[(k, arm)][s]["test"]["agreement"] - by[(k, "kd")][s]["test"]["agreement"] for s in seeds]) * 100
             sd = lambda x: x.std(ddof=1) if len(x) > 1 else 0.0  # noqa: E731
-            lines.append(f"{k:>3} {arm + '-kd':9}  acc {d_acc.mean():+6.2f} +- {sd(d_acc):5.2f}  agreement {d_agr.mean():+6.2f} +- {sd(d_agr):5.2f}  (paired, {len(seeds)} seeds)")
+            lines.append(f"{k:>3} {arm + '-kd':{w + 3}}  acc {d_acc.mean():+6.2f} +- {sd(d_acc):5.2f}  agreement {d_agr.mean():+6.2f} +- {sd(d_agr):5.2f}  (paired, {len(seeds)} seeds)")
     return "\n".join(lines)
 
 
@@ -225,7 +226,7 @@ def main() -> None:
             sink.write(json.dumps(row) + "\n")
             sink.flush()
             print(
-                f"[{time.perf_counter() - started:6.0f}s] seed={row['seed']} k={row['k']:2d} {row['arm']:5s} acc={row['test']['accuracy']:.4f} "
+                f"[{time.perf_counter() - started:6.0f}s] seed={row['seed']} k={row['k']:2d} {row['arm']:{max(5, *map(len, args.arms))}s} acc={row['test']['accuracy']:.4f} "
                 f"agreement={row['test']['agreement']:.4f} n_train={row['train_set']['size']} cf={row['train_set'].get('counterfactuals', 0)}",
                 flush=True,
             )
