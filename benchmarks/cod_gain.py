@@ -210,7 +210,9 @@ def main() -> None:
         for k in args.ks:
             for arm in args.arms:
                 cf = files[seed].get(arm)
-                if arm in ("cod", "aug", "flip", "nearest", "confident") and not cf:
+                if arm in ("cod", "aug", "flip", "nearest", "confident") and not (cf and session.counterfactuals(cf)):
+                    if cf:
+                        print(f"  seed {seed} k={k} {arm}: the counterfactual file is empty ({cf}); no run", flush=True)
                     continue
                 cfg = base.with_overrides({"k": k, "seed": seed, "counterfactuals": cf, **ARMS[arm]})
                 props = cf_properties(cfg, data, signals, session.counterfactuals(cf), lm) if cf else None

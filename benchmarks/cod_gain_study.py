@@ -152,7 +152,7 @@ def correlation_table(rows: list[dict]) -> str:
             lines.append(f"{name:21} (constant: {x[0]:.3f})")
             continue
         xc, ac = centred(x), centred(acc)
-        within = stats.spearmanr(xc, ac)[0] if np.ptp(xc) > 0 and np.ptp(ac) > 0 else float("nan")
+        within = stats.spearmanr(xc, ac)[0] if np.ptp(xc) > 0 and np.ptp(ac) > 0 else float("nan")  # nan: one arm per budget
         lines.append(f"{name:21} {fmt(stats.spearmanr(x, acc)):>16} {fmt(stats.pearsonr(x, acc)) if np.ptp(acc) > 0 else 'n/a':>16} "
                      f"{within:+14.2f} {fmt(stats.spearmanr(x, agr)) if np.ptp(agr) > 0 else 'n/a':>19}")
     return "\n".join(lines)
