@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from codistill.counterfactuals.pipeline import run_counterfactuals
@@ -95,3 +96,33 @@ def test_hf_chat_with_tiny_causal_lm(base_config, tmp_path):
     assert all(f["reason"] for f in result.failures)
     again = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
     assert again.run["cached_outcomes"] == 2
+
+
+class StubbornTeacher(KeywordTeacher):
+    """Moves with the keywords but always predicts positive: no edit ever flips it."""
+
+    fingerprint = "stubborn-teacher-v1"
+
+    def probs(self, texts):
+        p = super().probs(texts)[:, 1]
+        pos = 0.55 + 0.4 * p
+        return np.stack([1 - pos, pos], axis=1)
+
+
+def test_keep_unverified_writes_the_best_unchecked_candidate(base_config):
+    verified_only = run_counterfactuals(base_config, verifier=StubbornTeacher(), echo=quiet)
+    assert verified_only.records == [] and verified_only.report["valid"] == 0
+    cfg = base_config.with_overrides({"keep_unverified": True, "output_dir": str(Path(base_config.output_dir) / "u")})
+    refusing = RefusingTeacher()
+    refusing.fingerprint = StubbornTeacher.fingerprint
+    result = run_counterfactuals(cfg, verifier=refusing, echo=quiet)  # the same outcomes, from the cache
+    assert len(result.records) == 8 and result.report["unverified_records"] == 8 and result.report["valid"] == 0
+    teacher = StubbornTeacher()
+    for r, out in zip(result.records, result.outcomes):
+        assert r.meta["verified"] is False and r.counterfactual_text != r.original_text
+        assert r.counterfactual_label == 1 == r.teacher_label_original  # the teacher's label: it did not flip
+        # the candidate that moved the teacher furthest towards negative
+        best = max((f for f in out.failures if f.candidate), key=lambda f: f.teacher_probs[0])
+        assert r.counterfactual_text == best.candidate
+        assert r.teacher_probs_counterfactual == pytest.approx(teacher.probs([r.counterfactual_text])[0].tolist())
+    assert len(read_counterfactuals(Path(cfg.output_dir) / "counterfactuals.jsonl")) == 8

@@ -98,3 +98,33 @@ def test_counterfactuals_from_another_task_or_teacher_are_refused(setup, task_da
         build_train_set(config, task_data, Signals(), recs)
     reused = build_train_set(config.with_overrides({"reuse_counterfactuals": True}), task_data, Signals(), recs)
     assert reused.report["counterfactuals_reused"] == {"task": ["cola"], "teacher_fingerprint": ["teacher-B"]}
+
+
+def test_flipped_gold_labels_are_one_minus_gold_without_a_teacher_check(setup, task_data):
+    config, originals, record = setup
+    flips = [record(e, "good" if "good" not in e.text.split() else "bad") for e in originals[:3]]
+    stays = [record(originals[3], originals[3].text + " !")]  # the teacher does not flip: still kept
+    gold = config.with_overrides({"counterfactual_labels": "flipped_gold"})
+    train = build_train_set(gold, task_data, WordTeacher(), flips + stays)
+    cfs = [item for item in train.items if item.is_counterfactual]
+    assert len(cfs) == 4 and train.report["dropped"]["not_flipped"] == 0 and train.report["cf_not_flipped"] == 1
+    label_of = {e.id: e.label for e in originals}
+    assert [item.label for item in cfs] == [1 - label_of[item.source_id] for item in cfs]
+    teacher = WordTeacher().predictions([item.text for item in cfs])
+    assert train.report["cf_labels_teacher_disagrees"] == sum(int(a != b) for a, b in zip(teacher, [i.label for i in cfs])) >= 1
+    # the default labels the same records by the teacher and drops the non-flip
+    default = build_train_set(config, task_data, WordTeacher(), flips + stays)
+    assert [i.label for i in default.items if i.is_counterfactual] == list(WordTeacher().predictions([r.counterfactual_text for r in flips]))
+
+
+def test_flipped_gold_needs_a_binary_task(setup, task_data):
+    import dataclasses
+
+    from codistill.errors import ConfigError
+
+    config, originals, record = setup
+    # the data layer loads binary tasks only; the guard protects API users who build TaskData themselves
+    three = dataclasses.replace(task_data, task=dataclasses.replace(task_data.task, label_names=("a", "b", "c")))
+    with pytest.raises(ConfigError, match="needs a binary task") as info:
+        build_train_set(config.with_overrides({"counterfactual_labels": "flipped_gold"}), three, WordTeacher(), [record(originals[0], "good")])
+    assert "\n" not in str(info.value)

@@ -77,3 +77,12 @@ for seed in range(1000):
             store.append(RunRecord(key, {"accuracy": seed / 1000}))
     seeds = [r.key.seed for r in store.load()]
     assert sorted(seeds) == list(range(40)) and len(path.read_text().splitlines()) == 40
+
+
+def test_fields_added_later_do_not_change_the_inputs_at_their_default():
+    from codistill.experiments.records import run_inputs
+
+    before = {"k": 8, "cod": True, "output_dir": "x"}  # a config from before counterfactual_labels existed
+    same = run_inputs({**before, "counterfactual_labels": "teacher"}, "t", "h")
+    assert same == run_inputs(before, "t", "h")
+    assert run_inputs({**before, "counterfactual_labels": "flipped_gold"}, "t", "h") != same

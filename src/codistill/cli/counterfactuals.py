@@ -37,7 +37,7 @@ def counterfactuals(
     seed: Annotated[Optional[int], typer.Option("--seed", help="k-shot sampling seed.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")] = None,
     generator: Annotated[Optional[str], typer.Option("--generator", "-g", help="editor (offline), openai, or hf-chat.")] = None,
-    selection: Annotated[Optional[str], typer.Option("--selection", help="smallest | nearest_boundary")] = None,
+    selection: Annotated[Optional[str], typer.Option("--selection", help="Which verified flip wins: smallest | nearest_boundary | most_confident.")] = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="LLM attempts per input, with teacher feedback.")] = None,

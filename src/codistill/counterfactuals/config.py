@@ -102,9 +102,15 @@ class CounterfactualConfig(ConfigBase):
     seed: int = Field(0, description="k-shot sampling seed")
     teacher: str = Field("", description="teacher model directory (its predictions label the counterfactuals)")
     generator: Literal["editor", "openai", "hf-chat"] = "editor"
-    selection: Literal["smallest", "nearest_boundary"] = Field("smallest", description="which valid flip wins")
+    selection: Literal["smallest", "nearest_boundary", "most_confident"] = Field(
+        "smallest", description="which valid flip wins: smallest (fewest edited words), nearest_boundary (lowest teacher "
+        "probability of the new label) or most_confident (highest)")
     per_original: int = Field(1, ge=1, le=8, description="verified counterfactuals kept per original, diverse (other positions or words); "
                               "m > 1 feeds distill's cod_mode=multi")
+    keep_unverified: bool = Field(
+        False, description="also write, for each original without a verified flip, its best candidate (the teacher's probability "
+        "of the other label highest) with meta.verified=false and the teacher's (unflipped) label; for studies of unchecked labels "
+        "(distill counterfactual_labels=flipped_gold). Off: the file holds verified flips only")
     max_attempts: int = Field(3, ge=1, description="LLM attempts per input (each retry is told what the teacher still predicts)")
     max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this")
     teacher_batch_size: int = Field(64, ge=1)

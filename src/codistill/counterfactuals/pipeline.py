@@ -2,7 +2,8 @@
 probabilities -> generator search with teacher verification -> files and quality report.
 
 Outputs in ``output_dir``:
-  counterfactuals.jsonl  verified counterfactuals (the file ``distill`` consumes)
+  counterfactuals.jsonl  verified counterfactuals (the file ``distill`` consumes; with ``keep_unverified``
+                         also the best unverified candidate of the other originals, meta.verified=false)
   dataset/               the same records as a ``datasets`` Dataset (``save_to_disk``)
   failures.jsonl         every rejected candidate and every original without a counterfactual, with why
   report.json            quality report (also printed as a table)
@@ -19,8 +20,9 @@ from typing import Any
 from codistill.counterfactuals.budget import Budget
 from codistill.counterfactuals.cache import Cache, Ledger
 from codistill.counterfactuals.config import CounterfactualConfig
-from codistill.counterfactuals.generators.base import Outcome, Request, get_generator
+from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome, Request, get_generator
 from codistill.counterfactuals.record import CounterfactualRecord, write_counterfactuals
+from codistill.counterfactuals.text import edited_words
 from codistill.errors import ConfigError
 from codistill.utils.hashing import fingerprint
 
@@ -127,7 +129,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     records, failures = build_records(config, originals, outcomes)
     for r in records:  # provenance that distillation checks against its own task and teacher
         r.task, r.teacher_fingerprint, r.teacher_max_length = data.task.name, teacher_fp, max_length
-    primary = [r for r in records if not r.meta.get("rank")]  # the best flip of each original
+    primary = [r for r in records if not r.meta.get("rank") and r.meta.get("verified", True)]  # the best flip of each original
     elapsed = time.monotonic() - t0
     by_class: dict[int, int] = {}
     for e in originals:
@@ -164,6 +166,8 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     # one cost figure everywhere: every call's cost lands in its original's outcome, so for a fresh
     # run this equals the ledger (cached outcomes add what they cost when they were made)
     report["cost_usd"] = round(sum(o.cost_usd for o in outcomes.values()), 6)
+    if config.keep_unverified:
+        report["unverified_records"] = sum(1 for r in records if not r.meta.get("verified", True))
     if config.per_original > 1:
         report["per_original"] = {"m": config.per_original, "records": len(records),
                                   "mean": round(len(records) / len(primary), 3) if primary else 0.0,
@@ -188,17 +192,34 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
             if "stopped" in out.meta:
                 failures.append({"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": "budget:stopped",
                                  "detail": out.meta["stopped"], "final": True, "teacher_label_original": out.meta.get("teacher_label_original")})
+            elif config.keep_unverified and (best := best_unverified(out)) is not None:
+                probs = list(best.teacher_probs)
+                label = max(range(len(probs)), key=probs.__getitem__)  # the teacher's prediction: it did not flip
+                records.append(_record(config, e, out, Chosen(best.candidate, probs, label, edited_words(e.text, best.candidate)), 0, verified=False))
             continue
         for rank, c in enumerate([out.chosen, *out.alternatives][: config.per_original]):
-            records.append(CounterfactualRecord(
-                original_id=e.id, counterfactual_text=c.text, counterfactual_label=c.label, original_text=e.text, original_label=e.label,
-                teacher_label_original=out.meta.get("teacher_label_original"), teacher_probs_original=out.meta.get("teacher_probs_original"),
-                teacher_probs_counterfactual=c.probs, generator=config.generator, attempts=out.attempts,
-                cost_usd=round(out.cost_usd, 8) if rank == 0 else 0.0,
-                meta={"edited_words": c.edited_words, "selection": config.selection, "candidates_checked": out.candidates_checked,
-                      "valid_candidates": out.valid_candidates, **({"rank": rank} if config.per_original > 1 else {}), **c.meta},
-            ))
+            records.append(_record(config, e, out, c, rank))
     return records, failures
+
+
+def _record(config: CounterfactualConfig, e, out: Outcome, c: Chosen, rank: int, verified: bool = True) -> CounterfactualRecord:
+    return CounterfactualRecord(
+        original_id=e.id, counterfactual_text=c.text, counterfactual_label=c.label, original_text=e.text, original_label=e.label,
+        teacher_label_original=out.meta.get("teacher_label_original"), teacher_probs_original=out.meta.get("teacher_probs_original"),
+        teacher_probs_counterfactual=c.probs, generator=config.generator, attempts=out.attempts,
+        cost_usd=round(out.cost_usd, 8) if rank == 0 else 0.0,
+        meta={"edited_words": c.edited_words, "selection": config.selection, "candidates_checked": out.candidates_checked,
+              "valid_candidates": out.valid_candidates, **({"rank": rank} if config.per_original > 1 else {}), **c.meta,
+              **({} if verified else {"verified": False})},
+    )
+
+
+def best_unverified(out: Outcome) -> Failure | None:
+    """The checked candidate of an input without a verified flip that moved the teacher furthest
+    towards the other label (``keep_unverified``): what an unchecked generator would have used."""
+    target = 1 - int(out.meta.get("teacher_label_original", 0))
+    checked = [f for f in out.failures if f.candidate and f.teacher_probs and len(f.teacher_probs) == 2]
+    return max(checked, key=lambda f: f.teacher_probs[target], default=None)
 
 
 def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:

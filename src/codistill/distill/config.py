@@ -105,6 +105,11 @@ class DistillConfig(ConfigBase):
     keep_non_flips: bool = Field(
         False, description="train on counterfactuals that do not flip this teacher (default: drop them, and count them in the report)"
     )
+    counterfactual_labels: Literal["teacher", "flipped_gold"] = Field(
+        "teacher", description="label of an attached counterfactual: teacher = this teacher's prediction on it (non-flips dropped "
+        "unless keep_non_flips); flipped_gold = 1 - the original's gold label with no teacher check, every attached "
+        "counterfactual kept (the CoD reference code's unverified labels; binary tasks only)",
+    )
     recipe: str = Field("kd", description="named loss list (kd, lwd, ted, ce); ignored when losses is set")
     losses: list[LossSpec] | None = Field(None, description="explicit weighted loss terms (overrides recipe)")
     select_metric: Literal["agreement", "accuracy", "macro_f1", "mcc", "kl"] = Field(

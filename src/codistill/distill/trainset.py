@@ -4,7 +4,9 @@ Counterfactuals are labelled by the *current* teacher (its prediction on the cou
 text, from the signal cache); the file's label is only checked against it, and disagreements
 are counted in the run's report. A counterfactual attaches to an original when its id *and*
 its ``original_text`` match; one that does not flip the teacher is dropped unless
-``keep_non_flips`` is set. With ``cod`` on and a file given, no attached counterfactual is an error. Each original and its counterfactual form one group, which the
+``keep_non_flips`` is set. ``counterfactual_labels=flipped_gold`` instead labels every attached
+counterfactual ``1 - gold label of its original`` and keeps it whatever the teacher says (the CoD
+reference code's unverified labels, for comparison; binary tasks only). With ``cod`` on and a file given, no attached counterfactual is an error. Each original and its counterfactual form one group, which the
 pair-aware sampler keeps in one batch.
 """
 
@@ -20,7 +22,7 @@ from codistill.data.sampling import check_cod_budget
 from codistill.data.schema import Example
 from codistill.distill.config import DistillConfig
 from codistill.distill.signals import TeacherSignals
-from codistill.errors import DataError
+from codistill.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ def build_train_set(
     signals: TeacherSignals | None,
     records: Sequence[CounterfactualRecord] | None,
 ) -> TrainSet:
+    gold_flip = config.cod and config.counterfactual_labels == "flipped_gold"
+    if gold_flip and data.num_labels != 2:
+        raise ConfigError(f"counterfactual_labels=flipped_gold labels a counterfactual 1 - gold, which needs a binary task; "
+                          f"{data.task.name} has {data.num_labels} labels (use counterfactual_labels=teacher)")
     half, per_original = cod_budget(config)
     if half:  # the paper's budget: k/2 originals, which must split evenly over the classes
         check_cod_budget(config.k, data.num_labels)
@@ -124,18 +130,21 @@ def build_train_set(
         cf_texts = [r.counterfactual_text for _, _, r in candidates]
         teacher_cf = signals.predictions(cf_texts) if cf_texts else []
         teacher_orig = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []
-        mismatched = not_flipped = attached = 0
+        keep_all = config.keep_non_flips or gold_flip  # flipped_gold: no teacher check at all
+        mismatched = not_flipped = attached = teacher_disagrees = 0
         for (g, e, r), t_cf, t_orig in zip(candidates, teacher_cf, teacher_orig):
             mismatched += int(t_cf) != r.counterfactual_label
             flips = int(t_cf) != int(t_orig)
             not_flipped += not flips
-            if flips or config.keep_non_flips:
-                items.append(TrainItem(r.counterfactual_text, int(t_cf), g, True, e.id))
+            if flips or keep_all:
+                label = 1 - e.label if gold_flip else int(t_cf)
+                teacher_disagrees += label != int(t_cf)
+                items.append(TrainItem(r.counterfactual_text, label, g, True, e.id))
                 attached += 1
         dropped = {
             "no_counterfactual": len(missing) - text_mismatch,
             "original_text_differs": text_mismatch,
-            "not_flipped": 0 if config.keep_non_flips else not_flipped,
+            "not_flipped": 0 if keep_all else not_flipped,
         }
         if not attached:
             raise DataError(
@@ -148,6 +157,8 @@ def build_train_set(
             missing_counterfactuals=len(missing),
             dropped=dropped,  # originals left without a counterfactual, by reason
             keep_non_flips=config.keep_non_flips,
+            counterfactual_labels=config.counterfactual_labels,
+            cf_labels_teacher_disagrees=teacher_disagrees,  # trained label != this teacher's prediction (flipped_gold only)
             cf_label_mismatches=mismatched,  # file label != this teacher's prediction (relabelled)
             cf_not_flipped=not_flipped,  # teacher predicts the same label for original and CF
         )

@@ -41,11 +41,14 @@ class RunKey:
 #: config keys that do not change a run's result (where it is saved, whether weights are kept)
 NOT_INPUTS = ("output_dir", "save_model")
 TRACKING_FIELDS = ("report_to", "run_name", "logging_dir")
+#: config fields added after sweeps had written records: left out of a run's inputs while at their
+#: default, so a sweep made before they existed still resumes
+LATER_DEFAULTS = {"counterfactual_labels": "teacher"}
 
 
 def run_inputs(distill_config: dict[str, Any], teacher_fingerprint: str, counterfactuals_sha256: str | None) -> dict[str, Any]:
     """Everything a run's numbers depend on, as recorded beside them."""
-    config = {k: v for k, v in distill_config.items() if k not in NOT_INPUTS}
+    config = {k: v for k, v in distill_config.items() if k not in NOT_INPUTS and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])}
     if isinstance(config.get("train"), dict):  # trackers and where they log do not change the numbers
         config["train"] = {k: v for k, v in config["train"].items() if k not in TRACKING_FIELDS}
     return {"distill": config, "teacher_fingerprint": teacher_fingerprint, "counterfactuals_sha256": counterfactuals_sha256}

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 #: failure reasons that say nothing about the input (outages, rate limits): never cached as final
 TRANSIENT_REASONS = frozenset({"api:gave_up"})
 
+#: rules choosing the winner among an input's verified flips (``CounterfactualConfig.selection``)
+SELECTIONS = ("smallest", "nearest_boundary", "most_confident")
+
 
 @dataclass
 class Request:
@@ -107,14 +110,22 @@ def rank(original: str, verdicts: Sequence[tuple[str, list[float], int]], select
 
     ``smallest``: fewest edited words, then nearest the boundary (the informative side for
     distillation); ``nearest_boundary``: lowest teacher probability of the new label, then fewest
-    edits. ``penalty`` (e.g. a fluency penalty) breaks near-ties within the same edit size.
+    edits; ``most_confident``: highest teacher probability of the new label, then fewest edits.
+    ``penalty`` (e.g. a fluency penalty) breaks near-ties within the same edit size.
     """
+    if selection not in SELECTIONS:
+        raise ConfigError(f"unknown selection {selection!r}; known: {', '.join(SELECTIONS)}")
     scored = []
     for text, probs, label in verdicts:
         n = edited_words(original, text)
         p = probs[label]
         extra = penalty(text) if penalty else 0.0
-        key = (n, p + extra, char_edit_ratio(original, text)) if selection == "smallest" else (p + 0.02 * n + extra, n)
+        if selection == "smallest":
+            key: tuple[float, ...] = (n, p + extra, char_edit_ratio(original, text))
+        elif selection == "nearest_boundary":
+            key = (p + 0.02 * n + extra, n)
+        else:  # most_confident: the mirror image of nearest_boundary
+            key = (-p + 0.02 * n + extra, n)
         scored.append((key, text, probs, label, n))
     scored.sort(key=lambda s: s[0])
     return [Chosen(text=text, probs=list(probs), label=int(label), edited_words=n) for _, text, probs, label, n in scored]
