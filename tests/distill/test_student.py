@@ -70,5 +70,5 @@ def test_demo_distils_students_derived_from_its_teacher(tiny_models):
 
     teacher = str(tiny_models("bert"))
     cfg = DistillConfig(teacher=teacher).with_overrides(demo_config().distill_overrides)
-    assert resolve_student(cfg.student, teacher) == resolve_student(StudentConfig(derive={"source": "teacher"}), teacher)
+    assert resolve_student(cfg.student, teacher) == resolve_student(StudentConfig(derive={"source": "teacher", "layers": 2}), teacher)
     assert resolve_student(cfg.student, teacher) != resolve_student(StudentConfig(derive={"source": "minilm-l6", "layers": 2}), teacher)
