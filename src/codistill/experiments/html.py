@@ -109,8 +109,10 @@ def statistics_html(blocks: Sequence[StatBlock]) -> str:
             parts.append(f"<p class='ns'>{html.escape(b.text)}</p>")
         else:
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
-            body = "".join("<tr>" + "".join(f"<td class='l'>{html.escape(c)}</td>" if i < 2 else f"<td>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
-                           for row in b.rows)
+            # left-align the first two columns (the names of the method and post-hoc tables)
+            left = " class='l'"
+            cells = ("".join(f"<td{left if i < 2 else ''}>{html.escape(c)}</td>" for i, c in enumerate(row)) for row in b.rows)
+            body = "".join(f"<tr>{c}</tr>" for c in cells)
             caption = f"<caption>{html.escape(b.text)}</caption>" if b.text else ""
             parts.append(f"<table class='stats {html.escape(b.name)}'>{caption}<tr>{head}</tr>{body}</table>")
     return "".join(parts)
