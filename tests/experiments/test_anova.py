@@ -53,3 +53,27 @@ def test_too_few_seeds_or_methods_give_no_test():
     constant = [RunRecord(r.key, {"accuracy": 0.5}) for r in records(0.05)]
     assert method_anova(constant, "accuracy", "rt") is None
     assert "No ANOVA" in statistics_markdown(constant, ["accuracy"]) and "explain-both" in statistics_markdown(constant, ["accuracy"])
+
+
+def test_the_html_report_of_explanation_students_renders_the_statistics(tmp_path):
+    """`codistill report` on an explanation-distillation results file: the HTML page has the
+    method table, the ANOVA, the mixed model and the post-hoc comparisons, not only the Markdown."""
+    import re
+
+    from codistill.experiments import ResultStore
+    from codistill.experiments.report import write_report
+
+    store = ResultStore(tmp_path / "students.jsonl")
+    for r in records(0.05, ks=(64, 256), seeds=range(3)):
+        r.metrics["cf_validity"] = 0.5 + 0.1 * r.key.seed if r.key.recipe != "explain-task" else float("nan")
+        store.append(r)
+    page = write_report(store.path, tmp_path / "rep", title="explanation students").html.read_text()
+    stats = page[page.index("<h2>Statistics"):]
+    assert "<h3>rt: accuracy</h3>" in stats and "<h3>rt: cf_validity</h3>" in stats
+    anova = re.search(r"<table class='stats anova'>.*?</table>", stats).group(0)
+    assert "Two-way ANOVA" in anova and all(f"<td class='l'>C({t})</td>" in anova for t in ("method", "seed", "k"))
+    assert "<table class='stats mixed'>" in stats
+    posthoc = re.search(r"<table class='stats posthoc'>.*?</table>", stats).group(0)
+    assert posthoc.count("<tr>") == 1 + 3  # header + the 3 pairs of methods
+    assert "<td class='l'>explain-both</td><td class='l'>explain-task</td><td>6</td>" in posthoc  # 2 k x 3 seeds matched
+    assert "No paired baseline/+CoD" not in page  # explanation students have no +CoD tables

@@ -169,3 +169,71 @@ def test_explanations_are_generated_as_long_as_the_longest_target(student):
     feats = build_features(tok, [RECORD], "both", PromptsConfig(), ["negative", "positive"], [0], 128)
     want = max(len(tok(" " + t, add_special_tokens=False)["input_ids"]) + 1 for t in (RECORD.rationale, RECORD.counterfactual))
     assert longest_target(feats) == want > len(tok(" negative", add_special_tokens=False)["input_ids"]) + 1
+
+
+def _full_logits_loss(model, batch, alpha):
+    """The loss computed the plain way: full (B, T, V) logits, response tokens masked."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
+    targets, mask = batch["input_ids"][:, 1:], batch["response_mask"][:, 1:].float()
+    ce = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
+    return mixed_loss((ce * mask).sum(1) / mask.sum(1).clamp_min(1.0), batch["kind"], alpha)
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_loss_reads_logits_at_response_positions_only_with_the_same_value_and_gradients(student, lora):
+    """The LM head runs on the response positions only (prompts carry no target): the loss and
+    every gradient equal the full-logits computation, with far fewer logits."""
+    import types
+
+    from codistill.explanations.seq2seq import load_student
+    from codistill.explanations.student import ExplanationCollator, ExplanationTrainer, build_features
+    from codistill.models.loading import load_tokenizer
+
+    tok = load_tokenizer(str(student))
+    torch.manual_seed(0)
+    model = load_student(str(student))
+    if lora:
+        from codistill.models.lora import LoraSettings, apply_lora
+
+        model = apply_lora(model, LoraSettings(r=4, dropout=0.0), "causal_lm")
+    records = [RECORD, ExplanationRecord(id="b", text="the acting is not good but the story is quite moving", teacher_label=1,
+                                         rationale='positive: "moving"')]
+    feats = build_features(tok, records, "both", PromptsConfig(), ["negative", "positive"], [0, 1], 128)
+    batch = ExplanationCollator(tok.pad_token_id or 0)(feats)
+    assert (batch["attention_mask"] == 0).any()  # right padding is exercised
+
+    head_outputs: list[tuple[int, ...]] = []
+    body_inputs: list[int] = []
+    hooks = [model.get_output_embeddings().register_forward_hook(lambda m, i, o: head_outputs.append(tuple(o.shape))),
+             model.get_input_embeddings().register_forward_hook(lambda m, i, o: body_inputs.append(i[0].numel()))]
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss = ExplanationTrainer.compute_loss(types.SimpleNamespace(alpha=0.3), model, batch)
+    grads = torch.autograd.grad(loss, params)
+    targets = int(batch["response_mask"][:, 1:].sum())
+    assert targets * 3 < batch["input_ids"].numel()
+    # logits only at the target positions, not (B, T, V)
+    assert all(len(shape) == 2 and shape[1] == model.config.vocab_size for shape in head_outputs)
+    assert sum(shape[0] for shape in head_outputs) == targets
+    # rows of similar length run together: fewer padded tokens than one (B, T) batch
+    assert int(batch["attention_mask"].sum()) <= sum(body_inputs) < batch["input_ids"].numel()
+
+    for hook in hooks:
+        hook.remove()
+    reference = _full_logits_loss(model, batch, 0.3)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    for g, r in zip(grads, torch.autograd.grad(reference, params)):
+        assert torch.allclose(g, r, rtol=1e-4, atol=1e-6)
+
+
+def test_models_without_masked_logits_to_keep_get_the_full_logits_indexed(student, monkeypatch):
+    from codistill.explanations.seq2seq import load_student
+    from codistill.explanations.student import ExplanationCollator, build_features, sequence_ce
+    from codistill.generation import logits as lg
+    from codistill.models.loading import load_tokenizer
+
+    tok = load_tokenizer(str(student))
+    model = load_student(str(student))
+    batch = ExplanationCollator(tok.pad_token_id or 0)(build_features(tok, [RECORD], "both", PromptsConfig(), ["negative", "positive"], [0], 128))
+    fast = sequence_ce(model, batch)
+    monkeypatch.setattr(lg, "keeps_masked_logits", lambda model: False)
+    assert torch.allclose(sequence_ce(model, batch), fast, rtol=1e-5)

@@ -115,3 +115,34 @@ def test_cli_generate_distill(tiny_lm, instructions, tmp_path, capsys):
     assert "trained 2 steps (gjsd" in out and '"agreement"' in out
     assert main(["generate-distill", "--teacher", "x", "--student", "y", "--train", "t.jsonl", "--loss", "mse"]) != 0
     assert "error:" in capsys.readouterr().err
+
+
+def test_kd_loss_reads_both_lm_heads_at_response_positions_only(tiny_lm):
+    """Student and teacher logits only where the next token is a response token, and the loss is
+    the full-logits one."""
+    import types
+
+    from codistill.explanations.seq2seq import load_student
+    from codistill.generation.trainer import TokenKDTrainer
+
+    student, teacher = load_student(str(tiny_lm("qwen2", num_layers=1, hidden=16))), load_student(str(tiny_lm("llama", num_layers=3)))
+    ids = torch.randint(1, 40, (3, 7), generator=torch.Generator().manual_seed(0))
+    attn = torch.tensor([[1] * 7, [1] * 5 + [0] * 2, [1] * 4 + [0] * 3])
+    resp = torch.tensor([[0, 0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0], [0, 0, 1, 1, 0, 0, 0]])
+    shapes = []
+    for m in (student, teacher):
+        m.get_output_embeddings().register_forward_hook(lambda mod, i, o: shapes.append(tuple(o.shape)))
+    fake = types.SimpleNamespace(teacher=teacher, vocab_size=student.config.vocab_size, loss_name="reverse_kl", beta=0.5, temperature=2.0)
+    loss = TokenKDTrainer.compute_loss(fake, student, {"input_ids": ids, "attention_mask": attn, "response_mask": resp})
+    assert shapes == [(7, student.config.vocab_size), (7, teacher.config.vocab_size)]  # 3 + 2 + 2 target positions of 21
+    s, t = (m(input_ids=ids, attention_mask=attn).logits for m in (student, teacher))
+    want = token_divergence(s[:, :-1], t[:, :-1], resp[:, 1:], "reverse_kl", temperature=2.0)
+    assert loss.item() == pytest.approx(want.item(), rel=1e-5)
+
+
+def test_rows_are_grouped_by_length_to_save_padding():
+    from codistill.generation.logits import length_groups
+
+    assert length_groups([40, 3, 41, 2, 3], overhead=4) == [[1, 3, 4], [0, 2]]
+    assert length_groups([40, 3, 41, 2, 3], overhead=1000) == [[0, 1, 2, 3, 4]]  # a group costs more than the pads
+    assert length_groups([5], overhead=0) == [[0]]

@@ -134,48 +134,77 @@ def posthoc(records: Iterable[RunRecord], metric: str, task: str) -> list[Pairwi
     return [PairwiseComparison(task, metric, a, b, n, d, p, float(h), dz) for (a, b, n, d, p, dz), h in zip(raw, holm)]
 
 
-def method_table(records: Sequence[RunRecord], metric: str) -> str:
+@dataclass(frozen=True)
+class StatBlock:
+    """One piece of the statistics section, rendered to Markdown (:func:`statistics_markdown`) or
+    HTML (:func:`codistill.experiments.html.statistics_html`): a heading, a note or a table."""
+
+    kind: str  # "heading", "note" or "table"
+    text: str  # heading, note, or the table's caption
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    name: str = ""  # a table's kind: methods, anova, mixed, posthoc
+
+
+def method_table(records: Sequence[RunRecord], metric: str) -> StatBlock | None:
     """Mean ± std over seeds per (task, method) row and k column, in points."""
     cells = summarise(records, metric)
     if not cells:
-        return f"_no results for {metric}_\n"
+        return None
     ks = sorted({c.k for c in cells})
     by = {(c.task, c.method, c.k): c for c in cells}
-    lines = [f"| task | method ({metric}) | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
-    for task, method in sorted({(c.task, c.method) for c in cells}):
-        row = [f"{by[(task, method, k)].mean * 100:.1f}±{by[(task, method, k)].std * 100:.1f} (n={by[(task, method, k)].n})"
-               if (task, method, k) in by else "" for k in ks]
-        lines.append(f"| {task} | {method} | " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [(task, method, *(f"{by[(task, method, k)].mean * 100:.1f}±{by[(task, method, k)].std * 100:.1f} (n={by[(task, method, k)].n})"
+                              if (task, method, k) in by else "" for k in ks))
+            for task, method in sorted({(c.task, c.method) for c in cells})]
+    return StatBlock("table", "", ("task", f"method ({metric})", *(f"k={k}" for k in ks)), tuple(rows), "methods")
 
 
 def _p(p: float) -> str:
     return "nan" if math.isnan(p) else f"{p:.3g}" if p >= 1e-4 else "<1e-4"
 
 
-def statistics_markdown(records: Sequence[RunRecord], metrics: Sequence[str]) -> str:
+def statistics_blocks(records: Sequence[RunRecord], metrics: Sequence[str]) -> list[StatBlock]:
     """The method tables, ANOVA, mixed model and post-hoc comparisons of every metric and task."""
-    parts = []
+    blocks: list[StatBlock] = []
     for task in sorted({r.key.task for r in records}):
         for metric in metrics:
             mine = [r for r in records if r.key.task == task and isinstance(r.metrics.get(metric), (int, float))]
-            if not mine:
+            table = method_table(mine, metric)
+            if table is None:
                 continue
-            parts.append(f"\n### {task}: {metric}\n\n{method_table(mine, metric)}")
+            blocks += [StatBlock("heading", f"{task}: {metric}"), table]
             effects = method_anova(records, metric, task)
             if effects is None:
-                parts.append("\n_No ANOVA: it needs two methods, two seeds and values that vary._")
+                blocks.append(StatBlock("note", "No ANOVA: it needs two methods, two seeds and values that vary."))
                 continue
-            parts.append("\nTwo-way ANOVA (type II; seeds as blocks):\n\n| effect | df | F | p | partial η² |\n|---|---|---|---|---|")
-            parts += [f"| {e.term} | {e.df:g} | {e.f:.2f} | {_p(e.p)} | {e.partial_eta_sq:.3f} |" for e in effects]
+            blocks.append(StatBlock("table", "Two-way ANOVA (type II; seeds as blocks)", ("effect", "df", "F", "p", "partial η²"),
+                                    tuple((e.term, f"{e.df:g}", f"{e.f:.2f}", _p(e.p), f"{e.partial_eta_sq:.3f}") for e in effects), "anova"))
             mixed = method_mixedlm(records, metric, task)
             if mixed:
-                parts.append("\nMixed model (random intercept per seed), fixed effects:\n\n| term | coef | p |\n|---|---|---|")
-                parts += [f"| {t} | {c * 100:+.2f} pts | {_p(p)} |" for t, (c, p) in mixed.items()]
+                blocks.append(StatBlock("table", "Mixed model (random intercept per seed), fixed effects", ("term", "coef", "p"),
+                                        tuple((t, f"{c * 100:+.2f} pts", _p(p)) for t, (c, p) in mixed.items()), "mixed"))
             pairs = posthoc(records, metric, task)
             if pairs:
-                parts.append("\nPost-hoc paired comparisons (matched k and seed; Holm-corrected):\n\n"
-                             "| a | b | n | a - b | p | p (Holm) | d_z |\n|---|---|---|---|---|---|---|")
-                parts += [f"| {c.a} | {c.b} | {c.n_pairs} | {c.mean_diff * 100:+.2f} pts | {_p(c.t_pvalue)} | {_p(c.holm_pvalue)} | {c.cohens_dz:.2f} |"
-                          for c in pairs]
+                blocks.append(StatBlock("table", "Post-hoc paired comparisons (matched k and seed; Holm-corrected)",
+                                        ("a", "b", "n", "a - b", "p", "p (Holm)", "d_z"),
+                                        tuple((c.a, c.b, str(c.n_pairs), f"{c.mean_diff * 100:+.2f} pts", _p(c.t_pvalue), _p(c.holm_pvalue),
+                                               f"{c.cohens_dz:.2f}") for c in pairs), "posthoc"))
+    return blocks
+
+
+def statistics_markdown(records: Sequence[RunRecord], metrics: Sequence[str]) -> str:
+    return blocks_markdown(statistics_blocks(records, metrics))
+
+
+def blocks_markdown(blocks: Sequence[StatBlock]) -> str:
+    """Statistics blocks as Markdown (headings, notes, pipe tables)."""
+    parts = []
+    for b in blocks:
+        if b.kind == "heading":
+            parts.append(f"\n### {b.text}\n")
+        elif b.kind == "note":
+            parts.append(f"\n_{b.text}_")
+        else:
+            lines = [f"| {' | '.join(b.header)} |", "|" + "---|" * len(b.header), *(f"| {' | '.join(r)} |" for r in b.rows)]
+            parts.append((f"\n{b.text}:\n\n" if b.text else "") + "\n".join(lines))
     return "\n".join(parts) + ("\n" if parts else "")

@@ -1,5 +1,5 @@
-"""A self-contained HTML report: tables, embedded PNG figures and a browsable sample of
-counterfactual pairs. Every text that came from data or models is escaped (it is untrusted)."""
+"""A self-contained HTML report: tables, the methods x seeds statistics, embedded PNG figures and
+a browsable sample of counterfactual pairs. Every text that came from data or models is escaped (it is untrusted)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from codistill.experiments.anova import StatBlock
 from codistill.experiments.records import RunRecord
 from codistill.experiments.tables import P_LABELS, cod_rows_text, grid, mark, table_rows
 
@@ -18,7 +19,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;ma
 h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;vertical-align:top}
-th{background:#f4f4f4}td.l{text-align:left}
+th{background:#f4f4f4}td.l{text-align:left}caption{text-align:left;font-weight:600;padding:.3rem 0}
 .sig{font-weight:600;color:#0a6b2d}.loss{font-weight:600;color:#b00020}.ns{color:#777}.rows{color:#555;font-size:.8rem}
 figure{display:inline-block;margin:.5rem}img{max-width:34rem;border:1px solid #eee}
 ins{background:#c9f7d4;text-decoration:none}del{background:#ffd6d6}
@@ -98,6 +99,25 @@ def pairs_table(pairs: Sequence[dict[str, Any]], label_names: Sequence[str] = ("
     )
 
 
+def statistics_html(blocks: Sequence[StatBlock]) -> str:
+    """The methods x seeds statistics (:func:`codistill.experiments.anova.statistics_blocks`)."""
+    parts = []
+    for b in blocks:
+        if b.kind == "heading":
+            parts.append(f"<h3>{html.escape(b.text)}</h3>")
+        elif b.kind == "note":
+            parts.append(f"<p class='ns'>{html.escape(b.text)}</p>")
+        else:
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
+            # left-align the first two columns (the names of the method and post-hoc tables)
+            left = " class='l'"
+            cells = ("".join(f"<td{left if i < 2 else ''}>{html.escape(c)}</td>" for i, c in enumerate(row)) for row in b.rows)
+            body = "".join(f"<tr>{c}</tr>" for c in cells)
+            caption = f"<caption>{html.escape(b.text)}</caption>" if b.text else ""
+            parts.append(f"<table class='stats {html.escape(b.name)}'>{caption}<tr>{head}</tr>{body}</table>")
+    return "".join(parts)
+
+
 def embed_png(path: str | Path, caption: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'><figcaption>{html.escape(caption)}</figcaption></figure>"
@@ -112,12 +132,15 @@ def render_report(
     pairs: Sequence[dict[str, Any]] = (),
     notes: Sequence[str] = (),
     correction: str = "none",
+    statistics: Sequence[StatBlock] = (),
 ) -> str:
     sections = [f"<h1>{html.escape(title)}</h1>"]
     if notes:
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     for metric in metrics:
         sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric, correction)}")
+    if statistics:
+        sections.append(f"<h2>Statistics (methods x seeds x k)</h2>{statistics_html(statistics)}")
     if figures:
         sections.append("<h2>Figures</h2>" + "".join(embed_png(path, caption) for path, caption in figures))
     sections.append(f"<h2>Counterfactual pairs</h2>{pairs_table(pairs)}")

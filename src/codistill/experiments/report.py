@@ -68,9 +68,10 @@ def write_report(
     }
     if cf_sets:
         figures.append((counterfactual_quality(cf_sets, out / "counterfactual_quality.png"), "counterfactual quality per (task, seed)"))
-    from codistill.experiments.anova import statistics_markdown
+    from codistill.experiments.anova import blocks_markdown, statistics_blocks
 
-    stats_md = statistics_markdown(records, [m for m in (*REPORT_METRICS, *EXPLANATION_METRICS) if m in present])
+    stats = statistics_blocks(records, [m for m in (*REPORT_METRICS, *EXPLANATION_METRICS) if m in present])
+    stats_md = blocks_markdown(stats)
     if stats_md:
         md_parts.append("\n## Statistics (methods x seeds x k)\n" + stats_md)
     md_parts.append("\n## Figures\n\n" + "\n".join(f"![{c}]({p.name})" for p, c in figures) + "\n")
@@ -82,7 +83,8 @@ def write_report(
         pool = [r.to_dict() for f in counterfactual_files for r in read_counterfactuals(f)]
         pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
     notes = [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"] if store.skipped_partial_lines else []
-    page = render_report(records, title=title, metrics=metrics, figures=figures, pairs=pairs, notes=notes, correction=correction)
+    page = render_report(records, title=title, metrics=metrics if any(r.key.cod for r in records) else [], figures=figures, pairs=pairs,
+                         notes=notes, correction=correction, statistics=stats)
     return ReportFiles(
         markdown=atomic_write_text(out / "report.md", "".join(md_parts)),
         html=atomic_write_text(out / "report.html", page),

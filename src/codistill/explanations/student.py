@@ -3,7 +3,8 @@
 Every example becomes up to three prompt -> response sequences, each behind its own prefix
 (:class:`PromptsConfig`): the task (-> the label word), the rationale and the counterfactual. The
 loss of a batch is ``alpha * mean task CE + (1 - alpha) * mean explanation CE`` over the response
-tokens of each sequence (an example without explanations contributes to the task term only).
+tokens of each sequence (an example without explanations contributes to the task term only); the
+LM head is applied at the response positions only (:mod:`codistill.generation.logits`).
 Tokenisation, masking and padding are the causal-LM instruction pipeline of
 :mod:`codistill.generation.data`.
 """
@@ -19,6 +20,7 @@ from transformers import Trainer
 from codistill.explanations.config import PromptsConfig
 from codistill.explanations.record import ExplanationRecord
 from codistill.generation.data import Instruction, InstructionCollator, encode
+from codistill.generation.logits import response_token_ce
 
 TASK, EXPLANATION = 0, 1
 
@@ -65,11 +67,10 @@ class ExplanationCollator:
         return batch
 
 
-def sequence_ce(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of each sequence's response tokens, shape (B,)."""
-    targets, mask = input_ids[:, 1:], response_mask[:, 1:].float()
-    ce = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
-    return (ce * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+def sequence_ce(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean cross-entropy of each sequence's response tokens, shape (B,); the LM head runs on the
+    response positions only (the prompts carry no target)."""
+    return response_token_ce(model, inputs["input_ids"], inputs["attention_mask"], inputs["response_mask"])
 
 
 def mixed_loss(per_sequence: torch.Tensor, kind: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -93,5 +94,4 @@ class ExplanationTrainer(Trainer):
             from codistill.explanations.seq2seq import seq2seq_ce
 
             return mixed_loss(seq2seq_ce(model, inputs), inputs["kind"], self.alpha)
-        out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        return mixed_loss(sequence_ce(out.logits, inputs["input_ids"], inputs["response_mask"]), inputs["kind"], self.alpha)
+        return mixed_loss(sequence_ce(model, inputs), inputs["kind"], self.alpha)

@@ -1,7 +1,7 @@
 """Token-level divergences between teacher and student next-token distributions.
 
-All take logits (B, T, V) aligned on the same positions and a mask (B, T) of the positions that
-count (response tokens); they return the mean over counted positions, multiplied by T^2 as in
+All take logits (..., V) aligned on the same positions ((B, T, V), or (N, V) already gathered at
+the response positions) and a mask (...) of the positions that count (response tokens); they return the mean over counted positions, multiplied by T^2 as in
 Hinton KD so gradients keep their scale across temperatures.
 """
 

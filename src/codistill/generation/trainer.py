@@ -8,11 +8,8 @@ from typing import Any
 import torch
 from transformers import Trainer
 
+from codistill.generation.logits import logits_at, target_positions
 from codistill.generation.losses import shared_vocab_logits, token_divergence
-
-
-def model_logits(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    return model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
 
 
 class TokenKDTrainer(Trainer):
@@ -91,12 +88,13 @@ class TokenKDTrainer(Trainer):
     # -- loss ------------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         ids, attn, resp = inputs["input_ids"], inputs["attention_mask"], inputs["response_mask"]
-        student = model_logits(model, ids, attn)
+        # the logits at position i predict token i + 1: only positions whose next token is a response
+        # token count, so both LM heads run on those positions only ((N, V) logits)
+        keep = target_positions(resp)
+        student = logits_at(model, ids, attn, keep)
         with torch.no_grad():
-            teacher = model_logits(self.teacher, ids, attn)
+            teacher = logits_at(self.teacher, ids, attn, keep)
         student, teacher = shared_vocab_logits(student, teacher, self.vocab_size)
-        # the logits at position i predict token i + 1: count positions whose next token is a response token
-        loss = token_divergence(
-            student[:, :-1], teacher[:, :-1], resp[:, 1:], self.loss_name, beta=self.beta, temperature=self.temperature
-        )
+        counted = torch.ones(student.shape[0], dtype=torch.bool, device=student.device)
+        loss = token_divergence(student, teacher, counted, self.loss_name, beta=self.beta, temperature=self.temperature)
         return (loss, {"logits": student}) if return_outputs else loss
