@@ -73,6 +73,11 @@ class State:
     widened: bool = False  # the first rounds ran out of edits: every content word gets edits
     exact: set[str] = field(default_factory=set)  # flips the exact teacher confirmed (screening verifiers)
 
+    def flips(self) -> list[tuple[str, list[float], int]]:
+        """The tried candidates that flip the teacher, as ``(text, probs, label)``."""
+        label = self.request.teacher_label
+        return [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in self.tried.items() if int(p.argmax()) != label]
+
     @property
     def target(self) -> int:
         return self.request.target_label
@@ -179,8 +184,7 @@ class EditorGenerator(EditProposals, Generator):
                 st.done = self._enough(st)
         penalties: list[dict[str, float] | None] = [None] * len(states)
         if self.chooser is not None:
-            penalties = self.chooser.penalties([(st.request.example.text, [t for t, (_, p) in st.tried.items()
-                                                                            if int(p.argmax()) != st.request.teacher_label]) for st in states])
+            penalties = self.chooser.penalties([(st.request.example.text, [t for t, _, _ in st.flips()]) for st in states])
             self._confirm(states, verifier, penalties)  # the LM may prefer a flip not yet confirmed
         return [self._outcome(st, pen) for st, pen in zip(states, penalties)]
 
@@ -192,7 +196,7 @@ class EditorGenerator(EditProposals, Generator):
             return
         jobs = []
         for st, pen in zip(states, penalties):
-            flips = [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in st.tried.items() if int(p.argmax()) != st.request.teacher_label]
+            flips = st.flips()
             if flips:
                 jobs.append((st, Confirmation(st.request.example.text, flips, st.request.teacher_label, self._penalty(st, pen), st.exact)))
         pick_confirmed(verifier, [j for _, j in jobs], self.config.selection, self.config.per_original)
@@ -212,7 +216,7 @@ class EditorGenerator(EditProposals, Generator):
 
     def _enough(self, st: State) -> bool:
         """One flip (or, with ``per_original`` m > 1, m diverse flips) ends an input's search."""
-        flips = [t for t, (_, p) in st.tried.items() if int(p.argmax()) != st.request.teacher_label]
+        flips = [t for t, _, _ in st.flips()]
         m = self.config.per_original
         if m <= 1 or not flips:
             return bool(flips)
@@ -222,7 +226,7 @@ class EditorGenerator(EditProposals, Generator):
 
     def _outcome(self, st: State, lm_penalty: dict[str, float] | None = None) -> Outcome:
         req = st.request
-        flips = [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in st.tried.items() if int(p.argmax()) != req.teacher_label]
+        flips = st.flips()
         fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
         ops = {t: c.ops for t, (c, _) in st.tried.items()}
         lm_pen = lm_penalty or {}
