@@ -56,7 +56,7 @@ def counterfactuals(
     from codistill.counterfactuals.quality import format_report
 
     options = llm_options(
-        {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()},
+        data_overrides(task, data_dir, prefix="data."),
         {"k": k, "seed": seed, "teacher": teacher, "generator": generator, "selection": selection, "max_attempts": max_attempts,
          "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir, "report_lm": report_lm},
         generator=generator, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,

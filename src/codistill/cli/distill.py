@@ -36,7 +36,7 @@ def distill_cmd(
     from codistill.distill import DistillConfig
     from codistill.errors import ConfigError
 
-    options: dict = {f"data.{k_}": v for k_, v in data_overrides(task, data_dir).items()}
+    options: dict = data_overrides(task, data_dir, prefix="data.")
     for key, value in (
         ("teacher", teacher), ("student.path", student), ("counterfactuals", counterfactuals), ("k", k), ("seed", seed),
         ("recipe", recipe), ("cod", cod), ("output_dir", output_dir), ("train.report_to", report_to),
@@ -116,7 +116,7 @@ def evaluate_cmd(
         run_cfg = DistillConfig.from_yaml(saved)
         options.update({"teacher": run_cfg.teacher, "data": run_cfg.data.to_dict(), "max_length": run_cfg.train.max_length,
                         "teacher_max_length": run_cfg.teacher_max_length})
-    options.update({f"data.{k_}": v for k_, v in data_overrides(task, data_dir).items()})
+    options.update(data_overrides(task, data_dir, prefix="data."))
     if teacher:
         options["teacher"] = teacher
     if counterfactuals:

@@ -62,7 +62,7 @@ def explain(
     from codistill.explanations.generate import generate_explanations
 
     options = llm_options(
-        {f"data.{key}": v for key, v in data_overrides(task, data_dir).items()},
+        data_overrides(task, data_dir, prefix="data."),
         {"k": k, "seeds": _ints(seeds), "teacher": teacher, "source": source, "eval_examples": eval_examples,
          "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir},
         generator=source, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,

@@ -40,10 +40,12 @@ def data_overrides(
     source: str | None = None,
     text_column: list[str] | None = None,
     label_column: str | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
-    """The non-empty data options as ``{field: value}`` for :meth:`ConfigBase.with_overrides`."""
+    """The non-empty data options as ``{prefix + field: value}`` for :meth:`ConfigBase.with_overrides`
+    (``prefix="data."`` where the data config is a section of a larger one)."""
     values = {"task": task, "data_dir": data_dir, "source": source, "text_columns": text_column or None, "label_column": label_column}
-    return {k: v for k, v in values.items() if v is not None}
+    return {prefix + k: v for k, v in values.items() if v is not None}
 
 
 def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> ConfigBase:

@@ -46,7 +46,7 @@ def teacher(
     """
     from codistill.teacher import TeacherConfig, train_teacher
 
-    options: dict = {f"data.{k}": v for k, v in data_overrides(task, data_dir, source, text_column, label_column).items()}
+    options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     for key, value in (
         ("model", model),
         ("output_dir", output_dir),

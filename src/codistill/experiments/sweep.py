@@ -230,10 +230,12 @@ def run_job(job: Job) -> dict[str, Any]:
     from codistill.evaluation.contrast import flat_record_metrics
 
     result = distill(DistillConfig.from_dict(job.config), session=_session())
-    test = result.metrics.get("test", {})
-    metrics = {name: float(test[name]) for name in RECORD_METRICS if isinstance(test.get(name), (int, float))}
-    val = result.metrics.get("validation") or {}
-    validation = {name: float(val[name]) for name in RECORD_METRICS if isinstance(val.get(name), (int, float))}
+
+    def numbers(split: str) -> dict[str, float]:
+        scores = result.metrics.get(split) or {}
+        return {name: float(scores[name]) for name in RECORD_METRICS if isinstance(scores.get(name), (int, float))}
+
+    metrics, validation = numbers("test"), numbers("validation")
     pairs = result.metrics.get("counterfactual_pairs") or {}
     if isinstance(pairs.get("flip_consistency"), (int, float)):
         metrics["flip_consistency"] = float(pairs["flip_consistency"])
