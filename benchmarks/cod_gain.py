@@ -28,6 +28,12 @@ first originals), cached under $CODISTILL_HOME.
         --counterfactuals 'outputs/cf-sst2-s{seed}/counterfactuals.jsonl'
     PYTHONPATH=src python benchmarks/cod_gain.py --task imdb --teacher teachers/imdb --ks 8 16 32 \
         --arms kd cod flip aug nearest confident --workers 2
+
+Runs are never repeated: two arms whose training sets and settings are identical (``nearest``
+when it picks the same counterfactuals as ``cod``) train once and the row is copied
+(``same_training_as``); ``--reuse-sweep RESULTS`` takes any run a ``codistill sweep`` already made
+with the same settings and training set (its KD and ``paper`` CoD runs, when ``--counterfactuals``
+names the sweep's files; ``reused_from``); ``--resume`` keeps the rows already in ``--out``.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cod_gain_study import SELECTION, cf_properties, differs, edit_size, generate, summary_extra
+from cod_gain_study import SELECTION, cf_properties, differs, edit_size, generate, summary_extra, sweep_index, train_fingerprint
 
 
 def random_edit(text: str, n: int, vocab: list[str], rng: random.Random) -> str:
@@ -187,6 +193,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1, help="runs in this many processes, one torch thread each (1: in this process)")
     ap.add_argument("--out", default="runs/cod_gain.jsonl")
+    ap.add_argument("--resume", action="store_true", help="keep the rows already in --out and run only the missing ones")
+    ap.add_argument("--reuse-sweep", nargs="+", default=[], metavar="RESULTS",
+                    help="results.jsonl of codistill sweeps: a run with the same settings and training set is taken from there")
     args = ap.parse_args()
     if args.data_dir is None:
         args.data_dir = f"../shared/data/{args.task}"
@@ -205,23 +214,42 @@ def main() -> None:
     files = counterfactual_files(args, data_cfg, data, session)
     signals = session.teacher(args.teacher, base.teacher_max_length, base.signals_cache, data.num_labels)
     lm = NGramLM(e.text for e in data.pool) if any(files.values()) else None
-    jobs = []
+    done: list[dict] = []
+    if args.resume and os.path.isfile(args.out):
+        done = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.strip()]
+    have = {(r["arm"], r["k"], r["seed"]) for r in done}
+    reusable = sweep_index(args.reuse_sweep, data, signals, session) if args.reuse_sweep else {}
+    jobs, reused, twins = [], [], {}  # twins: fingerprint -> the jobs that train exactly the same run
     for seed in args.seeds:
         for k in args.ks:
             for arm in args.arms:
                 cf = files[seed].get(arm)
+                if (arm, k, seed) in have:
+                    continue
                 if arm in ("cod", "aug", "flip", "nearest", "confident") and not (cf and session.counterfactuals(cf)):
                     if cf:
                         print(f"  seed {seed} k={k} {arm}: the counterfactual file is empty ({cf}); no run", flush=True)
                     continue
                 cfg = base.with_overrides({"k": k, "seed": seed, "counterfactuals": cf, **ARMS[arm]})
-                props = cf_properties(cfg, data, signals, session.counterfactuals(cf), lm) if cf else None
-                jobs.append({"arm": arm, "config": cfg.to_dict(), "cf_properties": props})
+                records = session.counterfactuals(cf) if cf else None
+                props = cf_properties(cfg, data, signals, records, lm) if cf else None
+                job = {"arm": arm, "config": cfg.to_dict(), "cf_properties": props}
+                fp = train_fingerprint(cfg, data, signals, records)
+                if fp in reusable:
+                    reused.append({"arm": arm, **reusable[fp], "cf_properties": props})
+                elif fp in twins:
+                    twins[fp].append(job)
+                else:
+                    twins[fp] = [job]
+                    jobs.append(job)
+    copies = {(g[0]["arm"], g[0]["config"]["k"], g[0]["config"]["seed"]): g[1:] for g in twins.values() if len(g) > 1}
+    print(f"{len(jobs)} runs to train; {len(reused)} taken from sweeps; {sum(map(len, copies.values()))} identical to another arm's run; "
+          f"{len(done)} already in {args.out}", flush=True)
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    rows: list[dict] = []
+    rows: list[dict] = list(done)
     started = time.perf_counter()
-    with open(args.out, "w") as sink:
+    with open(args.out, "a" if args.resume else "w") as sink:
 
         def record(row: dict) -> None:
             rows.append(row)
@@ -229,10 +257,16 @@ def main() -> None:
             sink.flush()
             print(
                 f"[{time.perf_counter() - started:6.0f}s] seed={row['seed']} k={row['k']:2d} {row['arm']:{max(5, *map(len, args.arms))}s} acc={row['test']['accuracy']:.4f} "
-                f"agreement={row['test']['agreement']:.4f} n_train={row['train_set']['size']} cf={row['train_set'].get('counterfactuals', 0)}",
+                f"agreement={row['test']['agreement']:.4f} n_train={row['train_set']['size']} cf={row['train_set'].get('counterfactuals', 0)}"
+                + (" (reused)" if row.get("reused_from") or row.get("same_training_as") else ""),
                 flush=True,
             )
+            for twin in copies.get((row["arm"], row["k"], row["seed"]), []):
+                record({**row, "arm": twin["arm"], "cf_properties": twin["cf_properties"], "counterfactual_pairs": None,
+                        "same_training_as": row["arm"]})
 
+        for row in reused:
+            record(row)
         if args.workers <= 1:
             for job in jobs:
                 record(run_job(job))

@@ -9,6 +9,11 @@
   original, the teacher's probability of the new label and its shift from the original, the
   fraction the teacher verifies, the fraction whose training label the teacher agrees with, and
   the bigram-LM log perplexity ratio (counterfactual / original, LM fitted on the task's pool).
+* :func:`train_fingerprint` names what a run's result depends on: its settings (the counterfactual
+  file's path aside) and the training set distill builds from it; two runs with the same
+  fingerprint train the same student on CPU, so ``cod_gain.py`` trains one and copies it (an arm
+  whose selection picks the same counterfactuals as ``cod``), and :func:`sweep_index` lets it take
+  the KD and CoD runs of a ``codistill sweep`` over the same budgets instead of repeating them.
 * :func:`correlation_table` relates those per-(seed, k, arm) means to the paired gain over KD on
   the same seed and budget: Spearman and Pearson over all points, and Spearman within a budget
   (property and gain centred per (seed, k), so the spread of seeds and k does not drive it).
@@ -89,6 +94,47 @@ def cf_properties(config, data, signals, records, lm) -> dict[str, float] | None
     out = {name: float(np.mean([r[name] for r in rows])) for name in rows[0]}
     out["n_cf"] = float(len(items))
     return out
+
+
+def train_fingerprint(config, data, signals, records) -> str:
+    """sha256 of the run's inputs (settings without the counterfactual file's path) and its training set."""
+    import hashlib
+    import json
+
+    from codistill.distill.trainset import build_train_set
+    from codistill.experiments.records import run_inputs
+
+    settings = run_inputs(config.to_dict(), "", None)["distill"]
+    settings.pop("counterfactuals", None)
+    train = build_train_set(config, data, signals, records)
+    items = [(i.text, i.label, i.group, i.is_counterfactual, i.source_id) for i in train.items]
+    return hashlib.sha256(json.dumps([settings, items], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def sweep_index(results_files: list[str], data, signals, session) -> dict[str, dict]:
+    """fingerprint -> a ``cod_gain`` row (no arm yet) for every record of the given sweep results files.
+
+    A record counts only if its counterfactual file still has the sha256 the sweep recorded."""
+    import json
+
+    from codistill.distill import DistillConfig
+    from codistill.experiments.sweep import file_sha256
+
+    index: dict[str, dict] = {}
+    for path in results_files:
+        for line in Path(path).read_text().splitlines():
+            rec = json.loads(line)
+            cfg = DistillConfig.from_dict(rec["config"]["distill"])
+            cf = cfg.counterfactuals
+            if cf and file_sha256(cf) != rec.get("inputs", {}).get("counterfactuals_sha256"):
+                print(f"  {path}: {rec['id']}: its counterfactual file changed since the sweep; not reused", flush=True)
+                continue
+            fp = train_fingerprint(cfg, data, signals, session.counterfactuals(cf) if cf else None)
+            ts = rec.get("train_set", {})
+            index[fp] = {"k": cfg.k, "seed": cfg.seed, "method": "kd+cod" if cfg.cod else cfg.recipe, "test": rec["metrics"],
+                         "validation": rec.get("validation"), "train_set": ts, "train_steps": ts.get("train_steps"),
+                         "timings": rec.get("timings"), "counterfactual_pairs": None, "reused_from": f"{path}#{rec['id']}"}
+    return index
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
