@@ -40,6 +40,9 @@ def test_explain_then_distill_grid_and_report(tmp_path, sentiment_dir, teacher_d
     both = [r for r in records if r["key"]["recipe"] == "explain-both"]
     assert all({"cf_validity", "cf_self_consistency", "simulatability", "rationale_f1"} <= set(r["metrics"]) for r in both)
     assert all("cf_validity" not in r["metrics"] for r in records if r["key"]["recipe"] == "explain-task")
+    # each record keeps what the student wrote for the first test texts (none for a task-only student)
+    assert all(len(r["samples"]) == 3 and {"text", "counterfactual", "rationale", "student_label"} <= set(r["samples"][0]) for r in both)
+    assert all(r["samples"] == [] for r in records if r["key"]["recipe"] == "explain-task")
     report = (results.parent / "report" / "report.md").read_text()
     # method tables per metric (the ANOVA itself is tested in tests/experiments/test_anova.py;
     # these random tiny students predict one class, so there is nothing to test here)

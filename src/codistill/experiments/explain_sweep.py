@@ -18,6 +18,10 @@ from codistill.experiments.records import ResultStore, RunKey, RunRecord
 from codistill.explanations.config import ExplainDistillConfig
 
 
+#: student explanations kept in each grid record (the first test texts; all of them with a single run's --output-dir)
+SAMPLES = 5
+
+
 def explain_key(task: str, config: ExplainDistillConfig, k: int) -> RunKey:
     return RunKey(task=task, recipe=f"explain-{config.mode}", cod=False, k=k, seed=config.seed)
 
@@ -50,7 +54,8 @@ def run_explain_grid(base: ExplainDistillConfig, modes: Sequence[str], ks: Seque
         key = explain_key(task, cfg, k)
         store.append(RunRecord(key=key, metrics=result["metrics"], timings={**result["timings"], "wall_seconds": round(time.perf_counter() - t0, 2)},
                                config={"mode": mode, "alpha": result["alpha"], "student": base.student, "lora": result["lora"],
-                                       "train_steps": result["train_steps"], "explanation_source": result["explanation_source"]}))
+                                       "train_steps": result["train_steps"], "explanation_source": result["explanation_source"]},
+                               samples=result["written"][:SAMPLES]))
         acc = result["metrics"]["accuracy"]
         echo(f"[{n}/{len(todo)}] {key.as_id()}: accuracy {acc:.3f}, {result['timings']['seconds_per_step']:.2f} s/step")
     keys = {explain_key(task, base.with_overrides({"mode": m, "seed": s}), k) for m, k, s in grid}

@@ -82,6 +82,8 @@ class RunRecord:
     #: the same metrics on the validation split carved from the pool: what sweeps choose on
     #: (student, lr, step budget); tables and reports show test
     validation: dict[str, float] = field(default_factory=dict)
+    #: a few of the run's outputs to read beside its numbers (explanation students: what they wrote)
+    samples: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.key.as_id(), **asdict(self)}
@@ -98,6 +100,7 @@ class RunRecord:
             fingerprint=str(row.get("fingerprint", "")),
             inputs=dict(row.get("inputs", {})),
             validation=dict(row.get("validation", {})),
+            samples=list(row.get("samples", [])),
         )
 
 

@@ -127,6 +127,7 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
         "train_examples": len(features), "train_sequences": sum(len(f["sequences"]) for f in features),
         "train_steps": int(output.global_step), "train_loss": float(output.training_loss),
         "eval_examples": len(test), "explained_eval_examples": n_explain, "max_new_tokens": gen_tokens,
+        "written": written,  # the student's explanations of the first n_explain test texts
         "timings": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(time.perf_counter() - t_eval, 2),
                     "seconds_per_step": round(train_seconds / max(1, int(output.global_step)), 3), "total_seconds": round(time.perf_counter() - t0, 2)},
         "torch_threads": torch.get_num_threads(), "codistill_version": __version__,
@@ -161,5 +162,5 @@ def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenize
             vcfg = VerbalizerConfig(template=config.prompts.task, label_words=[[n] for n in names], chat=config.prompts.chat)
             save_verbalizer(tmp, base=".", config=vcfg, label_names=names, adapter=False)
         config.save(tmp / "explain_distill_config.yaml")
-        atomic_write_json(tmp / "metrics.json", result)
+        atomic_write_json(tmp / "metrics.json", {k: v for k, v in result.items() if k != "written"})  # written: its own file
         atomic_write_jsonl(tmp / "student_explanations.jsonl", written)
