@@ -98,3 +98,42 @@ def test_editor_with_tiny_real_teacher_uses_saliency(base_config, tmp_path):
             assert verifier.probs([out.chosen.text])[0].argmax() != p0
         else:
             assert out.failures
+
+
+class _LovesEmptyText:
+    """A teacher that calls every text unacceptable except one with no words left, as the CoLA
+    teacher of the Table-1 sweep did for "We kicked myself" -> "" (p=0.86)."""
+
+    name = "loves-empty"
+    fingerprint = "loves-empty-v1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.seen: list[str] = []
+
+    def probs(self, texts):
+        import numpy as np
+
+        self.calls += len(texts)
+        self.seen.extend(texts)
+        from codistill.counterfactuals.text import words
+
+        # fewer words look more acceptable to it (so deletions "help" and get stacked), but only
+        # a text without words crosses the boundary
+        p1 = [0.9 if not any(ch.isalnum() for ch in t) else 0.1 + 0.1 * max(0, 3 - len(words(t))) for t in texts]
+        return np.array([[1 - p, p] for p in p1])
+
+
+def test_editor_never_deletes_every_word(base_config):
+    """Stacked deletions may empty a three-word sentence; such a candidate is never scored, and
+    the input ends without a counterfactual instead of with an empty one."""
+    gen = EditorGenerator(base_config, get_task("cola"))
+    gen.prepare([t for t, _ in TRAIN], "test-pool")
+    teacher = _LovesEmptyText()
+    texts = ["We kicked myself", "Him left ."]
+    reqs = [Request(Example(f"e{i}", t, 0), 0, [0.9, 0.1]) for i, t in enumerate(texts)]
+    outs = gen.search(reqs, teacher)
+    assert teacher.seen, "the editor proposed no candidate at all; the test would prove nothing"
+    assert all(any(ch.isalnum() for ch in t) for t in teacher.seen)
+    assert [o.chosen for o in outs] == [None, None]
+    assert all(o.failures and o.failures[0].reason == "editor:no_flip" for o in outs)

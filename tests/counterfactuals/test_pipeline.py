@@ -126,3 +126,20 @@ def test_keep_unverified_writes_the_best_unchecked_candidate(base_config):
         assert r.counterfactual_text == best.candidate
         assert r.teacher_probs_counterfactual == pytest.approx(teacher.probs([r.counterfactual_text])[0].tolist())
     assert len(read_counterfactuals(Path(cfg.output_dir) / "counterfactuals.jsonl")) == 8
+
+
+def test_an_empty_cached_choice_is_a_failure_not_a_record(base_config):
+    """An outcome from an older cache whose chosen text has no words (the editor once emptied
+    "We kicked myself") must not reach the file, where the reader would refuse it."""
+    from codistill.counterfactuals.generators.base import Chosen, Outcome
+    from codistill.counterfactuals.pipeline import build_records
+    from codistill.data import Example
+
+    originals = [Example("e0", "We kicked myself", 0), Example("e1", "Him left .", 0)]
+    outcomes = {
+        "e0": Outcome("e0", Chosen("", [0.14, 0.86], 1, 3), 3, 0.0, [], meta={"teacher_label_original": 0}),
+        "e1": Outcome("e1", Chosen("He left .", [0.2, 0.8], 1, 1), 1, 0.0, [], meta={"teacher_label_original": 0}),
+    }
+    records, failures = build_records(base_config, originals, outcomes)
+    assert [r.counterfactual_text for r in records] == ["He left ."]
+    assert [(f["original_id"], f["reason"], f["final"]) for f in failures] == [("e0", "empty_text", True)]

@@ -72,3 +72,12 @@ def test_three_selections_pick_different_flips(base_config, teacher):
         picked[selection] = out.chosen.text
     assert picked == {"smallest": "the film is not good .", "nearest_boundary": "the film is not good , not bad .",
                       "most_confident": "the film is bad ."}
+
+
+def test_a_flip_without_words_is_never_chosen():
+    """Whatever a generator proposes and the teacher says, "" or "." is not a counterfactual."""
+    original = "We kicked myself"
+    flips = [("", [0.1, 0.9], 1), (" . ", [0.2, 0.8], 1), ("We kicked ourselves", [0.4, 0.6], 1)]
+    for selection in ("smallest", "nearest_boundary", "most_confident"):
+        assert choose(original, flips, 1, selection).text == "We kicked ourselves"
+    assert choose(original, flips[:2], 1, "smallest") is None

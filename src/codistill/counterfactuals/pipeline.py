@@ -22,7 +22,7 @@ from codistill.counterfactuals.cache import Cache, Ledger
 from codistill.counterfactuals.config import CounterfactualConfig
 from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome, Request, get_generator
 from codistill.counterfactuals.record import CounterfactualRecord, write_counterfactuals
-from codistill.counterfactuals.text import edited_words
+from codistill.counterfactuals.text import edited_words, has_words
 from codistill.errors import ConfigError
 from codistill.utils.hashing import fingerprint
 
@@ -197,7 +197,12 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
                 label = max(range(len(probs)), key=probs.__getitem__)  # the teacher's prediction: it did not flip
                 records.append(_record(config, e, out, Chosen(best.candidate, probs, label, edited_words(e.text, best.candidate)), 0, verified=False))
             continue
-        for rank, c in enumerate([out.chosen, *out.alternatives][: config.per_original]):
+        kept = [c for c in [out.chosen, *out.alternatives] if has_words(c.text)]
+        if not kept:  # an outcome from an older cache or another tool: never write a record the reader refuses
+            failures.append({"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": "empty_text",
+                             "detail": "the chosen counterfactual has no words left", "final": True,
+                             "teacher_label_original": out.meta.get("teacher_label_original")})
+        for rank, c in enumerate(kept[: config.per_original]):
             records.append(_record(config, e, out, c, rank))
     return records, failures
 

@@ -35,6 +35,12 @@ def words(text: str) -> list[str]:
     return [m.group().lower() for m in _TOKEN.finditer(text)]
 
 
+def has_words(text: str) -> bool:
+    """Whether a text keeps any letter or digit: a candidate that deletes every word ("" or ".")
+    is never a counterfactual, whatever the teacher says about it."""
+    return any(ch.isalnum() for ch in text)
+
+
 @dataclass(frozen=True)
 class Edit:
     """Replace tokens ``[start, end)`` with ``new`` (a list of words; empty = delete;

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from codistill.counterfactuals.parse import ParseError, parse_candidate
-from codistill.counterfactuals.text import char_edit_ratio, edited_words
+from codistill.counterfactuals.text import char_edit_ratio, edited_words, has_words
 from codistill.counterfactuals.verify import candidate_probs
 from codistill.errors import ConfigError
 
@@ -117,6 +117,8 @@ def rank(original: str, verdicts: Sequence[tuple[str, list[float], int]], select
         raise ConfigError(f"unknown selection {selection!r}; known: {', '.join(SELECTIONS)}")
     scored = []
     for text, probs, label in verdicts:
+        if not has_words(text):
+            continue  # an edit that deleted every word: the teacher's label on "" means nothing
         n = edited_words(original, text)
         p = probs[label]
         extra = penalty(text) if penalty else 0.0

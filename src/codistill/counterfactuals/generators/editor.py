@@ -32,7 +32,7 @@ from codistill.counterfactuals.generators.editor_words import article_for, task_
 from codistill.counterfactuals.generators.edit_proposals import EditProposals
 from codistill.counterfactuals.generators.fluent import pos_consistent
 from codistill.counterfactuals.generators.long_text import stack_sizes, stacked, visible_tokens
-from codistill.counterfactuals.text import Edit, Token, apply_edits, tokenize
+from codistill.counterfactuals.text import Edit, Token, apply_edits, has_words, tokenize
 from codistill.counterfactuals.verify import candidate_probs
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.counterfactuals.verify import Verifier
 
-EDITOR_VERSION = 6  # bump when proposals or search change, so cached results are not reused
+EDITOR_VERSION = 7  # bump when proposals or search change, so cached results are not reused
 
 @dataclass
 class Cand:
@@ -266,7 +266,7 @@ class EditorGenerator(EditProposals, Generator):
 
         def take(c: Cand) -> None:
             text = st.text_of(c)
-            if text not in seen and text != st.request.example.text:
+            if text not in seen and text != st.request.example.text and has_words(text):
                 seen.add(text)
                 out.append(c)
 
