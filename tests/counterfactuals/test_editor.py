@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from codistill.counterfactuals.generators.base import Request
 from codistill.counterfactuals.generators.editor import EditorGenerator, article_for
 from codistill.counterfactuals.lexicon import Lexicon
+from codistill.counterfactuals.text import words
 from codistill.data import Example, get_task
 from helpers import TRAIN, KeywordTeacher
 
@@ -112,12 +114,8 @@ class _LovesEmptyText:
         self.seen: list[str] = []
 
     def probs(self, texts):
-        import numpy as np
-
         self.calls += len(texts)
         self.seen.extend(texts)
-        from codistill.counterfactuals.text import words
-
         # fewer words look more acceptable to it (so deletions "help" and get stacked), but only
         # a text without words crosses the boundary
         p1 = [0.9 if not any(ch.isalnum() for ch in t) else 0.1 + 0.1 * max(0, 3 - len(words(t))) for t in texts]

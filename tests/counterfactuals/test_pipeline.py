@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codistill.counterfactuals.pipeline import run_counterfactuals
+from codistill.counterfactuals.generators.base import Chosen, Outcome
+from codistill.counterfactuals.pipeline import build_records, run_counterfactuals
 from codistill.counterfactuals.record import read_counterfactuals
+from codistill.data import Example
 from helpers import KeywordTeacher, RefusingTeacher
 
 
@@ -131,10 +133,6 @@ def test_keep_unverified_writes_the_best_unchecked_candidate(base_config):
 def test_an_empty_cached_choice_is_a_failure_not_a_record(base_config):
     """An outcome from an older cache whose chosen text has no words (the editor once emptied
     "We kicked myself") must not reach the file, where the reader would refuse it."""
-    from codistill.counterfactuals.generators.base import Chosen, Outcome
-    from codistill.counterfactuals.pipeline import build_records
-    from codistill.data import Example
-
     originals = [Example("e0", "We kicked myself", 0), Example("e1", "Him left .", 0)]
     outcomes = {
         "e0": Outcome("e0", Chosen("", [0.14, 0.86], 1, 3), 3, 0.0, [], meta={"teacher_label_original": 0}),
