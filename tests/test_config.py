@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from codistill.errors import ConfigError
@@ -63,3 +65,23 @@ def test_yaml_errors_are_one_line_with_the_position(tmp_path):
     assert "line 3" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="is a directory"):
         TeacherConfig.from_yaml(tmp_path)
+
+
+SHIPPED_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load_and_their_overrides_apply(path):
+    """Every file in configs/ parses, and a sweep's teacher and student overrides name real fields
+    (a typo there would otherwise surface only after a teacher fine-tune)."""
+    from codistill.distill import DistillConfig
+    from codistill.experiments.config import SweepConfig
+
+    if path.name.startswith("sweep-"):
+        cfg = SweepConfig.from_yaml(path)
+        assert cfg.tasks and cfg.ks and cfg.seeds
+        for task in cfg.tasks:
+            TeacherConfig().with_overrides(task.teacher_overrides)
+        DistillConfig(teacher="t").with_overrides(cfg.distill_overrides)
+    else:
+        assert DistillConfig.from_yaml(path).data.task
