@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from codistill.distill import DistillConfig
 from codistill.errors import ConfigError
+from codistill.experiments.config import SweepConfig
 from codistill.teacher import TeacherConfig
 
 
@@ -74,9 +76,6 @@ SHIPPED_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob(
 def test_shipped_configs_load_and_their_overrides_apply(path):
     """Every file in configs/ parses, and a sweep's teacher and student overrides name real fields
     (a typo there would otherwise surface only after a teacher fine-tune)."""
-    from codistill.distill import DistillConfig
-    from codistill.experiments.config import SweepConfig
-
     if path.name.startswith("sweep-"):
         cfg = SweepConfig.from_yaml(path)
         assert cfg.tasks and cfg.ks and cfg.seeds

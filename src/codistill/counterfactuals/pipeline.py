@@ -183,6 +183,12 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
 
 def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, Outcome]) -> tuple[list[CounterfactualRecord], list[dict[str, Any]]]:
     records, failures = [], []
+
+    def final_failure(e, out: Outcome, reason: str, detail: str) -> dict[str, Any]:
+        """The input ends without a record: one final failure line of its own."""
+        return {"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": reason, "detail": detail,
+                "final": True, "teacher_label_original": out.meta.get("teacher_label_original")}
+
     for e in originals:
         out = outcomes[e.id]
         for f in out.failures:
@@ -190,8 +196,7 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
                              "teacher_label_original": out.meta.get("teacher_label_original")})
         if out.chosen is None:
             if "stopped" in out.meta:
-                failures.append({"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": "budget:stopped",
-                                 "detail": out.meta["stopped"], "final": True, "teacher_label_original": out.meta.get("teacher_label_original")})
+                failures.append(final_failure(e, out, "budget:stopped", out.meta["stopped"]))
             elif config.keep_unverified and (best := best_unverified(out)) is not None:
                 probs = list(best.teacher_probs)
                 label = max(range(len(probs)), key=probs.__getitem__)  # the teacher's prediction: it did not flip
@@ -199,9 +204,7 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
             continue
         kept = [c for c in [out.chosen, *out.alternatives] if has_words(c.text)]
         if not kept:  # an outcome from an older cache or another tool: never write a record the reader refuses
-            failures.append({"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": "empty_text",
-                             "detail": "the chosen counterfactual has no words left", "final": True,
-                             "teacher_label_original": out.meta.get("teacher_label_original")})
+            failures.append(final_failure(e, out, "empty_text", "the chosen counterfactual has no words left"))
         for rank, c in enumerate(kept[: config.per_original]):
             records.append(_record(config, e, out, c, rank))
     return records, failures
