@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codistill.counterfactuals.generators.base import Chosen, Outcome
+from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome
 from codistill.counterfactuals.pipeline import build_records, run_counterfactuals
 from codistill.counterfactuals.record import read_counterfactuals
 from codistill.data import Example
@@ -141,3 +141,14 @@ def test_an_empty_cached_choice_is_a_failure_not_a_record(base_config):
     records, failures = build_records(base_config, originals, outcomes)
     assert [r.counterfactual_text for r in records] == ["He left ."]
     assert [(f["original_id"], f["reason"], f["final"]) for f in failures] == [("e0", "empty_text", True)]
+
+
+def test_keep_unverified_never_writes_a_candidate_without_words(base_config):
+    """keep_unverified writes the checked candidate that moved the teacher furthest; one that
+    deleted every word (" . ") is no counterfactual however far it moved the teacher."""
+    cfg = base_config.with_overrides({"keep_unverified": True})
+    fails = [Failure("e0", 1, "teacher:no_flip", candidate=" . ", teacher_probs=[0.4, 0.6]),
+             Failure("e0", 1, "teacher:no_flip", candidate="We kicked ourselves", teacher_probs=[0.7, 0.3])]
+    outcomes = {"e0": Outcome("e0", None, 1, 0.0, fails, meta={"teacher_label_original": 0})}
+    records, _ = build_records(cfg, [Example("e0", "We kicked myself", 0)], outcomes)
+    assert [(r.counterfactual_text, r.meta["verified"]) for r in records] == [("We kicked ourselves", False)]

@@ -226,7 +226,7 @@ def best_unverified(out: Outcome) -> Failure | None:
     """The checked candidate of an input without a verified flip that moved the teacher furthest
     towards the other label (``keep_unverified``): what an unchecked generator would have used."""
     target = 1 - int(out.meta.get("teacher_label_original", 0))
-    checked = [f for f in out.failures if f.candidate and f.teacher_probs and len(f.teacher_probs) == 2]
+    checked = [f for f in out.failures if f.candidate and has_words(f.candidate) and f.teacher_probs and len(f.teacher_probs) == 2]
     return max(checked, key=lambda f: f.teacher_probs[target], default=None)
 
 
