@@ -16,13 +16,13 @@ Two tables of cached values, both keyed by a fingerprint of everything that dete
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from codistill.utils.locks import open_sqlite
 from codistill.utils.paths import cache_home
 from codistill.utils.secrets import redact_obj
 
@@ -46,13 +46,9 @@ def default_cache_dir() -> Path:
 class Cache:
     def __init__(self, directory: str | Path | None = None) -> None:
         self.path = Path(directory or default_cache_dir()) / "cache.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         # autocommit: every write is durable at once (crash-and-resume must not lose paid calls)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_sqlite(self.path, SCHEMA, timeout=30, autocommit=True, pragmas=("synchronous=NORMAL",))
         self.hits = {"responses": 0, "outcomes": 0, "meta": 0}
         self.misses = {"responses": 0, "outcomes": 0, "meta": 0}
 

