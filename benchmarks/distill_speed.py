@@ -168,7 +168,7 @@ def main() -> None:
     teacher = load_classifier(args.teacher, tokenizer=tok)
     seed_everything(0)
     base = keep_layers(load_classifier("minilm-l6", tokenizer=tok), 2)
-    from codistill.distill.run import reinit_head
+    from codistill.distill.head import reinit_head
 
     reinit_head(base, args.seed)
     t = time.perf_counter()

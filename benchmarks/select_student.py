@@ -24,6 +24,7 @@ import numpy as np
 STUDENTS = {
     "teacher-derived (every other layer)": {"derive": {"source": "teacher"}},
     "minilm-l6 whole": {"path": "minilm-l6", "derive": None},
+    "minilm-l6 whole, probe head": {"path": "minilm-l6", "derive": None, "head_probe": True},
     "minilm-l6 2 layers": {"derive": {"source": "minilm-l6", "layers": 2}},
 }
 

@@ -20,6 +20,7 @@ import numpy as np
 from codistill import __version__
 from codistill.data import TaskData
 from codistill.distill.config import DistillConfig
+from codistill.distill.head import fit_probe_head, reinit_head
 from codistill.distill.session import DistillSession, default_session
 from codistill.errors import ConfigError
 from codistill.models.freeze import freeze_word_embeddings
@@ -27,7 +28,6 @@ from codistill.models.freeze import freeze_word_embeddings
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
-HEAD_NAMES = ("classifier", "score")
 
 
 @dataclass
@@ -46,24 +46,6 @@ def default_output_dir(config: DistillConfig) -> Path:
 
 def run_output_dir(config: DistillConfig) -> Path:
     return Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
-
-
-def reinit_head(model: Any, seed: int) -> None:
-    """Re-draw the classification head's linear layers from N(0, initializer_range) with ``seed``."""
-    import torch
-
-    std = getattr(model.config, "initializer_range", 0.02)
-    gen = torch.Generator().manual_seed(seed)
-    for name in HEAD_NAMES:
-        head = getattr(model, name, None)
-        if head is None:
-            continue
-        for module in head.modules() if isinstance(head, torch.nn.Module) else ():
-            if isinstance(module, torch.nn.Linear):
-                with torch.no_grad():
-                    module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * std)
-                    if module.bias is not None:
-                        module.bias.zero_()
 
 
 def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int, teacher_max_length: int | None = None) -> bool:
@@ -138,6 +120,9 @@ def distill(
     train = build_train_set(config, data, signals, records)
     if config.student.reinit_head if config.student.reinit_head is not None else student_source.fresh_head:
         reinit_head(student, train_seed)
+    probe = None
+    if config.student.head_probe:
+        probe = fit_probe_head(student, tokenizer, train.texts, signals.logits(train.texts), max_length=tc.max_length)
     frozen = freeze_word_embeddings(student) if config.student.freeze_embeddings else 0
     if config.student.lora is not None:
         from codistill.models.lora import apply_lora
@@ -280,6 +265,7 @@ def distill(
         "select_metric": config.select_metric if select else None,
         "validation_history": keep_best.history if keep_best else [],
         "stage1": fit_log,
+        "head_probe": probe,
         "frozen_embedding_parameters": frozen,
         "trainable_parameters": trainable
         + sum(p.numel() for _, _, t in terms for p in t.parameters() if p.requires_grad),
