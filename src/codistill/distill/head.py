@@ -83,6 +83,31 @@ def head_features(model: Any, tokenizer: Any, texts: Sequence[str], max_length: 
     return torch.cat(captured).cpu().numpy()
 
 
+def fit_linear(
+    features: np.ndarray, teacher_logits: np.ndarray, *, temperature: float = 1.0, l2: float = 1e-3,
+    iterations: int = 200, bias: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``W`` (labels x features) and bias minimising mean cross-entropy to
+    softmax(teacher_logits / temperature) + ``l2`` * |W|^2 (full-batch L-BFGS from zero, deterministic)."""
+    import torch
+
+    x = torch.from_numpy(np.asarray(features, dtype=np.float64))
+    target = torch.softmax(torch.from_numpy(np.asarray(teacher_logits, dtype=np.float64)) / temperature, dim=-1)
+    weight = torch.zeros(target.shape[1], x.shape[1], dtype=torch.float64, requires_grad=True)
+    offset = torch.zeros(target.shape[1], dtype=torch.float64, requires_grad=bias)
+    opt = torch.optim.LBFGS([weight, offset] if bias else [weight], lr=1.0, max_iter=iterations, tolerance_grad=1e-9,
+                            tolerance_change=1e-12, line_search_fn="strong_wolfe")
+
+    def objective() -> torch.Tensor:
+        opt.zero_grad()
+        loss = -(target * torch.log_softmax(x @ weight.T + offset, dim=-1)).sum(-1).mean() + l2 * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(objective)
+    return weight.detach().numpy(), offset.detach().numpy()
+
+
 def fit_probe_head(
     model: Any,
     tokenizer: Any,
@@ -95,33 +120,27 @@ def fit_probe_head(
     iterations: int = 200,
 ) -> dict[str, float]:
     """Fit the output layer to the teacher's probabilities on ``texts`` with the rest of the model
-    frozen: minimise mean cross-entropy to softmax(teacher_logits / temperature) + ``l2`` * |W|^2
-    (full-batch L-BFGS, deterministic). Returns the fit's loss and agreement with the teacher."""
+    frozen (:func:`fit_linear` on the layer's inputs). Returns the fit's loss and agreement with the teacher."""
     import torch
 
     layer = output_layer(model)
-    x = torch.from_numpy(head_features(model, tokenizer, texts, max_length)).double()
-    target = torch.softmax(torch.from_numpy(np.asarray(teacher_logits)).double() / temperature, dim=-1)
-    if x.shape[1] != layer.in_features or target.shape[1] != layer.out_features:
-        raise ValueError(f"probe shapes: features {tuple(x.shape)}, targets {tuple(target.shape)}, head {tuple(layer.weight.shape)}")
-    weight = torch.zeros(layer.out_features, layer.in_features, dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(layer.out_features, dtype=torch.float64, requires_grad=layer.bias is not None)
-    opt = torch.optim.LBFGS([weight, bias] if layer.bias is not None else [weight], lr=1.0, max_iter=iterations, tolerance_grad=1e-9, tolerance_change=1e-12,
-                            line_search_fn="strong_wolfe")
-
-    def objective() -> torch.Tensor:
-        opt.zero_grad()
-        logits = x @ weight.T + bias
-        loss = -(target * torch.log_softmax(logits, dim=-1)).sum(-1).mean() + l2 * weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(objective)
+    x = head_features(model, tokenizer, texts, max_length)
+    teacher_logits = np.asarray(teacher_logits)
+    if x.shape[1] != layer.in_features or teacher_logits.shape[1] != layer.out_features:
+        raise ValueError(f"probe shapes: features {x.shape}, teacher logits {teacher_logits.shape}, head {tuple(layer.weight.shape)}")
+    weight, offset = fit_linear(x, teacher_logits, temperature=temperature, l2=l2, iterations=iterations, bias=layer.bias is not None)
+    logits = x @ weight.T + offset
+    target = np.exp(teacher_logits / temperature - (teacher_logits / temperature).max(-1, keepdims=True))
+    target /= target.sum(-1, keepdims=True)
+    log_probs = logits - logits.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
     with torch.no_grad():
-        logits = x @ weight.T + bias
-        loss = float(-(target * torch.log_softmax(logits, dim=-1)).sum(-1).mean())
-        agreement = float((logits.argmax(-1) == target.argmax(-1)).double().mean())
-        layer.weight.copy_(weight.to(layer.weight.dtype))
+        layer.weight.copy_(torch.from_numpy(weight).to(layer.weight.dtype))
         if layer.bias is not None:
-            layer.bias.copy_(bias.to(layer.bias.dtype))
-    return {"texts": len(texts), "cross_entropy": round(loss, 5), "agreement": round(agreement, 4), "weight_norm": round(float(weight.detach().norm()), 4)}
+            layer.bias.copy_(torch.from_numpy(offset).to(layer.bias.dtype))
+    return {
+        "texts": len(texts),
+        "cross_entropy": round(float(-(target * log_probs).sum(-1).mean()), 5),
+        "agreement": round(float((logits.argmax(-1) == teacher_logits.argmax(-1)).mean()), 4),
+        "weight_norm": round(float(np.linalg.norm(weight)), 4),
+    }
