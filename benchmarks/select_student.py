@@ -1,9 +1,9 @@
 """Selection grid for the default student, learning rate and step budget (run by hand).
 
-Scored on VALIDATION AGREEMENT WITH THE TEACHER only: no gold labels, and the test split is never
+Scored on VALIDATION FIDELITY TO THE TEACHER only: no gold labels, and the test split is never
 scored (``eval.test: false``). Every cell is a KD run (no counterfactuals) on a fixed step budget
 (no checkpoint selection) at each k and seed; the table ranks the cells by mean validation
-agreement over k and seeds. Writes every run's record to ``--out`` (jsonl) and prints a markdown
+agreement (or, with ``--rank-by kl``, KL(teacher || student), for imbalanced tasks) over k and seeds. Writes every run's record to ``--out`` (jsonl) and prints a markdown
 table for BENCHMARKS.md.
 
     PYTHONPATH=src python benchmarks/select_student.py --teacher TEACHER_DIR \\
@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--out", default="runs/select-student.jsonl")
+    parser.add_argument("--rank-by", choices=["agreement", "kl"], default="agreement",
+                        help="agreement (higher is better) or KL(teacher || student) (lower is better; label-free and, unlike "
+                        "agreement, not won by predicting the teacher's majority label on an imbalanced task such as CoLA)")
     args = parser.parse_args()
 
     from codistill.data import DataConfig
@@ -66,7 +69,8 @@ def main() -> None:
             assert "test" not in m  # selection never sees the test split
             row = {
                 "student": student, "lr": lr, "steps": steps, "k": k, "seed": seed,
-                "validation_agreement": m["validation"]["agreement"], "parameters": m["student_info"]["parameters"],
+                "validation_agreement": m["validation"]["agreement"],
+                "validation_kl": m["validation"]["kl_teacher_student"], "parameters": m["student_info"]["parameters"],
                 "seconds": round(time.perf_counter() - started, 1),
             }
             rows.append(row)
@@ -74,20 +78,26 @@ def main() -> None:
             sink.flush()
             print(json.dumps(row), flush=True)
 
-    print(f"\n| student | params | lr | steps | {' | '.join(f'k={k}' for k in args.ks)} | mean | s/run |")
-    print("|---|---|---|---|" + "---|" * len(args.ks) + "---|---|")
+    metric = "validation_agreement" if args.rank_by == "agreement" else "validation_kl"
+    sign = -1 if args.rank_by == "agreement" else 1  # sort best first
+    bold = {"agreement": "**" if args.rank_by == "agreement" else "", "kl": "**" if args.rank_by == "kl" else ""}
+    print(f"\nranked by validation {args.rank_by} (mean over k and seeds); validation agreement % per k, then both means")
+    print(f"\n| student | params | lr | steps | {' | '.join(f'k={k}' for k in args.ks)} | agreement | KL | s/run |")
+    print("|---|---|---|---|" + "---|" * len(args.ks) + "---|---|---|")
     cells = {}
     for (student, lr, steps), group in itertools.groupby(
         sorted(rows, key=lambda r: (r["student"], r["lr"], r["steps"])), key=lambda r: (r["student"], r["lr"], r["steps"])
     ):
         cells[(student, lr, steps)] = list(group)
-    for (student, lr, steps), group in sorted(cells.items(), key=lambda kv: -np.mean([r["validation_agreement"] for r in kv[1]])):
+    for (student, lr, steps), group in sorted(cells.items(), key=lambda kv: sign * np.mean([r[metric] for r in kv[1]])):
         per_k = [np.mean([r["validation_agreement"] for r in group if r["k"] == k]) for k in args.ks]
-        mean = np.mean([r["validation_agreement"] for r in group])
+        agreement = np.mean([r["validation_agreement"] for r in group])
+        kl = np.mean([r["validation_kl"] for r in group])
         print(
             f"| {student} | {group[0]['parameters'] / 1e6:.1f}M | {lr:g} | {steps} | "
             + " | ".join(f"{100 * a:.1f}" for a in per_k)
-            + f" | **{100 * mean:.1f}** | {np.mean([r['seconds'] for r in group]):.0f} |"
+            + f" | {bold['agreement']}{100 * agreement:.1f}{bold['agreement']} | {bold['kl']}{kl:.3f}{bold['kl']}"
+            + f" | {np.mean([r['seconds'] for r in group]):.0f} |"
         )
 
 
