@@ -6,6 +6,7 @@ import torch
 
 from codistill.distill import DistillSession, distill
 from codistill.distill.head import fit_probe_head, head_features, output_layer, reinit_head
+from codistill.evaluation.fidelity import softmax
 from codistill.models import load_classifier, load_tokenizer
 
 TEXTS = ["good film", "bad film", "a great movie", "awful plot", "fine acting", "dull and bad", "great fun", "not good",
@@ -40,8 +41,7 @@ def test_probe_fits_only_the_output_layer_to_the_teachers_probabilities(tiny_mod
         logits = model(**batch).logits.double().numpy()
     # the model's own forward (its pooling included) reproduces the teacher's decisions and probabilities
     assert fit["agreement"] == 1.0 and (logits.argmax(-1) == teacher.argmax(-1)).all()
-    probs = lambda z: np.exp(z - z.max(-1, keepdims=True)) / np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)  # noqa: E731
-    assert np.abs(probs(logits) - probs(teacher)).max() < 0.05
+    assert np.abs(softmax(logits) - softmax(teacher)).max() < 0.05
 
 
 def test_l2_shrinks_the_probe(tiny_models):

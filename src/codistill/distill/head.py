@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from codistill.evaluation.fidelity import log_softmax, softmax
+
 HEAD_NAMES = ("classifier", "score")
 
 
@@ -130,10 +132,7 @@ def fit_probe_head(
         raise ValueError(f"probe shapes: features {x.shape}, teacher logits {teacher_logits.shape}, head {tuple(layer.weight.shape)}")
     weight, offset = fit_linear(x, teacher_logits, temperature=temperature, l2=l2, iterations=iterations, bias=layer.bias is not None)
     logits = x @ weight.T + offset
-    target = np.exp(teacher_logits / temperature - (teacher_logits / temperature).max(-1, keepdims=True))
-    target /= target.sum(-1, keepdims=True)
-    log_probs = logits - logits.max(-1, keepdims=True)
-    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    target, log_probs = softmax(teacher_logits / temperature), log_softmax(logits)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(weight).to(layer.weight.dtype))
         if layer.bias is not None:

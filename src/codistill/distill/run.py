@@ -120,9 +120,10 @@ def distill(
     train = build_train_set(config, data, signals, records)
     if config.student.reinit_head if config.student.reinit_head is not None else student_source.fresh_head:
         reinit_head(student, train_seed)
+    t_logits = signals.logits(train.texts)
     probe = None
     if config.student.head_probe:
-        probe = fit_probe_head(student, tokenizer, train.texts, signals.logits(train.texts), max_length=tc.max_length)
+        probe = fit_probe_head(student, tokenizer, train.texts, t_logits, max_length=tc.max_length)
     frozen = freeze_word_embeddings(student) if config.student.freeze_embeddings else 0
     if config.student.lora is not None:
         from codistill.models.lora import apply_lora
@@ -143,7 +144,6 @@ def distill(
     for _, _, term in terms:
         term.build(shapes)
     teacher_layers = sorted({layer for _, _, t in terms for layer in t.teacher_layers()})
-    t_logits = signals.logits(train.texts)
     extra: dict[str, list[Any]] = {
         "teacher_logits": [torch.from_numpy(row.copy()) for row in t_logits],
         "pair_id": [i.group for i in train.items],
