@@ -55,6 +55,17 @@ def test_cli_fits_a_setfit_teacher_that_distill_uses(sentiment_dir, encoder, tin
     }))
     assert run.metrics["signals"]["max_length"] == 32 and 0.0 <= run.metrics["test"]["agreement"] <= 1.0
 
+    # the counterfactual verifier reads it too: probabilities, gradient saliency, a bf16 screening copy
+    from codistill.counterfactuals.text import tokenize
+    from codistill.counterfactuals.verify import TeacherVerifier
+
+    verifier = TeacherVerifier(str(out))
+    assert verifier.max_length == 32
+    np.testing.assert_allclose(verifier.probs(texts), proba, atol=1e-5)
+    saliency = verifier.word_saliency(texts, [tokenize(t) for t in texts], verifier.probs(texts).argmax(-1).tolist())
+    assert [len(s) for s in saliency] == [len(tokenize(t)) for t in texts] and all(np.abs(s).sum() > 0 for s in saliency)
+    np.testing.assert_allclose(verifier.screening_copy().probs(texts), proba, atol=0.05)
+
 
 def test_the_setfit_fields_leave_finetuned_teachers_cache_keys_alone(sentiment_dir):
     from codistill.data import DataConfig, load_task

@@ -87,20 +87,27 @@ def wrap_setfit(setfit_model: Any) -> Any:
                 self.config.id2label = dict(enumerate(setfit_model.labels))
                 self.config.label2id = {n: i for i, n in enumerate(setfit_model.labels)}
 
-        def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states: bool = False, **_: Any):
-            features = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if token_type_ids is not None:
-                features["token_type_ids"] = token_type_ids
-            before = auto_model.config.output_hidden_states
-            auto_model.config.output_hidden_states = bool(output_hidden_states)
-            try:
-                out = self.body(features)
-            finally:
-                auto_model.config.output_hidden_states = before
-            emb = out["sentence_embedding"]
+        def get_input_embeddings(self) -> nn.Module:
+            return self.body[0].auto_model.get_input_embeddings()
+
+        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None,
+                    output_hidden_states: bool = False, **_: Any):
+            """The transformer (token ids or, for saliency, input embeddings), then the body's own
+            pooling/normalisation modules, then the head."""
+            modules = list(self.body)
+            extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+            out = modules[0].auto_model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                                        output_hidden_states=bool(output_hidden_states), return_dict=True, **extra)
+            if attention_mask is None:
+                shape = (input_ids if input_ids is not None else inputs_embeds).shape[:2]
+                attention_mask = torch.ones(shape, dtype=torch.long, device=out.last_hidden_state.device)
+            features = {"input_ids": input_ids, "attention_mask": attention_mask, "token_embeddings": out.last_hidden_state}
+            for module in modules[1:]:
+                features = module(features)
+            emb = features["sentence_embedding"]
             if self.normalize:
                 emb = nn.functional.normalize(emb, p=2, dim=1)
-            hidden = tuple(out["all_layer_embeddings"]) if output_hidden_states else None
+            hidden = tuple(out.hidden_states) if output_hidden_states else None
             return SimpleNamespace(logits=self.classifier(emb), hidden_states=hidden, sentence_embedding=emb)
 
     return _SetFitClassifier()
