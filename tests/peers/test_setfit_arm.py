@@ -6,13 +6,13 @@ import pytest
 
 pytest.importorskip("setfit")
 
-from codistill.distill.config import DistillConfig  # noqa: E402
-from codistill.distill.session import DistillSession  # noqa: E402
-from codistill.experiments.config import SweepConfig, SweepTask  # noqa: E402
-from codistill.experiments.sweep import run_sweep  # noqa: E402
-from codistill.training.setfit_train import SetFitConfig  # noqa: E402
-from tests.experiments.test_sweep import trained_teacher  # noqa: E402, F401  (module fixture)
-from tests.peers.setfit_helpers import make_tiny_sentence_encoder  # noqa: E402
+from codistill.distill.config import DistillConfig
+from codistill.distill.session import DistillSession
+from codistill.experiments.config import SweepConfig, SweepTask
+from codistill.experiments.sweep import run_sweep
+from codistill.training.setfit_train import SetFitConfig
+from tests.experiments.test_sweep import trained_teacher  # noqa: F401  (module fixture)
+from tests.peers.setfit_helpers import make_tiny_sentence_encoder
 
 FAST = SetFitConfig(num_iterations=2, batch_size=8)
 

@@ -8,8 +8,8 @@ import torch
 
 pytest.importorskip("setfit")
 
-from codistill.errors import AssetError  # noqa: E402
-from codistill.models.setfit_model import head_weights  # noqa: E402
+from codistill.errors import AssetError
+from codistill.models.setfit_model import head_weights
 
 
 def features(n: int = 30, dim: int = 5, classes: int = 3, seed: int = 0):

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("setfit")
 
-from tests.peers.setfit_helpers import make_tiny_sentence_encoder  # noqa: E402
+from tests.peers.setfit_helpers import make_tiny_sentence_encoder
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +21,10 @@ def test_cli_fits_a_setfit_teacher_that_distill_uses(sentiment_dir, encoder, tin
     from typer.testing import CliRunner
 
     from codistill.cli import app
+    from codistill.data import DataConfig, load_task, sample
     from codistill.distill import distill
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import load_scorer
-    from codistill.data import DataConfig, load_task, sample
 
     out = tmp_path / "teacher"
     result = CliRunner().invoke(app, [

@@ -1,6 +1,6 @@
 """A SetFit model directory (sentence-transformers body + ``model_head.pkl``) as a classifier.
 
-:class:`SetFitClassifier` wraps a loaded ``setfit.SetFitModel`` as a torch module that maps
+:func:`wrap_setfit` wraps a loaded ``setfit.SetFitModel`` as a torch module that maps
 ``tokenizer(texts)`` to ``.logits`` of shape (B, num_labels), like a transformers sequence
 classifier, so codistill scores it, uses it as a teacher (KD targets, counterfactual
 verification) and reads its hidden states through the same code as any other model.
@@ -57,10 +57,6 @@ def _num_labels(model: Any) -> int:
     return int(head.linear.out_features)
 
 
-class SetFitClassifier:
-    """Built lazily as a ``torch.nn.Module`` subclass (see :func:`wrap_setfit`)."""
-
-
 def wrap_setfit(setfit_model: Any) -> Any:
     """A torch module: ``model(input_ids=..., attention_mask=...) -> .logits`` for a SetFitModel."""
     import torch
@@ -72,7 +68,7 @@ def wrap_setfit(setfit_model: Any) -> Any:
     num_labels = _num_labels(setfit_model)
     weight, bias = head_weights(setfit_model.model_head, num_labels, dim)
 
-    class _SetFitClassifier(nn.Module, SetFitClassifier):
+    class SetFitClassifier(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.body = body
@@ -110,7 +106,7 @@ def wrap_setfit(setfit_model: Any) -> Any:
             hidden = tuple(out.hidden_states) if output_hidden_states else None
             return SimpleNamespace(logits=self.classifier(emb), hidden_states=hidden, sentence_embedding=emb)
 
-    return _SetFitClassifier()
+    return SetFitClassifier()
 
 
 def setfit_fingerprint(path: str | Path) -> str:
