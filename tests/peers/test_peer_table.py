@@ -56,3 +56,21 @@ def test_report_shows_the_peer_table(tmp_path):
     md, page = files.markdown.read_text(), files.html.read_text()
     assert "## accuracy: every method vs setfit" in md and "| sst2 | setfit |" in md
     assert "every method vs setfit" in page and "class='results peers'" in page
+
+
+def test_sweep_output_prints_every_method_vs_setfit(tmp_path):
+    from codistill.cli.sweep import _finish
+    from codistill.experiments.config import SweepConfig, SweepTask
+    from codistill.experiments.sweep import SweepResult
+
+    store = ResultStore(tmp_path / "results.jsonl")
+    for r in records():
+        store.append(r)
+    config = SweepConfig(tasks=[SweepTask(task="sst2")], peers=["setfit"], output_dir=str(tmp_path))
+    lines: list[str] = []
+    _finish(config, SweepResult(store.path, store.load(), 0, len(records()), 1.0, {}, {}), echo=lines.append)
+    text = "\n".join(lines)
+    assert "every method vs SetFit" in text and "| sst2 | kd | " in text.split("every method vs SetFit")[1]
+    lines.clear()
+    _finish(config.model_copy(update={"peers": []}), SweepResult(store.path, store.load(), 0, 0, 1.0, {}, {}), echo=lines.append)
+    assert "vs SetFit" not in "\n".join(lines)
