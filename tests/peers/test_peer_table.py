@@ -74,3 +74,26 @@ def test_sweep_output_prints_every_method_vs_setfit(tmp_path):
     lines.clear()
     _finish(config.model_copy(update={"peers": []}), SweepResult(store.path, store.load(), 0, 0, 1.0, {}, {}), echo=lines.append)
     assert "vs SetFit" not in "\n".join(lines)
+
+
+def test_a_peer_runs_inputs_ignore_the_students_training_but_not_its_texts():
+    from codistill.distill.config import DistillConfig
+    from codistill.experiments.config import SweepConfig
+    from codistill.experiments.peer_runs import attach_peer
+    from codistill.experiments.records import run_inputs
+    from codistill.experiments.sweep import Job
+
+    sweep = SweepConfig(peers=["setfit"])
+
+    def fp(key: RunKey, **overrides) -> str:
+        dc = DistillConfig.from_dict({"teacher": "t", "k": key.k, "seed": key.seed, "recipe": "kd"}).with_overrides(overrides)
+        job = Job(key, dc.to_dict())
+        job.inputs = run_inputs(job.config, "teacher-fp", None)
+        attach_peer(job, sweep)
+        return job.fingerprint
+
+    peer, kd = RunKey("t", "setfit", False, 8, 0), RunKey("t", "kd", False, 8, 0)
+    assert fp(peer) == fp(peer, **{"train.learning_rate": 1e-3, "train.max_steps": 7, "student.derive.layers": 3})
+    assert fp(kd) != fp(kd, **{"train.learning_rate": 1e-3})  # a distillation run's inputs are untouched
+    assert fp(peer) != fp(RunKey("t", "setfit", False, 16, 0)) and fp(peer) != fp(peer, **{"student.path": "minilm-l6"})
+    assert fp(peer) != fp(peer, **{"train.seed": 1})

@@ -31,11 +31,21 @@ def distill_recipe(key: RunKey) -> str:
     return SHARED_RECIPE if is_peer_recipe(key.recipe) else key.recipe
 
 
+#: DistillConfig fields a peer run does not read (its own settings are the sweep's ``setfit``)
+NOT_PEER_INPUTS = ("recipe", "losses", "select_metric")
+
+
 def attach_peer(job: Job, config: SweepConfig) -> None:
-    """Mark a peer job: its SetFit settings travel with it and are part of its inputs."""
-    if is_peer_recipe(job.key.recipe):
-        job.peer = config.setfit.to_dict()
-        job.inputs["setfit"] = job.peer
+    """Mark a peer job: its SetFit settings travel with it and, with the distillation fields it
+    reads (data, k, seed, the CoD set, teacher, student path, training seed), make its inputs, so
+    retuning the students' training never invalidates the peer's records."""
+    if not is_peer_recipe(job.key.recipe):
+        return
+    job.peer = config.setfit.to_dict()
+    distill = {k: v for k, v in job.inputs["distill"].items() if k not in NOT_PEER_INPUTS}
+    distill["student"] = {"path": (distill.get("student") or {}).get("path")}
+    distill["train"] = {"seed": (distill.get("train") or {}).get("seed")}
+    job.inputs = {**job.inputs, "distill": distill, "setfit": job.peer}
 
 
 def run_peer_job(job: Job, session: Any, record_metrics: tuple[str, ...]) -> dict[str, Any]:
