@@ -52,6 +52,17 @@ def quiet_training() -> Iterator[None]:
         datasets.enable_progress_bars()
 
 
+def _silence(trainer: Any) -> None:
+    """No progress bars or loss prints from the contrastive stage's inner transformers Trainer."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    inner = getattr(trainer, "st_trainer", None)
+    if inner is None:
+        return
+    for callback in (PrinterCallback, ProgressCallback):
+        inner.remove_callback(callback)
+
+
 def require_setfit() -> None:
     try:
         import setfit  # noqa: F401
@@ -83,10 +94,10 @@ def fit_setfit(
     set_seed(seed)  # the head of a non-sentence-transformers encoder and the body's dropout
     for name in ("setfit", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    model = SetFitModel.from_pretrained(ref.path, labels=list(label_names) if label_names else None, local_files_only=True)
-    if config.max_length:
-        model.model_body.max_seq_length = config.max_length
-    with tempfile.TemporaryDirectory(prefix="codistill-setfit-") as out:
+    with quiet_training(), tempfile.TemporaryDirectory(prefix="codistill-setfit-") as out:
+        model = SetFitModel.from_pretrained(ref.path, labels=list(label_names) if label_names else None, local_files_only=True)
+        if config.max_length:
+            model.model_body.max_seq_length = config.max_length
         args = TrainingArguments(
             output_dir=out, batch_size=config.batch_size, num_epochs=config.num_epochs, num_iterations=config.num_iterations,
             body_learning_rate=config.body_learning_rate, seed=seed, report_to="none", save_strategy="no",
@@ -94,7 +105,7 @@ def fit_setfit(
         )
         train = Dataset.from_dict({"text": list(texts), "label": [int(y) for y in labels]})
         trainer = Trainer(model=model, args=args, train_dataset=train)
-        with quiet_training():
-            trainer.train()
+        _silence(trainer)
+        trainer.train()
     model.model_body.eval()
     return model
