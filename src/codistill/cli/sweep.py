@@ -27,6 +27,10 @@ def _finish(config, result, echo=typer.echo, correction: str = "none") -> None:
         echo(f"\n{metric}:\n" + markdown_table(result.records, metric, correction))
         for line in significance_lines(result.records, metric, correction):
             echo(line)
+    if config.peers:  # every method beside the teacher-free peer (paired by seed, Holm over each row)
+        from codistill.experiments.peer_table import peer_markdown
+
+        echo("\naccuracy, every method vs SetFit:\n" + peer_markdown(result.records, "accuracy"))
     files = write_report(
         result.results_path, f"{config.output_dir}/report", counterfactual_files=sorted(set(result.counterfactual_files.values())),
         correction=correction,
@@ -88,11 +92,15 @@ def demo_config(output_dir: str = "runs/demo"):
 def demo(
     output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where the demo writes its results and report.")] = "runs/demo",
     set_: SetOpt = None,
+    setfit: Annotated[bool, typer.Option("--setfit", help="Also run SetFit (MiniLM-L6, setfit's defaults) on the same k texts and seeds, "
+                                         "the teacher-free peer; adds about 15 minutes on 2 cores, so it is off by default.")] = False,
 ) -> None:
     """The whole CoD protocol offline in one command: teacher, counterfactuals, KD vs KD+CoD, report."""
     from codistill.experiments.sweep import run_sweep
 
     cfg = demo_config(output_dir)
+    if setfit:
+        cfg = cfg.with_overrides({"peers": ["setfit"]})
     if set_:
         cfg = cfg.with_overrides(set_)
     typer.echo("codistill demo: rotten_tomatoes (packaged), MiniLM-L6 teacher, offline counterfactual editor, KD vs KD+CoD")

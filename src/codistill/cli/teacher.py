@@ -37,6 +37,8 @@ def teacher(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Per-device batch size.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Training seed.")] = None,
     report_to: ReportToOpt = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="finetune (default): train on the pool; setfit: fit SetFit on k labelled texts only.")] = None,
+    k: Annotated[Optional[int], typer.Option("--k", help="With --method setfit: the labelled texts to fit on (class-balanced draw, seeded by --seed).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Retrain even if a cached teacher matches.")] = False,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
 ) -> None:
@@ -56,6 +58,8 @@ def teacher(
         ("train.batch_size", batch_size),
         ("train.seed", seed),
         ("train.report_to", report_to),
+        ("method", method),
+        ("k", k),
     ):
         if value is not None:
             options[key] = value

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from codistill.config import ConfigBase
+from codistill.peers.methods import PeerMethod
+from codistill.training.setfit_train import SetFitConfig
 
 
 class SweepTask(ConfigBase):
@@ -35,6 +37,11 @@ class SweepConfig(ConfigBase):
         "full (k originals + one counterfactual each), multi (k originals + cod_m diverse counterfactuals each)",
     )
     cod_m: int = Field(3, ge=2, le=8, description="counterfactuals per original in the multi mode")
+    peers: list[PeerMethod] = Field(
+        default_factory=list, description="teacher-free peer arms run beside the recipes on the same k-shot sets and seeds: "
+        "setfit (SetFit on the KD arm's k texts, gold labels), setfit+cod (SetFit on the KD+CoD training set, teacher labels)",
+    )
+    setfit: SetFitConfig = Field(default_factory=SetFitConfig, description="SetFit settings of the peer arms (setfit's defaults)")
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     counterfactual_overrides: list[str] = Field(
         default_factory=list, description="CounterfactualConfig overrides, e.g. ['generator=openai', 'openai.model=gpt-4o']"

@@ -133,12 +133,14 @@ def render_report(
     notes: Sequence[str] = (),
     correction: str = "none",
     statistics: Sequence[StatBlock] = (),
+    peer_tables: Sequence[tuple[str, str]] = (),
 ) -> str:
     sections = [f"<h1>{html.escape(title)}</h1>"]
     if notes:
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     for metric in metrics:
         sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric, correction)}")
+    sections += [f"<h2>{html.escape(heading)}</h2>{table}" for heading, table in peer_tables]  # (heading, rendered table)
     if statistics:
         sections.append(f"<h2>Statistics (methods x seeds x k)</h2>{statistics_html(statistics)}")
     if figures:

@@ -11,7 +11,9 @@ from codistill.errors import DataError
 from codistill.experiments.html import render_report
 from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
 from codistill.experiments.records import ResultStore
+from codistill.experiments.peer_table import peer_html, peer_markdown
 from codistill.experiments.tables import csv_table, markdown_table
+from codistill.peers.methods import PEER_RECIPE, is_peer_recipe
 from codistill.utils.io import atomic_write_text
 
 REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement",
@@ -54,6 +56,10 @@ def write_report(
     for metric in metrics if any(r.key.cod for r in records) else ():
         md_parts.append(f"\n## {metric}\n\n{markdown_table(records, metric, correction)}")
         csv_paths.append(atomic_write_text(out / f"table_{metric}.csv", csv_table(records, metric, correction)))
+    peer_tables = []  # every method beside the teacher-free peer, when the sweep ran it
+    for metric in metrics if any(is_peer_recipe(r.key.recipe) for r in records) else ():
+        md_parts.append(f"\n## {metric}: every method vs {PEER_RECIPE}\n\n{peer_markdown(records, metric)}")
+        peer_tables.append((f"{metric}: every method vs {PEER_RECIPE}", peer_html(records, metric)))
 
     figures: list[tuple[Path, str]] = []
     for task in tasks:
@@ -84,7 +90,7 @@ def write_report(
         pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
     notes = [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"] if store.skipped_partial_lines else []
     page = render_report(records, title=title, metrics=metrics if any(r.key.cod for r in records) else [], figures=figures, pairs=pairs,
-                         notes=notes, correction=correction, statistics=stats)
+                         notes=notes, correction=correction, statistics=stats, peer_tables=peer_tables)
     return ReportFiles(
         markdown=atomic_write_text(out / "report.md", "".join(md_parts)),
         html=atomic_write_text(out / "report.html", page),

@@ -19,6 +19,7 @@ from typing import Any
 from codistill.data.config import DataConfig
 from codistill.experiments.config import SweepConfig, SweepTask
 from codistill.errors import ConfigError
+from codistill.experiments.peer_runs import attach_peer, distill_recipe, peer_keys, run_peer_job
 from codistill.experiments.records import ResultStore, RunKey, RunRecord, input_differences, run_inputs
 from codistill.utils.hashing import fingerprint
 
@@ -33,6 +34,7 @@ class Job:
     config: dict[str, Any]  # a DistillConfig, as a dict so it crosses process boundaries
     counterfactuals: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    peer: dict[str, Any] | None = None  # a peer arm's settings (SetFit); None: a distillation run
 
     @property
     def fingerprint(self) -> str:
@@ -131,7 +133,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
             RunKey(task.task, recipe, cod, k, seed, mode)
             for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
             for mode in (modes if cod else ["paper"])
-        ]
+        ] + peer_keys(config, task.task)
         if any(key.cod and key.mode == "paper" for key in keys):
             from codistill.data.sampling import check_cod_budget
 
@@ -153,7 +155,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         for key in keys:
             cod_mode = "multi" if key.mode.startswith("multi") else key.mode
             dc = DistillConfig(
-                data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
+                data=data_config(task), teacher=teacher, recipe=distill_recipe(key), k=key.k, seed=key.seed, cod=key.cod,
                 counterfactuals=cf_files.get((task.task if key.mode == "paper" else f"{task.task}/{key.mode}", key.seed)) if key.cod else None,
                 cod_mode=cod_mode, cod_m=config.cod_m, teacher_max_length=task.teacher_max_length, save_model=False,
             )
@@ -168,6 +170,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                 })
             job = Job(key, dc.to_dict(), cf_stats.get((key.seed, key.mode), {}) if key.cod else {})
             job.inputs = run_inputs(job.config, teacher_fp, cf_hashes.get((key.seed, key.mode)) if key.cod else None)
+            attach_peer(job, config)
             old = existing.get(key)
             if old is not None:
                 if old.fingerprint == job.fingerprint:
@@ -229,6 +232,8 @@ def run_job(job: Job) -> dict[str, Any]:
     from codistill.distill.config import DistillConfig
     from codistill.evaluation.contrast import flat_record_metrics
 
+    if job.peer is not None:
+        return run_peer_job(job, _session(), RECORD_METRICS)
     result = distill(DistillConfig.from_dict(job.config), session=_session())
 
     def numbers(split: str) -> dict[str, float]:

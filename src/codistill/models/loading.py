@@ -256,9 +256,12 @@ def load_scorer(
     ``.logits`` of shape (B, num_labels) in every case.
     """
     from codistill.models.lora import adapter_base, load_adapter
+    from codistill.models.setfit_model import is_setfit_dir, load_setfit
     from codistill.models.verbalizer import load_verbalizer, read_verbalizer_spec
 
     path = Path(str(name_or_path)).expanduser()
+    if is_setfit_dir(path):  # a SetFit model (sentence encoder + head): its head's logits
+        return load_setfit(path)
     if path.is_dir() and read_verbalizer_spec(path) is not None:
         model, tokenizer = load_verbalizer(path)
         return model, tokenizer, directory_fingerprint(path, read_verbalizer_spec(path)["base"])
@@ -276,9 +279,12 @@ def load_scorer(
 def scorer_fingerprint(name_or_path: str | os.PathLike) -> str:
     """The fingerprint :func:`load_scorer` reports, without loading the model."""
     from codistill.models.lora import adapter_base
+    from codistill.models.setfit_model import is_setfit_dir, setfit_fingerprint
     from codistill.models.verbalizer import read_verbalizer_spec
 
     path = Path(str(name_or_path)).expanduser()
+    if is_setfit_dir(path):
+        return setfit_fingerprint(path)
     if path.is_dir() and (spec := read_verbalizer_spec(path)) is not None:
         return directory_fingerprint(path, spec["base"])
     if path.is_dir() and (base := adapter_base(path)) is not None:

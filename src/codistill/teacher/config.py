@@ -11,6 +11,7 @@ from codistill.data.config import DataConfig
 from codistill.models.lora import LoraSettings
 from codistill.models.prompting import VerbalizerConfig
 from codistill.training.config import TrainingConfig
+from codistill.training.setfit_train import SetFitConfig
 
 
 class TeacherConfig(ConfigBase):
@@ -36,6 +37,12 @@ class TeacherConfig(ConfigBase):
     finetune: bool = Field(True, description="false: no training, the prompted LM as is (head: verbalizer)")
     lora: LoraSettings | None = Field(None, description="train LoRA adapters instead of all weights (saved as an adapter)")
     max_eval_examples: int | None = Field(None, gt=0, description="score at most this many validation/test examples (stratified; for slow LLM teachers)")
+    method: Literal["finetune", "setfit"] = Field(
+        "finetune", description="finetune: train a classifier on the pool; setfit: fit SetFit on k labelled texts only "
+        "(codistill's class-balanced draw, seeded by train.seed), for a user with no teacher and no more labels",
+    )
+    k: int = Field(16, ge=2, description="labelled texts the setfit method fits on")
+    setfit: SetFitConfig = Field(default_factory=SetFitConfig, description="SetFit settings of the setfit method (max_length None: train.max_length)")
     train: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str | None = Field(None, description="where to save; default: a cache directory keyed by the inputs")
 
@@ -45,4 +52,6 @@ class TeacherConfig(ConfigBase):
             raise ValueError("finetune: false needs head: verbalizer (a classification head must be trained)")
         if not self.finetune and self.lora is not None:
             raise ValueError("lora is set but finetune is false")
+        if self.method == "setfit" and (self.head != "classifier" or self.lora is not None or not self.finetune):
+            raise ValueError("method: setfit fits a sentence encoder and a head; head, lora and finetune do not apply")
         return self

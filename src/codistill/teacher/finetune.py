@@ -42,7 +42,7 @@ def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str, 
         {
             **({"world_size": world_size} if world_size > 1 else {}),
             # trackers and where they log do not change the weights
-            "config": config.model_dump(mode="json", exclude={"output_dir": True, "train": set(TRACKING_FIELDS)}),
+            "config": config.model_dump(mode="json", exclude=fingerprint_exclusions(config)),
             "data": data.fingerprint,
             "model": model_hash,
             # the full version and an explicit schema: a patch release that changes training
@@ -51,6 +51,15 @@ def teacher_fingerprint(config: TeacherConfig, data: TaskData, model_hash: str, 
             "cache_schema": TEACHER_CACHE_SCHEMA,
         }
     )
+
+
+def fingerprint_exclusions(config: TeacherConfig) -> dict[str, Any]:
+    """Config fields that do not determine the weights; the setfit method's own fields are left
+    out of fine-tuned teachers' fingerprints, so teachers cached before they existed still match."""
+    exclude: dict[str, Any] = {"output_dir": True, "train": set(TRACKING_FIELDS)}
+    if config.method == "finetune":
+        exclude.update(method=True, k=True, setfit=True)
+    return exclude
 
 
 def default_output_dir(config: TeacherConfig, key: str) -> Path:
@@ -118,6 +127,10 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     check_output_dir(out, "teacher output directory")  # before any training: never replace a user's folder
     if not force and (hit := cached_result(out, key)):
         return hit
+    if config.method == "setfit":  # the k labelled texts alone, no pool
+        from codistill.teacher.setfit_teacher import train_setfit_teacher
+
+        return train_setfit_teacher(config, data, key, out)
 
     import torch
     from transformers import Trainer
