@@ -1,7 +1,7 @@
 """Selection grid for the default student, learning rate and step budget (run by hand).
 
 Scored on VALIDATION FIDELITY TO THE TEACHER only: no gold labels, and the test split is never
-scored (``eval.test: false``). Every cell is a KD run (no counterfactuals) on a fixed step budget
+scored (``eval.test: false``). Every cell is a KD run (with ``--counterfactuals``: KD+CoD) on a fixed step budget
 (no checkpoint selection) at each k and seed; the table ranks the cells by mean validation
 agreement (or, with ``--rank-by kl``, KL(teacher || student), for imbalanced tasks) over k and seeds. Writes every run's record to ``--out`` (jsonl) and prints a markdown
 table for BENCHMARKS.md.
@@ -26,6 +26,10 @@ STUDENTS = {
     "minilm-l6 whole": {"path": "minilm-l6", "derive": None},
     "minilm-l6 whole, probe head": {"path": "minilm-l6", "derive": None, "head_probe": True},
     "minilm-l6 2 layers": {"derive": {"source": "minilm-l6", "layers": 2}},
+    # sentence-encoder students: mean-pooled as all-MiniLM-L6-v2 was trained, a linear head
+    "minilm-l6 pooled": {"kind": "pooled", "path": "minilm-l6", "derive": None},
+    "minilm-l6 pooled, contrastive": {"kind": "pooled", "path": "minilm-l6", "derive": None, "contrastive": {}},
+    "teacher-derived pooled": {"kind": "pooled", "derive": {"source": "teacher"}},
 }
 
 
@@ -40,6 +44,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 200])
     parser.add_argument("--students", nargs="+", default=list(STUDENTS), choices=list(STUDENTS))
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--counterfactuals", default=None,
+                        help="counterfactual file pattern with {seed} (e.g. cf/s{seed}/counterfactuals.jsonl): the cells run "
+                        "KD+CoD in --cod-mode instead of KD")
+    parser.add_argument("--cod-mode", default="full", choices=["paper", "full", "multi"])
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--out", default="runs/select-student.jsonl")
     parser.add_argument("--rank-by", choices=["agreement", "kl"], default="agreement",
@@ -60,6 +68,8 @@ def main() -> None:
             cfg = DistillConfig(
                 data=data_cfg, teacher=args.teacher, recipe="kd", k=k, seed=seed, save_model=False,
                 student=StudentConfig(**STUDENTS[student]),
+                cod=args.counterfactuals is not None, cod_mode=args.cod_mode,
+                counterfactuals=args.counterfactuals.format(seed=seed) if args.counterfactuals else None,
             ).with_overrides({
                 "train.max_steps": steps, "train.learning_rate": lr, "train.batch_size": args.batch_size,
                 "train.select_best": False, "train.max_length": args.max_length, "eval.test": False,
