@@ -86,10 +86,10 @@ def report(
     from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
     from codistill.counterfactuals.quality import format_report, quality_report
     from codistill.counterfactuals.record import read_counterfactuals
-    from codistill.utils.io import atomic_write_json, check_output_file, read_json
+    from codistill.utils.io import check_output_file, json_text, read_json, write_owned_file
 
     if output:
-        check_output_file(output, ("validity", "originals"))
+        check_output_file(output, "counterfactuals-report")
     records = read_counterfactuals(path)
     failures_path = Path(path).with_name("failures.jsonl")
     import json
@@ -106,4 +106,4 @@ def report(
     rep = quality_report(records, failures, originals=n, originals_by_class=dict(by_class), label_names=label_names.split(","), fluency=fluency)
     typer.echo(format_report(rep))
     if output:
-        atomic_write_json(output, rep)
+        write_owned_file(output, json_text(rep), "counterfactuals-report")

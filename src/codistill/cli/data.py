@@ -72,15 +72,15 @@ def sample_cmd(
 ) -> None:
     """Draw a nested, class-balanced k-shot set."""
     from codistill.data import sample
-    from codistill.utils.io import atomic_write_jsonl, check_output_file
+    from codistill.utils.io import check_output_file, jsonl_text, write_owned_file
 
     if output:
-        check_output_file(output, ("id", "text", "label", "label_name"), jsonl=True)
+        check_output_file(output, "data-sample")
     data = _load(task, data_dir, source, text_column, label_column)
     shots = sample(data, k, seed, cod=cod)
     rows = [{**e.to_dict(), "label_name": data.task.label_names[e.label]} for e in shots.examples]
     if output:
-        atomic_write_jsonl(output, rows)
+        write_owned_file(output, jsonl_text(rows), "data-sample")
         typer.echo(f"wrote {len(rows)} examples to {output}")
     else:
         for row in rows:

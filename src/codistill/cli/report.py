@@ -19,14 +19,18 @@ def report(
 
     from codistill.errors import ConfigError, DataError
     from codistill.experiments.report import write_report
-    from codistill.utils.io import check_output_dir
+    from codistill.utils.io import claim_output_dir, release_if_unused
 
     if correction not in ("none", "holm"):
         raise ConfigError(f"--correction must be none or holm, not {correction!r}")
     if not Path(results).is_file():
         raise DataError(f"results file not found: {results}" + (" (a directory; give its results.jsonl)" if Path(results).is_dir() else ""))
-    check_output_dir(output_dir, "report directory")
-    files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample, correction=correction)
+    claim_output_dir(output_dir, "report", "report directory")
+    try:
+        files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample, correction=correction)
+    except BaseException:
+        release_if_unused(output_dir)  # a failed report leaves no empty folder behind
+        raise
     typer.echo(files.markdown.read_text(encoding="utf-8"))
     typer.echo(f"wrote {files.html}, {files.markdown}, {len(files.csv)} CSV table(s), {len(files.figures)} figure(s)")
 
