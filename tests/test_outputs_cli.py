@@ -100,3 +100,47 @@ def test_single_file_outputs_replace_only_their_own_earlier_output(capsys, senti
     notes.write_text('{"my": "data"}\n')
     code, _, err = run(capsys, *args[:-1], notes)
     assert code == 2 and "was not written by codistill" in err and notes.read_text() == '{"my": "data"}\n'
+
+
+def _stop_in_load(monkeypatch, stop):
+    from codistill.cli import data as data_cli
+
+    monkeypatch.setattr(data_cli, "_load", lambda *a, **k: stop())
+
+
+def test_ctrl_c_exits_130_with_one_line(capsys, monkeypatch):
+    def stop():
+        raise KeyboardInterrupt
+
+    _stop_in_load(monkeypatch, stop)
+    code, _, err = run(capsys, "data", "sample", "-k", 4)
+    assert code == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["interrupted (SIGINT): stopped before any output folder was written"]
+
+
+def test_sigterm_exits_143_and_says_what_was_kept(capsys, monkeypatch, tmp_path):
+    import os
+    import signal
+    import time
+
+    from codistill.utils import io
+
+    def stop():
+        io.claim_output_dir(tmp_path / "sweep", "sweep")  # a finished record stays
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler stops the command here
+
+    def unhandled(signum, frame):  # what a SIGTERM codistill ignores would do, without killing pytest
+        raise RuntimeError("SIGTERM not handled")
+
+    _stop_in_load(monkeypatch, stop)
+    previous = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        code, _, err = run(capsys, "data", "sample", "-k", 4)
+        assert code == 143 and signal.getsignal(signal.SIGTERM) is unhandled  # the handler is undone
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted (SIGTERM): kept the finished outputs in ")
+    assert str(tmp_path / "sweep") in lines[0]

@@ -90,12 +90,44 @@ def _click_classes(name: str) -> tuple[type, ...]:
     return tuple(found)
 
 
+def interrupted_line() -> str:
+    """One line for a stopped command: which signal, and which finished outputs were kept."""
+    import signal
+
+    from codistill.utils.io import COMMITTED
+    from codistill.utils.processes import interrupted_status
+
+    name = signal.Signals(interrupted_status() - 128).name
+    if not COMMITTED:
+        return f"interrupted ({name}): stopped before any output folder was written"
+    kept = ", ".join(str(p) for p in dict.fromkeys(COMMITTED))
+    return f"interrupted ({name}): kept the finished outputs in {kept}; unfinished work was discarded (nothing is half-written)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code (130 / 143 when stopped by
+    Ctrl-C / SIGTERM)."""
+    from codistill.utils.io import COMMITTED
+    from codistill.utils.processes import interrupted_status, stop_on_signals
+
+    COMMITTED.clear()
+    restore = stop_on_signals()
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first unwinds
+        typer.echo(interrupted_line(), err=True)
+        return interrupted_status()
+    finally:
+        restore()
+
+
+def _run(argv: list[str] | None) -> int:
+    from codistill.utils.processes import interrupted_status
+
     debug = os.environ.get("CODISTILL_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
     install_log_redaction()  # no key reaches a log, whichever library writes it
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except CodistillError as exc:
         if debug:
             raise
@@ -111,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         typer.secho(f"error: {redact(exc.format_message())}{hint}", err=True, fg=typer.colors.RED)
         return 2
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
+        typer.echo(interrupted_line(), err=True)
+        return interrupted_status()
     except Exception as exc:  # a bug: one line by default, the traceback with --debug
         if debug:
             raise
@@ -121,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         typer.secho(f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
         return 1
-    return 0
+    if code == 130:  # typer turns a KeyboardInterrupt into 130 under standalone_mode=False
+        typer.echo(interrupted_line(), err=True)
+        return interrupted_status()
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
