@@ -154,7 +154,7 @@ def check_output_dir(path: str | os.PathLike, what: str = "output directory", ki
         if marker is None and any(path.iterdir()):
             raise ConfigError(f"{what} {path} exists and is not a codistill run; choose another path (nothing was changed)")
         if marker is not None and kind is not None and not _same_kind(marker["kind"], kind):
-            raise ConfigError(f"{what} {path} holds a codistill {marker['kind']} output, not a {kind} one; choose another path (nothing was changed)")
+            raise ConfigError(f"{what} {path} holds another codistill output (kind {marker['kind']}, not {kind}); choose another path (nothing was changed)")
     _check_creatable(path, what)
     return path
 
