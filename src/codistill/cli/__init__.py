@@ -67,8 +67,23 @@ USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUO
                errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EXDEV}
 
 
-def _user_os_error(exc: OSError) -> bool:
-    return exc.errno in USER_ERRNOS
+#: what libraries that wrap an OSError (safetensors, torch.save, datasets) keep of a full disk
+_FULL_DISK = {errno.ENOSPC: ("No space left on device", "StorageFull"), errno.EDQUOT: ("Disk quota exceeded", "QuotaExceeded")}
+
+
+def _user_os_error(exc: BaseException) -> OSError | None:
+    """The user's operating-system error behind ``exc``: ``exc`` itself, or a full disk behind a
+    library's own exception (its cause or context, or only named in its message); else None."""
+    if isinstance(exc, OSError) and exc.errno in USER_ERRNOS:
+        return exc
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for code, words in _FULL_DISK.items():
+            if (isinstance(exc, OSError) and exc.errno == code) or any(w in str(exc) for w in words):
+                return exc if isinstance(exc, OSError) else OSError(code, os.strerror(code))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -148,8 +163,8 @@ def _run(argv: list[str] | None) -> int:
     except Exception as exc:  # a bug: one line by default, the traceback with --debug
         if debug:
             raise
-        if isinstance(exc, OSError) and _user_os_error(exc):  # a permission, a full disk: the user's to fix
-            typer.secho(f"error: {_os_error_line(exc)}", err=True, fg=typer.colors.RED)
+        if (os_error := _user_os_error(exc)) is not None:  # a permission, a full disk: the user's to fix
+            typer.secho(f"error: {_os_error_line(os_error)}", err=True, fg=typer.colors.RED)
             return 2
         typer.secho(f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
         return 1

@@ -11,7 +11,7 @@ def report(
     results: Annotated[str, typer.Argument(help="Results file written by a sweep (JSON lines).")],
     output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where to write the report.")] = "report",
     counterfactuals: Annotated[Optional[list[str]], typer.Option("--counterfactuals", help="Counterfactual file(s) to sample pairs from.")] = None,
-    sample: Annotated[int, typer.Option("--sample", help="Counterfactual pairs to show.")] = 25,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="Counterfactual pairs to show.")] = 25,
     correction: Annotated[str, typer.Option("--correction", help="p-values shown: none (per cell) or holm (Holm-adjusted across a table's cells).")] = "none",
 ) -> None:
     """Mean ± std per cell, paired tests of the CoD gain, Table-1 style tables, plots, HTML."""
