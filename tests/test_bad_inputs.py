@@ -57,6 +57,15 @@ def world(tiny_models, tmp_path_factory):
     (root / "results.jsonl").write_text("")
     (root / "models").mkdir()
     (root / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    (root / "ed.cfg").write_text("nonsense_key: 1\n")  # a config file whose name does not end in .yaml
+    (root / "same").mkdir()  # train equal to test: nothing left to train on
+    shutil.copy(root / "data" / "test.jsonl", root / "same" / "train.jsonl")
+    shutil.copy(root / "data" / "test.jsonl", root / "same" / "test.jsonl")
+    (root / "conflicts").mkdir()  # every training text has both labels
+    write_jsonl(root / "conflicts" / "train.jsonl", [{"text": f"text {i}", "label": lab} for i in range(5) for lab in (0, 1)])
+    shutil.copy(root / "data" / "test.jsonl", root / "conflicts" / "test.jsonl")
+    write_jsonl(root / "cf.jsonl", [{"original_id": "a", "counterfactual_text": "bad", "counterfactual_label": 0, "original_text": "good",
+                                     "original_label": 1, "teacher_label_original": 1}])
     return root
 
 
@@ -129,6 +138,23 @@ CASES = [
     (["report", "missing.jsonl"], "results file not found"),
     (["report", "cfgdir"], "results file not found"),
     (["report", "results.jsonl", "-o", "report-out"], "no result records"),
+    # seeds, counts and label names out of range
+    (["data", "sample", "-k", "4", *D, "--seed", "-1"], "seed must be an integer from 0 to 4294967295, not -1"),
+    (["data", "sample", "-k", "4", *D, "--seed", "1180591620717411303424"], "seed must be an integer from 0"),
+    (["distill", "--teacher", "teacher", *D, "-k", "4", "--seed", "-1"], "seed must be an integer from 0"),
+    (["teacher", "--seed", "1180591620717411303424", "--print-config"], "seed must be an integer from 0"),
+    (["models", "derive-student", "--seed", "-1"], "seed must be an integer from 0"),
+    (["sweep", "--set", "seeds=[0, -1]"], "seeds must be an integer from 0"),
+    (["report", "results.jsonl", "--sample", "-5"], "--sample"),
+    (["data", "show", *D, "--examples", "-1"], "--examples"),
+    (["counterfactuals-report", "cf.jsonl", "--labels", "good"], "--labels 'good' must name every label"),
+    # files that are not what they seem
+    (["explain-distill", "--config", "ed.cfg"], "nonsense_key"),
+    (["data", "sample", "-k", "4", *D, "-o", "/dev/stdout"], "not a regular file"),
+    (["evaluate", "--student", "teacher", "--teacher", "teacher", "-o", "/dev/stdout"], "not a regular file"),
+    (["counterfactuals", "--generator", "openai", "--base-url", "not a url", "--teacher", "teacher", *D], "must be an http(s) URL"),
+    (["data", "show", "--task", "local", "--data-dir", "same"], "dropped 20 rows whose text is in the test split"),
+    (["data", "show", "--task", "local", "--data-dir", "conflicts"], "dropped 10 rows whose text has conflicting labels"),
 ]
 
 
@@ -155,3 +181,22 @@ def test_csv_with_a_byte_order_mark_loads(world, monkeypatch, capsys):
     monkeypatch.chdir(world)
     assert main(["data", "show", "--task", "local", "--data-dir", "bom", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["splits"]["pool"]["size"] > 0
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'),
+    OSError(28, "No space left on device"),
+])
+def test_a_full_disk_is_one_line_exit_2(monkeypatch, capsys, error):
+    from codistill.cli import data as data_cli
+
+    def fail(*args, **kwargs):
+        try:
+            raise error
+        except Exception as exc:
+            raise RuntimeError("could not save") from exc  # libraries wrap the OSError
+
+    monkeypatch.setattr(data_cli, "_load", fail)
+    code = main(["data", "show"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines() == ["error: No space left on device"], err

@@ -100,3 +100,102 @@ def test_single_file_outputs_replace_only_their_own_earlier_output(capsys, senti
     notes.write_text('{"my": "data"}\n')
     code, _, err = run(capsys, *args[:-1], notes)
     assert code == 2 and "was not written by codistill" in err and notes.read_text() == '{"my": "data"}\n'
+
+
+def _stop_in_load(monkeypatch, stop):
+    from codistill.cli import data as data_cli
+
+    monkeypatch.setattr(data_cli, "_load", lambda *a, **k: stop())
+
+
+def test_ctrl_c_exits_130_with_one_line(capsys, monkeypatch):
+    def stop():
+        raise KeyboardInterrupt
+
+    _stop_in_load(monkeypatch, stop)
+    code, _, err = run(capsys, "data", "sample", "-k", 4)
+    assert code == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["interrupted (SIGINT): stopped before any output folder was written"]
+
+
+def test_sigterm_exits_143_and_says_what_was_kept(capsys, monkeypatch, tmp_path):
+    import os
+    import signal
+    import time
+
+    from codistill.utils import io
+
+    def stop():
+        io.claim_output_dir(tmp_path / "sweep", "sweep")  # a finished record stays
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler stops the command here
+
+    def unhandled(signum, frame):  # what a SIGTERM codistill ignores would do, without killing pytest
+        raise RuntimeError("SIGTERM not handled")
+
+    _stop_in_load(monkeypatch, stop)
+    previous = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        code, _, err = run(capsys, "data", "sample", "-k", 4)
+        assert code == 143 and signal.getsignal(signal.SIGTERM) is unhandled  # the handler is undone
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted (SIGTERM): kept the finished outputs in ")
+    assert str(tmp_path / "sweep") in lines[0]
+
+
+def test_commands_refuse_a_codistill_folder_of_another_kind(capsys, tmp_path):
+    from codistill.utils import io
+
+    teacher = io.claim_output_dir(tmp_path / "teacher", "teacher")
+    (teacher / "model.safetensors").write_text("weights")
+    sweep = io.claim_output_dir(tmp_path / "sweep", "sweep")
+    (sweep / "results.jsonl").write_text('{"id": "r1"}\n')
+    code, _, err = run(capsys, "distill", "--teacher", teacher, "-o", teacher)
+    assert code == 2 and "(kind teacher, not distill)" in err
+    code, _, err = run(capsys, "distill", "--teacher", teacher, "-o", sweep)
+    assert code == 2 and "(kind sweep, not distill)" in err
+    for target in (sweep, teacher):
+        code, _, err = run(capsys, "models", "derive-student", "-o", target)
+        assert code == 2 and "not student)" in err
+    code, _, err = run(capsys, "explain", "--teacher", teacher, "-o", sweep)
+    assert code == 2 and "(kind sweep, not explain)" in err
+    assert (teacher / "model.safetensors").read_text() == "weights" and (sweep / "results.jsonl").read_text() == '{"id": "r1"}\n'
+
+
+def test_explain_refuses_a_non_empty_user_folder(capsys, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my: config\n")
+    (mine / "run.json").write_text('{"mine": true}')
+    code, _, err = run(capsys, "explain", "--teacher", tmp_path / "teacher", "-o", mine)
+    assert code == 2 and "is not a codistill run" in err
+    assert (mine / "config.yaml").read_text() == "my: config\n" and (mine / "run.json").read_text() == '{"mine": true}'
+
+
+def test_teacher_force_rerun_keeps_a_users_file_in_its_folder(capsys, tiny_models, sentiment_dir, tmp_path):
+    model = tiny_models("bert", head=False)
+    capsys.readouterr()
+    out = tmp_path / "teacher"
+    args = ["teacher", "--model", model, "--task", "local", "--data-dir", sentiment_dir, "--set", "train.max_steps=1", "-o", out]
+    assert run(capsys, *args)[0] == 0
+    (out / "MY_NOTES.txt").write_text("my notes")
+    code, _, err = run(capsys, *args, "--force")
+    assert code == 0, err
+    assert (out / "MY_NOTES.txt").read_text() == "my notes" and (out / "metrics.json").is_file()
+
+
+def test_named_files_that_merely_look_like_ours_are_refused(capsys, sentiment_dir, tmp_path):
+    lookalike = tmp_path / "shots.jsonl"
+    lookalike.write_text('{"id": "a", "text": "my text", "label": 1, "label_name": "positive"}\n')
+    code, _, err = run(capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", lookalike)
+    assert code == 2 and "was not written by codistill" in err
+    assert lookalike.read_text().startswith('{"id": "a", "text": "my text"')
+    record = tmp_path / "eval.json"
+    record.write_text('{"student": "my student", "split": "test", "accuracy": 0.99}')
+    code, _, err = run(capsys, "evaluate", "--student", tmp_path / "missing", "-o", record)
+    assert code == 2 and "was not written by codistill" in err and "0.99" in record.read_text()
+    code, _, err = run(capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", "/dev/stdout")
+    assert code == 2 and "not a regular file" in err

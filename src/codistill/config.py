@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from codistill.errors import ConfigError
 from codistill.utils.hashing import fingerprint
@@ -20,6 +20,19 @@ class ConfigBase(BaseModel):
     """Base for every codistill config: unknown keys are errors, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @model_validator(mode="after")
+    def _seeds_in_range(self):
+        """Every ``seed`` / ``seeds`` / ``*_seed`` field holds seeds from 0 to 2**32 - 1."""
+        from codistill.utils.seed import seed_problem
+
+        for name in type(self).model_fields:
+            if name in ("seed", "seeds") or name.endswith("_seed"):
+                value = getattr(self, name)
+                for item in value if isinstance(value, (list, tuple)) else [value]:
+                    if item is not None and (problem := seed_problem(item, name)):
+                        raise ValueError(problem)
+        return self
 
     # -- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +129,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 def _format_validation_error(exc: ValidationError) -> str:
     problems = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-        problems.append(f"{loc}: {err['msg']}")
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(problems)

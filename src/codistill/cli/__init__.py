@@ -67,8 +67,23 @@ USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUO
                errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EXDEV}
 
 
-def _user_os_error(exc: OSError) -> bool:
-    return exc.errno in USER_ERRNOS
+#: what libraries that wrap an OSError (safetensors, torch.save, datasets) keep of a full disk
+_FULL_DISK = {errno.ENOSPC: ("No space left on device", "StorageFull"), errno.EDQUOT: ("Disk quota exceeded", "QuotaExceeded")}
+
+
+def _user_os_error(exc: BaseException) -> OSError | None:
+    """The user's operating-system error behind ``exc``: ``exc`` itself, or a full disk behind a
+    library's own exception (its cause or context, or only named in its message); else None."""
+    if isinstance(exc, OSError) and exc.errno in USER_ERRNOS:
+        return exc
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for code, words in _FULL_DISK.items():
+            if (isinstance(exc, OSError) and exc.errno == code) or any(w in str(exc) for w in words):
+                return exc if isinstance(exc, OSError) else OSError(code, os.strerror(code))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -90,12 +105,44 @@ def _click_classes(name: str) -> tuple[type, ...]:
     return tuple(found)
 
 
+def interrupted_line() -> str:
+    """One line for a stopped command: which signal, and which finished outputs were kept."""
+    import signal
+
+    from codistill.utils.io import COMMITTED
+    from codistill.utils.processes import interrupted_status
+
+    name = signal.Signals(interrupted_status() - 128).name
+    if not COMMITTED:
+        return f"interrupted ({name}): stopped before any output folder was written"
+    kept = ", ".join(str(p) for p in dict.fromkeys(COMMITTED))
+    return f"interrupted ({name}): kept the finished outputs in {kept}; unfinished work was discarded (nothing is half-written)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code (130 / 143 when stopped by
+    Ctrl-C / SIGTERM)."""
+    from codistill.utils.io import COMMITTED
+    from codistill.utils.processes import interrupted_status, stop_on_signals
+
+    COMMITTED.clear()
+    restore = stop_on_signals()
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first unwinds
+        typer.echo(interrupted_line(), err=True)
+        return interrupted_status()
+    finally:
+        restore()
+
+
+def _run(argv: list[str] | None) -> int:
+    from codistill.utils.processes import interrupted_status
+
     debug = os.environ.get("CODISTILL_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
     install_log_redaction()  # no key reaches a log, whichever library writes it
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except CodistillError as exc:
         if debug:
             raise
@@ -111,17 +158,20 @@ def main(argv: list[str] | None = None) -> int:
         typer.secho(f"error: {redact(exc.format_message())}{hint}", err=True, fg=typer.colors.RED)
         return 2
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
+        typer.echo(interrupted_line(), err=True)
+        return interrupted_status()
     except Exception as exc:  # a bug: one line by default, the traceback with --debug
         if debug:
             raise
-        if isinstance(exc, OSError) and _user_os_error(exc):  # a permission, a full disk: the user's to fix
-            typer.secho(f"error: {_os_error_line(exc)}", err=True, fg=typer.colors.RED)
+        if (os_error := _user_os_error(exc)) is not None:  # a permission, a full disk: the user's to fix
+            typer.secho(f"error: {_os_error_line(os_error)}", err=True, fg=typer.colors.RED)
             return 2
         typer.secho(f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
         return 1
-    return 0
+    if code == 130:  # typer turns a KeyboardInterrupt into 130 under standalone_mode=False
+        typer.echo(interrupted_line(), err=True)
+        return interrupted_status()
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -86,11 +86,17 @@ def report(
     from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
     from codistill.counterfactuals.quality import format_report, quality_report
     from codistill.counterfactuals.record import read_counterfactuals
-    from codistill.utils.io import atomic_write_json, check_output_file, read_json
+    from codistill.utils.io import check_output_file, json_text, read_json, write_owned_file
 
     if output:
-        check_output_file(output, ("validity", "originals"))
+        check_output_file(output, "counterfactuals-report")
     records = read_counterfactuals(path)
+    names = [n.strip() for n in label_names.split(",")]
+    used = {v for r in records for v in (r.original_label, r.counterfactual_label, r.teacher_label_original) if v is not None}
+    if len(names) < 2 or not all(n for n in names) or any(not 0 <= v < len(names) for v in used):
+        from codistill.errors import ConfigError
+
+        raise ConfigError(f"--labels {label_names!r} must name every label, comma-separated (the file has labels {sorted(used) or [0, 1]})")
     failures_path = Path(path).with_name("failures.jsonl")
     import json
 
@@ -103,7 +109,7 @@ def report(
             labels.setdefault(f["original_id"], f["teacher_label_original"])
     by_class = Counter(v for v in labels.values() if v is not None)
     fluency = CausalLMScorer(report_lm) if report_lm else NGramLM([r.original_text for r in records])
-    rep = quality_report(records, failures, originals=n, originals_by_class=dict(by_class), label_names=label_names.split(","), fluency=fluency)
+    rep = quality_report(records, failures, originals=n, originals_by_class=dict(by_class), label_names=names, fluency=fluency)
     typer.echo(format_report(rep))
     if output:
-        atomic_write_json(output, rep)
+        write_owned_file(output, json_text(rep), "counterfactuals-report")

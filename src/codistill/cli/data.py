@@ -37,7 +37,7 @@ def show(
     source: SourceOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
-    examples: Annotated[int, typer.Option("--examples", "-n", help="Examples to print per split.")] = 3,
+    examples: Annotated[int, typer.Option("--examples", "-n", min=0, help="Examples to print per split.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Load a task and print its splits, label balance and a few examples."""
@@ -72,15 +72,17 @@ def sample_cmd(
 ) -> None:
     """Draw a nested, class-balanced k-shot set."""
     from codistill.data import sample
-    from codistill.utils.io import atomic_write_jsonl, check_output_file
+    from codistill.utils.io import check_output_file, jsonl_text, write_owned_file
+    from codistill.utils.seed import check_seed
 
+    check_seed(seed)
     if output:
-        check_output_file(output, ("id", "text", "label", "label_name"), jsonl=True)
+        check_output_file(output, "data-sample")
     data = _load(task, data_dir, source, text_column, label_column)
     shots = sample(data, k, seed, cod=cod)
     rows = [{**e.to_dict(), "label_name": data.task.label_names[e.label]} for e in shots.examples]
     if output:
-        atomic_write_jsonl(output, rows)
+        write_owned_file(output, jsonl_text(rows), "data-sample")
         typer.echo(f"wrote {len(rows)} examples to {output}")
     else:
         for row in rows:

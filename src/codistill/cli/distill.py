@@ -101,13 +101,11 @@ def evaluate_cmd(
     from codistill.distill import DistillConfig, EvaluateConfig
     from codistill.distill.evaluate import evaluate
     from codistill.errors import ConfigError
-    from codistill.utils.io import atomic_write_json
-
     from codistill.models.loading import resolve_model
-    from codistill.utils.io import check_output_file
+    from codistill.utils.io import check_output_file, json_text, write_owned_file
 
     if output:
-        check_output_file(output, ("student", "split"))
+        check_output_file(output, "evaluate")
     if not Path(student).expanduser().exists():
         resolve_model(student)  # a missing path or unknown name fails here, in one line, not as "--teacher is required"
     options: dict = {"student": student, "split": split}
@@ -134,7 +132,7 @@ def evaluate_cmd(
     if "contrast" in record:
         echo_contrast(record["contrast"])
     if output:
-        atomic_write_json(output, record)
+        write_owned_file(output, json_text(record), "evaluate")
     typer.echo(json.dumps(record, sort_keys=True))
 
 

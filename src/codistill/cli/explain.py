@@ -120,7 +120,7 @@ def explain_distill(
         options["seed"] = seed_list[0]
     if lora:
         options["lora"] = {}
-    data = ExplainDistillConfig.from_yaml(config).to_dict() if config else {}
+    data = ExplainDistillConfig.from_yaml(Path(config)).to_dict() if config else {}
     if "explanations" not in data and "explanations" not in options:
         raise ConfigError("no explanations: pass --explanations DIR (the output of `codistill explain`)")
     cfg = ExplainDistillConfig.from_dict({**data, "explanations": options.pop("explanations", data.get("explanations"))}, "options")

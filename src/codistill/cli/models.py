@@ -28,7 +28,9 @@ def derive(
     """Initialise a student from a subset of a pretrained model's layers (saved as a normal HF model)."""
     from codistill.errors import ConfigError
     from codistill.models import derive_student
+    from codistill.utils.seed import check_seed
 
+    check_seed(seed)
     try:
         keep: int | list[int] = [int(x) for x in layers.split(",")] if "," in layers else int(layers)
     except ValueError:

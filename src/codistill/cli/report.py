@@ -11,7 +11,7 @@ def report(
     results: Annotated[str, typer.Argument(help="Results file written by a sweep (JSON lines).")],
     output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where to write the report.")] = "report",
     counterfactuals: Annotated[Optional[list[str]], typer.Option("--counterfactuals", help="Counterfactual file(s) to sample pairs from.")] = None,
-    sample: Annotated[int, typer.Option("--sample", help="Counterfactual pairs to show.")] = 25,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="Counterfactual pairs to show.")] = 25,
     correction: Annotated[str, typer.Option("--correction", help="p-values shown: none (per cell) or holm (Holm-adjusted across a table's cells).")] = "none",
 ) -> None:
     """Mean ± std per cell, paired tests of the CoD gain, Table-1 style tables, plots, HTML."""
@@ -19,14 +19,18 @@ def report(
 
     from codistill.errors import ConfigError, DataError
     from codistill.experiments.report import write_report
-    from codistill.utils.io import check_output_dir
+    from codistill.utils.io import claim_output_dir, release_if_unused
 
     if correction not in ("none", "holm"):
         raise ConfigError(f"--correction must be none or holm, not {correction!r}")
     if not Path(results).is_file():
         raise DataError(f"results file not found: {results}" + (" (a directory; give its results.jsonl)" if Path(results).is_dir() else ""))
-    check_output_dir(output_dir, "report directory")
-    files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample, correction=correction)
+    claim_output_dir(output_dir, "report", "report directory")
+    try:
+        files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample, correction=correction)
+    except BaseException:
+        release_if_unused(output_dir)  # a failed report leaves no empty folder behind
+        raise
     typer.echo(files.markdown.read_text(encoding="utf-8"))
     typer.echo(f"wrote {files.html}, {files.markdown}, {len(files.csv)} CSV table(s), {len(files.figures)} figure(s)")
 

@@ -43,6 +43,23 @@ class OpenAIConfig(ConfigBase):
             raise ValueError("must be the name of an environment variable (letters, digits and _), e.g. OPENAI_API_KEY")
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _an_http_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        # refused up front (else every call fails and the run ends with 0 counterfactuals); the
+        # message never repeats the value: it may carry a password
+        try:
+            parts = urlsplit(value) if value is not None else None
+            port_ok = parts is None or parts.port is None or parts.port > 0
+        except ValueError:
+            parts, port_ok = None, False
+        if value is not None and (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok
+                                  or any(c.isspace() for c in value)):
+            raise ValueError("must be an http(s) URL with a host, e.g. http://localhost:8000/v1")
+        return value
+
 
 class HFChatConfig(ConfigBase):
     """A local transformers chat model (including GGUF files)."""

@@ -59,7 +59,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     if write:  # before any teacher or API work: never write into a user's folder
         from codistill.utils.io import check_output_dir
 
-        check_output_dir(out_dir)
+        check_output_dir(out_dir, kind="counterfactuals")
     data = load_task(config.data)
     originals = list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
     generator = get_generator(config.generator)(config, data.task)

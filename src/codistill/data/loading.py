@@ -55,6 +55,8 @@ def load_task(config: DataConfig | None = None, /, **overrides) -> TaskData:
     notes: list[str] = []
     test_texts = {e.text for e in raw.test}
     pool = _clean_pool(raw.train, test_texts, notes)
+    if not pool and raw.train:  # say which rows went and why, not just "empty"
+        raise DataError(f"{task.name}: no training row is left after cleaning the {len(raw.train)} in the train split: {'; '.join(notes)}")
     if raw.validation is not None:
         pool_texts = {e.text for e in pool}
         validation = [e for e in _clean_pool(raw.validation, test_texts, notes) if e.text not in pool_texts]

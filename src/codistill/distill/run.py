@@ -81,7 +81,7 @@ def distill(
     if config.save_model:  # refuse a foreign output folder before any work, not after training
         from codistill.utils.io import check_output_dir
 
-        check_output_dir(Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config))
+        check_output_dir(Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config), kind="distill")
     distributed.init()  # before the teacher runs: its signals are computed sharded across processes
     quiet_transformers()
     session = session or default_session()

@@ -74,11 +74,13 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
     from codistill.counterfactuals.generators.base import get_generator
     from codistill.counterfactuals.pipeline import run_counterfactuals
     from codistill.data import load_task
+    from codistill.utils.io import check_output_dir
 
     t0 = time.monotonic()
     if verifier is None and not config.teacher:
         raise ConfigError("no teacher: pass --teacher PATH (the task teacher verifies counterfactuals and grounds rationales)")
     out_dir = Path(config.output_dir) if config.output_dir else default_output_dir(config)
+    check_output_dir(out_dir, "explain output directory", "explain")  # before any work: never write a user's folder
     data = load_task(config.data)
     names = list(data.task.label_names)
     train, held = budget_examples(data, config.k, config.seeds), eval_examples(data, config.eval_examples)
@@ -153,13 +155,13 @@ def salient_words_for(verifier: Any, examples: list, labels: list[int], n: int) 
 
 
 def write_outputs(out_dir: Path, config: ExplainConfig, records, eval_records, run) -> None:
-    from codistill.utils.io import atomic_directory, atomic_write_json
+    from codistill.utils.io import atomic_directory, atomic_write_json, claim_output_dir
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out_dir, "explain", "explain output directory")
     write_explanations(out_dir / "explanations.jsonl", records)
     if eval_records:
         write_explanations(out_dir / "eval.jsonl", eval_records)
     atomic_write_json(out_dir / "run.json", run)
     config.save(out_dir / "config.yaml")
-    with atomic_directory(out_dir / "dataset") as tmp:
+    with atomic_directory(out_dir / "dataset", "dataset") as tmp:
         to_dataset(records).save_to_disk(str(tmp))

@@ -54,8 +54,11 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     from codistill.explanations.seq2seq import Seq2SeqCollator, load_student
     from codistill.explanations.student import ExplanationCollator, ExplanationTrainer, build_features
     from codistill.models.loading import load_tokenizer, quiet_transformers
+    from codistill.utils.io import check_output_dir
     from codistill.utils.seed import seed_everything
 
+    if config.output_dir:  # before any training: never write a user's folder or another kind of output
+        check_output_dir(Path(config.output_dir).expanduser(), "explain-distill output directory", "explain-distill")
     quiet_transformers()
     t0 = time.perf_counter()
     source, records, refs = load_explanations(config.explanations)
@@ -155,7 +158,7 @@ def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenize
     from codistill.models.verbalizer import VerbalizerConfig, save_verbalizer
     from codistill.utils.io import atomic_directory, atomic_write_json, atomic_write_jsonl
 
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "explain-distill") as tmp:
         student.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if verbalizer:

@@ -41,7 +41,7 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
     if config.output_dir:  # refuse a foreign output folder before training
         from codistill.utils.io import check_output_dir
 
-        check_output_dir(Path(config.output_dir).expanduser())
+        check_output_dir(Path(config.output_dir).expanduser(), kind="generation")
     quiet_transformers()
     t0 = time.perf_counter()
     tc, dc = config.train, config.data

@@ -106,7 +106,7 @@ def derive_student(
     from codistill.utils.io import atomic_directory, check_output_dir
     from codistill.utils.seed import seed_everything
 
-    check_output_dir(output_dir)
+    check_output_dir(output_dir, kind="student")
     ref = resolve_model(source)
     tokenizer = load_tokenizer(ref)
     seed_everything(seed)  # the classification head may be freshly initialised

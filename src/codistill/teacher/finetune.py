@@ -124,7 +124,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     ref = resolve_model(config.model)
     key = teacher_fingerprint(config, data, model_fingerprint(ref), distributed.world_size())
     out = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config, key)
-    check_output_dir(out, "teacher output directory")  # before any training: never replace a user's folder
+    check_output_dir(out, "teacher output directory", "teacher")  # before any training: never replace a user's folder
     if not force and (hit := cached_result(out, key)):
         return hit
     if config.method == "setfit":  # the k labelled texts alone, no pool

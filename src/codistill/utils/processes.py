@@ -17,6 +17,28 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+#: the signals that stopped this process (SIGINT, SIGTERM), newest last: the command's exit status
+STOPPED_BY: list[int] = []
+
+
+def stop_on_signals() -> Callable[[], None]:
+    """SIGTERM stops the command like Ctrl-C (a ``KeyboardInterrupt``, so every ``finally`` and
+    atomic write unwinds); both are remembered in :data:`STOPPED_BY`. Returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    STOPPED_BY.clear()
+
+    def handler(signum, frame):
+        STOPPED_BY.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    return lambda: [signal.signal(sig, old) for sig, old in previous.items()] and None
+
+
+def interrupted_status() -> int:
+    """The conventional exit status of a command stopped by a signal: 128 + its number."""
+    return 128 + (STOPPED_BY[-1] if STOPPED_BY else signal.SIGINT)
 
 
 def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
@@ -82,6 +104,7 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
         return lambda: None
 
     def handler(signum, frame):
+        STOPPED_BY.append(signum)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
