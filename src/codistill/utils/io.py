@@ -8,6 +8,8 @@
 * Self-cleaning: temporaries are named after the host and process that made them, and those of
   dead processes are removed the next time anything is written next to them.
 * Modes follow the user's umask (``mkstemp``/``mkdtemp`` would make them 0600 / 0700).
+* Redacted: every text file goes through :func:`codistill.utils.secrets.redact` on its way to
+  disk (configs, records, reports), so no key is stored whichever writer made the text.
 """
 
 from __future__ import annotations
@@ -200,7 +202,10 @@ def claim_output_dir(path: str | os.PathLike, kind: str, what: str = "output dir
 
 # -- atomic writes ----------------------------------------------------------------------------
 def atomic_write_text(path: str | os.PathLike, text: str, *, clean: bool = True) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    """Write ``text``, redacted of secrets, to ``path`` through a temporary file and an atomic rename."""
+    from codistill.utils.secrets import redact
+
+    text = redact(text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if clean:
