@@ -29,9 +29,9 @@ def test_a_reply_without_usage_is_charged_its_reservation_not_zero(base_config):
         cfg = openai_config(base_config, srv.url, **{**FLAT, "max_budget_usd": 0.0025, "openai.concurrency": 4})
         result = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
     ledger = result.run["ledger"]
-    assert len(srv.requests) == ledger["calls"] == ledger["unmetered"] == 2  # 2 x 0.001 fit under 0.0025; 8 originals wanted
+    assert len(srv.requests) == 2  # 2 x 0.001 fit under 0.0025; 8 originals wanted
     assert ledger["cost_usd"] == pytest.approx(0.002) and result.report["cost_usd"] == pytest.approx(0.002)
-    assert result.run["stopped_by_budget"]
+    assert result.run["stopped_by_budget"] and ledger["calls"] == ledger["unmetered"] == 2
     assert any("without usage" in line for line in spending_lines(ledger, 0.0025, result.run["stopped_by_budget"]))
 
 
@@ -68,10 +68,10 @@ def test_over_reported_usage_settles_at_most_what_the_request_could_cost(base_co
         cfg = openai_config(base_config, srv.url, **{"max_budget_usd": 0.01, "openai.concurrency": 1})
         result = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
     ledger = result.run["ledger"]
-    assert ledger["calls"] == ledger["over_reported"] == len(srv.requests) > 0
-    assert ledger["completion_tokens"] == 5_000_000 * ledger["calls"]  # what the server said stays visible
     assert 0 < ledger["cost_usd"] <= 0.01
     assert ledger["cost_usd"] == pytest.approx(ledger["calls"] * (100 * 2.5 + 128 * 10.0) / 1e6)
+    assert ledger["calls"] == ledger["over_reported"] == len(srv.requests) > 0
+    assert ledger["completion_tokens"] == 5_000_000 * ledger["calls"]  # what the server said stays visible
     lines = spending_lines(ledger, 0.01, result.run["stopped_by_budget"])
     assert any("more tokens than their request could use" in line for line in lines)
 
@@ -84,6 +84,24 @@ def test_the_console_never_claims_a_stop_below_the_budget_the_ledger_exceeds():
     within = spending_lines({"cost_usd": 0.004}, 0.01, "budget:exceeded ...")
     assert within == ["stopped before exceeding the budget: spent $0.0040 of $0.0100 (the next call could have crossed it); "
                       "rerun with a larger --max-budget to resume"]
+
+
+def test_the_cli_never_prints_a_claim_the_ledger_contradicts(data_dir, tmp_path, monkeypatch, capsys, tiny_models):
+    # the one way past the cap: the first reply reports far more prompt tokens than the prompt holds
+    from codistill.cli import main
+
+    monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("codistill.counterfactuals.verify.TeacherVerifier", lambda *a, **k: KeywordTeacher())
+    teacher = str(tiny_models("bert"))
+    capsys.readouterr()
+    with FakeOpenAI(lambda n, body: ("ok", None), prompt_tokens=3_000_000) as srv:
+        code = main(["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "--teacher", teacher, "--generator",
+                     "openai", "--base-url", srv.url, "--max-budget", "0.01", "-o", str(tmp_path / "cf"), "-q",
+                     "--set", "report_similarity=false", "--set", "data.validation_size=4"])
+    out = capsys.readouterr().out
+    assert code == 0 and len(srv.requests) == 1
+    assert "before exceeding" not in out  # the ledger shows $7.50 on a $0.01 cap
+    assert "the ledger shows $7.5001 spent, above the $0.0100 budget" in out and "1 reply(ies) reported more tokens" in out
 
 
 def test_one_budget_caps_every_run_of_a_command(base_config):

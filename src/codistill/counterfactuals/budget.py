@@ -110,8 +110,8 @@ def spending_lines(ledger: dict, limit: float | None, stopped: str | None) -> li
         lines.append(f"note: {ledger['unmetered']} reply(ies) came without usage figures; each is counted at its worst case "
                      "(every prompt token bound and max_tokens completion tokens)")
     if ledger.get("over_reported"):
-        lines.append(f"warning: {ledger['over_reported']} reply(ies) reported more tokens than their request could use; the "
-                     "ledger counts at most max_tokens completion tokens per reply (check the endpoint's usage figures)")
+        lines.append(f"warning: {ledger['over_reported']} reply(ies) reported more tokens than their request could use (the ledger "
+                     "counts at most max_tokens completion tokens per reply, and the prompt tokens reported); check the endpoint's usage")
     over = limit is not None and cost > limit + 1e-12
     if over:
         lines.append(f"warning: the ledger shows ${cost:.4f} spent, above the ${limit:.4f} budget: a server reported more prompt "
