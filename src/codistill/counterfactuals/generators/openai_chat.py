@@ -244,11 +244,15 @@ def _usage(resp: Any, max_tokens: int, prompt_bound: float) -> tuple[int, int, s
     return pt, ct, "ok:over_reported" if ct > max_tokens or pt > prompt_bound else "ok"
 
 
+#: transport errors raised before a request left this machine (httpx's names, whichever httpx the client uses)
+NOT_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "InvalidURL", "LocalProtocolError",
+                      "ProxyError", "SSLError", "SSLCertVerificationError"})
+
+
 def _may_have_been_received(exc: Exception) -> bool:
     """Whether a request that failed in transit may have reached the server (and be billed): all
-    but a failure to connect (httpx's ``ConnectError`` / ``ConnectTimeout``, whichever httpx the
-    client uses)."""
-    return type(exc.__cause__).__name__ not in ("ConnectError", "ConnectTimeout")
+    but a failure to connect or to build the request; an unknown cause counts as received."""
+    return type(exc.__cause__).__name__ not in NOT_SENT
 
 
 def _retry_after(exc: Any) -> float | None:
