@@ -137,3 +137,20 @@ def test_a_sweep_spends_its_budget_once(base_config, monkeypatch):
             prepare_counterfactuals(config, config.tasks[0], "scripted", seed, Path(config.output_dir), said.append, budget=budget)
     assert budget.limit == 0.0025 and len(srv.requests) == 2 and budget.spent == pytest.approx(0.002)
     assert sum("stopped by the sweep's --max-budget" in line for line in said) == 3
+
+
+def test_explain_spends_one_cap_on_counterfactuals_and_rationales(tmp_path):
+    from codistill.explanations.config import ExplainConfig
+    from codistill.explanations.generate import generate_explanations
+    from helpers import write_data
+
+    with FakeOpenAI(lambda n, body: ("ok", None), usage=False) as srv:
+        cfg = ExplainConfig.from_dict({
+            "data": {"task": "sst2", "data_dir": str(write_data(tmp_path / "data")), "validation_size": 4}, "k": 4, "seeds": [0],
+            "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path / "explanations"), "progress": False, "source": "openai",
+            "max_budget_usd": 0.0025, "openai": {"base_url": srv.url, "backoff_s": 0.01, "price_input_per_mtok": 0.0,
+                                                  "price_output_per_mtok": 100.0, "max_tokens": 10},
+        })
+        result = generate_explanations(cfg, verifier=KeywordTeacher(), echo=quiet)
+    assert len(srv.requests) == 2 and result.run["cost_usd"] == pytest.approx(0.002)
+    assert result.run["stopped_by_budget"]

@@ -305,7 +305,9 @@ def save_config(config: SweepConfig, out_dir: Path, echo: Callable[[str], None])
     """Write ``sweep.yaml``; a different earlier config (say a grid extended by more seeds) is
     kept as ``sweep.<n>.yaml`` rather than overwritten."""
     path = out_dir / "sweep.yaml"
-    if path.is_file() and SweepConfig.from_yaml(path).to_dict() != config.to_dict():
+    from codistill.utils.secrets import redact_obj
+
+    if path.is_file() and SweepConfig.from_yaml(path).to_dict() != redact_obj(config.to_dict()):  # stored redacted
         n = 1
         while (out_dir / f"sweep.{n}.yaml").exists():
             n += 1

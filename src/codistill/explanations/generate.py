@@ -141,6 +141,7 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
         "counterfactual_validity": round(len(cf_by_id) / len(examples), 4) if config.counterfactuals and examples else None,
         "counterfactual_ledger": cf_run.get("ledger"), "rationale_ledger": ledger_summary or None,
         "cost_usd": round(cf_cost + float(ledger_summary.get("cost_usd", 0.0)), 6), "seconds": round(time.monotonic() - t0, 2),
+        "budget_usd": config.max_budget_usd, "stopped_by_budget": budget.stop_message() if budget.refused else None,
     }
     write_outputs(out_dir, config, train_records, eval_records, run)
     return ExplainResult(out_dir, train_records, eval_records, run)
