@@ -24,3 +24,7 @@ class AssetError(CodistillError):
 
 class BudgetError(CodistillError):
     """A k-shot budget that the data cannot satisfy."""
+
+
+class EndpointError(CodistillError):
+    """An API endpoint that answered no request usefully (a wrong key or URL, an outage)."""

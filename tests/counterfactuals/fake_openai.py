@@ -4,8 +4,10 @@ It binds the loopback interface only, serves at most ``max_requests`` requests a
 down after ``lifetime_s`` seconds whatever happens. ``script(n, body)`` decides each reply:
 ("ok", text) | ("status", code, headers) | ("sleep", seconds, text) | ("garbage", bytes) |
 ("stall", seconds) (hold the request, then answer 503) | ("echo_auth", code) (an error body that
-quotes the request's Authorization header, as some proxies do). ``models`` is what
-``GET /v1/models`` lists; ``prompt_tokens`` is the usage every reply reports.
+quotes the request's Authorization header, as some proxies do) | ("echo_key", text) (a chat
+completion whose reply is ``text``, or the flip, followed by the request's bearer token).
+``models`` is what ``GET /v1/models`` lists; ``prompt_tokens`` and ``completion_tokens`` are the
+usage every reply reports, and ``usage=False`` leaves usage out of the replies.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ def flip_input(body: dict) -> str:
 
 
 class FakeOpenAI:
-    def __init__(self, script, *, max_requests: int = 500, lifetime_s: float = 60.0, prompt_tokens: int = 100) -> None:
+    def __init__(self, script, *, max_requests: int = 500, lifetime_s: float = 60.0, prompt_tokens: int = 100,
+                 completion_tokens: int = 10, usage: bool = True) -> None:
         self.script = script
-        self.prompt_tokens = prompt_tokens  # what the server reports as usage
+        self.prompt_tokens, self.completion_tokens, self.usage = prompt_tokens, completion_tokens, usage  # what the server reports
         self.models = [{"id": "gpt-4o", "object": "model", "owned_by": "test"}]
         self.max_requests = max_requests
         self.requests: list[dict] = []
@@ -76,11 +79,15 @@ class FakeOpenAI:
                     time.sleep(action[1])
                     action = ("ok", action[2])
                 text = action[1] if action[1] is not None else flip_input(body)
+                if kind == "echo_key":
+                    text += " " + (self.headers.get("authorization") or "").split(" ")[-1]
                 reply = {
                     "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": body.get("model", "x"),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": server.prompt_tokens, "completion_tokens": 10, "total_tokens": 110},
                 }
+                if server.usage:
+                    reply["usage"] = {"prompt_tokens": server.prompt_tokens, "completion_tokens": server.completion_tokens,
+                                      "total_tokens": server.prompt_tokens + server.completion_tokens}
                 try:
                     self._send(200, json.dumps(reply).encode())
                 except (BrokenPipeError, ConnectionResetError):

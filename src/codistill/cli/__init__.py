@@ -23,7 +23,7 @@ from codistill.cli import report as report_cli
 from codistill.cli import sweep as sweep_cli
 from codistill.cli import teacher as teacher_cli
 from codistill.errors import CodistillError
-from codistill.utils.secrets import install_log_redaction, redact
+from codistill.utils.secrets import install_log_redaction, output_redaction, redact
 
 app = typer.Typer(
     name="codistill",
@@ -142,7 +142,8 @@ def _run(argv: list[str] | None) -> int:
     debug = os.environ.get("CODISTILL_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
     install_log_redaction()  # no key reaches a log, whichever library writes it
     try:
-        code = app(args=argv, standalone_mode=False)
+        with output_redaction():  # no key reaches the console, whichever command or library prints it
+            code = app(args=argv, standalone_mode=False)
     except CodistillError as exc:
         if debug:
             raise

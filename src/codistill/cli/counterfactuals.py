@@ -51,6 +51,7 @@ def counterfactuals(
     set_: SetOpt = None,
 ) -> None:
     """Generate counterfactuals (minimal edits that flip the teacher), verify them, write jsonl + Dataset + report."""
+    from codistill.counterfactuals.budget import spending_lines
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
     from codistill.counterfactuals.quality import format_report
@@ -62,14 +63,13 @@ def counterfactuals(
         generator=generator, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,
     )
     cfg = build_config(CounterfactualConfig, config, set_, options)
-    result = run_counterfactuals(cfg, echo=typer.echo)
+    result = run_counterfactuals(cfg, echo=typer.echo).check_endpoint()
     typer.echo(format_report(result.report))
     led = result.run["ledger"]
     typer.echo(f"calls: {led['calls']} new ({led['cached']} cached), tokens {led['prompt_tokens']}+{led['completion_tokens']}, "
                f"estimated ${led['cost_usd']:.4f}; outcomes from cache: {result.run['cached_outcomes']}/{result.run['originals']}")
-    if result.run.get("stopped_by_budget"):
-        typer.secho(f"stopped before exceeding the budget: spent ${led['cost_usd']:.4f} of ${result.run['budget_usd']:.4f} (the next call "
-                    "could have crossed it); rerun with a larger --max-budget to resume", fg=typer.colors.YELLOW)
+    for line in spending_lines(led, result.run["budget_usd"], result.run.get("stopped_by_budget")):
+        typer.secho(line, fg=typer.colors.YELLOW)
     typer.echo(f"wrote {len(result.records)} counterfactuals to {result.output_dir / 'counterfactuals.jsonl'}")
 
 

@@ -58,6 +58,7 @@ def explain(
     set_: SetOpt = None,
 ) -> None:
     """Teacher explanations per example: a rationale, a teacher-verified counterfactual, optionally a critique and a revision."""
+    from codistill.counterfactuals.budget import spending_lines
     from codistill.explanations.config import ExplainConfig
     from codistill.explanations.generate import generate_explanations
 
@@ -76,6 +77,10 @@ def explain(
     run = result.run
     typer.echo(f"{run['examples']} training + {run['eval_examples']} test examples: {run['with_rationale']} rationales, "
                f"{run['with_counterfactual']} verified counterfactuals; ${run['cost_usd']:.4f}; {run['seconds']:.0f}s")
+    ledgers = [led for led in (run.get("counterfactual_ledger"), run.get("rationale_ledger")) if led]
+    spent = {"cost_usd": run["cost_usd"], **{k: sum(led.get(k, 0) for led in ledgers) for k in ("unmetered", "over_reported")}}
+    for line in spending_lines(spent, run.get("budget_usd"), run.get("stopped_by_budget")):
+        typer.secho(line, fg=typer.colors.YELLOW)
     for r in result.records[:3]:
         typer.echo(f"  {r.text[:80]!r}\n    {r.rationale}\n    {r.counterfactual}")
     typer.echo(f"wrote {result.output_dir / 'explanations.jsonl'}")

@@ -23,7 +23,7 @@ SetOpt = Annotated[
 # LLM-backed commands (counterfactuals, explain)
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")]
-MaxBudgetOpt = Annotated[Optional[float], typer.Option("--max-budget", help="Stop cleanly before spending more than this many USD.")]
+MaxBudgetOpt = Annotated[Optional[float], typer.Option("--max-budget", help="One spending cap in USD for the whole command: no API call starts that could cross it.")]
 OutputDirOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")]
 CacheDirOpt = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]

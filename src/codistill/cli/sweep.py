@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, ReportToOpt, SetOpt, build_config
+from codistill.cli.options import ConfigOpt, MaxBudgetOpt, ReportToOpt, SetOpt, build_config
 
 
 # the demo's verdicts in plain words: Holm over each printed table's cells (its row of k's), the
@@ -46,6 +46,7 @@ def sweep(
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Parallel runs.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where results.jsonl and the report go.")] = None,
     report_to: ReportToOpt = None,
+    max_budget: MaxBudgetOpt = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
 ) -> None:
     """Run a grid of tasks x k x recipes x {baseline, +CoD} x seeds; resumable; ends with the report."""
@@ -56,6 +57,8 @@ def sweep(
     cfg = build_config(SweepConfig, config, set_, options)
     if report_to is not None:  # every run logs to the trackers under its key (logs/<key> for TensorBoard)
         cfg = cfg.with_overrides({"distill_overrides": [*cfg.distill_overrides, f"train.report_to={report_to}"]})
+    if max_budget is not None:  # one cap for every counterfactual run of the sweep
+        cfg = cfg.with_overrides({"counterfactual_overrides": [*cfg.counterfactual_overrides, f"max_budget_usd={max_budget}"]})
     if print_config:
         typer.echo(cfg.to_yaml(), nl=False)
         return

@@ -1,11 +1,16 @@
-"""Spending limit: a hard cap.
+"""Spending limit: a hard cap, one per command.
 
 Every API call first reserves its worst-case price (a safe upper bound on its prompt tokens plus
 every allowed completion token); a call whose reservation does not fit under the cap is never
-started. When the reply arrives the reservation is settled with the usage the server reports. A
-server that reports more prompt tokens than the bound (a different tokenizer, hidden system
-prompts) raises the bound for later calls (:attr:`Budget.scale`), and until the first call has
-settled only one call is in flight, so concurrency cannot multiply an underestimate.
+started. When the reply arrives the reservation is settled with the usage the server reports,
+never more than ``max_tokens`` completion tokens. A reply without usage, and a request the
+server may have received without answering (a timeout, a 200 that is not a chat completion),
+settle at their reservation: the provider may bill them. A server that reports more prompt
+tokens than the bound (a different tokenizer, hidden system prompts) raises the bound for later
+calls (:attr:`Budget.scale`), and until the first call has settled only one call is in flight,
+so concurrency cannot multiply an underestimate; that one reply is the only way spending can
+pass the cap, and the ledger flags it (``over_reported``). A command that makes several runs (a
+sweep, ``explain``) passes one :class:`Budget` to all of them.
 """
 
 from __future__ import annotations
@@ -94,3 +99,26 @@ class Budget:
 
     def stop_message(self) -> str:
         return f"budget:exceeded the next call could cross the ${self.limit:.4f} budget"
+
+
+def spending_lines(ledger: dict, limit: float | None, stopped: str | None) -> list[str]:
+    """What the console says about a run's spending, from its ledger summary: never a claim the
+    ledger contradicts (no "stopped before exceeding the budget" above the budget)."""
+    cost = float(ledger.get("cost_usd", 0.0))
+    lines = []
+    if ledger.get("unmetered"):
+        lines.append(f"note: {ledger['unmetered']} reply(ies) came without usage figures; each is counted at its worst case "
+                     "(every prompt token bound and max_tokens completion tokens)")
+    if ledger.get("over_reported"):
+        lines.append(f"warning: {ledger['over_reported']} reply(ies) reported more tokens than their request could use (the ledger "
+                     "counts at most max_tokens completion tokens per reply, and the prompt tokens reported); check the endpoint's usage")
+    over = limit is not None and cost > limit + 1e-12
+    if over:
+        lines.append(f"warning: the ledger shows ${cost:.4f} spent, above the ${limit:.4f} budget: a server reported more prompt "
+                     "tokens than the prompts could hold (see run.json, ledger.over_reported)")
+    if stopped and not over:
+        lines.append(f"stopped before exceeding the budget: spent ${cost:.4f} of ${limit or 0.0:.4f} (the next call could have "
+                     "crossed it); rerun with a larger --max-budget to resume")
+    elif stopped:
+        lines.append("stopped: no further calls were made; rerun with a larger --max-budget to resume")
+    return lines

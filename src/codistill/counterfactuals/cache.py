@@ -11,6 +11,9 @@ Two tables of cached values, both keyed by a fingerprint of everything that dete
   teacher or the API for them.
 
 ``calls`` is the ledger: one row per API call (or retry) with tokens, dollars and status, per run.
+A reply's status is ``ok``, ``ok:unmetered`` (no usage reported: charged its worst case) or
+``ok:over_reported`` (more tokens reported than the request could use); a failed try that may
+have been billed (a timeout) carries its worst-case cost too.
 """
 
 from __future__ import annotations
@@ -79,11 +82,13 @@ class Ledger:
     def __init__(self, cache: Cache | None, config: dict[str, Any] | None = None) -> None:
         self.cache = cache
         self.run_id = uuid.uuid4().hex[:12]
-        self.totals = {"calls": 0, "ok": 0, "retried": 0, "failed": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+        self.totals = {"calls": 0, "ok": 0, "retried": 0, "failed": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
+                       "unmetered": 0, "over_reported": 0}
         self._lock = threading.Lock()
         if cache is not None:
             with cache._lock:
-                cache._db.execute("INSERT INTO runs (run_id, started, config) VALUES (?, ?, ?)", (self.run_id, time.time(), json.dumps(config or {})))
+                cache._db.execute("INSERT INTO runs (run_id, started, config) VALUES (?, ?, ?)",
+                                  (self.run_id, time.time(), json.dumps(redact_obj(config or {}))))
 
     def record(self, *, generator: str, model: str, key: str, status: str, prompt_tokens: int = 0,
                completion_tokens: int = 0, cost_usd: float = 0.0, latency_s: float = 0.0) -> None:
@@ -93,7 +98,10 @@ class Ledger:
                 t["cached"] += 1
             else:
                 t["calls"] += 1
-                t["ok" if status == "ok" else "retried" if status.startswith("retry") else "failed"] += 1
+                ok = status == "ok" or status.startswith("ok:")
+                t["ok" if ok else "retried" if status.startswith("retry") else "failed"] += 1
+                if status in ("ok:unmetered", "ok:over_reported"):
+                    t[status[3:]] += 1
             t["prompt_tokens"] += prompt_tokens
             t["completion_tokens"] += completion_tokens
             t["cost_usd"] += cost_usd
@@ -109,7 +117,7 @@ class Ledger:
         if self.cache is not None:
             with self.cache._lock:
                 self.cache._db.execute("UPDATE runs SET finished = ?, summary = ? WHERE run_id = ?",
-                                       (time.time(), json.dumps(summary), self.run_id))
+                                       (time.time(), json.dumps(redact_obj(summary)), self.run_id))
 
     def summary(self) -> dict[str, Any]:
         return {"run_id": self.run_id, **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.totals.items()}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from codistill.counterfactuals.text import normalise_space, words
+from codistill.utils.secrets import carries_secret
 
 
 class ParseError(ValueError):
@@ -65,6 +66,8 @@ def parse_candidate(raw: str | None, original: str, *, max_growth: float = 2.0) 
     text = _strip_wrapping(lines[0])
     if not text:
         raise ParseError("parse:empty", "nothing left after stripping quotes and prefaces")
+    if carries_secret(text):  # a server or proxy echoing the request's key: never a counterfactual
+        raise ParseError("parse:secret", "the reply carries a key or token")
     if _REFUSAL.match(text):
         raise ParseError("parse:refusal", "the model refused")
     if _ECHO.search(text) and not _ECHO.search(original):

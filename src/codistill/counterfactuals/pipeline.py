@@ -13,6 +13,7 @@ Outputs in ``output_dir``:
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ from typing import Any
 from codistill.counterfactuals.budget import Budget
 from codistill.counterfactuals.cache import Cache, Ledger
 from codistill.counterfactuals.config import CounterfactualConfig
-from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome, Request, get_generator
+from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome, Request, get_generator, is_fact
 from codistill.counterfactuals.record import CounterfactualRecord, write_counterfactuals
 from codistill.counterfactuals.text import edited_words, has_words
-from codistill.errors import ConfigError
+from codistill.errors import ConfigError, EndpointError
 from codistill.utils.hashing import fingerprint
 
 
@@ -36,17 +37,33 @@ class RunResult:
     run: dict[str, Any]
     outcomes: list[Outcome] = field(default_factory=list)
 
+    def check_endpoint(self) -> RunResult:
+        """Raise :class:`EndpointError` when every call of the run failed at the endpoint (a wrong
+        key or URL, an outage): a run that produced nothing because of it must not pass for done."""
+        cause = self.run.get("endpoint_failure")
+        if cause:
+            where = f"; failures in {self.output_dir / 'failures.jsonl'}" if (self.output_dir / "failures.jsonl").is_file() else ""
+            raise EndpointError(f"every API call failed: {cause}; nothing was cached, so a rerun after fixing the key or the "
+                                f"endpoint (--base-url) calls again{where}")
+        return self
+
 
 def default_output_dir(config: CounterfactualConfig) -> Path:
     return Path("outputs") / "counterfactuals" / f"{config.data.task}-k{config.k}-s{config.seed}-{config.generator}"
 
 
-def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None) -> RunResult:
+def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None,
+                        budget: Budget | None = None) -> RunResult:
     """Generate, verify and write counterfactuals for the CoD originals of ``(task, k, seed)``.
 
     ``verifier`` replaces the teacher (tests pass scripted teachers); otherwise ``config.teacher``
     is loaded, and only when some input is not already in the cache. ``originals`` (examples of
     the task) replaces the CoD originals, e.g. every example of a budget for explanations.
+    ``budget`` is the spending limit of the whole command when it makes several runs (a sweep,
+    ``explain``); by default the run has its own ``config.max_budget_usd``.
+
+    When every call failed at the endpoint, ``run["endpoint_failure"]`` says why and
+    :meth:`RunResult.check_endpoint` (which every command calls) raises :class:`EndpointError`.
     """
     from codistill.data import load_task, sample
     from codistill.models.loading import scorer_fingerprint
@@ -67,7 +84,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         echo(note)
     cache = Cache(config.cache_dir) if config.use_cache else None
     ledger = Ledger(cache, config.to_dict())
-    budget = Budget(config.max_budget_usd)
+    budget = budget if budget is not None else Budget(config.max_budget_usd)
     if hasattr(generator, "attach"):
         generator.attach(cache, ledger, budget)
     if hasattr(generator, "prepare"):
@@ -89,6 +106,8 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             hit = cache.get("outcomes", keys[e.id])
             if hit is not None:
                 out = Outcome.from_dict(hit)
+                if out.chosen is None and not all(is_fact(f.reason) for f in out.failures):
+                    continue  # an endpoint failure an older version cached: ask again
                 out.original_id = e.id
                 out.meta["cached"] = True
                 outcomes[e.id] = out
@@ -147,6 +166,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         "screening": verifier.report() if hasattr(verifier, "report") else None,
         "cache": {"path": str(cache.path) if cache else None, "hits": dict(cache.hits) if cache else {}, "misses": dict(cache.misses) if cache else {}},
         "ledger": ledger.summary(), "budget_usd": config.max_budget_usd, "stopped_by_budget": stopped[0] if stopped else None,
+        "endpoint_failure": endpoint_failure([outcomes[e.id] for e in misses]),
     }
     from codistill.counterfactuals.quality import quality_report
 
@@ -179,6 +199,18 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     if cache is not None:
         cache.close()
     return RunResult(out_dir, records, failures, report, run, [outcomes[e.id] for e in originals])
+
+
+def endpoint_failure(outcomes: list[Outcome]) -> str | None:
+    """Why, when outcomes made with API calls all failed at the endpoint (no reply worth parsing,
+    no budget stop): the commonest reason and its first detail; ``None`` otherwise."""
+    failures = [f for o in outcomes for f in o.failures]
+    if not failures or any(o.chosen for o in outcomes) or any(is_fact(f.reason) or f.reason.startswith("budget:") for f in failures):
+        return None
+    reasons = Counter(f.reason for f in failures)
+    reason, n = reasons.most_common(1)[0]
+    detail = next(f.detail for f in failures if f.reason == reason)
+    return f"{detail[:200] if detail.startswith(reason) else reason} (x{n})"
 
 
 def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, Outcome]) -> tuple[list[CounterfactualRecord], list[dict[str, Any]]]:
@@ -236,9 +268,9 @@ def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures
 
     claim_output_dir(out_dir, "counterfactuals")
     write_counterfactuals(out_dir / "counterfactuals.jsonl", records)
-    atomic_write_jsonl(out_dir / "failures.jsonl", redact_obj(failures))
-    atomic_write_json(out_dir / "report.json", redact_obj(report))
-    atomic_write_json(out_dir / "run.json", redact_obj(run))
+    atomic_write_jsonl(out_dir / "failures.jsonl", failures)  # every text file is redacted on its way to disk
+    atomic_write_json(out_dir / "report.json", report)
+    atomic_write_json(out_dir / "run.json", run)
     config.save(out_dir / "config.yaml")
     try:
         import datasets
@@ -247,7 +279,7 @@ def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures
     rows = [r.to_dict() for r in records]
     columns = ["original_id", "counterfactual_text", "counterfactual_label", "original_text", "original_label", "teacher_label_original",
                "teacher_probs_original", "teacher_probs_counterfactual", "generator", "attempts", "cost_usd"]
-    table = {c: [r[c] for r in rows] for c in columns}
+    table = redact_obj({c: [r[c] for r in rows] for c in columns})
     features = datasets.Features({
         "original_id": datasets.Value("string"), "counterfactual_text": datasets.Value("string"), "counterfactual_label": datasets.Value("int64"),
         "original_text": datasets.Value("string"), "original_label": datasets.Value("int64"), "teacher_label_original": datasets.Value("int64"),

@@ -139,7 +139,9 @@ class ResultStore:
 
     def append(self, record: RunRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record.to_dict(), sort_keys=True, ensure_ascii=False) + "\n"
+        from codistill.utils.secrets import redact
+
+        line = redact(json.dumps(record.to_dict(), sort_keys=True, ensure_ascii=False)) + "\n"  # like every file codistill writes
         with self.path.open("a+b") as handle:
             size = handle.seek(0, os.SEEK_END)
             if size > 0:

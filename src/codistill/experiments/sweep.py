@@ -74,10 +74,12 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
 
 
 def prepare_counterfactuals(
-    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper"
+    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper",
+    budget: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """Counterfactuals for the CoD originals of the largest k (covering every smaller k): its k/2
-    originals for the paper mode, all k (one or cod_m each) for the full and multi modes."""
+    originals for the paper mode, all k (one or cod_m each) for the full and multi modes.
+    ``budget`` is the sweep's one spending cap (:func:`sweep_budget`), shared by every run."""
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
@@ -90,7 +92,7 @@ def prepare_counterfactuals(
         cf = cf.with_overrides(config.counterfactual_overrides)
     if mode.startswith("multi"):
         cf.per_original = max(cf.per_original, config.cod_m)
-    result = run_counterfactuals(cf, echo=lambda *_: None)
+    result = run_counterfactuals(cf, echo=lambda *_: None, budget=budget).check_endpoint()
     report = result.report
     stats = {
         "generator": cf.generator,
@@ -100,8 +102,18 @@ def prepare_counterfactuals(
         "edited_words": (report.get("edited_words") or {}).get("mean"),
         "cost_usd": report.get("cost_usd", 0.0),
     }
-    echo(f"[{task.task}] seed {seed}: {stats['valid']}/{stats['originals']} verified counterfactuals ({cf.generator})")
+    stopped = " (stopped by the sweep's --max-budget)" if result.run.get("stopped_by_budget") else ""
+    echo(f"[{task.task}] seed {seed}: {stats['valid']}/{stats['originals']} verified counterfactuals ({cf.generator}){stopped}")
     return str(result.output_dir / "counterfactuals.jsonl"), stats
+
+
+def sweep_budget(config: SweepConfig) -> Any:
+    """The one spending cap of a sweep (``max_budget_usd`` of its counterfactual overrides): every
+    counterfactual run of every task, seed and mode draws on it, so the sweep spends it once."""
+    from codistill.counterfactuals.budget import Budget
+    from codistill.counterfactuals.config import CounterfactualConfig
+
+    return Budget(CounterfactualConfig().with_overrides(config.counterfactual_overrides).max_budget_usd)
 
 
 def file_sha256(path: str | None) -> str | None:
@@ -127,6 +139,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     skipped = 0
     teachers: dict[str, str] = {}
     cf_files: dict[tuple[str, int], str] = {}
+    budget = sweep_budget(config)
     for task in config.tasks:
         modes = config.mode_names()
         keys = [
@@ -149,7 +162,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod}):
             # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
             name = task.task if mode == "paper" else f"{task.task}/{mode}"
-            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode)
+            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode, budget)
             cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
         task_jobs = []
         for key in keys:
@@ -297,7 +310,9 @@ def save_config(config: SweepConfig, out_dir: Path, echo: Callable[[str], None])
     """Write ``sweep.yaml``; a different earlier config (say a grid extended by more seeds) is
     kept as ``sweep.<n>.yaml`` rather than overwritten."""
     path = out_dir / "sweep.yaml"
-    if path.is_file() and SweepConfig.from_yaml(path).to_dict() != config.to_dict():
+    from codistill.utils.secrets import redact_obj
+
+    if path.is_file() and SweepConfig.from_yaml(path).to_dict() != redact_obj(config.to_dict()):  # stored redacted
         n = 1
         while (out_dir / f"sweep.{n}.yaml").exists():
             n += 1

@@ -94,9 +94,10 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
     labels = [int(p.argmax()) for p in probs]
 
     cf_cfg = counterfactual_config(config, out_dir)
+    budget = Budget(config.max_budget_usd)  # one cap for the whole command: counterfactuals and rationales
     cf_by_id, cf_run = {}, {}
     if config.counterfactuals:
-        result = run_counterfactuals(cf_cfg, verifier=verifier, write=False, echo=echo, originals=examples)
+        result = run_counterfactuals(cf_cfg, verifier=verifier, write=False, echo=echo, originals=examples, budget=budget).check_endpoint()
         cf_by_id, cf_run = {r.original_id: r for r in result.records}, result.run
     cf_cost = float(cf_run.get("ledger", {}).get("cost_usd", 0.0))
 
@@ -112,9 +113,8 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
 
         cache = Cache(config.cache_dir) if config.use_cache else None
         ledger = Ledger(cache, config.to_dict())
-        remaining = None if config.max_budget_usd is None else max(0.0, config.max_budget_usd - cf_cost)
         generator = get_generator(config.source)(cf_cfg, data.task)
-        generator.attach(cache, ledger, Budget(remaining))
+        generator.attach(cache, ledger, budget)
         llm = LLMRationales(generator, names, config.evidence_words, config.critique, config.revise).explain([e.text for e in examples], labels)
         generator.close()
         ledger_summary = ledger.summary()
@@ -143,6 +143,7 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
         "counterfactual_validity": round(len(cf_by_id) / len(examples), 4) if config.counterfactuals and examples else None,
         "counterfactual_ledger": cf_run.get("ledger"), "rationale_ledger": ledger_summary or None,
         "cost_usd": round(cf_cost + float(ledger_summary.get("cost_usd", 0.0)), 6), "seconds": round(time.monotonic() - t0, 2),
+        "budget_usd": config.max_budget_usd, "stopped_by_budget": budget.stop_message() if budget.refused else None,
     }
     write_outputs(out_dir, config, train_records, eval_records, run)
     return ExplainResult(out_dir, train_records, eval_records, run)

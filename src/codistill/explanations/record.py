@@ -71,10 +71,13 @@ def write_explanations(path: str | Path, records: list[ExplanationRecord]) -> Pa
 
 
 def to_dataset(records: list[ExplanationRecord]):
-    """The records as a ``datasets.Dataset`` with a fixed schema (provenance as a JSON string)."""
+    """The records as a ``datasets.Dataset`` with a fixed schema (provenance as a JSON string),
+    redacted of secrets like every file codistill writes."""
     import json
 
     import datasets
+
+    from codistill.utils.secrets import redact_obj
 
     string, integer, floats = datasets.Value("string"), datasets.Value("int64"), datasets.Sequence(datasets.Value("float64"))
     schema = {
@@ -84,4 +87,4 @@ def to_dataset(records: list[ExplanationRecord]):
         "provenance": string,
     }
     rows = [{**r.to_dict(), "provenance": json.dumps(r.provenance, sort_keys=True)} for r in records]
-    return datasets.Dataset.from_dict({c: [row[c] for row in rows] for c in schema}, features=datasets.Features(schema))
+    return datasets.Dataset.from_dict(redact_obj({c: [row[c] for row in rows] for c in schema}), features=datasets.Features(schema))

@@ -19,6 +19,7 @@ import numpy as np
 from codistill.counterfactuals.text import Token, tokenize
 from codistill.explanations.render import render_rationale
 from codistill.utils.hashing import fingerprint
+from codistill.utils.secrets import carries_secret
 
 SYSTEM = "You explain the decisions of a text classifier. Be brief and faithful to the text; quote it exactly."
 RATIONALE = (
@@ -118,7 +119,8 @@ class LLMRationales:
         crit = self.generator.chat([[{"role": "system", "content": SYSTEM}, {"role": "user", "content": CRITIQUE.format(
             text=texts[i], label=self.names[labels[i]], rationale=out[i]["rationale"])}] for i in todo], "critique")
         for i, c in zip(todo, crit):
-            out[i]["critique"] = (c.raw.strip() or None) if not c.error else None
+            # a reply echoing the key is the endpoint's fault, never a critique
+            out[i]["critique"] = (c.raw.strip() or None) if not c.error and not carries_secret(c.raw) else None
             out[i]["cost_usd"] += c.cost_usd
         if not self.do_revise:
             return out

@@ -14,6 +14,8 @@
   temporary folder also holds a marker); only those of dead processes on this host are removed,
   the next time anything is written next to them. Nothing is removed by a generic name pattern.
 * Modes follow the user's umask (``mkstemp``/``mkdtemp`` would make them 0600 / 0700).
+* Redacted: every text file goes through :func:`codistill.utils.secrets.redact` on its way to
+  disk (configs, records, reports), so no key is stored whichever writer made the text.
 """
 
 from __future__ import annotations
@@ -261,7 +263,10 @@ def write_owned_file(path: str | os.PathLike, text: str, kind: str) -> Path:
 
 # -- atomic writes ----------------------------------------------------------------------------
 def atomic_write_text(path: str | os.PathLike, text: str, *, clean: bool = True) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    """Write ``text``, redacted of secrets, to ``path`` through a temporary file and an atomic rename."""
+    from codistill.utils.secrets import redact
+
+    text = redact(text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if clean:

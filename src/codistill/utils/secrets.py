@@ -1,24 +1,36 @@
 """Keep API keys out of everything codistill stores or prints.
 
 :func:`redact` removes registered secrets (the key a generator read from the environment) and
-anything shaped like a key or a bearer token from a string; every stored error, ledger entry,
-report and CLI message goes through it. :func:`looks_like_key` catches a key pasted where a
-variable *name* belongs.
+anything shaped like a key, a bearer token, a password in a URL (``http://user:pw@host``) or a
+key in a URL's query string (``?api_key=...``) from a string. It runs at two choke points: every
+text file codistill writes (:func:`codistill.utils.io.atomic_write_text`, which every JSON, JSONL
+and YAML writer uses; the cache and ledger redact their own rows) and the console
+(:func:`output_redaction`, around every CLI command). :func:`carries_secret` lets a
+generator refuse a reply that carries one (a server echoing the key), and :func:`looks_like_key`
+catches a key pasted where a variable *name* belongs.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 REDACTED = "[REDACTED]"
 # the group named ``s`` is the secret; what precedes it (a label) is kept
 _PATTERNS = [
     re.compile(r"(?P<s>\bsk-[A-Za-z0-9_\-]{8,})"),  # OpenAI-style keys (sk-..., sk-proj-...)
-    re.compile(r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._\-~+/=]{8,})"),
+    # a bearer token has a digit or is long: "the bearer mentioned" is prose, not a token
+    re.compile(r"(?i)\bbearer\s+(?P<s>(?=[A-Za-z._\-~+/=]*\d)[A-Za-z0-9._\-~+/=]{8,}|[A-Za-z0-9._\-~+/=]{20,})"),
     re.compile(r"(?i)\b(?:api[_-]?key|access[_-]?token|authorization)\W{1,4}(?P<s>[A-Za-z0-9._\-~+/=]{12,})"),
     re.compile(r"(?P<s>\b(?:hf_|ghp_|gho_|xox[bp]-|AKIA)[A-Za-z0-9_\-]{12,})"),
+    # the password of a URL's user info: scheme://user:PASSWORD@host
+    re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:?#'\"]*:(?P<s>[^\s/@?#'\"]+)(?=@)"),
+    # a query parameter named like a credential: ?api_key=..., &token=..., ;sig=...
+    re.compile(r"(?i)[?&;][A-Za-z0-9_.\-]*(?:key|token|secret|pass|pwd|auth|sig|credential)[A-Za-z0-9_.\-]*=(?P<s>[^&#\s'\"]+)"),
 ]
 _KNOWN: set[str] = set()
 _LOCK = threading.Lock()
@@ -42,6 +54,12 @@ def redact(text: Any) -> Any:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(0)[: m.start("s") - m.start(0)] + REDACTED, text)
     return text
+
+
+def carries_secret(text: Any) -> bool:
+    """Whether ``text`` holds a registered secret, anything shaped like one (see :func:`redact`)
+    or the mark of one already redacted."""
+    return isinstance(text, str) and (REDACTED in text or redact(text) != text)
 
 
 def redact_obj(obj: Any) -> Any:
@@ -85,3 +103,42 @@ def install_log_redaction() -> None:
 
     redacting._codistill_redacts = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(redacting)
+
+
+class RedactingStream:
+    """A text stream that writes through :func:`redact` (wraps ``sys.stdout`` / ``sys.stderr``).
+
+    It has no ``buffer``, so nothing (click's echo included) can write around it in bytes."""
+
+    _codistill_redacts = True
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def output_redaction() -> Iterator[None]:
+    """Everything written to ``sys.stdout`` and ``sys.stderr`` inside the block is redacted: the
+    console's choke point (a pair listing, a progress line or a warning from any library)."""
+    saved = sys.stdout, sys.stderr
+    if sys.stdout is not None and not getattr(sys.stdout, "_codistill_redacts", False):
+        sys.stdout = RedactingStream(sys.stdout)
+    if sys.stderr is not None and not getattr(sys.stderr, "_codistill_redacts", False):
+        sys.stderr = RedactingStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved

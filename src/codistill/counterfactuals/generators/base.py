@@ -19,6 +19,7 @@ from codistill.counterfactuals.parse import ParseError, parse_candidate
 from codistill.counterfactuals.text import char_edit_ratio, edited_words, has_words
 from codistill.counterfactuals.verify import candidate_probs
 from codistill.errors import ConfigError
+from codistill.utils.secrets import redact
 
 if TYPE_CHECKING:
     from codistill.counterfactuals.config import CounterfactualConfig
@@ -26,8 +27,13 @@ if TYPE_CHECKING:
     from codistill.data import Example, TaskSpec
 
 
-#: failure reasons that say nothing about the input (outages, rate limits): never cached as final
-TRANSIENT_REASONS = frozenset({"api:gave_up"})
+def is_fact(reason: str) -> bool:
+    """Whether a failure is a fact about the input text (a parsed reply, the teacher's verdict),
+    which a cached outcome may keep. Failures of the endpoint (an outage, a rate limit, a 401, a
+    200 that is not a chat completion, a reply echoing the key) and budget stops say nothing about
+    the text: an outcome with one is never cached, so a rerun after the fix calls again."""
+    return not reason.startswith(("api:", "budget:")) and reason != "parse:secret"
+
 
 #: rules choosing the winner among an input's verified flips (``CounterfactualConfig.selection``)
 SELECTIONS = ("smallest", "nearest_boundary", "most_confident")
@@ -236,7 +242,7 @@ class Generator(ABC):
                     try:
                         text = parse_candidate(prop.raw, req.example.text)
                     except ParseError as exc:
-                        out.failures.append(Failure(req.example.id, attempt, exc.reason, str(exc), candidate=prop.raw[:500]))
+                        out.failures.append(Failure(req.example.id, attempt, exc.reason, str(exc), candidate=redact(prop.raw)[:500]))
                         continue
                     texts.append(text)
                     owners.append(i)
@@ -279,8 +285,8 @@ class Generator(ABC):
             out = outcomes[i]
             if stopped:
                 out.meta["stopped"] = stopped  # not final: a resumed run with more budget retries it
-            elif any(f.reason in TRANSIENT_REASONS for f in out.failures):
-                out.meta["transient"] = True  # not final either: a rate limit or an outage may pass
+            elif not all(is_fact(f.reason) for f in out.failures):
+                out.meta["transient"] = True  # not final either: an outage may pass, a key or an endpoint be fixed
             elif on_outcome:
                 on_outcome(out)
         return [outcomes[i] for i in range(len(requests))]

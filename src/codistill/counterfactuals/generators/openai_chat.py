@@ -3,7 +3,10 @@
 Requests run concurrently (``asyncio`` with a semaphore), each reply is cached the moment it
 arrives, and 429 / 5xx / timeouts / connection errors are retried with exponential backoff and
 jitter (a server's ``Retry-After`` wins). The client's own retries are switched off so every
-attempt is visible in the ledger and the budget. The key comes from the environment only.
+attempt is visible in the ledger and the budget. A reply settles at the usage it reports, at
+most ``max_tokens`` completion tokens (more is flagged ``over_reported``); a reply without usage,
+a timeout and a 200 that is not a chat completion settle at their reservation (the worst case).
+Only chat completions are cached. The key comes from the environment only.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from codistill.counterfactuals.generators.base import Generator, Proposal, Reque
 from codistill.counterfactuals.prompts import build_messages, template_for
 from codistill.errors import ConfigError
 from codistill.utils.hashing import fingerprint
-from codistill.utils.secrets import redact, register_secret
+from codistill.utils.secrets import carries_secret, redact, register_secret
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 520, 522, 524}
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
@@ -141,7 +144,7 @@ class OpenAIGenerator(Generator):
             if hit is not None:
                 self.ledger.record(generator=self.name, model=o.model, key=key, status="cached")
                 return Proposal(hit["raw"], 0.0, meta={"cached": True})
-        last = "no attempt"
+        last, spent = "no attempt", 0.0  # spent: failed tries the provider may bill (timeouts, bad bodies)
         async with sem:
             for retry in range(o.max_retries + 1):
                 if self.budget.calibrated:
@@ -150,17 +153,21 @@ class OpenAIGenerator(Generator):
                     async with probe:
                         outcome = await self._attempt(client, messages, key)
                 if isinstance(outcome, Proposal):
+                    outcome.cost_usd += spent
                     return outcome
-                last, delay = outcome
+                last, delay, cost = outcome
+                spent += cost
                 status = f"retry:{last}" if retry < o.max_retries else f"failed:{last}"
-                self.ledger.record(generator=self.name, model=o.model, key=key, status=status)
+                self.ledger.record(generator=self.name, model=o.model, key=key, status=status, cost_usd=cost)
                 if retry < o.max_retries:
                     backoff = min(o.max_backoff_s, o.backoff_s * 2**retry) * (0.5 + random.random() / 2)
                     await asyncio.sleep(min(o.max_backoff_s, delay) if delay is not None else backoff)
-        return Proposal("", error=f"{TRANSIENT} after {o.max_retries + 1} tries ({last})")
+        return Proposal("", spent, error=f"{TRANSIENT} after {o.max_retries + 1} tries ({last})")
 
-    async def _attempt(self, client, messages: list[dict[str, str]], key: str) -> Proposal | tuple[str, float | None]:
-        """One request: a final :class:`Proposal`, or ``(why, retry delay)`` for a transient failure."""
+    async def _attempt(self, client, messages: list[dict[str, str]], key: str) -> Proposal | tuple[str, float | None, float]:
+        """One request: a final :class:`Proposal`, or ``(why, retry delay, cost)`` for a transient
+        failure. A request the server may have received and billed (a timeout, a lost connection,
+        a 200 that is not a chat completion) costs its reservation: the worst case."""
         import openai
 
         o = self.ocfg
@@ -173,32 +180,79 @@ class OpenAIGenerator(Generator):
             if o.seed is not None:
                 kwargs["seed"] = o.seed
             resp = await client.chat.completions.create(**kwargs)
-            raw = (resp.choices[0].message.content or "") if resp.choices else ""
-            usage = getattr(resp, "usage", None)
-            pt = int(getattr(usage, "prompt_tokens", 0) or 0)
-            ct = int(getattr(usage, "completion_tokens", 0) or 0)
         except openai.APIStatusError as exc:
-            self.budget.release(reserve)
+            self.budget.release(reserve)  # an error status is not a completion: not billed
             if exc.status_code not in RETRYABLE_STATUS:
                 self.ledger.record(generator=self.name, model=o.model, key=key, status=f"error:{exc.status_code}")
                 return Proposal("", error=f"api:http_{exc.status_code} {_first_line(exc)}")
-            return f"HTTP {exc.status_code}", _retry_after(exc)
+            return f"HTTP {exc.status_code}", _retry_after(exc), 0.0
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            self.budget.release(reserve)
-            return ("timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"), None
-        except (openai.APIResponseValidationError, ValueError, KeyError, IndexError, AttributeError) as exc:
-            # a 200 whose body is not a chat completion (garbage from a proxy or a broken server)
-            self.budget.release(reserve)
-            return f"bad response ({type(exc).__name__})", None
-        cost = (pt * self.price_in + ct * self.price_out) / 1e6
-        self.budget.settle(reserve, cost, prompt_tokens=pt, prompt_bound=bound)
+            why = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"
+            if not _may_have_been_received(exc):
+                self.budget.release(reserve)
+                return why, None, 0.0
+            self.budget.settle(reserve, reserve)
+            return why, None, reserve
+        except (openai.APIResponseValidationError, ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+            self.budget.settle(reserve, reserve)  # a 200 whose body is not JSON (garbage from a proxy or a broken server)
+            return f"bad response ({type(exc).__name__})", None, reserve
+        raw = _reply_text(resp)
+        if raw is None:  # a 200 whose JSON is not a chat completion: never cached, retried
+            self.budget.settle(reserve, reserve)
+            return "bad response (not a chat completion)", None, reserve
+        pt, ct, status = _usage(resp, o.max_tokens, bound * self.budget.scale)
+        if status == "ok:unmetered":  # no usage figure: the worst case, never $0
+            cost = reserve
+            self.budget.settle(reserve, cost)
+        else:  # never more completion tokens than max_tokens allows, whatever the server says (flagged)
+            cost = (pt * self.price_in + min(ct, o.max_tokens) * self.price_out) / 1e6
+            self.budget.settle(reserve, cost, prompt_tokens=pt, prompt_bound=bound)
         served = getattr(resp, "model", None)
-        if self.cache is not None:
+        if self.cache is not None and not carries_secret(raw):  # an echoed key is the endpoint's fault, not a reply
             self.cache.put("responses", key, {"raw": raw, "prompt_tokens": pt, "completion_tokens": ct, "cost_usd": cost,
                                               "model": o.model, "served_model": served})
-        self.ledger.record(generator=self.name, model=o.model, key=key, status="ok", prompt_tokens=pt,
+        self.ledger.record(generator=self.name, model=o.model, key=key, status=status, prompt_tokens=pt,
                            completion_tokens=ct, cost_usd=cost, latency_s=time.monotonic() - started)
         return Proposal(raw, cost)
+
+
+def _reply_text(resp: Any) -> str | None:
+    """The text of a chat completion (a refusal reads as ""), or ``None`` for a body that is not one."""
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return None
+    message = getattr(choices[0], "message", None)
+    content = getattr(message, "content", None)
+    if isinstance(content, str):
+        return content
+    return "" if content is None and isinstance(getattr(message, "refusal", None), str) else None
+
+
+def _usage(resp: Any, max_tokens: int, prompt_bound: float) -> tuple[int, int, str]:
+    """(prompt tokens, completion tokens, ledger status): ``ok``, ``ok:unmetered`` (no usable
+    usage: a prompt is never 0 tokens) or ``ok:over_reported`` (more tokens than the request
+    could use: completion tokens above ``max_tokens``, prompt tokens above the budget's bound)."""
+    usage = getattr(resp, "usage", None)
+
+    def count(name: str) -> int:
+        value = getattr(usage, name, None)
+        return int(value) if isinstance(value, (int, float)) and value >= 0 else 0
+
+    pt, ct = count("prompt_tokens"), count("completion_tokens")
+    if pt <= 0:
+        return 0, 0, "ok:unmetered"
+    return pt, ct, "ok:over_reported" if ct > max_tokens or pt > prompt_bound else "ok"
+
+
+#: transport errors raised before a request left this machine (httpx's names, whichever httpx the client uses)
+NOT_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "InvalidURL", "LocalProtocolError",
+                      "ProxyError", "SSLError", "SSLCertVerificationError"})
+
+
+def _may_have_been_received(exc: Exception) -> bool:
+    """Whether a request that failed in transit may have reached the server (and be billed): all
+    but a failure to connect or to build the request; an unknown cause counts as received."""
+    return type(exc.__cause__).__name__ not in NOT_SENT
 
 
 def _retry_after(exc: Any) -> float | None:
