@@ -160,6 +160,10 @@ def build_pooled(source: str, num_labels: int, label_names: tuple[str, ...] | No
     from codistill.models.loading import load_tokenizer, resolve_model
 
     ref = resolve_model(source)
+    if layers is None and pooling is None and is_pooled_directory(ref.path):  # continue from a saved pooled student
+        model, tokenizer = load_pooled(ref.path, num_labels)
+        model.dropout.p = dropout
+        return model.train(), tokenizer
     tokenizer = load_tokenizer(ref)
     spec = pooling or read_pooling(ref.path) or PoolingSpec("mean")
     encoder = AutoModel.from_pretrained(ref.path, **ref.pretrained_kwargs())

@@ -1,0 +1,116 @@
+"""Pooled students through distill: KD and KD+CoD, SetFit directory output, evaluate, contrastive stage."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from codistill.distill import DistillSession, distill
+
+
+@pytest.fixture(scope="module")
+def st_encoder(tmp_path_factory):
+    from codistill.testing import make_tiny_sentence_encoder
+
+    return make_tiny_sentence_encoder(tmp_path_factory.mktemp("st") / "enc", normalize=True)
+
+
+def _pooled(base_config, st_encoder, **student):
+    return base_config.with_overrides({"student": {"kind": "pooled", "path": str(st_encoder), **student}})
+
+
+@pytest.mark.parametrize("cod", [False, True])
+def test_pooled_student_distills_and_saves_a_setfit_directory(base_config, st_encoder, cf_file, cod):
+    from setfit import SetFitModel
+
+    from codistill.models.pooled import PooledClassifier
+
+    cfg = _pooled(base_config, st_encoder).with_overrides({"recipe": "kd", "cod": cod, "counterfactuals": str(cf_file) if cod else None})
+    result = distill(cfg, session=DistillSession(), keep_model=True)
+    m = result.metrics
+    assert isinstance(result.student, PooledClassifier)
+    assert m["train_steps"] == 6 and m["student_source"]["pooled"] is True
+    assert m["train_set"]["counterfactuals"] == (4 if cod else 0)
+    out = result.output_dir
+    for f in ("modules.json", "1_Pooling/config.json", "2_Normalize", "config_setfit.json", "model_head.pkl", "README.md", "metrics.json"):
+        assert (out / f).exists(), f
+    assert json.loads((out / "sentence_bert_config.json").read_text())["max_seq_length"] == cfg.train.max_length
+    texts = ["the film was good and great", "awful boring dull mess"]
+    from codistill.evaluation import predict_logits
+    from codistill.models import load_tokenizer
+
+    ours = predict_logits(result.student, load_tokenizer(str(out)), texts, max_length=cfg.train.max_length)
+    probs = SetFitModel.from_pretrained(str(out), device="cpu").predict_proba(texts).cpu().numpy()
+    np.testing.assert_allclose(probs, torch.softmax(torch.from_numpy(ours), -1).numpy(), atol=1e-5)
+    assert "SetFitModel.from_pretrained" in (out / "README.md").read_text()
+
+
+def test_pooled_student_trains_the_encoder_and_the_head(base_config, st_encoder):
+    from codistill.models.pooled import build_pooled
+
+    result = distill(_pooled(base_config, st_encoder).with_overrides({"save_model": False}), session=DistillSession(), keep_model=True)
+    initial, _ = build_pooled(str(st_encoder), 2)
+    trained = result.student.state_dict()
+    layer = "encoder.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(trained[layer], initial.state_dict()[layer])
+
+
+def test_hidden_state_terms_work_on_a_teacher_derived_pooled_student(base_config, tiny_dir):
+    cfg = base_config.with_overrides({"recipe": "lwd", "save_model": False, "student": {"kind": "pooled", "derive": {"source": "teacher"}}})
+    result = distill(cfg, session=DistillSession(), keep_model=True)
+    assert result.metrics["student_info"]["num_layers"] == 2  # every other layer of the 4-layer teacher
+    assert result.metrics["student_source"] == {"kind": "teacher", "name": str(tiny_dir / "teacher"), "layers": None, "pooled": True}
+    logged = {k for h in result.metrics["loss_history"] for k in h}
+    assert any(k.startswith("loss_") and k != "loss_kd" for k in logged)
+
+
+def test_evaluate_accepts_a_saved_pooled_student_as_student_and_teacher(base_config, st_encoder, data_config, tiny_dir):
+    from codistill.distill.config import EvaluateConfig
+    from codistill.distill.evaluate import evaluate
+
+    result = distill(_pooled(base_config, st_encoder), session=DistillSession())
+    saved = str(result.output_dir)
+    record = evaluate(EvaluateConfig(data=data_config, teacher=str(tiny_dir / "teacher"), student=saved, split="validation"), session=DistillSession())
+    assert record["validation"]["accuracy"] == pytest.approx(result.metrics["validation"]["accuracy"])
+    assert record["validation"]["agreement"] == pytest.approx(result.metrics["validation"]["agreement"])
+    mirror = evaluate(EvaluateConfig(data=data_config, teacher=saved, student=saved, split="validation"), session=DistillSession())
+    assert mirror["validation"]["agreement"] == 1.0
+
+
+def test_contrastive_stage_is_seeded_and_changes_the_embeddings(base_config, st_encoder, cf_file):
+    cfg = _pooled(base_config, st_encoder, contrastive={"pairs_per_text": 4, "epochs": 1, "learning_rate": 1e-3, "batch_size": 8})
+    cfg = cfg.with_overrides({"cod": True, "counterfactuals": str(cf_file), "save_model": False, "train.max_steps": 1})
+    a = distill(cfg, session=DistillSession(), keep_model=True)
+    b = distill(cfg, session=DistillSession(), keep_model=True)
+    report = a.metrics["contrastive"]
+    # the tiny random teacher may give every text one label (then no negatives): partners are tested below
+    assert report["positives"] == 8 * 2 and report["pairs"] in (8 * 2, 8 * 4) and report["steps"] >= 2
+    sa, sb = a.student.state_dict(), b.student.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    plain = distill(_pooled(base_config, st_encoder).with_overrides(
+        {"cod": True, "counterfactuals": str(cf_file), "save_model": False, "train.max_steps": 1}), session=DistillSession(), keep_model=True)
+    layer = "encoder.encoder.layer.1.output.dense.weight"
+    assert not torch.equal(sa[layer], plain.student.state_dict()[layer])
+    c = distill(cfg.with_overrides({"seed": 1}), session=DistillSession(), keep_model=True)
+    assert not torch.equal(sa[layer], c.student.state_dict()[layer])
+
+
+def test_sample_pairs_puts_counterfactual_partners_among_the_negatives():
+    from codistill.distill.contrastive import sample_pairs
+
+    labels = [0, 1, 1, 0]  # 0-1 and 2-3 are original/counterfactual pairs
+    pairs = sample_pairs(labels, [[1], [0], [3], [2]], 4, seed=0)
+    negatives = {(int(a), int(b)) for a, b, t in zip(pairs.a, pairs.b, pairs.target) if t == 0}
+    assert {(0, 1), (1, 0), (2, 3), (3, 2)} <= negatives
+    assert all(labels[a] == labels[b] for a, b, t in zip(pairs.a, pairs.b, pairs.target) if t == 1)
+    assert all(labels[a] != labels[b] for a, b, t in zip(pairs.a, pairs.b, pairs.target) if t == 0)
+
+
+def test_pooled_config_rejects_lora_and_contrastive_without_pooling():
+    from codistill.distill.config import StudentConfig
+
+    with pytest.raises(ValueError, match="lora"):
+        StudentConfig(kind="pooled", path="x", lora={})
+    with pytest.raises(ValueError, match="pooled"):
+        StudentConfig(path="x", contrastive={})
