@@ -74,6 +74,8 @@ def test_evaluate_accepts_a_saved_pooled_student_as_student_and_teacher(base_con
     record = evaluate(EvaluateConfig(data=data_config, teacher=str(tiny_dir / "teacher"), student=saved, split="validation"), session=DistillSession())
     assert record["validation"]["accuracy"] == pytest.approx(result.metrics["validation"]["accuracy"])
     assert record["validation"]["agreement"] == pytest.approx(result.metrics["validation"]["agreement"])
+    again = distill(base_config.with_overrides({"student": {"path": saved}, "save_model": False}), session=DistillSession(), keep_model=True)
+    assert again.metrics["student_source"]["pooled"] is True  # a saved pooled student continues as one, its head kept
     mirror = evaluate(EvaluateConfig(data=data_config, teacher=saved, student=saved, split="validation"), session=DistillSession())
     assert mirror["validation"]["agreement"] == 1.0
 

@@ -49,10 +49,17 @@ def plain_classifier(path: str | None) -> bool:
     return any(a.endswith("ForSequenceClassification") for a in config.get("architectures") or [])
 
 
+def saved_pooled(path: str) -> bool:
+    from codistill.models.pooled import is_pooled_directory
+
+    return Path(path).expanduser().is_dir() and is_pooled_directory(path)
+
+
 def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSource:
     pooled = student.kind == "pooled"
     if student.path is not None:
-        return StudentSource("path", student.path, pooled=pooled)
+        # a saved pooled student (SetFit directory) stays pooled: a [CLS] head would silently replace its own
+        return StudentSource("path", student.path, pooled=pooled or saved_pooled(student.path))
     derive = student.derive
     layers = tuple(derive.layers) if isinstance(derive.layers, list) else derive.layers
     source = derive.source
