@@ -116,3 +116,18 @@ def test_pooled_config_rejects_lora_and_contrastive_without_pooling():
         StudentConfig(kind="pooled", path="x", lora={})
     with pytest.raises(ValueError, match="pooled"):
         StudentConfig(path="x", contrastive={})
+
+
+def test_cli_distills_a_pooled_student_and_evaluates_its_directory(base_config, st_encoder, tmp_path, capsys):
+    from codistill.cli import main
+
+    path = tmp_path / "recipe.yaml"
+    base_config.save(path)
+    out = tmp_path / "cli-pooled"
+    code = main(["distill", "--config", str(path), "--student", str(st_encoder), "--set", "student.kind=pooled", f"output_dir={out}"])
+    assert code == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (out / "model_head.pkl").is_file() and (out / "modules.json").is_file()
+    assert main(["evaluate", "--student", str(out)]) == 0  # teacher and data from the saved distill_config.yaml
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated["test"]["accuracy"] == pytest.approx(record["test"]["accuracy"])
