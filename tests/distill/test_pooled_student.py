@@ -60,7 +60,9 @@ def test_hidden_state_terms_work_on_a_teacher_derived_pooled_student(base_config
     cfg = base_config.with_overrides({"recipe": "lwd", "save_model": False, "student": {"kind": "pooled", "derive": {"source": "teacher"}}})
     result = distill(cfg, session=DistillSession(), keep_model=True)
     assert result.metrics["student_info"]["num_layers"] == 2  # every other layer of the 4-layer teacher
-    assert result.metrics["student_source"] == {"kind": "teacher", "name": str(tiny_dir / "teacher"), "layers": None, "pooled": True}
+    assert result.metrics["student_source"] == {
+        "kind": "teacher", "name": str(tiny_dir / "teacher"), "layers": None, "pooled": True, "pooling": "auto", "normalize": None,
+    }
     logged = {k for h in result.metrics["loss_history"] for k in h}
     assert any(k.startswith("loss_") and k != "loss_kd" for k in logged)
 
@@ -109,6 +111,16 @@ def test_sample_pairs_puts_counterfactual_partners_among_the_negatives():
     assert all(labels[a] != labels[b] for a, b, t in zip(pairs.a, pairs.b, pairs.target) if t == 0)
 
 
+def test_pooling_overrides_reach_the_student_and_its_saved_directory(base_config, st_encoder):
+    from codistill.models.pooled import PoolingSpec, read_pooling
+
+    cfg = _pooled(base_config, st_encoder, pooling="max", normalize=False)
+    result = distill(cfg, session=DistillSession(), keep_model=True)
+    assert result.student.pooling == PoolingSpec("max", False)
+    assert read_pooling(result.output_dir) == PoolingSpec("max", False)  # the encoder's own is mean + Normalize
+    assert not (result.output_dir / "2_Normalize").exists()
+
+
 def test_pooled_config_rejects_lora_and_contrastive_without_pooling():
     from codistill.distill.config import StudentConfig
 
@@ -116,6 +128,8 @@ def test_pooled_config_rejects_lora_and_contrastive_without_pooling():
         StudentConfig(kind="pooled", path="x", lora={})
     with pytest.raises(ValueError, match="pooled"):
         StudentConfig(path="x", contrastive={})
+    with pytest.raises(ValueError, match="pooled"):
+        StudentConfig(path="x", pooling="mean")
 
 
 def test_cli_distills_a_pooled_student_and_evaluates_its_directory(base_config, st_encoder, tmp_path, capsys):

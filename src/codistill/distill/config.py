@@ -71,6 +71,10 @@ class StudentConfig(ConfigBase):
         "when there is none) + a linear head, saved as a SetFit model directory",
     )
     head_dropout: float = Field(0.0, ge=0, lt=1, description="pooled students: dropout on the sentence embedding before the head")
+    pooling: Literal["auto", "mean", "cls", "max", "lasttoken"] = Field(
+        "auto", description="pooled students: auto = as the encoder's modules.json / 1_Pooling says (mean when it has none)"
+    )
+    normalize: bool | None = Field(None, description="pooled students: L2-normalise the embedding (None: as the encoder's modules.json says)")
     contrastive: ContrastiveConfig | None = Field(None, description="pooled students: a contrastive stage before KD (off by default)")
     path: str | None = Field(None, description="student model directory, packaged name or hub id")
     derive: DeriveConfig | None = Field(default_factory=DeriveConfig)
@@ -93,6 +97,8 @@ class StudentConfig(ConfigBase):
             raise ValueError("set student.path or student.derive")
         if self.kind == "pooled" and self.lora is not None:
             raise ValueError("student.kind: pooled does not support lora (train the whole pooled student)")
+        if self.kind != "pooled" and (self.pooling != "auto" or self.normalize is not None or self.head_dropout):
+            raise ValueError("student.pooling, student.normalize and student.head_dropout need student.kind: pooled")
         if self.contrastive is not None and self.kind != "pooled":
             raise ValueError("student.contrastive needs student.kind: pooled (it trains the sentence embeddings)")
         if self.save_adapter and (self.lora is None or self.path is None):

@@ -21,6 +21,8 @@ class StudentSource:
     name: str  # model directory / packaged name / hub id; the teacher directory for kind "teacher"
     layers: int | tuple[int, ...] | None = None  # None: all layers (path) or every other layer (teacher)
     pooled: bool = False  # a PooledClassifier (sentence pooling + linear head) instead of a transformers classifier
+    pooling: str = "auto"  # pooled: mode override (auto: the encoder's own)
+    normalize: bool | None = None  # pooled: normalisation override (None: the encoder's own)
 
     @property
     def fresh_head(self) -> bool:
@@ -35,7 +37,8 @@ class StudentSource:
 
     def describe(self) -> dict[str, Any]:
         layers = list(self.layers) if isinstance(self.layers, tuple) else self.layers
-        return {"kind": self.kind, "name": self.name, "layers": layers} | ({"pooled": True} if self.pooled else {})
+        pooled = {"pooled": True, "pooling": self.pooling, "normalize": self.normalize} if self.pooled else {}
+        return {"kind": self.kind, "name": self.name, "layers": layers} | pooled
 
 
 def plain_classifier(path: str | None) -> bool:
@@ -57,9 +60,10 @@ def saved_pooled(path: str) -> bool:
 
 def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSource:
     pooled = student.kind == "pooled"
+    how = {"pooling": student.pooling, "normalize": student.normalize}
     if student.path is not None:
         # a saved pooled student (SetFit directory) stays pooled: a [CLS] head would silently replace its own
-        return StudentSource("path", student.path, pooled=pooled or saved_pooled(student.path))
+        return StudentSource("path", student.path, pooled=pooled or saved_pooled(student.path), **how)
     derive = student.derive
     layers = tuple(derive.layers) if isinstance(derive.layers, list) else derive.layers
     source = derive.source
@@ -71,8 +75,8 @@ def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSourc
                 f"student.derive.source: teacher needs a teacher saved as a sequence classifier; {teacher!r} is not "
                 "(LoRA and verbalizer teachers: derive from a pretrained model instead)"
             )
-        return StudentSource("teacher", str(teacher), layers, pooled=pooled)
-    return StudentSource("pretrained", source, 2 if layers is None else layers, pooled=pooled)
+        return StudentSource("teacher", str(teacher), layers, pooled=pooled, **how)
+    return StudentSource("pretrained", source, 2 if layers is None else layers, pooled=pooled, **how)
 
 
 def build_student(
@@ -104,12 +108,17 @@ def _build_pooled(source: StudentSource, num_labels: int, label_names: tuple[str
     teacher's layers, which is then pooled as mean (a classifier teacher has no sentence pooling)."""
     from codistill.models.layer_subset import every_other_layer
     from codistill.models.loading import resolve_model
-    from codistill.models.pooled import build_pooled
+    from codistill.models.pooled import PoolingSpec, build_pooled, read_pooling
     from codistill.utils.seed import seed_everything
 
     layers: int | list[int] | None = list(source.layers) if isinstance(source.layers, tuple) else source.layers
     if source.kind == "teacher" and layers is None:
         config = json.loads((Path(resolve_model(source.name).path) / "config.json").read_text(encoding="utf-8"))
         layers = every_other_layer(int(config["num_hidden_layers"]))
+    spec = None
+    if source.pooling != "auto" or source.normalize is not None:
+        own = read_pooling(resolve_model(source.name).path) or PoolingSpec("mean")
+        mode = own.mode if source.pooling == "auto" else source.pooling
+        spec = PoolingSpec(mode, own.normalize if source.normalize is None else source.normalize)  # type: ignore[arg-type]
     seed_everything(0)  # the head is initialised the same way in every process
-    return build_pooled(source.name, num_labels, label_names, layers=layers, dropout=head_dropout)
+    return build_pooled(source.name, num_labels, label_names, layers=layers, pooling=spec, dropout=head_dropout)
