@@ -104,7 +104,7 @@ def test_sample_pairs_puts_counterfactual_partners_among_the_negatives():
     from codistill.distill.contrastive import sample_pairs
 
     labels = [0, 1, 1, 0]  # 0-1 and 2-3 are original/counterfactual pairs
-    pairs = sample_pairs(labels, [[1], [0], [3], [2]], 4, seed=0)
+    pairs = sample_pairs(labels, [[1], [0], [3], [2]], [4] * 4, seed=0)
     negatives = {(int(a), int(b)) for a, b, t in zip(pairs.a, pairs.b, pairs.target) if t == 0}
     assert {(0, 1), (1, 0), (2, 3), (3, 2)} <= negatives
     assert all(labels[a] == labels[b] for a, b, t in zip(pairs.a, pairs.b, pairs.target) if t == 1)
@@ -145,3 +145,28 @@ def test_cli_distills_a_pooled_student_and_evaluates_its_directory(base_config, 
     assert main(["evaluate", "--student", str(out)]) == 0  # teacher and data from the saved distill_config.yaml
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert evaluated["test"]["accuracy"] == pytest.approx(record["test"]["accuracy"])
+
+
+def test_contrastive_pair_budget_follows_k_not_the_number_of_texts():
+    from codistill.distill.contrastive import pair_counts, sample_pairs
+
+    # KD: 8 originals; KD+CoD full: the same 8 originals + 8 counterfactuals -> the same 160 pairs
+    kd = pair_counts(8, 20 * 8)
+    cod = pair_counts(16, 20 * 8)
+    assert sum(kd) == sum(cod) == 160 and max(cod) - min(cod) <= 1
+    labels = [0, 1] * 8
+    partners = [[i + 1] if i % 2 == 0 else [i - 1] for i in range(16)]
+    pairs = sample_pairs(labels, partners, cod, seed=0)
+    assert len(pairs.a) == 160
+    assert pairs.counterfactual_negatives > 0
+
+
+def test_kd_and_kd_cod_take_the_same_contrastive_steps(base_config, st_encoder, cf_file):
+    cfg = _pooled(base_config, st_encoder, contrastive={"pairs_per_text": 4, "epochs": 1, "learning_rate": 1e-3, "batch_size": 8})
+    cfg = cfg.with_overrides({"save_model": False, "train.max_steps": 1})
+    kd = distill(cfg, session=DistillSession()).metrics
+    cod = distill(cfg.with_overrides({"cod": True, "counterfactuals": str(cf_file)}), session=DistillSession()).metrics
+    assert cod["train_set"]["counterfactuals"] > 0
+    assert kd["contrastive"]["budget_pairs"] == cod["contrastive"]["budget_pairs"] == 4 * cfg.k
+    if kd["contrastive"]["pairs"] == cod["contrastive"]["pairs"]:  # (a tiny random teacher may leave a label without partners)
+        assert kd["contrastive"]["steps"] == cod["contrastive"]["steps"]

@@ -53,7 +53,11 @@ class ContrastiveConfig(ConfigBase):
     its counterfactual a negative (target 0, the hardest negative there is), plus pairs of texts with
     different teacher labels as further negatives; loss: squared error of the pair's cosine."""
 
-    pairs_per_text: int = Field(20, ge=1, description="pairs drawn per training text (SetFit's num_iterations): half positive, half negative")
+    pairs_per_text: int = Field(
+        20, ge=1, description="pairs per text of the budget k (SetFit's num_iterations), half positive, half negative; "
+        "the total (pairs_per_text x k) is spread evenly over every training text, counterfactuals included, so KD and "
+        "KD+CoD runs of the same k take the same number of contrastive steps",
+    )
     epochs: int = Field(1, ge=1)
     learning_rate: float = Field(2e-5, gt=0)
     batch_size: int = Field(16, gt=0)

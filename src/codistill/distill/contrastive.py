@@ -28,14 +28,20 @@ class PairSet:
     counterfactual_negatives: int
 
 
-def sample_pairs(labels: Sequence[int], partners: Sequence[Sequence[int]], pairs_per_text: int, seed: int) -> PairSet:
-    """``pairs_per_text`` pairs per text (half positive, half negative; partners with another label first)."""
+def pair_counts(n_texts: int, total: int) -> list[int]:
+    """``total`` pairs spread over ``n_texts`` anchors as evenly as possible (the first ones get one more)."""
+    base, extra = divmod(total, n_texts)
+    return [base + (i < extra) for i in range(n_texts)]
+
+
+def sample_pairs(labels: Sequence[int], partners: Sequence[Sequence[int]], counts: Sequence[int], seed: int) -> PairSet:
+    """``counts[i]`` pairs anchored at text i (half positive, half negative; partners with another label first)."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
     a, b, target, cf_neg = [], [], [], 0
-    n_pos = pairs_per_text // 2
-    n_neg = pairs_per_text - n_pos
     for i, label in enumerate(labels):
+        n_pos = counts[i] // 2
+        n_neg = counts[i] - n_pos
         same = np.flatnonzero((labels == label) & (np.arange(len(labels)) != i))
         other = np.flatnonzero(labels != label)
         hard = [j for j in partners[i] if labels[j] != label]
@@ -51,10 +57,14 @@ def sample_pairs(labels: Sequence[int], partners: Sequence[Sequence[int]], pairs
 
 def contrastive_stage(
     student: Any, tokenizer: Any, train: TrainSet, teacher_labels: Sequence[int], config: ContrastiveConfig, *,
-    max_length: int, seed: int, train_embeddings: bool = False,
+    max_length: int, seed: int, budget_texts: int | None = None, train_embeddings: bool = False,
 ) -> dict[str, Any]:
     """Train ``student``'s encoder (not its head; the word-embedding matrix only if
-    ``train_embeddings``) on contrastive pairs of ``train``'s texts. Returns a report."""
+    ``train_embeddings``) on contrastive pairs of ``train``'s texts. Returns a report.
+
+    ``budget_texts`` (the run's k) sets the number of pairs, ``pairs_per_text x budget_texts``,
+    spread over every training text: every arm of the same k takes the same number of steps,
+    whatever share of its texts are counterfactuals (default: the number of originals)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -63,7 +73,9 @@ def contrastive_stage(
     for group in groups:
         for i in group:
             partners[i] = [j for j in group if j != i]
-    pairs = sample_pairs(list(teacher_labels), partners, config.pairs_per_text, seed)
+    # the pair budget follows the originals, not the texts: KD and KD+CoD take the same number of steps
+    counts = pair_counts(len(train.items), config.pairs_per_text * (budget_texts or len(train.originals)))
+    pairs = sample_pairs(list(teacher_labels), partners, counts, seed)
     if not len(pairs.a):
         return {"pairs": 0, "steps": 0}
     frozen = {id(student.get_input_embeddings().weight)} if not train_embeddings else set()
@@ -93,6 +105,7 @@ def contrastive_stage(
     optimizer.zero_grad(set_to_none=True)
     return {
         "pairs": len(pairs.a),
+        "budget_pairs": int(sum(counts)),  # pairs asked for; fewer when a label has no partner
         "positives": int(pairs.target.sum()),
         "counterfactual_negatives": pairs.counterfactual_negatives,
         "steps": steps,

@@ -128,7 +128,7 @@ def distill(
         from codistill.distill.contrastive import contrastive_stage
 
         contrastive = contrastive_stage(student, tokenizer, train, t_logits.argmax(-1), config.student.contrastive,
-                                        max_length=tc.max_length, seed=train_seed,
+                                        max_length=tc.max_length, seed=train_seed, budget_texts=config.k,
                                         train_embeddings=not config.student.freeze_embeddings)
     probe = None
     if config.student.head_probe:
