@@ -142,3 +142,24 @@ def make_tiny_model(
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def make_tiny_sentence_encoder(
+    directory: str | Path, *, pooling: str = "mean", normalize: bool = False, num_layers: int = 2, hidden: int = 16, seed: int = 0,
+) -> Path:
+    """A tiny random BERT saved as a sentence-transformers directory (``modules.json``,
+    ``1_Pooling/config.json``, ``2_Normalize/`` when ``normalize``), like the packaged MiniLM."""
+    import json
+
+    from codistill.models.pooled import PoolingSpec
+    from codistill.models.setfit_format import sentence_transformer_modules
+
+    directory = make_tiny_model("bert", directory, num_layers=num_layers, hidden=hidden, seed=seed, head=False)
+    spec = PoolingSpec(pooling, normalize)  # type: ignore[arg-type]
+    (directory / "modules.json").write_text(json.dumps(sentence_transformer_modules(normalize)))
+    (directory / "1_Pooling").mkdir(exist_ok=True)
+    (directory / "1_Pooling" / "config.json").write_text(json.dumps(spec.pooling_config(hidden)))
+    if normalize:
+        (directory / "2_Normalize").mkdir(exist_ok=True)
+    (directory / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 64, "do_lower_case": False}))
+    return directory

@@ -47,9 +47,39 @@ class DeriveConfig(ConfigBase):
     )
 
 
+class ContrastiveConfig(ConfigBase):
+    """A SetFit-style contrastive stage on a pooled student's sentence embeddings, before KD: pairs
+    of training texts with the same teacher label are positives (cosine target 1), each original and
+    its counterfactual a negative (target 0, the hardest negative there is), plus pairs of texts with
+    different teacher labels as further negatives; loss: squared error of the pair's cosine."""
+
+    pairs_per_text: int = Field(
+        20, ge=1, description="pairs per text of the budget k (SetFit's num_iterations), half positive, half negative; "
+        "the total (pairs_per_text x k) is spread evenly over every training text, counterfactuals included, so KD and "
+        "KD+CoD runs of the same k take the same number of contrastive steps",
+    )
+    epochs: int = Field(1, ge=1)
+    learning_rate: float = Field(2e-5, gt=0)
+    batch_size: int = Field(16, gt=0)
+
+
+StudentKind = Literal["classifier", "pooled"]
+
+
 class StudentConfig(ConfigBase):
     """Either a model directory (``path``) or a layer subset of a pretrained model (``derive``)."""
 
+    kind: StudentKind = Field(
+        "classifier", description="classifier: transformers AutoModelForSequenceClassification (head on the [CLS] pooler); "
+        "pooled: the encoder pooled as its sentence-transformers modules.json says (mean for minilm-l6 / mpnet-base; mean "
+        "when there is none) + a linear head, saved as a SetFit model directory",
+    )
+    head_dropout: float = Field(0.0, ge=0, lt=1, description="pooled students: dropout on the sentence embedding before the head")
+    pooling: Literal["auto", "mean", "cls", "max", "lasttoken"] = Field(
+        "auto", description="pooled students: auto = as the encoder's modules.json / 1_Pooling says (mean when it has none)"
+    )
+    normalize: bool | None = Field(None, description="pooled students: L2-normalise the embedding (None: as the encoder's modules.json says)")
+    contrastive: ContrastiveConfig | None = Field(None, description="pooled students: a contrastive stage before KD (off by default)")
     path: str | None = Field(None, description="student model directory, packaged name or hub id")
     derive: DeriveConfig | None = Field(default_factory=DeriveConfig)
     reinit_head: bool | None = Field(None, description="re-initialise the classification head with the run seed (default: for students derived from a pretrained model; a teacher-derived student keeps the teacher's head)")
@@ -69,6 +99,12 @@ class StudentConfig(ConfigBase):
             object.__setattr__(self, "derive", None)
         if self.path is None and self.derive is None:
             raise ValueError("set student.path or student.derive")
+        if self.kind == "pooled" and self.lora is not None:
+            raise ValueError("student.kind: pooled does not support lora (train the whole pooled student)")
+        if self.kind != "pooled" and (self.pooling != "auto" or self.normalize is not None or self.head_dropout):
+            raise ValueError("student.pooling, student.normalize and student.head_dropout need student.kind: pooled")
+        if self.contrastive is not None and self.kind != "pooled":
+            raise ValueError("student.contrastive needs student.kind: pooled (it trains the sentence embeddings)")
         if self.save_adapter and (self.lora is None or self.path is None):
             raise ValueError("save_adapter needs lora and student.path (a derived student has no saved base to attach an adapter to)")
         return self

@@ -112,6 +112,8 @@ def distill(
 
     student_source = resolve_student(config.student, config.teacher)
     student, tokenizer = session.student(config.student, data.num_labels, tuple(data.task.label_names), config.teacher)
+    if student_source.pooled:
+        student.max_seq_length = tc.max_length  # saved with it: SetFit reads texts as the student was trained
     timings["load"] = time.perf_counter() - t0
 
     # -- training set and teacher signals -------------------------------------------------
@@ -121,6 +123,13 @@ def distill(
     if config.student.reinit_head if config.student.reinit_head is not None else student_source.fresh_head:
         reinit_head(student, train_seed)
     t_logits = signals.logits(train.texts)
+    contrastive = None
+    if config.student.contrastive is not None:
+        from codistill.distill.contrastive import contrastive_stage
+
+        contrastive = contrastive_stage(student, tokenizer, train, t_logits.argmax(-1), config.student.contrastive,
+                                        max_length=tc.max_length, seed=train_seed, budget_texts=config.k,
+                                        train_embeddings=not config.student.freeze_embeddings)
     probe = None
     if config.student.head_probe:
         probe = fit_probe_head(student, tokenizer, train.texts, t_logits, max_length=tc.max_length)
@@ -266,6 +275,7 @@ def distill(
         "validation_history": keep_best.history if keep_best else [],
         "stage1": fit_log,
         "head_probe": probe,
+        "contrastive": contrastive,
         "frozen_embedding_parameters": frozen,
         "trainable_parameters": trainable
         + sum(p.numel() for _, _, t in terms for p in t.parameters() if p.requires_grad),
@@ -310,8 +320,10 @@ def process_report(trainer: Any, output: Any) -> dict[str, Any]:
 
 
 def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, metrics: dict[str, Any], data: TaskData, *, adapter: bool = False) -> None:
-    from codistill.training.card import model_card
+    from codistill.training.card import SETFIT_USAGE, model_card
     from codistill.utils.io import atomic_directory, atomic_write_json
+
+    pooled = bool(metrics["student_source"].get("pooled"))  # saved as a SetFit model directory
 
     test = metrics.get("test") or {}
     val = metrics["validation"]
@@ -342,6 +354,8 @@ def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, met
                 test_metrics={k: test[k] for k in pick if k in test},
                 validation_metrics={k: val[k] for k in pick if k in val},
                 config=config.to_dict(),
+                usage=SETFIT_USAGE if pooled else None,
+                library="setfit" if pooled else "transformers",
                 details={
                     "method": config.method,
                     "losses": ", ".join(f"{s['weight']} x {s['name']}" for s in metrics["losses"]),

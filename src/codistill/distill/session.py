@@ -65,9 +65,9 @@ class DistillSession:
         from codistill.distill.student import build_student, resolve_student
 
         source = resolve_student(config, teacher)
-        key = f"{source}|{num_labels}"
+        key = f"{source}|{num_labels}|{config.head_dropout}"
         if key not in self._students:
-            self._students[key] = build_student(source, num_labels, label_names)
+            self._students[key] = build_student(source, num_labels, label_names, config.head_dropout)
         model, tokenizer = self._students[key]
         return copy.deepcopy(model), tokenizer
 

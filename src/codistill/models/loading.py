@@ -250,7 +250,8 @@ def load_scorer(
 ) -> tuple[Any, Any, str]:
     """Any teacher as "texts -> logits over labels": ``(model, tokenizer, fingerprint)``.
 
-    Accepts a sequence-classifier directory / packaged name / hub id, a LoRA adapter directory
+    Accepts a sequence-classifier directory / packaged name / hub id, a pooled student's SetFit
+    directory (:mod:`codistill.models.pooled`), a LoRA adapter directory
     saved by codistill (the adapter is merged into its base), or a verbalizer teacher directory
     (a causal LM scored through label words). The returned model maps ``tokenizer(texts)`` to
     ``.logits`` of shape (B, num_labels) in every case.
@@ -260,6 +261,11 @@ def load_scorer(
     from codistill.models.verbalizer import load_verbalizer, read_verbalizer_spec
 
     path = Path(str(name_or_path)).expanduser()
+    from codistill.models.pooled import is_pooled_directory, load_pooled
+
+    if path.is_dir() and is_pooled_directory(path):  # a pooled student saved by codistill (a SetFit directory with its head in safetensors)
+        model, tokenizer = load_pooled(path, num_labels)
+        return model, tokenizer, model_fingerprint(resolve_model(str(path)))
     if is_setfit_dir(path):  # a SetFit model (sentence encoder + head): its head's logits
         return load_setfit(path)
     if path.is_dir() and read_verbalizer_spec(path) is not None:

@@ -23,9 +23,12 @@ def model_card(
     validation_metrics: dict[str, float] | None,
     config: dict[str, Any],
     details: dict[str, Any],
+    usage: str | None = None,
+    library: str = "transformers",
 ) -> str:
+    """``usage``: the Usage section's body (default: loading with transformers' Auto classes)."""
     front = {
-        "library_name": "transformers",
+        "library_name": library,
         "pipeline_tag": "text-classification",
         "tags": ["codistill", "text-classification"],
         "base_model": base_model,
@@ -71,10 +74,31 @@ Full configuration (reproduce with `codistill` and this file as `--config`):
 
 ## Usage
 
-```python
+{usage or TRANSFORMERS_USAGE}"""
+
+
+TRANSFORMERS_USAGE = """```python
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 model = AutoModelForSequenceClassification.from_pretrained("PATH")
 tokenizer = AutoTokenizer.from_pretrained("PATH")
 ```
+"""
+
+SETFIT_USAGE = """A SetFit model directory (no codistill needed): the sentence-transformers body (transformer
+files, `modules.json`, `1_Pooling/`, `2_Normalize/` when the encoder normalises, `sentence_bert_config.json`
+with the length the student was trained on), `config_setfit.json` (label names) and `model_head.pkl`, a
+differentiable `SetFitHead` equal to the student's linear head (its probabilities are the student's
+softmax). `pooled_head.safetensors` / `pooled_head.json` hold the same head as plain tensors (what
+codistill loads).
+
+```python
+from setfit import SetFitModel
+
+model = SetFitModel.from_pretrained("PATH")
+model.predict(["a charming, often affecting film"])        # label names
+model.predict_proba(["a charming, often affecting film"])  # probabilities
+```
+
+Embeddings only: `sentence_transformers.SentenceTransformer("PATH").encode(texts)`.
 """
