@@ -217,3 +217,34 @@ def test_budget_modes_are_methods_of_a_sweep(sweep_config):
 
     multi_cfg = yaml.safe_load((Path(result.counterfactual_files[("local/multi2", 0)]).parent / "config.yaml").read_text())
     assert multi_cfg["per_original"] == 2
+
+
+def test_resume_refuses_records_made_from_other_data_and_checks_before_regenerating(sweep_config, tmp_path, monkeypatch):
+    """Every label in data_dir flipped: the old records are not reused, and the refusal comes
+    before any counterfactual file is rewritten."""
+    import json
+    import shutil
+
+    import codistill.experiments.sweep as sweep_module
+    from codistill.errors import ConfigError
+
+    data = tmp_path / "data"
+    shutil.copytree(sweep_config.tasks[0].data_dir, data)
+    small = sweep_config.with_overrides({"ks": [4], "seeds": [0]})
+    small.tasks[0].data_dir = str(data)
+    first = run_sweep(small, echo=lambda *_: None)
+    assert first.ran == 2 and all(r.inputs["data_fingerprint"] and r.inputs["codistill_version"] for r in first.records)
+    for path in data.glob("*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        path.write_text("".join(json.dumps({**row, "label": 1 - row["label"]}) + "\n" for row in rows))
+    monkeypatch.setattr(sweep_module, "_SESSION", None)  # a new process: nothing cached in memory
+    monkeypatch.setattr(sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals regenerated"))
+    with pytest.raises(ConfigError, match="data_fingerprint"):
+        run_sweep(small, echo=lambda *_: None)
+
+
+def test_two_entries_of_one_task_name_are_refused(sweep_config):
+    from codistill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="listed more than once"):
+        sweep_config.with_overrides({"tasks": [sweep_config.tasks[0].to_dict(), {**sweep_config.tasks[0].to_dict(), "data_dir": "elsewhere"}]})

@@ -46,6 +46,17 @@ class SweepConfig(ConfigBase):
     ray_address: str | None = Field(None, description="Ray cluster address (None: start a local Ray instance)")
     threads_per_worker: int | None = Field(None, ge=1, description="torch threads per run (default: cores / workers)")
 
+    @field_validator("tasks")
+    @classmethod
+    def _unique_tasks(cls, tasks: list[SweepTask]) -> list[SweepTask]:
+        # run keys and counterfactual folders are named by the task: two entries of one name would share them
+        names = [t.task for t in tasks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"task {', '.join(dupes)} is listed more than once; one sweep holds one entry per task name "
+                             "(run other data of the same task in another sweep)")
+        return tasks
+
     @field_validator("ks")
     @classmethod
     def _even(cls, ks: list[int]) -> list[int]:
