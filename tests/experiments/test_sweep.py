@@ -248,3 +248,14 @@ def test_two_entries_of_one_task_name_are_refused(sweep_config):
 
     with pytest.raises(ConfigError, match="listed more than once"):
         sweep_config.with_overrides({"tasks": [sweep_config.tasks[0].to_dict(), {**sweep_config.tasks[0].to_dict(), "data_dir": "elsewhere"}]})
+
+
+def test_without_max_steps_every_arm_of_a_k_takes_the_baselines_step_budget(sweep_config):
+    """train.max_steps null: KD and KD+CoD train on sets of different size, yet take one step
+    budget (the baseline's k originals x epochs), recorded in the run config."""
+    cfg = sweep_config.with_overrides({"ks": [8], "seeds": [0], "distill_overrides": [
+        *[o for o in sweep_config.distill_overrides if not o.startswith("train.max_steps")], "train.max_steps=null", "train.epochs=3"]})
+    result = run_sweep(cfg, echo=lambda *_: None)
+    assert result.ran == 2
+    steps = {r.key.cod: (r.train_set["train_steps"], r.config["distill"]["train"]["max_steps"]) for r in result.records}
+    assert steps[False] == steps[True] == (6, 6)  # 8 originals / batch 4 = 2 steps per epoch, x 3 epochs

@@ -39,7 +39,9 @@ class SweepConfig(ConfigBase):
     counterfactual_overrides: list[str] = Field(
         default_factory=list, description="CounterfactualConfig overrides, e.g. ['generator=openai', 'openai.model=gpt-4o']"
     )
-    distill_overrides: list[str] = Field(default_factory=list, description="DistillConfig overrides for every run, e.g. ['train.max_steps=300']")
+    distill_overrides: list[str] = Field(default_factory=list, description="DistillConfig overrides for every run, e.g. ['train.max_steps=300']; with train.max_steps null "
+        "every arm of a k takes the steps the baseline's k originals take in train.epochs (recorded as train.max_steps), "
+        "so baseline and +CoD always take the same number of optimizer steps")
     output_dir: str = Field("runs/sweep", description="results.jsonl, counterfactual files and the report go here")
     backend: Literal["local", "ray"] = "local"
     workers: int = Field(1, ge=1, description="parallel runs (local: processes; ray: concurrent tasks)")

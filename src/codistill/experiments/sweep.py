@@ -146,6 +146,8 @@ def _distill_config(config: SweepConfig, task: SweepTask, key: RunKey, teacher: 
         dc.eval.contrast = task.contrast
     if config.distill_overrides:
         dc = dc.with_overrides(config.distill_overrides)
+    if dc.train.max_steps is None:  # one step budget for every arm of a k: the baseline's k originals x epochs
+        dc = dc.with_overrides({"train.max_steps": dc.train.total_steps(key.k)})
     if dc.train.trackers():  # trackers name each run by its key
         dc = dc.with_overrides({
             "train.run_name": dc.train.run_name or key.as_id(),
