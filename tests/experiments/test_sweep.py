@@ -22,7 +22,7 @@ def trained_teacher(tiny_models, tmp_path_factory):
     write_jsonl(root / "data" / "test.jsonl", synthetic_sentiment(60, seed=2))
     cfg = TeacherConfig.from_dict({
         "model": str(tiny_models("bert", head=False)), "output_dir": str(root / "teacher"),
-        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},
+        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},  # the students' carve too
         "train": {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10},
     })
     return str(train_teacher(cfg).path)
@@ -40,7 +40,7 @@ def sweep_config(tiny_models, sentiment_dir, tmp_path, trained_teacher):
         seeds=[0, 1],
         counterfactual_overrides=["report_similarity=false", "progress=false"],
         distill_overrides=[
-            f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2",
+            f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2", "data.validation_size=40",
             "train.batch_size=4", "eval.batch_size=64",
         ],
         output_dir=str(tmp_path / "sweep"),
@@ -259,3 +259,17 @@ def test_without_max_steps_every_arm_of_a_k_takes_the_baselines_step_budget(swee
     assert result.ran == 2
     steps = {r.key.cod: (r.train_set["train_steps"], r.config["distill"]["train"]["max_steps"]) for r in result.records}
     assert steps[False] == steps[True] == (6, 6)  # 8 originals / batch 4 = 2 steps per epoch, x 3 epochs
+
+
+def test_a_teacher_whose_training_pool_holds_student_validation_texts_is_refused(sweep_config, trained_teacher, monkeypatch):
+    """One carve per task: students carving another validation split than the teacher's would
+    validate on texts the teacher trained on; a carve override for the teacher alone is an error."""
+    import codistill.experiments.sweep as sweep_module
+    from codistill.errors import ConfigError
+
+    monkeypatch.setattr(sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals made"))
+    other_carve = sweep_config.with_overrides({"distill_overrides": [*sweep_config.distill_overrides, "data.validation_size=30"]})
+    with pytest.raises(ConfigError, match="data.validation_size=40 but the students with data.validation_size=30"):
+        run_sweep(other_carve, echo=lambda *_: None)
+    with pytest.raises(ConfigError, match="change the validation carve"):
+        sweep_config.with_overrides({"tasks": [{"task": "local", "teacher_overrides": ["data.validation_size=300"]}]})

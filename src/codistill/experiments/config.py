@@ -16,11 +16,27 @@ class SweepTask(ConfigBase):
     data_dir: str | None = Field(None, description="local train/test files for the task")
     source: str | None = None
     teacher: str | None = Field(None, description="teacher directory; None: fine-tune one with `codistill teacher` (cached)")
-    teacher_overrides: list[str] = Field(default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']")
+    teacher_overrides: list[str] = Field(
+        default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']; overrides of the validation carve "
+        "(data.validation_size, data.validation_max_fraction, data.split_seed) are an error: teacher and students share one carve, "
+        "set it for both in distill_overrides",
+    )
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads, for verification and distillation alike (None: what it was trained with)"
     )
     contrast: str | None = Field(None, description="gold contrast pairs (jsonl) every run of the task is scored on")
+
+
+    @field_validator("teacher_overrides")
+    @classmethod
+    def _one_carve(cls, overrides: list[str]) -> list[str]:
+        from codistill.teacher.meta import CARVE_FIELDS
+
+        bad = [o for o in overrides if o.split("=", 1)[0].strip() in {f"data.{f}" for f in CARVE_FIELDS}]
+        if bad:
+            raise ValueError(f"teacher_overrides {bad} change the validation carve, which teacher and students share; "
+                             "set it in distill_overrides (the teacher follows)")
+        return overrides
 
 
 class SweepConfig(ConfigBase):

@@ -54,12 +54,14 @@ def data_config(task: SweepTask) -> DataConfig:
     return DataConfig(task=task.task, data_dir=task.data_dir, source=task.source)
 
 
-def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
+def prepare_teacher(task: SweepTask, echo: Callable[[str], None], data: DataConfig | None = None) -> str:
+    """The task's teacher: its directory, or one fine-tuned on ``data`` (the students' data section,
+    so both share one validation carve; default: the task's)."""
     if task.teacher:
         return task.teacher
     from codistill.teacher import TeacherConfig, train_teacher
 
-    config = TeacherConfig(data=data_config(task))
+    config = TeacherConfig(data=data or data_config(task))
     if task.teacher_overrides:
         config = config.with_overrides(task.teacher_overrides)
     echo(f"[{task.task}] teacher: fine-tuning {config.model} (cached after the first time)")
@@ -182,6 +184,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     import codistill
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import scorer_fingerprint
+    from codistill.teacher.meta import check_shared_carve
     from codistill.utils.hashing import fingerprint as hash_of
 
     out_dir = Path(config.output_dir)
@@ -205,7 +208,8 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                 check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
         # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
         # files come from their caches, so a finished sweep redoes no work to check them
-        teacher = teachers[task.task] = prepare_teacher(task, echo)
+        students_data = _distill_config(config, task, keys[0], "", None, out_dir).data
+        teacher = teachers[task.task] = prepare_teacher(task, echo, students_data)
         teacher_fp = scorer_fingerprint(teacher)
         cf_configs = {(seed, mode): counterfactual_config(config, task, teacher, seed, out_dir, mode)
                       for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod})}
@@ -226,6 +230,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                 old_jobs.append(job)
             else:
                 task_jobs.append(job)
+        check_shared_carve(teacher, DistillConfig.from_dict(job.config).data)  # before any counterfactual is made
         cf_stats: dict[tuple[int, str], dict[str, Any]] = {}
         cf_hashes: dict[tuple[int, str], str | None] = {}
         for seed, mode in cf_configs:
