@@ -74,6 +74,20 @@ def test_the_html_report_of_explanation_students_renders_the_statistics(tmp_path
     assert "Two-way ANOVA" in anova and all(f"<td class='l'>C({t})</td>" in anova for t in ("method", "seed", "k"))
     assert "<table class='stats mixed'>" in stats
     posthoc = re.search(r"<table class='stats posthoc'>.*?</table>", stats).group(0)
-    assert posthoc.count("<tr>") == 1 + 3  # header + the 3 pairs of methods
-    assert "<td class='l'>explain-both</td><td class='l'>explain-task</td><td>6</td>" in posthoc  # 2 k x 3 seeds matched
+    assert posthoc.count("<tr>") == 1 + 3 * 2  # header + the 3 pairs of methods at each of 2 k
+    assert "<td class='l'>explain-both</td><td class='l'>explain-task</td><td>64</td><td>3</td>" in posthoc  # 3 seeds matched per k
     assert "No paired baseline/+CoD" not in page  # explanation students have no +CoD tables
+
+
+def test_posthoc_tests_per_k_over_seeds_and_a_constant_difference_has_no_p_or_dz():
+    """Pairs are not pooled over (k, seed) as if independent: one test per k, paired over seeds,
+    Holm-corrected over every (pair, k); a constant difference gives p = NaN and d_z = NaN."""
+    import math
+
+    recs = records(0.05, ks=(8, 16, 32, 64), seeds=range(3))
+    pairs = posthoc(recs, "accuracy", "rt")
+    assert sorted({c.k for c in pairs}) == [8, 16, 32, 64] and all(c.n_pairs == 3 for c in pairs)
+    assert len(pairs) == 3 * 4 and all(c.holm_pvalue >= c.t_pvalue for c in pairs)
+    constant = [RunRecord(r.key, {"accuracy": 0.5 + (0.1 if r.key.recipe == "explain-both" else 0.0)}) for r in recs]
+    c = next(c for c in posthoc(constant, "accuracy", "rt") if (c.a, c.b) == ("explain-both", "explain-task"))
+    assert c.mean_diff == pytest.approx(0.1) and math.isnan(c.t_pvalue) and math.isnan(c.holm_pvalue) and math.isnan(c.cohens_dz)

@@ -22,7 +22,7 @@ def trained_teacher(tiny_models, tmp_path_factory):
     write_jsonl(root / "data" / "test.jsonl", synthetic_sentiment(60, seed=2))
     cfg = TeacherConfig.from_dict({
         "model": str(tiny_models("bert", head=False)), "output_dir": str(root / "teacher"),
-        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},
+        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},  # the students' carve too
         "train": {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10},
     })
     return str(train_teacher(cfg).path)
@@ -40,7 +40,7 @@ def sweep_config(tiny_models, sentiment_dir, tmp_path, trained_teacher):
         seeds=[0, 1],
         counterfactual_overrides=["report_similarity=false", "progress=false"],
         distill_overrides=[
-            f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2",
+            f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2", "data.validation_size=40",
             "train.batch_size=4", "eval.batch_size=64",
         ],
         output_dir=str(tmp_path / "sweep"),
@@ -217,3 +217,59 @@ def test_budget_modes_are_methods_of_a_sweep(sweep_config):
 
     multi_cfg = yaml.safe_load((Path(result.counterfactual_files[("local/multi2", 0)]).parent / "config.yaml").read_text())
     assert multi_cfg["per_original"] == 2
+
+
+def test_resume_refuses_records_made_from_other_data_and_checks_before_regenerating(sweep_config, tmp_path, monkeypatch):
+    """Every label in data_dir flipped: the old records are not reused, and the refusal comes
+    before any counterfactual file is rewritten."""
+    import json
+    import shutil
+
+    import codistill.experiments.sweep as sweep_module
+    from codistill.errors import ConfigError
+
+    data = tmp_path / "data"
+    shutil.copytree(sweep_config.tasks[0].data_dir, data)
+    small = sweep_config.with_overrides({"ks": [4], "seeds": [0]})
+    small.tasks[0].data_dir = str(data)
+    first = run_sweep(small, echo=lambda *_: None)
+    assert first.ran == 2 and all(r.inputs["data_fingerprint"] and r.inputs["codistill_version"] for r in first.records)
+    for path in data.glob("*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        path.write_text("".join(json.dumps({**row, "label": 1 - row["label"]}) + "\n" for row in rows))
+    monkeypatch.setattr(sweep_module, "_SESSION", None)  # a new process: nothing cached in memory
+    monkeypatch.setattr(sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals regenerated"))
+    with pytest.raises(ConfigError, match="data_fingerprint"):
+        run_sweep(small, echo=lambda *_: None)
+
+
+def test_two_entries_of_one_task_name_are_refused(sweep_config):
+    from codistill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="listed more than once"):
+        sweep_config.with_overrides({"tasks": [sweep_config.tasks[0].to_dict(), {**sweep_config.tasks[0].to_dict(), "data_dir": "elsewhere"}]})
+
+
+def test_without_max_steps_every_arm_of_a_k_takes_the_baselines_step_budget(sweep_config):
+    """train.max_steps null: KD and KD+CoD train on sets of different size, yet take one step
+    budget (the baseline's k originals x epochs), recorded in the run config."""
+    cfg = sweep_config.with_overrides({"ks": [8], "seeds": [0], "distill_overrides": [
+        *[o for o in sweep_config.distill_overrides if not o.startswith("train.max_steps")], "train.max_steps=null", "train.epochs=3"]})
+    result = run_sweep(cfg, echo=lambda *_: None)
+    assert result.ran == 2
+    steps = {r.key.cod: (r.train_set["train_steps"], r.config["distill"]["train"]["max_steps"]) for r in result.records}
+    assert steps[False] == steps[True] == (6, 6)  # 8 originals / batch 4 = 2 steps per epoch, x 3 epochs
+
+
+def test_a_teacher_whose_training_pool_holds_student_validation_texts_is_refused(sweep_config, trained_teacher, monkeypatch):
+    """One carve per task: students carving another validation split than the teacher's would
+    validate on texts the teacher trained on; a carve override for the teacher alone is an error."""
+    import codistill.experiments.sweep as sweep_module
+    from codistill.errors import ConfigError
+
+    monkeypatch.setattr(sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals made"))
+    other_carve = sweep_config.with_overrides({"distill_overrides": [*sweep_config.distill_overrides, "data.validation_size=30"]})
+    with pytest.raises(ConfigError, match="data.validation_size=40 but the students with data.validation_size=30"):
+        run_sweep(other_carve, echo=lambda *_: None)
+    with pytest.raises(ConfigError, match="change the validation carve"):
+        sweep_config.with_overrides({"tasks": [{"task": "local", "teacher_overrides": ["data.validation_size=300"]}]})

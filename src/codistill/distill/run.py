@@ -71,6 +71,7 @@ def distill(
     from codistill.evaluation import fidelity_metrics, label_metrics
     from codistill.evaluation.contrast import read_contrast
     from codistill.models.loading import describe_model, quiet_transformers
+    from codistill.teacher.meta import check_shared_carve
     from codistill.training import EncodedDataset, KeepBestCallback
     from codistill.training.trackers import point_tensorboard
     from codistill.utils import distributed
@@ -94,6 +95,7 @@ def distill(
     if data is not None:
         session.add_data(config.data, data)
     data = session.data(config.data)
+    check_shared_carve(config.teacher, config.data)  # students' validation never in the teacher's training pool
     if config.student.path:  # a wrong student fails before the teacher is loaded
         from codistill.models.loading import check_label_count, resolve_model
 

@@ -4,8 +4,10 @@
   blocks: every method ran on the same nested k-shot budgets), with ``C(k)`` and ``C(method):C(k)``
   added when several k were run; type-II sums of squares and partial eta squared per effect.
 * :func:`method_mixedlm`: the same as a linear mixed model with a random intercept per seed.
-* :func:`posthoc`: paired comparisons of every pair of methods over matched (k, seed) runs:
-  mean difference, paired t-test, Holm-adjusted p-value and Cohen's d_z.
+* :func:`posthoc`: paired comparisons of every pair of methods per k, paired over seeds (the
+  runs of one seed at different k share a budget, so they are not independent pairs): mean
+  difference, paired t-test, Holm-adjusted p-value over every (pair, k) test and Cohen's d_z;
+  a constant difference has no t-test and no d_z (NaN, as in :mod:`codistill.experiments.stats`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class PairwiseComparison:
     metric: str
     a: str
     b: str
+    k: int
     n_pairs: int
     mean_diff: float  # a - b
     t_pvalue: float
@@ -109,29 +112,26 @@ def method_mixedlm(records: Iterable[RunRecord], metric: str, task: str) -> dict
 
 
 def posthoc(records: Iterable[RunRecord], metric: str, task: str) -> list[PairwiseComparison]:
-    """Every pair of methods, paired by (k, seed), Holm-corrected over the pairs."""
-    from scipy import stats
-    from statsmodels.stats.multitest import multipletests
+    """Every pair of methods at every k, paired by seed, Holm-corrected over all (pair, k) tests."""
+    from codistill.experiments.stats import holm, paired_tests
 
     df = _frame(records, metric, task)
     cells = {(m, k, s): v for m, k, s, v in zip(df["method"], df["k"], df["seed"], df["value"])}
     methods = sorted(df["method"].unique())
     raw = []
-    for a, b in combinations(methods, 2):
-        keys = sorted({(k, s) for m, k, s in cells if m == a} & {(k, s) for m, k, s in cells if m == b})
-        if len(keys) < 2:
-            continue
-        diff = np.array([cells[(a, *key)] - cells[(b, *key)] for key in keys])
-        sd = diff.std(ddof=1)
-        if sd == 0:
-            p = 1.0 if diff[0] == 0 else 0.0
-        else:
-            p = float(stats.ttest_1samp(diff, 0.0).pvalue)
-        raw.append((a, b, len(keys), float(diff.mean()), p, float(diff.mean() / sd) if sd > 0 else math.copysign(math.inf, diff.mean()) if diff.mean() else 0.0))
-    if not raw:
-        return []
-    holm = multipletests([r[4] for r in raw], method="holm")[1]
-    return [PairwiseComparison(task, metric, a, b, n, d, p, float(h), dz) for (a, b, n, d, p, dz), h in zip(raw, holm)]
+    for k in sorted({k for _, k, _ in cells}):
+        for a, b in combinations(methods, 2):
+            seeds = sorted({s for m, kk, s in cells if m == a and kk == k} & {s for m, kk, s in cells if m == b and kk == k})
+            if len(seeds) < 2:
+                continue
+            x, y = np.array([cells[(a, k, s)] for s in seeds]), np.array([cells[(b, k, s)] for s in seeds])
+            diff = x - y
+            p, _ = paired_tests(y, x)  # NaN for a constant difference
+            sd = diff.std(ddof=1)
+            dz = math.nan if np.allclose(diff, diff[0]) else float(diff.mean() / sd)
+            raw.append((a, b, int(k), len(seeds), float(diff.mean()), p, dz))
+    adjusted = holm([r[5] for r in raw])
+    return [PairwiseComparison(task, metric, a, b, k, n, d, p, float(h), dz) for (a, b, k, n, d, p, dz), h in zip(raw, adjusted)]
 
 
 @dataclass(frozen=True)
@@ -185,9 +185,9 @@ def statistics_blocks(records: Sequence[RunRecord], metrics: Sequence[str]) -> l
                                         tuple((t, f"{c * 100:+.2f} pts", _p(p)) for t, (c, p) in mixed.items()), "mixed"))
             pairs = posthoc(records, metric, task)
             if pairs:
-                blocks.append(StatBlock("table", "Post-hoc paired comparisons (matched k and seed; Holm-corrected)",
-                                        ("a", "b", "n", "a - b", "p", "p (Holm)", "d_z"),
-                                        tuple((c.a, c.b, str(c.n_pairs), f"{c.mean_diff * 100:+.2f} pts", _p(c.t_pvalue), _p(c.holm_pvalue),
+                blocks.append(StatBlock("table", "Post-hoc paired comparisons (per k, paired over seeds; Holm-corrected over pairs and k)",
+                                        ("a", "b", "k", "n", "a - b", "p", "p (Holm)", "d_z"),
+                                        tuple((c.a, c.b, str(c.k), str(c.n_pairs), f"{c.mean_diff * 100:+.2f} pts", _p(c.t_pvalue), _p(c.holm_pvalue),
                                                f"{c.cohens_dz:.2f}") for c in pairs), "posthoc"))
     return blocks
 

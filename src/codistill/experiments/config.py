@@ -18,11 +18,27 @@ class SweepTask(ConfigBase):
     data_dir: str | None = Field(None, description="local train/test files for the task")
     source: str | None = None
     teacher: str | None = Field(None, description="teacher directory; None: fine-tune one with `codistill teacher` (cached)")
-    teacher_overrides: list[str] = Field(default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']")
+    teacher_overrides: list[str] = Field(
+        default_factory=list, description="TeacherConfig overrides, e.g. ['max_train_examples=5000']; overrides of the validation carve "
+        "(data.validation_size, data.validation_max_fraction, data.split_seed) are an error: teacher and students share one carve, "
+        "set it for both in distill_overrides",
+    )
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads, for verification and distillation alike (None: what it was trained with)"
     )
     contrast: str | None = Field(None, description="gold contrast pairs (jsonl) every run of the task is scored on")
+
+
+    @field_validator("teacher_overrides")
+    @classmethod
+    def _one_carve(cls, overrides: list[str]) -> list[str]:
+        from codistill.teacher.meta import CARVE_FIELDS
+
+        bad = [o for o in overrides if o.split("=", 1)[0].strip() in {f"data.{f}" for f in CARVE_FIELDS}]
+        if bad:
+            raise ValueError(f"teacher_overrides {bad} change the validation carve, which teacher and students share; "
+                             "set it in distill_overrides (the teacher follows)")
+        return overrides
 
 
 class SweepConfig(ConfigBase):
@@ -46,12 +62,25 @@ class SweepConfig(ConfigBase):
     counterfactual_overrides: list[str] = Field(
         default_factory=list, description="CounterfactualConfig overrides, e.g. ['generator=openai', 'openai.model=gpt-4o']"
     )
-    distill_overrides: list[str] = Field(default_factory=list, description="DistillConfig overrides for every run, e.g. ['train.max_steps=300']")
+    distill_overrides: list[str] = Field(default_factory=list, description="DistillConfig overrides for every run, e.g. ['train.max_steps=300']; with train.max_steps null "
+        "every arm of a k takes the steps the baseline's k originals take in train.epochs (recorded as train.max_steps), "
+        "so baseline and +CoD always take the same number of optimizer steps")
     output_dir: str = Field("runs/sweep", description="results.jsonl, counterfactual files and the report go here")
     backend: Literal["local", "ray"] = "local"
     workers: int = Field(1, ge=1, description="parallel runs (local: processes; ray: concurrent tasks)")
     ray_address: str | None = Field(None, description="Ray cluster address (None: start a local Ray instance)")
     threads_per_worker: int | None = Field(None, ge=1, description="torch threads per run (default: cores / workers)")
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_tasks(cls, tasks: list[SweepTask]) -> list[SweepTask]:
+        # run keys and counterfactual folders are named by the task: two entries of one name would share them
+        names = [t.task for t in tasks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"task {', '.join(dupes)} is listed more than once; one sweep holds one entry per task name "
+                             "(run other data of the same task in another sweep)")
+        return tasks
 
     @field_validator("ks")
     @classmethod

@@ -46,12 +46,17 @@ TRACKING_FIELDS = ("report_to", "run_name", "logging_dir")
 LATER_DEFAULTS = {"counterfactual_labels": "teacher"}
 
 
-def run_inputs(distill_config: dict[str, Any], teacher_fingerprint: str, counterfactuals_sha256: str | None) -> dict[str, Any]:
-    """Everything a run's numbers depend on, as recorded beside them."""
+def run_inputs(
+    distill_config: dict[str, Any], teacher_fingerprint: str, counterfactuals_sha256: str | None, **more: Any
+) -> dict[str, Any]:
+    """Everything a run's numbers depend on, as recorded beside them: the resolved config, the
+    teacher's and the counterfactual file's fingerprints, and ``more`` (the data's content
+    fingerprint, the student weights' fingerprint, the contrast file's hash, the codistill
+    version, the counterfactual generation config)."""
     config = {k: v for k, v in distill_config.items() if k not in NOT_INPUTS and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])}
     if isinstance(config.get("train"), dict):  # trackers and where they log do not change the numbers
         config["train"] = {k: v for k, v in config["train"].items() if k not in TRACKING_FIELDS}
-    return {"distill": config, "teacher_fingerprint": teacher_fingerprint, "counterfactuals_sha256": counterfactuals_sha256}
+    return {"distill": config, "teacher_fingerprint": teacher_fingerprint, "counterfactuals_sha256": counterfactuals_sha256, **more}
 
 
 def input_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -56,12 +56,14 @@ def data_config(task: SweepTask) -> DataConfig:
     return DataConfig(task=task.task, data_dir=task.data_dir, source=task.source)
 
 
-def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
+def prepare_teacher(task: SweepTask, echo: Callable[[str], None], data: DataConfig | None = None) -> str:
+    """The task's teacher: its directory, or one fine-tuned on ``data`` (the students' data section,
+    so both share one validation carve; default: the task's)."""
     if task.teacher:
         return task.teacher
     from codistill.teacher import TeacherConfig, train_teacher
 
-    config = TeacherConfig(data=data_config(task))
+    config = TeacherConfig(data=data or data_config(task))
     if task.teacher_overrides:
         config = config.with_overrides(task.teacher_overrides)
     echo(f"[{task.task}] teacher: fine-tuning {config.model} (cached after the first time)")
@@ -73,15 +75,11 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None]) -> str:
     return str(result.path)
 
 
-def prepare_counterfactuals(
-    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper",
-    budget: Any = None,
-) -> tuple[str, dict[str, Any]]:
-    """Counterfactuals for the CoD originals of the largest k (covering every smaller k): its k/2
-    originals for the paper mode, all k (one or cod_m each) for the full and multi modes.
-    ``budget`` is the sweep's one spending cap (:func:`sweep_budget`), shared by every run."""
+def counterfactual_config(config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, mode: str = "paper"):
+    """The generation config of one (task, seed, mode) file: for the CoD originals of the largest k
+    (covering every smaller k), its k/2 originals for the paper mode, all k (one or cod_m each) for
+    the full and multi modes."""
     from codistill.counterfactuals.config import CounterfactualConfig
-    from codistill.counterfactuals.pipeline import run_counterfactuals
 
     paper = mode == "paper"
     cf = CounterfactualConfig(
@@ -92,6 +90,18 @@ def prepare_counterfactuals(
         cf = cf.with_overrides(config.counterfactual_overrides)
     if mode.startswith("multi"):
         cf.per_original = max(cf.per_original, config.cod_m)
+    return cf
+
+
+def prepare_counterfactuals(
+    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper",
+    budget: Any = None,
+) -> tuple[str, dict[str, Any]]:
+    """Generate (or read from the cache) the counterfactuals of :func:`counterfactual_config`.
+    ``budget`` is the sweep's one spending cap (:func:`sweep_budget`), shared by every run."""
+    from codistill.counterfactuals.pipeline import run_counterfactuals
+
+    cf = counterfactual_config(config, task, teacher, seed, out_dir, mode)
     result = run_counterfactuals(cf, echo=lambda *_: None, budget=budget).check_endpoint()
     report = result.report
     stats = {
@@ -124,14 +134,72 @@ def file_sha256(path: str | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def student_fingerprint(student: dict[str, Any]) -> str | None:
+    """Content fingerprint of the weights a run's student starts from (a derived student of the
+    teacher's own layers is covered by the teacher fingerprint; ``auto`` may pick the default
+    pretrained model, so its weights count)."""
+    from codistill.distill.config import AUTO_SOURCE, PRETRAINED_DEFAULT, TEACHER_SOURCE
+    from codistill.models.loading import model_fingerprint
+
+    source = student.get("path") or (student.get("derive") or {}).get("source")
+    if source in (None, TEACHER_SOURCE):
+        return None
+    try:
+        return model_fingerprint(PRETRAINED_DEFAULT if source == AUTO_SOURCE else source)
+    except Exception as exc:  # noqa: BLE001 - an unresolvable name fails later, where it is loaded
+        return f"unresolved:{source}:{type(exc).__name__}"
+
+
+def _distill_config(config: SweepConfig, task: SweepTask, key: RunKey, teacher: str, cf_file: str | None, out_dir: Path):
+    from codistill.distill.config import DistillConfig
+
+    dc = DistillConfig(
+        data=data_config(task), teacher=teacher, recipe=distill_recipe(key), k=key.k, seed=key.seed, cod=key.cod,
+        counterfactuals=cf_file, cod_mode="multi" if key.mode.startswith("multi") else key.mode, cod_m=config.cod_m,
+        teacher_max_length=task.teacher_max_length, save_model=False,
+    )
+    if task.contrast:
+        dc.eval.contrast = task.contrast
+    if config.distill_overrides:
+        dc = dc.with_overrides(config.distill_overrides)
+    if dc.train.max_steps is None:  # one step budget for every arm of a k: the baseline's k originals x epochs
+        dc = dc.with_overrides({"train.max_steps": dc.train.total_steps(key.k)})
+    if dc.train.trackers():  # trackers name each run by its key
+        dc = dc.with_overrides({
+            "train.run_name": dc.train.run_name or key.as_id(),
+            "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
+        })
+    return dc
+
+
+def _check_record(store: ResultStore, job: Job, old: RunRecord, ignore: tuple[str, ...] = ()) -> bool:
+    """True when ``old`` was made with ``job``'s inputs (``ignore``: top-level inputs not compared
+    yet); a record of the same key made with other inputs is a one-line error."""
+    if not ignore and old.fingerprint == job.fingerprint:
+        return True
+    changed = [c for c in input_differences(old.inputs, job.inputs) if c.split(".")[0] not in ignore] if old.inputs \
+        else ["(the record has no input fingerprint)"]
+    if not changed:
+        return True
+    raise ConfigError(
+        f"{store.path} holds {job.key.as_id()} made with other inputs ({', '.join(changed[:4])}"
+        f"{', ...' if len(changed) > 4 else ''} differ); use a new output_dir so results are not mixed"
+    )
+
+
 def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -> tuple[list[Job], int, dict[str, str], dict]:
     """Every run of the grid not yet in ``store`` with the same inputs, teachers and counterfactuals ready.
 
-    A run is reused only when its record's fingerprint (resolved config, teacher fingerprint,
-    counterfactual file content) matches; a record of the same run made with other inputs stops
-    the sweep with a one-line error naming the difference, so results are never mixed."""
+    A run is reused only when its record's fingerprint (resolved config, data content, teacher and
+    student weights, counterfactual generation config and file content, contrast file, codistill
+    version) matches; a record of the same run made with other inputs stops the sweep with a
+    one-line error naming the difference, so results are never mixed. Every input but the
+    counterfactual file's content is checked before any counterfactual file is (re)written."""
+    import codistill
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import scorer_fingerprint
+    from codistill.teacher.meta import check_shared_carve
+    from codistill.utils.hashing import fingerprint as hash_of
 
     out_dir = Path(config.output_dir)
     existing = store.by_key()
@@ -155,46 +223,44 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
                 check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
         # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
         # files come from their caches, so a finished sweep redoes no work to check them
-        teacher = teachers[task.task] = prepare_teacher(task, echo)
+        students_data = _distill_config(config, task, keys[0], "", None, out_dir).data
+        teacher = teachers[task.task] = prepare_teacher(task, echo, students_data)
         teacher_fp = scorer_fingerprint(teacher)
+        cf_configs = {(seed, mode): counterfactual_config(config, task, teacher, seed, out_dir, mode)
+                      for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod})}
+        task_jobs, old_jobs = [], []
+        for key in keys:
+            cf = cf_configs.get((key.seed, key.mode)) if key.cod else None
+            dc = _distill_config(config, task, key, teacher, str(Path(cf.output_dir) / "counterfactuals.jsonl") if cf else None, out_dir)
+            job = Job(key, dc.to_dict())
+            job.inputs = run_inputs(
+                job.config, teacher_fp, None, data_fingerprint=_session().data(dc.data).fingerprint,
+                student_fingerprint=student_fingerprint(job.config["student"]), contrast_sha256=file_sha256(dc.eval.contrast),
+                codistill_version=codistill.__version__,
+                counterfactual_config=hash_of({k: v for k, v in cf.to_dict().items() if k not in ("output_dir", "progress")}) if cf else None,
+            )
+            attach_peer(job, config)
+            old = existing.get(key)
+            if old is not None:  # check first: nothing is regenerated for a sweep that will be refused
+                _check_record(store, job, old, ignore=("counterfactuals_sha256",))
+                old_jobs.append(job)
+            else:
+                task_jobs.append(job)
+        check_shared_carve(teacher, DistillConfig.from_dict(job.config).data)  # before any counterfactual is made
         cf_stats: dict[tuple[int, str], dict[str, Any]] = {}
         cf_hashes: dict[tuple[int, str], str | None] = {}
-        for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod}):
+        for seed, mode in cf_configs:
             # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
             name = task.task if mode == "paper" else f"{task.task}/{mode}"
             cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode, budget)
             cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
-        task_jobs = []
-        for key in keys:
-            cod_mode = "multi" if key.mode.startswith("multi") else key.mode
-            dc = DistillConfig(
-                data=data_config(task), teacher=teacher, recipe=distill_recipe(key), k=key.k, seed=key.seed, cod=key.cod,
-                counterfactuals=cf_files.get((task.task if key.mode == "paper" else f"{task.task}/{key.mode}", key.seed)) if key.cod else None,
-                cod_mode=cod_mode, cod_m=config.cod_m, teacher_max_length=task.teacher_max_length, save_model=False,
-            )
-            if task.contrast:
-                dc.eval.contrast = task.contrast
-            if config.distill_overrides:
-                dc = dc.with_overrides(config.distill_overrides)
-            if dc.train.trackers():  # trackers name each run by its key
-                dc = dc.with_overrides({
-                    "train.run_name": dc.train.run_name or key.as_id(),
-                    "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
-                })
-            job = Job(key, dc.to_dict(), cf_stats.get((key.seed, key.mode), {}) if key.cod else {})
-            job.inputs = run_inputs(job.config, teacher_fp, cf_hashes.get((key.seed, key.mode)) if key.cod else None)
-            attach_peer(job, config)
-            old = existing.get(key)
-            if old is not None:
-                if old.fingerprint == job.fingerprint:
-                    skipped += 1
-                    continue
-                changed = input_differences(old.inputs, job.inputs) if old.inputs else ["(the record has no input fingerprint)"]
-                raise ConfigError(
-                    f"{store.path} holds {key.as_id()} made with other inputs ({', '.join(changed[:4])}"
-                    f"{', ...' if len(changed) > 4 else ''} differ); use a new output_dir so results are not mixed"
-                )
-            task_jobs.append(job)
+        for job in old_jobs + task_jobs:
+            if job.key.cod:
+                job.counterfactuals = cf_stats[(job.key.seed, job.key.mode)]
+                job.inputs["counterfactuals_sha256"] = cf_hashes[(job.key.seed, job.key.mode)]
+        for job in old_jobs:
+            _check_record(store, job, existing[job.key])
+            skipped += 1
         if task_jobs:
             warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
         jobs.extend(task_jobs)
