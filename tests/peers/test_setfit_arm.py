@@ -24,7 +24,8 @@ def encoder(tmp_path_factory):
 
 def distill_config(sentiment_dir, teacher, student, **kw) -> DistillConfig:
     return DistillConfig.from_dict({
-        "data": {"task": "local", "data_dir": str(sentiment_dir)}, "teacher": teacher, "k": 8, "seed": 1, "save_model": False,
+        # the trained teacher's validation carve (40 texts), shared with the students
+        "data": {"task": "local", "data_dir": str(sentiment_dir), "validation_size": 40}, "teacher": teacher, "k": 8, "seed": 1, "save_model": False,
         "student": {"derive": {"source": student, "layers": 1}}, "train": {"max_steps": 2, "batch_size": 4}, **kw,
     })
 
@@ -81,7 +82,7 @@ def make_counterfactuals(sentiment_dir, teacher, tmp_path) -> str:
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
     cf = CounterfactualConfig.from_dict({
-        "data": {"task": "local", "data_dir": str(sentiment_dir)}, "k": 8, "seed": 1, "teacher": teacher,
+        "data": {"task": "local", "data_dir": str(sentiment_dir), "validation_size": 40}, "k": 8, "seed": 1, "teacher": teacher,
         "output_dir": str(tmp_path / "cf"), "report_similarity": False, "progress": False,
     })
     result = run_counterfactuals(cf, echo=lambda *_: None)
@@ -97,7 +98,8 @@ def test_sweep_runs_the_peer_arms_beside_kd(sentiment_dir, trained_teacher, tiny
         ks=[4], recipes=["kd"], cod=[False, True], seeds=[0], peers=["setfit", "setfit+cod"],
         setfit=FAST.model_copy(update={"encoder": encoder}),
         counterfactual_overrides=["report_similarity=false", "progress=false"],
-        distill_overrides=[f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2", "train.batch_size=4"],
+        distill_overrides=[f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2", "train.batch_size=4",
+                           "data.validation_size=40"],
         output_dir=str(tmp_path / "sweep"),
     )
     first = run_sweep(config, echo=lambda *_: None)
