@@ -26,14 +26,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codistill.counterfactuals.generators.base import (Confirmation, Failure, Generator, Outcome, Request, choose_many, pick_confirmed,
-                                                        register_generator)
-from codistill.counterfactuals.generators.editor_words import article_for, task_kind  # noqa: F401 - article_for re-exported
+from codistill.counterfactuals.generators.base import (
+    Confirmation,
+    Failure,
+    Generator,
+    Outcome,
+    Request,
+    choose_many,
+    pick_confirmed,
+    register_generator,
+)
 from codistill.counterfactuals.generators.edit_proposals import EditProposals
+from codistill.counterfactuals.generators.editor_words import article_for  # noqa: F401 - article_for re-exported
 from codistill.counterfactuals.generators.fluent import pos_consistent
-from codistill.counterfactuals.generators.long_text import stack_sizes, stacked, visible_tokens
+from codistill.counterfactuals.generators.long_text import (
+    stack_sizes,
+    stacked,
+    visible_tokens,
+)
 from codistill.counterfactuals.text import Edit, Token, apply_edits, has_words, tokenize
 from codistill.counterfactuals.verify import candidate_probs
+from codistill.data.tasks import task_kind
 
 if TYPE_CHECKING:
     from codistill.counterfactuals.fluency import NGramLM

@@ -17,7 +17,6 @@ from typing import Any
 from codistill.errors import ConfigError
 
 PROMPT_DIR = Path(__file__).parent
-SENTIMENT_TASKS = {"sst2", "imdb", "sentiment140", "rotten_tomatoes", "amazon_polarity", "yelp_polarity"}
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,10 @@ class PromptTemplate:
 
 def template_for(task) -> PromptTemplate:
     """The packaged template of a task: sentiment, acceptability, or the generic default."""
-    if task.name in SENTIMENT_TASKS or tuple(task.label_names) == ("negative", "positive"):
-        name = "sentiment"
-    elif task.name == "cola":
-        name = "acceptability"
-    else:
-        name = "default"
-    return PromptTemplate.load(PROMPT_DIR / f"{name}.txt")
+    from codistill.data.tasks import task_kind
+
+    kind = task_kind(task)
+    return PromptTemplate.load(PROMPT_DIR / f"{'default' if kind == 'generic' else kind}.txt")
 
 
 def build_messages(template: PromptTemplate, task, text: str, source: int, feedback: list[dict[str, Any]]) -> list[dict[str, str]]:
