@@ -109,9 +109,11 @@ class TeacherVerifier:
         logits = predict_logits(self.model, self.tokenizer, list(texts), batch_size=self.batch_size, max_length=self.max_length)
         return softmax(logits.astype(np.float64))
 
-    def word_saliency(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int]) -> list[np.ndarray]:
-        """Gradient x input of (logit[label] - logit[other]) per word: how much each word pushes
-        the teacher towards its current prediction (positive = supports it)."""
+    def word_saliency(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int],
+                      targets: Sequence[int] | None = None) -> list[np.ndarray]:
+        """Gradient x input of (logit[label] - logit[target]) per word: how much each word pushes
+        the teacher towards its current prediction rather than the target class (positive =
+        supports it); without targets, the most likely other class (two classes: the other one)."""
         import torch
 
         out: list[np.ndarray] = []
@@ -124,7 +126,11 @@ class TeacherVerifier:
             kwargs = {k: v for k, v in enc.items() if k != "input_ids"}
             logits = self.model(inputs_embeds=inputs, **kwargs).logits
             lab = torch.tensor(labels[start : start + len(batch)])
-            margin = logits.gather(1, lab[:, None]).squeeze(1) - logits.gather(1, (1 - lab)[:, None]).squeeze(1)
+            if targets is not None:
+                other = torch.tensor(targets[start : start + len(batch)])
+            else:
+                other = logits.detach().scatter(1, lab[:, None], float("-inf")).argmax(dim=1)
+            margin = logits.gather(1, lab[:, None]).squeeze(1) - logits.gather(1, other[:, None]).squeeze(1)
             (grad,) = torch.autograd.grad(margin.sum(), inputs)
             scores = (grad * inputs).sum(-1).detach().float().numpy()  # float: a bf16 screening copy
             self.calls += len(batch)

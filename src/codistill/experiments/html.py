@@ -133,7 +133,9 @@ def render_report(
     notes: Sequence[str] = (),
     correction: str = "none",
     statistics: Sequence[StatBlock] = (),
+    classes: str = "",
 ) -> str:
+    """The page; ``classes`` is the per-class section's HTML (:func:`codistill.experiments.classes.classes_html`)."""
     sections = [f"<h1>{html.escape(title)}</h1>"]
     if notes:
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
@@ -141,6 +143,8 @@ def render_report(
         sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric, correction)}")
     if statistics:
         sections.append(f"<h2>Statistics (methods x seeds x k)</h2>{statistics_html(statistics)}")
+    if classes:
+        sections.append(classes)
     if figures:
         sections.append("<h2>Figures</h2>" + "".join(embed_png(path, caption) for path, caption in figures))
     sections.append(f"<h2>Counterfactual pairs</h2>{pairs_table(pairs)}")
