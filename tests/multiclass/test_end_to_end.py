@@ -38,7 +38,7 @@ def pipeline(tiny_models, tmp_path_factory):
     data = {"task": "local", "data_dir": str(root / "data"), "validation_size": 30}
     teacher = train_teacher(TeacherConfig.from_dict({
         "model": str(tiny_models("bert", head=False)), "data": data, "output_dir": str(root / "teacher"),
-        "train": {"max_steps": 80, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 40, "logging_steps": 40}}))
+        "train": {"max_steps": 200, "batch_size": 8, "learning_rate": 3e-3, "eval_steps": 100, "logging_steps": 100}}))
     return root, data, teacher
 
 
@@ -54,7 +54,7 @@ def test_three_classes_end_to_end(pipeline, tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
     assert teacher.metrics["test"]["macro_f1"] > 0.6  # the tiny teacher learnt the three classes
     cf = run_counterfactuals(CounterfactualConfig.from_dict({
-        "data": data, "k": 12, "seed": 0, "teacher": str(teacher.output_dir), "output_dir": str(tmp_path / "cf"),
+        "data": data, "k": 12, "seed": 0, "teacher": str(teacher.path), "output_dir": str(tmp_path / "cf"),
         "cache_dir": str(tmp_path / "cache"), "progress": False, "report_similarity": False}), echo=lambda *_: None)
     assert cf.run["originals"] == 6 and len(cf.records) >= 3
     for r in cf.records:  # verified: the teacher's argmax on the counterfactual is the runner-up class of the original
@@ -66,7 +66,7 @@ def test_three_classes_end_to_end(pipeline, tiny_models, tmp_path, monkeypatch):
     store = ResultStore(tmp_path / "results.jsonl")
     for cod in (False, True):
         cfg = DistillConfig.from_dict({
-            "data": data, "teacher": str(teacher.output_dir), "student": {"path": str(student)}, "k": 12, "seed": 0, "cod": cod,
+            "data": data, "teacher": str(teacher.path), "student": {"path": str(student)}, "k": 12, "seed": 0, "cod": cod,
             "counterfactuals": str(tmp_path / "cf" / "counterfactuals.jsonl") if cod else None, "output_dir": str(tmp_path / f"run{cod}"),
             "train": {"max_steps": 6, "batch_size": 4, "logging_steps": 3}})
         result = distill(cfg, session=DistillSession())

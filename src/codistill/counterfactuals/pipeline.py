@@ -103,7 +103,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             from codistill.counterfactuals.verify import TeacherVerifier
 
             echo(f"loading teacher {config.teacher}")
-            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length)
+            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length, num_labels=data.num_labels)
             if config.verify.screen_dtype != "none":
                 from codistill.counterfactuals.verify import ScreenedVerifier
 

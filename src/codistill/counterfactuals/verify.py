@@ -67,7 +67,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class TeacherVerifier:
     """A fine-tuned sequence classifier as the judge of every candidate."""
 
-    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int | None = None, threads: int | None = None) -> None:
+    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int | None = None, threads: int | None = None,
+                 num_labels: int = 2) -> None:
         import torch
 
         from codistill.models import load_scorer
@@ -80,7 +81,7 @@ class TeacherVerifier:
         self.name = teacher
         # a classifier, a LoRA adapter or a verbalizer LM (its prompt tokenizer maps offsets back
         # to the text, so word saliency works for all three)
-        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher, role="teacher")
+        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher, num_labels=num_labels, role="teacher")
         self.model.eval()
         self.batch_size = batch_size
         # the length the teacher was trained with (or the one override), as distillation uses
