@@ -124,7 +124,11 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
                 cache.put("outcomes", keys[out.original_id], out.to_dict())
 
         echo(f"generating counterfactuals for {len(misses)} originals ({len(originals) - len(misses)} cached) with {config.generator}")
-        for out in generator.search(requests, verifier, on_outcome=store):
+        for req in [r for r in requests if not r.targets]:  # target=named and the teacher already says it: nothing to reach
+            outcomes[req.example.id] = out = Outcome(req.example.id, None, 0, 0.0, [Failure(
+                req.example.id, 0, "target:teacher_label", f"the teacher already predicts {data.task.label_names[req.teacher_label]}")])
+            store(out)
+        for out in generator.search([r for r in requests if r.targets], verifier, on_outcome=store):
             req = by_id[out.original_id]
             out.meta.setdefault("teacher_probs_original", req.teacher_probs)
             out.meta.setdefault("teacher_label_original", req.teacher_label)

@@ -42,10 +42,10 @@ class Request:
     teacher_label: int
     teacher_probs: list[float]
     feedback: list[dict[str, Any]] = field(default_factory=list)
-    targets: tuple[int, ...] = ()  # classes a counterfactual may reach, primary first (see counterfactuals.targets)
+    targets: tuple[int, ...] | None = None  # classes a counterfactual may reach, primary first (see counterfactuals.targets)
 
     def __post_init__(self) -> None:
-        if not self.targets:  # the runner-up class (for two classes: the other one)
+        if self.targets is None:  # the runner-up class (for two classes: the other one)
             from codistill.counterfactuals.targets import targets_for
 
             self.targets = targets_for(self.teacher_probs, "runner_up")

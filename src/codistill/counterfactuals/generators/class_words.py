@@ -70,15 +70,21 @@ def mine_class_words(texts: Sequence[str], verifier, num_labels: int, limit: int
 
 
 class MinedEdits:
-    """Proposal method of the editor (a mixin); expects ``self.class_words`` and ``self.ecfg``."""
+    """Proposal method of the editor (a mixin); expects ``self.class_words``, ``self.config`` and ``self.ecfg``."""
 
     class_words: ClassWords | None
 
     def _mined_edits(self, st: State, every: bool = False) -> list[tuple[Edit, float, str, int]]:
+        """Mined edits towards each target the input's counterfactuals should reach (``multi``: up
+        to ``per_original`` targets, so its counterfactuals can spread over classes)."""
+        targets = st.request.targets[: max(1, self.config.per_original)]
+        return [e for tgt in targets for e in self._mined_edits_to(st, tgt, every)]
+
+    def _mined_edits_to(self, st: State, tgt: int, every: bool) -> list[tuple[Edit, float, str, int]]:
         cw = self.class_words
         if cw is None:
             return []
-        src, tgt, lower = st.request.teacher_label, st.target, st.lower
+        src, lower = st.request.teacher_label, st.lower
         targets = cw.top(tgt, self.ecfg.mined_words)
         if not targets:
             return []

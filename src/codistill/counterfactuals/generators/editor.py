@@ -248,6 +248,9 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
             return bool(flips)
         from codistill.counterfactuals.diverse import diverse_count
 
+        reachable = min(m, len(st.request.targets))
+        if reachable > 1 and len({label for _, _, label in st.flips()}) < reachable:
+            return False  # multi over several targets: go on until each has a flip (or the rounds run out)
         return diverse_count(st.request.example.text, flips, m) >= m
 
     def _outcome(self, st: State, lm_penalty: dict[str, float] | None = None) -> Outcome:
