@@ -52,10 +52,10 @@ def test_empty_text_reports_line(tmp_path):
         _load(root)
 
 
-def test_non_binary_label_in_csv(tmp_path):
+def test_label_outside_the_given_names_in_csv(tmp_path):
     root = _dir_with(tmp_path, "train.csv", "text,label\nfine,1\nmeh,2\n")
     with pytest.raises(DataError, match=r"train\.csv:3: unknown label '2'"):
-        _load(root)
+        _load(root, label_names=["neg", "pos"])
 
 
 def test_csv_wrong_field_count_and_quoted_newlines(tmp_path):

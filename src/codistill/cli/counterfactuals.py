@@ -12,6 +12,7 @@ from codistill.cli.options import (
     CacheDirOpt,
     ConfigOpt,
     DataDirOpt,
+    KPerClassOpt,
     MaxBudgetOpt,
     ModelOpt,
     NoCacheOpt,
@@ -21,6 +22,7 @@ from codistill.cli.options import (
     TaskOpt,
     build_config,
     data_overrides,
+    k_from_per_class,
     llm_options,
 )
 
@@ -34,6 +36,7 @@ def counterfactuals(
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
     k: Annotated[Optional[int], typer.Option("--k", "-k", help="k-shot budget; counterfactuals are made for its k/2 CoD originals.")] = None,
+    k_per_class: KPerClassOpt = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="k-shot sampling seed.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")] = None,
     generator: Annotated[Optional[str], typer.Option("--generator", "-g", help="editor (offline), openai, or hf-chat.")] = None,
@@ -63,6 +66,8 @@ def counterfactuals(
         generator=generator, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,
     )
     cfg = build_config(CounterfactualConfig, config, set_, options)
+    if k_per_class is not None:
+        cfg = cfg.with_overrides({"k": k_from_per_class(cfg, None if k is None else cfg.k, k_per_class)})
     result = run_counterfactuals(cfg, echo=typer.echo).check_endpoint()
     typer.echo(format_report(result.report))
     led = result.run["ledger"]

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import DataDirOpt, LabelColumnOpt, SourceOpt, TaskOpt, TextColumnOpt, data_overrides
+from codistill.cli.options import (
+    DataDirOpt,
+    KPerClassOpt,
+    LabelColumnOpt,
+    SourceOpt,
+    TaskOpt,
+    TextColumnOpt,
+    data_overrides,
+    k_from_per_class,
+)
 
 app = typer.Typer(help="Inspect tasks, splits and k-shot budgets.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -60,7 +69,8 @@ def show(
 
 @app.command("sample")
 def sample_cmd(
-    k: Annotated[int, typer.Option("--k", "-k", help="Budget: number of training examples (even).")],
+    k: Annotated[Optional[int], typer.Option("--k", "-k", help="Budget: number of training examples, balanced over the classes.")] = None,
+    k_per_class: KPerClassOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
     cod: Annotated[bool, typer.Option("--cod", help="The CoD half-budget: the first k/2 of the same ordering.")] = False,
     task: TaskOpt = "rotten_tomatoes",
@@ -78,6 +88,12 @@ def sample_cmd(
     check_seed(seed)
     if output:
         check_output_file(output, "data-sample")
+    from codistill.data import DataConfig
+    from codistill.errors import ConfigError
+
+    k = k_from_per_class(DataConfig().with_overrides(data_overrides(task, data_dir, source, text_column, label_column)), k, k_per_class)
+    if k is None:
+        raise ConfigError("give --k (a total budget) or --k-per-class")
     data = _load(task, data_dir, source, text_column, label_column)
     shots = sample(data, k, seed, cod=cod)
     rows = [{**e.to_dict(), "label_name": data.task.label_names[e.label]} for e in shots.examples]

@@ -7,7 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, DataDirOpt, ReportToOpt, SetOpt, TaskOpt, build_config, data_overrides
+from codistill.cli.options import (
+    ConfigOpt,
+    DataDirOpt,
+    KPerClassOpt,
+    ReportToOpt,
+    SetOpt,
+    TaskOpt,
+    build_config,
+    data_overrides,
+    k_from_per_class,
+)
 
 OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
 
@@ -22,6 +32,7 @@ def distill_cmd(
     student: Annotated[Optional[str], typer.Option("--student", help="Student model directory (default: every other layer of the teacher, head included, when it is a sequence classifier; else 2 layers of minilm-l6).")] = None,
     counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Counterfactual jsonl (implies --cod).")] = None,
     k: Annotated[Optional[int], typer.Option("--k", "-k", help="Budget.")] = None,
+    k_per_class: KPerClassOpt = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling and training seed.")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", help="kd, lwd, ted or ce.")] = None,
     cod: Annotated[Optional[bool], typer.Option("--cod/--no-cod", help="Spend half the budget on counterfactuals.")] = None,
@@ -46,6 +57,8 @@ def distill_cmd(
     if counterfactuals and cod is None:
         options["cod"] = True
     cfg = build_config(DistillConfig, config, [*(overrides or []), *(set_ or [])], options)
+    if k_per_class is not None:
+        cfg = cfg.with_overrides({"k": k_from_per_class(cfg, None if k is None else cfg.k, k_per_class)})
     if cfg.teacher is None:
         raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
     if print_config:

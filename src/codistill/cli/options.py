@@ -19,6 +19,9 @@ ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="YAML c
 SetOpt = Annotated[
     Optional[list[str]], typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable).")
 ]
+KPerClassOpt = Annotated[
+    Optional[int], typer.Option("--k-per-class", help="Budget per class: k = this times the number of classes (instead of --k).")
+]
 
 # LLM-backed commands (counterfactuals, explain)
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")]
@@ -46,6 +49,20 @@ def data_overrides(
     (``prefix="data."`` where the data config is a section of a larger one)."""
     values = {"task": task, "data_dir": data_dir, "source": source, "text_columns": text_column or None, "label_column": label_column}
     return {prefix + k: v for k, v in values.items() if v is not None}
+
+
+def k_from_per_class(config: ConfigBase, k: int | None, k_per_class: int | None) -> int | None:
+    """``--k`` or, for ``--k-per-class N``, N times the number of classes of ``config.data``'s task."""
+    if k_per_class is None:
+        return k
+    from codistill.data.loading import resolve_task
+    from codistill.data.sampling import k_for_per_class
+    from codistill.errors import ConfigError
+
+    if k is not None:
+        raise ConfigError("give --k or --k-per-class, not both")
+    data = getattr(config, "data", config)
+    return k_for_per_class(k_per_class, resolve_task(data).num_labels)
 
 
 def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> ConfigBase:

@@ -6,7 +6,7 @@ from typing import Literal
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from codistill.config import ConfigBase
 from codistill.data import DataConfig
@@ -98,6 +98,10 @@ class EditorConfig(ConfigBase):
     max_edit_fraction: float = Field(0.1, gt=0, le=1, description="long inputs: stacked edits change at most this fraction of the words")
     extra_rounds: int = Field(8, ge=0, description="long inputs, and inputs that ran out of edits, get this many rounds after max_rounds")
     salient_words_per_100: int = Field(4, ge=0, description="long inputs: more salient words get edits, this many per 100 words")
+    mined_texts: int = Field(2000, ge=0, description="tasks without a lexicon (not sentiment or acceptability): pool texts the "
+                             "teacher labels to mine the words it ties to each class (0: no mined edits)")
+    mined_words: int = Field(8, ge=1, description="words most tied to the target class tried as swaps (half as many as insertions)")
+    mined_positions: int = Field(4, ge=1, description="words most tied to the current class (or most salient) that get mined edits")
 
 
 class VerifyConfig(ConfigBase):
@@ -122,6 +126,11 @@ class CounterfactualConfig(ConfigBase):
     selection: Literal["smallest", "nearest_boundary", "most_confident"] = Field(
         "smallest", description="which valid flip wins: smallest (fewest edited words), nearest_boundary (lowest teacher "
         "probability of the new label) or most_confident (highest)")
+    target: Literal["runner_up", "every_other", "named"] = Field(
+        "runner_up", description="class a counterfactual must reach (tasks with more than two classes): runner_up = the teacher's "
+        "second most likely class (with per_original m > 1 the m most likely other classes), every_other = any other class, "
+        "named = target_class. Verified when the teacher's argmax on it is a target")
+    target_class: str | None = Field(None, description="label name of the target class for target=named")
     per_original: int = Field(1, ge=1, le=8, description="verified counterfactuals kept per original, diverse (other positions or words); "
                               "m > 1 feeds distill's cod_mode=multi")
     keep_unverified: bool = Field(
@@ -145,3 +154,9 @@ class CounterfactualConfig(ConfigBase):
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     hf_chat: HFChatConfig = Field(default_factory=HFChatConfig)
     editor: EditorConfig = Field(default_factory=EditorConfig)
+
+    @model_validator(mode="after")
+    def _named_needs_a_class(self) -> CounterfactualConfig:
+        if self.target == "named" and not self.target_class:
+            raise ValueError("target=named needs target_class (a label name)")
+        return self

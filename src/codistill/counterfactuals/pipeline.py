@@ -23,6 +23,7 @@ from codistill.counterfactuals.cache import Cache, Ledger
 from codistill.counterfactuals.config import CounterfactualConfig
 from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome, Request, get_generator, is_fact
 from codistill.counterfactuals.record import CounterfactualRecord, write_counterfactuals
+from codistill.counterfactuals.targets import named_target, targets_for
 from codistill.counterfactuals.text import edited_words, has_words
 from codistill.errors import ConfigError, EndpointError
 from codistill.utils.hashing import fingerprint
@@ -94,6 +95,9 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     max_length = getattr(verifier, "max_length", None) or teacher_max_length(config.teacher, config.teacher_max_length)
     identity = {**generator.identity(), "teacher": teacher_fp, "selection": config.selection, "max_attempts": config.max_attempts,
                 "labels": list(data.task.label_names), "teacher_max_length": max_length}
+    named = named_target(data.task.label_names, config.target_class) if config.target == "named" else None
+    if data.num_labels > 2 or config.target != "runner_up":  # binary runner-up keys stay as they were
+        identity["target"] = [config.target, named]
     if config.per_original > 1:  # keys of single-counterfactual runs stay as they were
         identity["per_original"] = config.per_original
     if config.verify.screen_dtype != "none":  # the search path can differ; what is kept is exact either way
@@ -118,7 +122,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             from codistill.counterfactuals.verify import TeacherVerifier
 
             echo(f"loading teacher {config.teacher}")
-            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length)
+            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length, num_labels=data.num_labels)
             if config.verify.screen_dtype != "none":
                 from codistill.counterfactuals.verify import ScreenedVerifier
 
@@ -126,7 +130,9 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
                                             saliency_from_screen=config.verify.screen_saliency)
         t1, c1 = time.monotonic(), time.process_time()
         probs = verifier.probs([e.text for e in misses])
-        requests = [Request(e, int(p.argmax()), [float(x) for x in p]) for e, p in zip(misses, probs)]
+        requests = [Request(e, int(p.argmax()), [float(x) for x in p], targets=targets_for(p, config.target, per_original=config.per_original,
+                                                                                           named=named))
+                    for e, p in zip(misses, probs)]
         by_id = {r.example.id: r for r in requests}
 
         def store(out: Outcome) -> None:
@@ -137,7 +143,11 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
                 cache.put("outcomes", keys[out.original_id], out.to_dict())
 
         echo(f"generating counterfactuals for {len(misses)} originals ({len(originals) - len(misses)} cached) with {config.generator}")
-        for out in generator.search(requests, verifier, on_outcome=store):
+        for req in [r for r in requests if not r.targets]:  # target=named and the teacher already says it: nothing to reach
+            outcomes[req.example.id] = out = Outcome(req.example.id, None, 0, 0.0, [Failure(
+                req.example.id, 0, "target:teacher_label", f"the teacher already predicts {data.task.label_names[req.teacher_label]}")])
+            store(out)
+        for out in generator.search([r for r in requests if r.targets], verifier, on_outcome=store):
             req = by_id[out.original_id]
             out.meta.setdefault("teacher_probs_original", req.teacher_probs)
             out.meta.setdefault("teacher_label_original", req.teacher_label)
@@ -257,9 +267,9 @@ def _record(config: CounterfactualConfig, e, out: Outcome, c: Chosen, rank: int,
 def best_unverified(out: Outcome) -> Failure | None:
     """The checked candidate of an input without a verified flip that moved the teacher furthest
     towards the other label (``keep_unverified``): what an unchecked generator would have used."""
-    target = 1 - int(out.meta.get("teacher_label_original", 0))
-    checked = [f for f in out.failures if f.candidate and has_words(f.candidate) and f.teacher_probs and len(f.teacher_probs) == 2]
-    return max(checked, key=lambda f: f.teacher_probs[target], default=None)
+    label = int(out.meta.get("teacher_label_original", 0))
+    checked = [f for f in out.failures if f.candidate and has_words(f.candidate) and f.teacher_probs and len(f.teacher_probs) > label]
+    return max(checked, key=lambda f: max(p for c, p in enumerate(f.teacher_probs) if c != label), default=None)
 
 
 def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:

@@ -71,8 +71,9 @@ def quality_report(
     for r in records:
         if r.teacher_probs_original and r.teacher_probs_counterfactual and r.teacher_label_original is not None:
             lab = r.teacher_label_original
-            m0 = r.teacher_probs_original[lab] - r.teacher_probs_original[1 - lab]
-            m1 = r.teacher_probs_counterfactual[lab] - r.teacher_probs_counterfactual[1 - lab]
+            new = r.counterfactual_label  # the margin of the original's label over the class the counterfactual reached
+            m0 = r.teacher_probs_original[lab] - r.teacher_probs_original[new]
+            m1 = r.teacher_probs_counterfactual[lab] - r.teacher_probs_counterfactual[new]
             shifts.append(m0 - m1)
     report: dict[str, Any] = {
         "originals": originals,

@@ -67,7 +67,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class TeacherVerifier:
     """A fine-tuned sequence classifier as the judge of every candidate."""
 
-    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int | None = None, threads: int | None = None) -> None:
+    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int | None = None, threads: int | None = None,
+                 num_labels: int = 2) -> None:
         import torch
 
         from codistill.models import load_scorer
@@ -80,7 +81,7 @@ class TeacherVerifier:
         self.name = teacher
         # a classifier, a LoRA adapter or a verbalizer LM (its prompt tokenizer maps offsets back
         # to the text, so word saliency works for all three)
-        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher, role="teacher")
+        self.model, self.tokenizer, self.fingerprint = load_scorer(teacher, num_labels=num_labels, role="teacher")
         self.model.eval()
         self.batch_size = batch_size
         # the length the teacher was trained with (or the one override), as distillation uses
@@ -109,9 +110,11 @@ class TeacherVerifier:
         logits = predict_logits(self.model, self.tokenizer, list(texts), batch_size=self.batch_size, max_length=self.max_length)
         return softmax(logits.astype(np.float64))
 
-    def word_saliency(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int]) -> list[np.ndarray]:
-        """Gradient x input of (logit[label] - logit[other]) per word: how much each word pushes
-        the teacher towards its current prediction (positive = supports it)."""
+    def word_saliency(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int],
+                      targets: Sequence[int] | None = None) -> list[np.ndarray]:
+        """Gradient x input of (logit[label] - logit[target]) per word: how much each word pushes
+        the teacher towards its current prediction rather than the target class (positive =
+        supports it); without targets, the most likely other class (two classes: the other one)."""
         import torch
 
         out: list[np.ndarray] = []
@@ -124,7 +127,11 @@ class TeacherVerifier:
             kwargs = {k: v for k, v in enc.items() if k != "input_ids"}
             logits = self.model(inputs_embeds=inputs, **kwargs).logits
             lab = torch.tensor(labels[start : start + len(batch)])
-            margin = logits.gather(1, lab[:, None]).squeeze(1) - logits.gather(1, (1 - lab)[:, None]).squeeze(1)
+            if targets is not None:
+                other = torch.tensor(targets[start : start + len(batch)])
+            else:
+                other = logits.detach().scatter(1, lab[:, None], float("-inf")).argmax(dim=1)
+            margin = logits.gather(1, lab[:, None]).squeeze(1) - logits.gather(1, other[:, None]).squeeze(1)
             (grad,) = torch.autograd.grad(margin.sum(), inputs)
             scores = (grad * inputs).sum(-1).detach().float().numpy()  # float: a bf16 screening copy
             self.calls += len(batch)

@@ -15,25 +15,52 @@ from codistill.errors import DataError
 
 
 def resolve_task(config: DataConfig) -> TaskSpec:
-    """The registered task, with label names overridden for the ``local`` task."""
+    """The registered task; for the ``local`` task the label names come from the config or,
+    without them, from the label values of the files (see :func:`infer_label_names`)."""
     task = get_task(config.task)
     if config.label_names:
         if config.task != "local" and tuple(config.label_names) != task.label_names:
             raise DataError(f"label_names can only be set for the local task ({config.task} has {task.label_names})")
         task = dataclasses.replace(task, label_names=tuple(config.label_names))
-    if task.num_labels != 2:
-        raise DataError(f"codistill handles binary tasks; {task.name} has {task.num_labels} labels")
+    elif task.infer_labels and config.data_dir is not None and not config.label_map:
+        files = _local_files(task, config)
+        task = dataclasses.replace(task, label_names=infer_label_names(files.label_values(), str(files.train.parent)))
+    if task.num_labels < 2:
+        raise DataError(f"{task.name} has {task.num_labels} label; a classifier needs at least 2")
     return task
+
+
+def infer_label_names(values: list, where: str) -> tuple[str, ...]:
+    """Label names from a file's label values: integer ids 0..C-1 name themselves ("0", "1", ...);
+    text labels (e.g. ``sadness``, ``joy``) are sorted alphabetically, index = label id."""
+    ints = []
+    for v in values:
+        text = str(v).strip()
+        if isinstance(v, bool) or not (isinstance(v, int) or text.lstrip("-").isdigit() or (isinstance(v, float) and v.is_integer())):
+            break
+        ints.append(int(float(text)))
+    else:
+        if min(ints, default=0) < 0:
+            raise DataError(f"{where}: label ids must be 0..C-1, found {min(ints)}; give label_map or label names")
+        names = tuple(str(i) for i in range(max(ints, default=-1) + 1))
+        return names if len(names) >= 2 else ("0", "1")
+    names = tuple(sorted({str(v).strip() for v in values}, key=str.lower))
+    if len(names) < 2:
+        raise DataError(f"{where}: the files have only one label value ({names[0] if names else 'none'}); a classifier needs 2 or more")
+    return names
+
+
+def _local_files(task: TaskSpec, config: DataConfig) -> LocalFiles:
+    return LocalFiles.from_directory(
+        config.data_dir,
+        text_columns=tuple(config.text_columns or task.text_columns),
+        label_column=config.label_column or task.label_column,
+    )
 
 
 def load_raw(task: TaskSpec, config: DataConfig) -> RawSplits:
     if config.data_dir is not None:
-        files = LocalFiles.from_directory(
-            config.data_dir,
-            text_columns=tuple(config.text_columns or task.text_columns),
-            label_column=config.label_column or task.label_column,
-        )
-        return files.load(LabelResolver(task.label_names, config.label_map))
+        return _local_files(task, config).load(LabelResolver(task.label_names, config.label_map))
     if not task.sources:
         raise DataError(f"task {task.name!r} has no built-in source; pass --data-dir")
     name = config.source or task.default_source

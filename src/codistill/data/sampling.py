@@ -1,7 +1,7 @@
-"""Nested, class-balanced k-shot budgets.
+"""Nested, class-balanced k-shot budgets for any number of classes.
 
 For a seed, every class's pool examples are shuffled once and the classes are interleaved into a
-single balanced ordering. ``sample(k)`` is its first k entries, and the CoD budget for the same
+single balanced ordering (k in total: as even over the C classes as k allows). ``sample(k)`` is its first k entries, and the CoD budget for the same
 (k, seed) is the first k/2 of the same ordering, so baseline and CoD sets are nested and budgets
 at larger k contain those at smaller k.
 """
@@ -35,37 +35,69 @@ class KShotSet:
 
 
 def balanced_order(pool: Sequence[Example], num_labels: int, seed: int) -> list[Example]:
-    """Round-robin over classes (label 0, 1, 0, 1, ...), each class in a seeded random order."""
+    """Round-robin over classes, each class in a seeded random order; a class that runs out drops
+    out of later rounds. Two classes keep the order 0, 1, 0, 1, ... (runs of earlier versions
+    reproduce); with more, each seed visits the classes in its own random order, so the classes
+    that get the one extra example of a k not divisible by C change with the seed."""
     by_label: dict[int, list[int]] = defaultdict(list)
     for i, ex in enumerate(pool):
         by_label[ex.label].append(i)
     shuffled = [np.random.default_rng([seed, lab]).permutation(by_label[lab]).tolist() for lab in range(num_labels)]
+    classes = list(range(num_labels)) if num_labels <= 2 else np.random.default_rng([seed, num_labels, 7]).permutation(num_labels).tolist()
     order: list[Example] = []
-    for rank in range(min(len(s) for s in shuffled)):
-        order.extend(pool[s[rank]] for s in shuffled)
+    for rank in range(max((len(s) for s in shuffled), default=0)):
+        order.extend(pool[shuffled[lab][rank]] for lab in classes if rank < len(shuffled[lab]))
     return order
 
 
+def per_class_counts(k: int, class_sizes: Sequence[int]) -> list[int]:
+    """How many examples of each class the first k of a :func:`balanced_order` hold (any seed):
+    as even as the class sizes allow, differing by at most one between classes that have enough."""
+    counts = [0] * len(class_sizes)
+    left = k
+    while left > 0:
+        open_ = [c for c, size in enumerate(class_sizes) if counts[c] < size]
+        if not open_:
+            break
+        for c in open_[:left]:
+            counts[c] += 1
+        left -= min(left, len(open_))
+    return counts
+
+
 def check_budget(k: int, num_labels: int, class_sizes: Sequence[int], names: Sequence[str]) -> None:
+    """k in total over ``num_labels`` classes: every class at least once, and the counts of
+    :func:`per_class_counts` within one of each other (a class too small to keep up is an error)."""
     if not isinstance(k, int) or isinstance(k, bool):
         raise BudgetError(f"k must be an integer, got {k!r}")
-    if k < 2:
-        raise BudgetError(f"k={k}: need at least 2 examples (one per class)")
-    if k % num_labels:
-        raise BudgetError(f"k={k} cannot be split evenly over {num_labels} classes; use an even k")
-    per_class = k // num_labels
+    if k < max(2, num_labels):
+        raise BudgetError(f"k={k}: need at least {max(2, num_labels)} examples (one per class over {num_labels} classes)")
+    if num_labels == 2 and k % 2:
+        raise BudgetError(f"k={k} cannot be split evenly over 2 classes; use an even k")
+    per_class = -(-k // num_labels)  # the most any class gets
     for size, name in zip(class_sizes, names):
         if per_class > size:
-            raise BudgetError(f"k={k} needs {per_class} examples per class but class {name!r} has only {size} in the pool")
+            raise BudgetError(f"k={k} needs up to {per_class} examples per class but class {name!r} has only {size} in the pool")
+
+
+def k_for_per_class(k_per_class: int, num_labels: int) -> int:
+    """The total budget of the per-class form (``--k-per-class 4`` with 6 classes: k=24)."""
+    if not isinstance(k_per_class, int) or isinstance(k_per_class, bool) or k_per_class < 1:
+        raise BudgetError(f"k per class must be a positive integer, got {k_per_class!r}")
+    return k_per_class * num_labels
 
 
 def check_cod_budget(k: int, num_labels: int) -> None:
-    """The CoD half (k/2 originals) must be class-balanced too: k=2 would give one class, k=6 a 2:1 split."""
-    if (k // 2) % num_labels:
+    """The CoD half (k/2 originals) must hold every class, and for two classes be balanced (k=2
+    would give one class, k=6 a 2:1 split); with more classes it is as even as k/2 allows."""
+    if num_labels == 2 and (k // 2) % num_labels:
         raise BudgetError(
             f"k={k} with CoD keeps k/2={k // 2} originals, which cannot be split evenly over {num_labels} classes; "
             f"use a k divisible by {2 * num_labels}"
         )
+    if k // 2 < num_labels:
+        raise BudgetError(f"k={k} with CoD keeps k/2={k // 2} originals, fewer than the {num_labels} classes; "
+                          f"use k >= {2 * num_labels}")
 
 
 def sample(data: TaskData, k: int, seed: int, cod: bool = False) -> KShotSet:

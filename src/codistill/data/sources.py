@@ -97,6 +97,18 @@ class LocalFiles:
         validation = find_split_file(directory, "validation")
         return cls(train=train, test=test, validation=validation, **kwargs)  # type: ignore[arg-type]
 
+    def label_values(self) -> list[Any]:
+        """The distinct raw label values of the train and test files, in first-seen order."""
+        seen: dict[str, Any] = {}
+        for path in (self.train, self.test):
+            for where, row in read_rows(path):
+                if self.label_column not in row:
+                    raise DataError(f"{where}: missing column {self.label_column!r} (found: {', '.join(map(str, row)) or 'none'})")
+                value = row[self.label_column]
+                if value is not None and not (isinstance(value, float) and value != value):
+                    seen.setdefault(str(value).strip().lower(), value)
+        return list(seen.values())
+
     def load(self, resolver: LabelResolver) -> RawSplits:
         def load_split(path: Path, split: str) -> list[Example]:
             examples = rows_to_examples(read_rows(path), split, self.text_columns, self.label_column, resolver)

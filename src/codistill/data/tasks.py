@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Literal, Union
 
 from codistill.data.sources import HubDataset, PackagedRottenTomatoes
 from codistill.errors import DataError
 
 Source = Union[HubDataset, PackagedRottenTomatoes]
+TaskKind = Literal["sentiment", "acceptability", "generic"]
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A binary text-classification task.
+    """A text-classification task with two or more classes.
 
-    ``metrics`` lists what evaluation reports, the first being the headline (CoLA: MCC).
+    ``metrics`` lists what evaluation reports, the first being the headline (CoLA: MCC; tasks
+    with more than two classes: macro-F1).
     ``sources`` maps a source name to where the data lives; ``--data-dir`` always overrides
     them with local files of the same shape (``text``/``label`` columns by default).
     """
@@ -29,6 +31,8 @@ class TaskSpec:
     default_source: str | None = None
     text_columns: tuple[str, ...] = ("text",)
     label_column: str = "label"
+    kind: TaskKind = "generic"
+    infer_labels: bool = False  # label names come from the files' label values (the local task)
 
     @property
     def primary_metric(self) -> str:
@@ -40,6 +44,20 @@ class TaskSpec:
 
 
 TASKS: dict[str, TaskSpec] = {}
+
+def task_kind(task) -> TaskKind:
+    """What kind of task this is, for the editor's word lists and the LLM prompt template: a
+    registered task says so itself; the local task is sentiment or acceptability only when its
+    label names are exactly those of such a task, else generic (no sentiment lexicon assumed)."""
+    kind = getattr(task, "kind", "generic")
+    if kind != "generic":
+        return kind
+    names = tuple(str(n).lower() for n in task.label_names)
+    if names == ("negative", "positive"):
+        return "sentiment"
+    if names == ("unacceptable", "acceptable"):
+        return "acceptability"
+    return "generic"
 
 
 def register_task(spec: TaskSpec, *, overwrite: bool = False) -> TaskSpec:
@@ -63,6 +81,7 @@ register_task(
         name="sst2",
         description="Stanford Sentiment Treebank (GLUE SST-2): movie-review phrases; test = GLUE validation",
         label_names=SENTIMENT,
+        kind="sentiment",
         text_noun="sentence",
         sources={"hub": HubDataset("nyu-mll/glue", "sst2", test_split="validation", text_columns=("sentence",))},
         default_source="hub",
@@ -73,6 +92,7 @@ register_task(
         name="cola",
         description="Corpus of Linguistic Acceptability (GLUE CoLA); test = GLUE validation",
         label_names=("unacceptable", "acceptable"),
+        kind="acceptability",
         metrics=("mcc", "accuracy", "macro_f1"),
         text_noun="sentence",
         sources={"hub": HubDataset("nyu-mll/glue", "cola", test_split="validation", text_columns=("sentence",))},
@@ -84,6 +104,7 @@ register_task(
         name="imdb",
         description="IMDB movie reviews (Maas et al. 2011)",
         label_names=SENTIMENT,
+        kind="sentiment",
         text_noun="review",
         sources={"hub": HubDataset("stanfordnlp/imdb")},
         default_source="hub",
@@ -94,6 +115,7 @@ register_task(
         name="sentiment140",
         description="Sentiment140 tweets; neutral (2) dropped, 4 -> positive",
         label_names=SENTIMENT,
+        kind="sentiment",
         text_noun="tweet",
         sources={
             "hub": HubDataset(
@@ -111,6 +133,7 @@ register_task(
         name="amazon_polarity",
         description="Amazon product reviews, polarity (title + content)",
         label_names=SENTIMENT,
+        kind="sentiment",
         text_noun="review",
         sources={"hub": HubDataset("fancyzhx/amazon_polarity", text_columns=("title", "content"))},
         default_source="hub",
@@ -121,6 +144,7 @@ register_task(
         name="yelp_polarity",
         description="Yelp reviews, polarity; source full_stars maps 1-2 stars -> negative, 4-5 -> positive, drops 3",
         label_names=SENTIMENT,
+        kind="sentiment",
         text_noun="review",
         sources={
             "hub": HubDataset("fancyzhx/yelp_polarity"),
@@ -135,6 +159,7 @@ register_task(
         name="rotten_tomatoes",
         description="Rotten Tomatoes critic snippets (fresh/rotten), packaged offline; test = 15% of movies",
         label_names=SENTIMENT,
+        kind="sentiment",
         text_noun="review",
         sources={
             "packaged": PackagedRottenTomatoes(),
@@ -148,5 +173,24 @@ register_task(
         name="local",
         description="Your own files: --data-dir with train/test (csv, tsv, jsonl or parquet)",
         label_names=("0", "1"),
+        infer_labels=True,
+    )
+)
+register_task(
+    TaskSpec(
+        name="trec",
+        description="TREC question classification (Li & Roth 2002), 6 coarse types; --data-dir with train/test jsonl",
+        label_names=("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"),
+        metrics=("macro_f1", "accuracy"),
+        text_noun="question",
+    )
+)
+register_task(
+    TaskSpec(
+        name="emotion",
+        description="dair-ai Emotion tweets (Saravia et al. 2018), 6 imbalanced emotions; --data-dir with train/test jsonl",
+        label_names=("sadness", "joy", "love", "anger", "fear", "surprise"),
+        metrics=("macro_f1", "accuracy"),
+        text_noun="tweet",
     )
 )

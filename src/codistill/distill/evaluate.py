@@ -11,6 +11,7 @@ from codistill.data.schema import Example
 from codistill.distill.signals import TeacherSignals
 from codistill.evaluation import fidelity_metrics, flip_consistency, label_metrics, predict_logits
 from codistill.evaluation.contrast import ContrastPair, contrast_metrics, read_contrast
+from codistill.evaluation.metrics import class_report
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -33,9 +34,12 @@ def score_split(
     labels = np.array([e.label for e in examples])
     s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length, sharded=True)
     t_logits = signals.logits(texts)
-    out: dict[str, Any] = label_metrics(labels, s_logits.argmax(-1), LABEL_METRICS)
+    num_labels = int(s_logits.shape[-1])
+    out: dict[str, Any] = label_metrics(labels, s_logits.argmax(-1), LABEL_METRICS, num_labels)
     out.update(fidelity_metrics(t_logits, s_logits, labels))
-    out["teacher"] = label_metrics(labels, t_logits.argmax(-1), LABEL_METRICS)
+    out.update(class_report(labels, s_logits.argmax(-1), num_labels))
+    out["teacher"] = {**label_metrics(labels, t_logits.argmax(-1), LABEL_METRICS, num_labels),
+                      **class_report(labels, t_logits.argmax(-1), num_labels)}
     out["n"] = len(examples)
     return out
 

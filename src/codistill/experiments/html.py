@@ -134,7 +134,9 @@ def render_report(
     correction: str = "none",
     statistics: Sequence[StatBlock] = (),
     peer_tables: Sequence[tuple[str, str]] = (),
+    classes: str = "",
 ) -> str:
+    """The page; ``classes`` is the per-class section's HTML (:func:`codistill.experiments.classes.classes_html`)."""
     sections = [f"<h1>{html.escape(title)}</h1>"]
     if notes:
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
@@ -143,6 +145,8 @@ def render_report(
     sections += [f"<h2>{html.escape(heading)}</h2>{table}" for heading, table in peer_tables]  # (heading, rendered table)
     if statistics:
         sections.append(f"<h2>Statistics (methods x seeds x k)</h2>{statistics_html(statistics)}")
+    if classes:
+        sections.append(classes)
     if figures:
         sections.append("<h2>Figures</h2>" + "".join(embed_png(path, caption) for path, caption in figures))
     sections.append(f"<h2>Counterfactual pairs</h2>{pairs_table(pairs)}")

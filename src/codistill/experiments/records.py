@@ -89,6 +89,8 @@ class RunRecord:
     validation: dict[str, float] = field(default_factory=dict)
     #: a few of the run's outputs to read beside its numbers (explanation students: what they wrote)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    #: the test split per class: label_names, per_class_recall, confusion_matrix (rows gold, columns predicted)
+    classes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.key.as_id(), **asdict(self)}
@@ -106,6 +108,7 @@ class RunRecord:
             inputs=dict(row.get("inputs", {})),
             validation=dict(row.get("validation", {})),
             samples=list(row.get("samples", [])),
+            classes=dict(row.get("classes", {})),
         )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codistill.errors import DataError
+from codistill.experiments.classes import class_summary, classes_html, classes_markdown
 from codistill.experiments.html import render_report
 from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
 from codistill.experiments.records import ResultStore
@@ -21,6 +22,14 @@ REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement",
                   "contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency")
 # explanation students (codistill explain-distill): what they write, judged by the task teacher
 EXPLANATION_METRICS = ("cf_validity", "cf_self_consistency", "cf_parse_rate", "rationale_f1", "simulatability")
+
+
+def headline_first(metrics: list[str], tasks: Sequence[str]) -> list[str]:
+    """``metrics`` with the registered tasks' headline metrics first (macro-F1 for more than two classes, MCC for CoLA)."""
+    from codistill.data.tasks import TASKS
+
+    heads = [TASKS[t].primary_metric for t in tasks if t in TASKS]
+    return sorted(metrics, key=lambda m: (m not in heads, heads.index(m) if m in heads else 0))
 
 
 @dataclass
@@ -47,8 +56,8 @@ def write_report(
         raise DataError(f"{results}: no result records")
     out = Path(out_dir)
     present = {m for r in records for m in r.metrics}
-    metrics = [m for m in REPORT_METRICS if m in present]
     tasks = sorted({r.key.task for r in records})
+    metrics = headline_first([m for m in REPORT_METRICS if m in present], tasks)
 
     md_parts = [f"# {title}\n", f"{len(records)} runs; tasks: {', '.join(tasks)}.\n"]
     csv_paths = []
@@ -63,7 +72,7 @@ def write_report(
 
     figures: list[tuple[Path, str]] = []
     for task in tasks:
-        for metric in [m for m in ("accuracy", "mcc") if m in present]:
+        for metric in headline_first([m for m in ("accuracy", "mcc", "macro_f1") if m in present], [task]):
             figures.append((metric_vs_k(records, task, metric, out / f"{task}_{metric}_vs_k.png"), f"{task}: {metric} vs k"))
     if "agreement" in present and "accuracy" in present:
         figures.append((fidelity_vs_accuracy(records, out / "fidelity_vs_accuracy.png"), "fidelity vs accuracy"))
@@ -80,6 +89,8 @@ def write_report(
     stats_md = blocks_markdown(stats)
     if stats_md:
         md_parts.append("\n## Statistics (methods x seeds x k)\n" + stats_md)
+    class_rows = class_summary(records)
+    md_parts.append(classes_markdown(class_rows))
     md_parts.append("\n## Figures\n\n" + "\n".join(f"![{c}]({p.name})" for p, c in figures) + "\n")
 
     pairs = []
@@ -90,7 +101,8 @@ def write_report(
         pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
     notes = [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"] if store.skipped_partial_lines else []
     page = render_report(records, title=title, metrics=metrics if any(r.key.cod for r in records) else [], figures=figures, pairs=pairs,
-                         notes=notes, correction=correction, statistics=stats, peer_tables=peer_tables)
+                         notes=notes, correction=correction, statistics=stats, peer_tables=peer_tables,
+                         classes=classes_html(class_rows))
     return ReportFiles(
         markdown=atomic_write_text(out / "report.md", "".join(md_parts)),
         html=atomic_write_text(out / "report.html", page),

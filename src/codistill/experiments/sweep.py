@@ -328,8 +328,19 @@ def run_job(job: Job) -> dict[str, Any]:
     train_set = {**result.metrics.get("train_set", {}), "train_steps": int(result.metrics["train_steps"])}
     train_set.pop("ids", None)  # the originals' ids are in metrics.json; the record keeps counts
     return RunRecord(
-        job.key, metrics, timings, job.counterfactuals, {"distill": job.config}, train_set, job.fingerprint, job.inputs, validation
+        job.key, metrics, timings, job.counterfactuals, {"distill": job.config}, train_set, job.fingerprint, job.inputs, validation,
+        classes=class_record(result.metrics.get("test") or {}, result.config),
     ).to_dict()
+
+
+def class_record(scores: dict[str, Any], config) -> dict[str, Any]:
+    """The per-class part of a run's test scores, with the task's label names."""
+    if not scores.get("confusion_matrix"):
+        return {}
+    from codistill.data.loading import resolve_task
+
+    return {"label_names": list(resolve_task(config.data).label_names), "per_class_recall": scores.get("per_class_recall"),
+            "confusion_matrix": scores["confusion_matrix"]}
 
 
 def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress) -> int:

@@ -89,7 +89,7 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
         from codistill.counterfactuals.verify import TeacherVerifier
 
         echo(f"loading teacher {config.teacher}")
-        verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size)
+        verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, num_labels=data.num_labels)
     probs = verifier.probs([e.text for e in examples])
     labels = [int(p.argmax()) for p in probs]
 

@@ -98,7 +98,7 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     if verifier is None:
         from codistill.counterfactuals.verify import TeacherVerifier
 
-        verifier = TeacherVerifier(config.teacher or source.teacher)
+        verifier = TeacherVerifier(config.teacher or source.teacher, num_labels=data.num_labels)
     test = eval_examples(data, config.max_eval_examples or len(data.test))
     texts = [e.text for e in test]
     teacher_labels = [int(x) for x in verifier.probs(texts).argmax(1)]

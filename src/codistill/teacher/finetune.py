@@ -92,7 +92,7 @@ def chance_warnings(labels: Any, predictions: Any, num_labels: int) -> list[str]
     from codistill.evaluation import label_metrics
 
     predictions = np.asarray(predictions)
-    f1 = label_metrics(list(labels), predictions.tolist(), ["macro_f1"])["macro_f1"]
+    f1 = label_metrics(list(labels), predictions.tolist(), ["macro_f1"], num_labels)["macro_f1"]
     chance = NEAR_CHANCE_MACRO_F1 if num_labels == 2 else 1.5 / num_labels
     used = len(np.unique(predictions))
     if used < num_labels or f1 <= chance:
@@ -161,7 +161,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
 
     def compute_metrics(prediction) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        return label_metrics(prediction.label_ids, np.argmax(logits, -1), metric_names)
+        return label_metrics(prediction.label_ids, np.argmax(logits, -1), metric_names, data.num_labels)
 
     keep_best = KeepBestCallback(data.task.primary_metric)
     started = time.perf_counter()
@@ -189,7 +189,7 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             )
             if desc == "validation":
                 warnings.extend(chance_warnings([e.label for e in examples], logits.argmax(-1), data.num_labels))
-            return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names)
+            return label_metrics([e.label for e in examples], logits.argmax(-1), metric_names, data.num_labels)
 
         warnings: list[str] = []
         validation_metrics = score(subsample(data.validation, config.max_eval_examples, tc.seed), "validation")

@@ -48,10 +48,22 @@ class Request:
     teacher_label: int
     teacher_probs: list[float]
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    targets: tuple[int, ...] | None = None  # classes a counterfactual may reach, primary first (see counterfactuals.targets)
+
+    def __post_init__(self) -> None:
+        if self.targets is None:  # the runner-up class (for two classes: the other one)
+            from codistill.counterfactuals.targets import targets_for
+
+            self.targets = targets_for(self.teacher_probs, "runner_up")
 
     @property
     def target_label(self) -> int:
-        return 1 - self.teacher_label  # binary tasks only (enforced by the data layer)
+        """The primary target: the class the search moves the teacher towards."""
+        return self.targets[0]
+
+    def reached(self, label: int) -> bool:
+        """Whether a candidate the teacher assigns to ``label`` is a verified counterfactual."""
+        return label in self.targets and label != self.teacher_label
 
 
 @dataclass
@@ -152,7 +164,14 @@ def choose_many(original: str, verdicts: Sequence[tuple[str, list[float], int]],
     from codistill.counterfactuals.diverse import pick_diverse
 
     ranked = rank(original, verdicts, selection, penalty)
-    keep = set(pick_diverse(original, [c.text for c in ranked], m))
+    if m <= 1:
+        return ranked[:1]
+    spread: list[str] = []  # the best flip of each class reached first: m counterfactuals spread over targets
+    for c in ranked:
+        if len(spread) < m and all(c.label != d.label for d in ranked if d.text in spread):
+            spread.append(c.text)
+    rest = [t for t in pick_diverse(original, [c.text for c in ranked if c.text not in spread], m) if t not in spread]
+    keep = set(spread + rest[: m - len(spread)])
     return [c for c in ranked if c.text in keep]
 
 
@@ -166,6 +185,7 @@ class Confirmation:
     teacher_label: int
     penalty: Callable[[str], float] | None = None
     exact: set[str] = field(default_factory=set)
+    targets: tuple[int, ...] = ()  # classes that count (empty: any other than teacher_label)
     vetoed: list[tuple[str, list[float]]] = field(default_factory=list)
 
 
@@ -182,7 +202,7 @@ def pick_confirmed(verifier: Verifier, jobs: Sequence[Confirmation], selection: 
         for (j, text), p in zip(todo, confirm([t for _, t in todo], [j.teacher_label for j, _ in todo])):
             j.exact.add(text)
             probs, label = [float(x) for x in p], int(np.argmax(p))
-            if label != j.teacher_label:
+            if label != j.teacher_label and (not j.targets or label in j.targets):
                 j.flips[:] = [(text, probs, label) if f[0] == text else f for f in j.flips]
             else:
                 j.flips[:] = [f for f in j.flips if f[0] != text]
@@ -252,14 +272,15 @@ class Generator(ABC):
                     req, out = requests[i], outcomes[i]
                     out.candidates_checked += 1
                     label = int(p.argmax())
-                    if label != req.teacher_label:
+                    if req.reached(label):
                         valid[i].append((text, [float(x) for x in p], label))
                     else:
                         out.failures.append(Failure(req.example.id, attempt, "teacher:no_flip",
                                                     f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
                                                     candidate=text, teacher_probs=[float(x) for x in p]))
                         req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
-            jobs = {i: Confirmation(requests[i].example.text, valid[i], requests[i].teacher_label) for i in pending if valid[i]}
+            jobs = {i: Confirmation(requests[i].example.text, valid[i], requests[i].teacher_label, targets=requests[i].targets)
+                    for i in pending if valid[i]}
             picks = dict(zip(jobs, pick_confirmed(verifier, list(jobs.values()), cfg.selection, cfg.per_original)))
             for i, job in jobs.items():
                 for text, p in job.vetoed:

@@ -26,14 +26,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codistill.counterfactuals.generators.base import (Confirmation, Failure, Generator, Outcome, Request, choose_many, pick_confirmed,
-                                                        register_generator)
-from codistill.counterfactuals.generators.editor_words import article_for, task_kind  # noqa: F401 - article_for re-exported
+from codistill.counterfactuals.generators.base import (
+    Confirmation,
+    Failure,
+    Generator,
+    Outcome,
+    Request,
+    choose_many,
+    pick_confirmed,
+    register_generator,
+)
+from codistill.counterfactuals.generators.class_words import ClassWords, MinedEdits, mine_class_words
 from codistill.counterfactuals.generators.edit_proposals import EditProposals
+from codistill.counterfactuals.generators.editor_words import article_for  # noqa: F401 - article_for re-exported
 from codistill.counterfactuals.generators.fluent import pos_consistent
-from codistill.counterfactuals.generators.long_text import stack_sizes, stacked, visible_tokens
+from codistill.counterfactuals.generators.long_text import (
+    stack_sizes,
+    stacked,
+    visible_tokens,
+)
 from codistill.counterfactuals.text import Edit, Token, apply_edits, has_words, tokenize
 from codistill.counterfactuals.verify import candidate_probs
+from codistill.data.tasks import task_kind
 
 if TYPE_CHECKING:
     from codistill.counterfactuals.fluency import NGramLM
@@ -41,6 +55,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.verify import Verifier
 
 EDITOR_VERSION = 7  # bump when proposals or search change, so cached results are not reused
+MINED_VERSION = 1  # the same for the mined edits of tasks without a lexicon
 
 @dataclass
 class Cand:
@@ -75,8 +90,8 @@ class State:
 
     def flips(self) -> list[tuple[str, list[float], int]]:
         """The tried candidates that flip the teacher, as ``(text, probs, label)``."""
-        label = self.request.teacher_label
-        return [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in self.tried.items() if int(p.argmax()) != label]
+        reached = self.request.reached
+        return [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in self.tried.items() if reached(int(p.argmax()))]
 
     @property
     def target(self) -> int:
@@ -91,7 +106,7 @@ class State:
 
 
 @register_generator("editor")
-class EditorGenerator(EditProposals, Generator):
+class EditorGenerator(EditProposals, MinedEdits, Generator):
     """Teacher-guided minimal edits from packaged lexical resources."""
 
     def __init__(self, config, task) -> None:
@@ -100,7 +115,11 @@ class EditorGenerator(EditProposals, Generator):
 
         self.ecfg = config.editor
         self.kind = task_kind(task)
-        self.lexicon: Lexicon = Lexicon.load(self.ecfg.wordnet_dir, sentiment=self.kind != "acceptability")
+        # a sentiment lexicon only for sentiment tasks; any other task gets edits mined from its own pool
+        self.lexicon: Lexicon = Lexicon.load(self.ecfg.wordnet_dir, sentiment=self.kind == "sentiment")
+        self.class_words: ClassWords | None = None
+        self._pool: list[str] = []
+        self._pool_source = ""
         self.lm: NGramLM | None = None
         self._lm_source = ""
         self.chooser = None
@@ -110,13 +129,17 @@ class EditorGenerator(EditProposals, Generator):
             self.chooser = LMChooser(self.ecfg.lm, self.ecfg.lm_weight)
 
     def identity(self) -> dict[str, Any]:
+        mined = self.kind == "generic" and self.ecfg.mined_texts > 0
+        exclude = {"chunk_size"} | (set() if mined else {"mined_texts", "mined_words", "mined_positions"})  # sentiment keys unchanged
         return {"generator": self.name, "version": EDITOR_VERSION, "kind": self.kind, "lexicon": self.lexicon.sources,
-                "params": self.ecfg.model_dump(mode="json", exclude={"chunk_size"}), "lm": self._lm_source}
+                "params": self.ecfg.model_dump(mode="json", exclude=exclude), "lm": self._lm_source,
+                **({"mined": [MINED_VERSION, self._pool_source]} if mined else {})}
 
     def prepare(self, texts: Sequence[str], source: str) -> None:
         """Fit the fluency model on the task's pool (``source`` names it in cache keys)."""
         from codistill.counterfactuals.fluency import NGramLM
 
+        self._pool, self._pool_source = list(texts), source
         if self.ecfg.fluency != "none":
             self.lm = NGramLM(texts)
             self._lm_source = source
@@ -125,6 +148,8 @@ class EditorGenerator(EditProposals, Generator):
     def search(self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         from tqdm.auto import tqdm
 
+        if self.kind == "generic" and self.class_words is None and self._pool:
+            self.class_words = mine_class_words(self._pool, verifier, len(self.task.label_names), self.ecfg.mined_texts)
         outcomes: list[Outcome] = []
         size = max(1, self.ecfg.chunk_size)
         with tqdm(total=len(requests), desc="editor", unit="input", disable=not self.config.progress, leave=False) as bar:
@@ -162,7 +187,7 @@ class EditorGenerator(EditProposals, Generator):
             for st in active:
                 st.rounds = rnd
                 cands = self._next_candidates(st, k if rnd > 1 else self.ecfg.first_round)
-                if not cands and not st.widened and self.kind == "sentiment":
+                if not cands and not st.widened and self.kind != "acceptability":
                     # the first rounds failed and ran out of edits: every content word gets edits,
                     # and the best are stacked (a larger search only where it is needed)
                     st.widened = True
@@ -177,7 +202,7 @@ class EditorGenerator(EditProposals, Generator):
             probs = candidate_probs(verifier, [t for _, _, t in batch], [st.request.teacher_label for st, _, _ in batch])
             for (st, cand, text), p in zip(batch, probs):
                 st.tried[text] = (cand, p)
-                if int(p.argmax()) == st.request.teacher_label:
+                if not st.request.reached(int(p.argmax())):
                     st.measured.append((float(p[st.target]) - st.p0, cand))
             self._confirm(active, verifier, [None] * len(active))
             for st in active:
@@ -198,7 +223,8 @@ class EditorGenerator(EditProposals, Generator):
         for st, pen in zip(states, penalties):
             flips = st.flips()
             if flips:
-                jobs.append((st, Confirmation(st.request.example.text, flips, st.request.teacher_label, self._penalty(st, pen), st.exact)))
+                jobs.append((st, Confirmation(st.request.example.text, flips, st.request.teacher_label, self._penalty(st, pen), st.exact,
+                                              targets=st.request.targets)))
         pick_confirmed(verifier, [j for _, j in jobs], self.config.selection, self.config.per_original)
         for st, job in jobs:
             for text, probs, _ in job.flips:
@@ -222,6 +248,9 @@ class EditorGenerator(EditProposals, Generator):
             return bool(flips)
         from codistill.counterfactuals.diverse import diverse_count
 
+        reachable = min(m, len(st.request.targets))
+        if reachable > 1 and len({label for _, _, label in st.flips()}) < reachable:
+            return False  # multi over several targets: go on until each has a flip (or the rounds run out)
         return diverse_count(st.request.example.text, flips, m) >= m
 
     def _outcome(self, st: State, lm_penalty: dict[str, float] | None = None) -> Outcome:
@@ -250,7 +279,7 @@ class EditorGenerator(EditProposals, Generator):
     # -- search -----------------------------------------------------------------------------
     def _add_saliency(self, states: list[State], verifier) -> None:
         sal = verifier.word_saliency([s.request.example.text for s in states], [s.tokens for s in states],
-                                     [s.request.teacher_label for s in states])
+                                     [s.request.teacher_label for s in states], [s.target for s in states])
         for st, values in zip(states, sal):
             pos = np.clip(values, 0, None)
             st.saliency = pos / pos.max() if pos.size and pos.max() > 0 else np.zeros_like(values)
@@ -295,11 +324,11 @@ class EditorGenerator(EditProposals, Generator):
         lower, lex = st.lower, self.lexicon
         raw: list[tuple[Edit, float, str, int]] = []  # (edit, weight, op, focus)
         if widen:
-            raw = self._salient_word_edits(st, every=True)
+            raw = self._salient_word_edits(st, every=True) + self._mined_edits(st, every=True)
         elif self.kind == "acceptability":
             raw = self._grammar_edits(st)
-        else:
-            raw = self._sentiment_edits(st)
+        else:  # negation and antonym moves (with a sentiment lexicon only for sentiment tasks), plus mined edits
+            raw = self._sentiment_edits(st) + self._mined_edits(st)
         cands: dict[tuple, Cand] = {}
         want_fluent = not (self.kind == "acceptability" and st.sign > 0)  # making it unacceptable is the point
         for edit, weight, op, focus in raw:

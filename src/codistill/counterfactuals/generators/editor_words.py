@@ -26,18 +26,9 @@ FUNCTION_WORDS = {"the", "a", "an", "to", "of", "that", "is", "was", "be", "by",
                   "and", "it", "has", "have", "did", "does", "which", "who", "there", "as", "been"}
 _ALPHA = re.compile(r"^[a-z][a-z'-]*$")
 STOPWORDS = FUNCTION_WORDS | DETERMINERS | AUX_NOT | SUBJECTS | {
-    "but", "or", "if", "so", "than", "then", "into", "about", "up", "out", "just", "all", "more", "most", "own", "such", "own",
-    "each", "every", "several", "many", "few", "any", "both", "either", "other", "another", "same", "much", "various",
+    "but", "or", "if", "so", "than", "then", "into", "about", "up", "out", "just", "all", "more", "most", "own", "such", "each", "every", "several", "many", "few", "any", "both", "either", "other", "another", "same", "much", "various",
     "what", "when", "where", "how", "why", "her", "his", "them", "him", "me", "us", "'s", "'re", "'m", "'ve", "'ll", "'d", "there"}
 BOUNDARY = {"", ",", ";", ":", "--", "-", "(", "and", "but", "or", "yet", "while", "though", "although"}
-
-
-def task_kind(task) -> str:
-    if task.name == "cola" or tuple(task.label_names) == ("unacceptable", "acceptable"):
-        return "acceptability"
-    if tuple(task.label_names) == ("negative", "positive"):
-        return "sentiment"
-    return "generic"
 
 
 def article_for(word: str) -> str:

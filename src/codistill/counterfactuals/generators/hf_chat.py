@@ -65,7 +65,7 @@ class HFChatGenerator(Generator):
         h = self.hcfg
         items = []
         for i, req in enumerate(requests):
-            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback)
+            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback, req.target_label)
             for j in range(h.num_candidates):
                 items.append(((i, j), fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32), messages))
         results = self._complete(items)

@@ -107,7 +107,7 @@ class OpenAIGenerator(Generator):
             raise ConfigError("generator openai needs the openai package: pip install openai") from None
         jobs = []
         for req in requests:
-            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback)
+            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback, req.target_label)
             for j in range(self.ocfg.num_candidates):
                 jobs.append((messages, fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32)))
         results = await self._gather(AsyncOpenAI, jobs)

@@ -17,7 +17,6 @@ from typing import Any
 from codistill.errors import ConfigError
 
 PROMPT_DIR = Path(__file__).parent
-SENTIMENT_TASKS = {"sst2", "imdb", "sentiment140", "rotten_tomatoes", "amazon_polarity", "yelp_polarity"}
 
 
 @dataclass(frozen=True)
@@ -52,20 +51,25 @@ class PromptTemplate:
 
 def template_for(task) -> PromptTemplate:
     """The packaged template of a task: sentiment, acceptability, or the generic default."""
-    if task.name in SENTIMENT_TASKS or tuple(task.label_names) == ("negative", "positive"):
-        name = "sentiment"
-    elif task.name == "cola":
-        name = "acceptability"
-    else:
-        name = "default"
-    return PromptTemplate.load(PROMPT_DIR / f"{name}.txt")
+    from codistill.data.tasks import task_kind
+
+    kind = task_kind(task)
+    return PromptTemplate.load(PROMPT_DIR / f"{'default' if kind == 'generic' else kind}.txt")
 
 
-def build_messages(template: PromptTemplate, task, text: str, source: int, feedback: list[dict[str, Any]]) -> list[dict[str, str]]:
+def build_messages(template: PromptTemplate, task, text: str, source: int, feedback: list[dict[str, Any]],
+                   target: int | None = None) -> list[dict[str, str]]:
     """Chat messages for one attempt: the worked example and the input, then one corrective turn
-    per earlier candidate the teacher did not flip (what it still predicts, with probability)."""
+    per earlier candidate the teacher did not flip (what it still predicts, with probability).
+    The prompt names the source and target classes and lists every label name of the task
+    (``target`` default: the other class of a two-class task)."""
     names = task.label_names
-    values = dict(text=text, text_noun=getattr(task, "text_noun", "text"), source_label=names[source], target_label=names[1 - source])
+    if target is None:
+        if len(names) != 2:
+            raise ValueError(f"a task with {len(names)} classes needs the target class of each counterfactual")
+        target = 1 - source
+    values = dict(text=text, text_noun=getattr(task, "text_noun", "text"), source_label=names[source], target_label=names[target],
+                  label_names=", ".join(names))
     messages = [{"role": "system", "content": template.render("system", **values)},
                 {"role": "user", "content": template.render("user", **values)}]
     for fb in feedback:
