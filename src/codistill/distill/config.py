@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from codistill.config import ConfigBase
 from codistill.data.config import DataConfig
+from codistill.distill.budget_modes import DEFAULT_COD_MODE, CodMode, check_cod_mode, describe_modes, get_cod_mode
 from codistill.models.lora import LoraSettings
 from codistill.training.config import TrainingConfig
 
@@ -97,9 +98,8 @@ class DistillConfig(ConfigBase):
     k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
     cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
-    cod_mode: Literal["paper", "full", "multi"] = Field(
-        "paper", description="with cod: paper = k/2 originals + one counterfactual each (a fixed budget of k texts); "
-        "full = all k originals + one counterfactual each; multi = all k originals + cod_m diverse counterfactuals each",
+    cod_mode: str = Field(
+        DEFAULT_COD_MODE, description="with cod, how the budget is spent (distill/budget_modes.py): " + describe_modes(),
     )
     cod_m: int = Field(3, ge=1, le=8, description="counterfactuals per original in cod_mode=multi (the file needs per_original >= this)")
     counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
@@ -128,6 +128,11 @@ class DistillConfig(ConfigBase):
     )
     save_model: bool = Field(True, description="save the student; sweeps may keep only the metrics")
     output_dir: str | None = Field(None, description="default: runs/distill/<task>-<recipe>[-cod]-k<k>-s<seed>")
+
+    @field_validator("cod_mode")
+    @classmethod
+    def _known_mode(cls, name: str) -> str:
+        return check_cod_mode(name)
 
     @field_validator("k")
     @classmethod
@@ -160,13 +165,12 @@ class DistillConfig(ConfigBase):
         name = self.recipe if self.losses is None else "custom"
         if self.cod:
             name += "+cod" if self.counterfactuals else "+half"
-            name += cod_mode_suffix(self.cod_mode, self.cod_m) if self.counterfactuals else ""
+            name += self.budget_mode.suffix(self.cod_m) if self.counterfactuals else ""
         return name
 
-
-def cod_mode_suffix(mode: str, m: int) -> str:
-    """How a CoD budget mode shows in method names: ``kd+cod`` (paper), ``kd+cod-full``, ``kd+cod-multi3``."""
-    return "" if mode == "paper" else "-full" if mode == "full" else f"-multi{m}"
+    @property
+    def budget_mode(self) -> CodMode:
+        return get_cod_mode(self.cod_mode)
 
 
 class EvaluateConfig(ConfigBase):

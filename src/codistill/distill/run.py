@@ -104,7 +104,7 @@ def distill(
     # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
     signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
     records = session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
-    if config.cod and records is None and config.cod_mode != "paper":
+    if config.cod and records is None and config.budget_mode.needs_file:
         raise ConfigError(f"cod_mode={config.cod_mode} needs a counterfactual file (counterfactuals=...)")
     if config.cod and records is None:
         log.info("cod without a counterfactual file: training on the k/2 originals only (the `half` control)")

@@ -85,9 +85,8 @@ def cod_budget(config: DistillConfig) -> tuple[bool, int]:
     paper (k/2 originals, 1 each), full (k originals, 1 each), multi (k originals, cod_m each)."""
     if not config.cod:
         return False, 0
-    if config.cod_mode == "paper":
-        return True, 1
-    return False, config.cod_m if config.cod_mode == "multi" else 1
+    mode = config.budget_mode
+    return mode.half, mode.per_original(config.cod_m)
 
 
 def build_train_set(

@@ -79,14 +79,16 @@ def prepare_counterfactuals(
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
-    paper = mode == "paper"
+    from codistill.distill.budget_modes import from_run_key
+
+    budget, _ = from_run_key(mode)
     cf = CounterfactualConfig(
-        data=data_config(task), k=max(config.ks) * (1 if paper else 2), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
-        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if paper else f"{task.task}-{mode}-s{seed}")),
+        data=data_config(task), k=budget.counterfactual_k(max(config.ks)), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
+        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if budget.half else f"{task.task}-{mode}-s{seed}")),
     )
     if config.counterfactual_overrides:
         cf = cf.with_overrides(config.counterfactual_overrides)
-    if mode.startswith("multi"):
+    if budget.multi:
         cf.per_original = max(cf.per_original, config.cod_m)
     result = run_counterfactuals(cf, echo=lambda *_: None)
     report = result.report
@@ -116,6 +118,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     A run is reused only when its record's fingerprint (resolved config, teacher fingerprint,
     counterfactual file content) matches; a record of the same run made with other inputs stops
     the sweep with a one-line error naming the difference, so results are never mixed."""
+    from codistill.distill.budget_modes import PAPER, from_run_key
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import scorer_fingerprint
 
@@ -130,13 +133,13 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         keys = [
             RunKey(task.task, recipe, cod, k, seed, mode)
             for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
-            for mode in (modes if cod else ["paper"])
+            for mode in (modes if cod else [PAPER.name])
         ]
-        if any(key.cod and key.mode == "paper" for key in keys):
+        if any(key.cod and from_run_key(key.mode)[0].half for key in keys):
             from codistill.data.sampling import check_cod_budget
 
             num_labels = _session().data(data_config(task)).num_labels
-            for k in sorted({key.k for key in keys if key.cod and key.mode == "paper"}):
+            for k in sorted({key.k for key in keys if key.cod and from_run_key(key.mode)[0].half}):
                 check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
         # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
         # files come from their caches, so a finished sweep redoes no work to check them
@@ -146,16 +149,16 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         cf_hashes: dict[tuple[int, str], str | None] = {}
         for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod}):
             # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
-            name = task.task if mode == "paper" else f"{task.task}/{mode}"
+            name = task.task if from_run_key(mode)[0].half else f"{task.task}/{mode}"
             cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode)
             cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
         task_jobs = []
         for key in keys:
-            cod_mode = "multi" if key.mode.startswith("multi") else key.mode
+            budget = from_run_key(key.mode)[0]
             dc = DistillConfig(
                 data=data_config(task), teacher=teacher, recipe=key.recipe, k=key.k, seed=key.seed, cod=key.cod,
-                counterfactuals=cf_files.get((task.task if key.mode == "paper" else f"{task.task}/{key.mode}", key.seed)) if key.cod else None,
-                cod_mode=cod_mode, cod_m=config.cod_m, teacher_max_length=task.teacher_max_length, save_model=False,
+                counterfactuals=cf_files.get((task.task if budget.half else f"{task.task}/{key.mode}", key.seed)) if key.cod else None,
+                cod_mode=budget.name, cod_m=config.cod_m, teacher_max_length=task.teacher_max_length, save_model=False,
             )
             if task.contrast:
                 dc.eval.contrast = task.contrast
