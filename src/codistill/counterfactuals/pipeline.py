@@ -63,15 +63,13 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     data = load_task(config.data)
     originals = list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
     generator = get_generator(config.generator)(config, data.task)
-    for note in getattr(generator, "notes", ()):
+    for note in generator.notes:
         echo(note)
     cache = Cache(config.cache_dir) if config.use_cache else None
     ledger = Ledger(cache, config.to_dict())
     budget = Budget(config.max_budget_usd)
-    if hasattr(generator, "attach"):
-        generator.attach(cache, ledger, budget)
-    if hasattr(generator, "prepare"):
-        generator.prepare([e.text for e in data.pool], data.fingerprint)
+    generator.attach(cache, ledger, budget)
+    generator.prepare([e.text for e in data.pool], data.fingerprint)
     teacher_fp = verifier.fingerprint if verifier is not None else scorer_fingerprint(config.teacher)
     # the verifier reads as many tokens as the teacher was trained with (distillation does too)
     max_length = getattr(verifier, "max_length", None) or teacher_max_length(config.teacher, config.teacher_max_length)
@@ -155,7 +153,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         from codistill.counterfactuals.fluency import CausalLMScorer
 
         fluency = CausalLMScorer(config.report_lm)
-    elif getattr(generator, "lm", None) is not None:
+    elif generator.lm is not None:
         fluency = generator.lm
     else:
         from codistill.counterfactuals.fluency import NGramLM
