@@ -41,12 +41,14 @@ def default_output_dir(config: CounterfactualConfig) -> Path:
     return Path("outputs") / "counterfactuals" / f"{config.data.task}-k{config.k}-s{config.seed}-{config.generator}"
 
 
-def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None) -> RunResult:
+def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None, data=None) -> RunResult:
     """Generate, verify and write counterfactuals for the CoD originals of ``(task, k, seed)``.
 
     ``verifier`` replaces the teacher (tests pass scripted teachers); otherwise ``config.teacher``
     is loaded, and only when some input is not already in the cache. ``originals`` (examples of
-    the task) replaces the CoD originals, e.g. every example of a budget for explanations.
+    the task) replaces the CoD originals, e.g. every example of a budget for explanations. ``data``
+    (a loaded :class:`TaskData`) replaces ``config.data``. Own texts (``data.train_file``) get
+    counterfactuals for every training text, not a k-shot draw.
     """
     from codistill.data import load_task, sample
     from codistill.models.loading import scorer_fingerprint
@@ -60,7 +62,9 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         from codistill.utils.io import check_output_dir
 
         check_output_dir(out_dir)
-    data = load_task(config.data)
+    data = data if data is not None else load_task(config.data)
+    if originals is None and config.data.owned:
+        originals = data.pool  # your own texts: every one gets counterfactuals
     originals = list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
     generator = get_generator(config.generator)(config, data.task)
     for note in generator.notes:

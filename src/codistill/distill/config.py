@@ -97,6 +97,10 @@ class DistillConfig(ConfigBase):
     student: StudentConfig = Field(default_factory=StudentConfig)
     k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
+    train_texts: Literal["sample", "all"] = Field(
+        "sample", description="sample: a k-shot draw from the task's pool (the benchmark protocol); all: every training text, exactly "
+        "(your own texts: data.train_file or texts given in Python; k is then their number)",
+    )
     cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
     cod_mode: str = Field(
         DEFAULT_COD_MODE, description="with cod, how the budget is spent (distill/budget_modes.py): " + describe_modes(),
@@ -147,6 +151,8 @@ class DistillConfig(ConfigBase):
 
         if self.losses is None:
             recipe_losses(self.recipe)  # unknown recipe -> error now, not after loading models
+        if self.data.owned and self.train_texts == "sample":
+            object.__setattr__(self, "train_texts", "all")  # a training file means exactly its texts
         if self.cod and self.train.batch_size % 2:
             # a batch holds whole (original, counterfactual) pairs: an odd size would leave one
             # slot empty, so CoD batches would be smaller than the baseline's

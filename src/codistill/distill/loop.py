@@ -49,6 +49,8 @@ def run_trainer(d: Distiller) -> tuple[Any, Any, Any]:
 
     config, tc, seed = d.config, d.config.train, d.train_seed
     select = tc.select_best and len(d.data.validation) > 0
+    if tc.select_best and not select:  # no validation texts: nothing to select on, a fixed budget
+        tc = tc.model_copy(update={"select_best": False})
     val_set = keep_best = None
     if select:
         val = d.data.validation
@@ -130,6 +132,8 @@ def run_metrics(d: Distiller, results: dict[str, Any]) -> dict[str, Any]:
         "train_steps": int(d.output.global_step),
         "train_loss": float(d.output.training_loss),
         "loss_history": [h for h in d.trainer.state.log_history if "loss" in h],
+        "selection": ("best validation step" if select else
+                      "none: no validation texts, a fixed budget of train.max_steps" if not d.data.validation else "none: a fixed budget of train.max_steps"),
         "selected_step": kb.best_step if select else None,
         "select_metric": config.select_metric if select else None,
         "validation_history": kb.history if select else [],

@@ -14,7 +14,8 @@ METRICS_FILE = "metrics.json"
 
 def default_output_dir(config: DistillConfig) -> Path:
     method = config.method.replace("+", "-")
-    return Path("runs") / "distill" / f"{config.data.task}-{method}-k{config.k}-s{config.seed}"
+    task = Path(config.data.train_file).stem if config.data.owned else config.data.task
+    return Path("runs") / "distill" / f"{task}-{method}-k{config.k}-s{config.seed}"
 
 
 def run_output_dir(config: DistillConfig) -> Path:

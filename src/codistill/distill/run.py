@@ -48,12 +48,33 @@ def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_
 
 
 class Distiller:
-    """Train a student per ``config`` (``data`` given in memory wins over ``config.data``)."""
+    """Train a student per ``config``.
+
+    Data comes from ``config.data``, or in memory: a :class:`TaskData` (``data``), or your own
+    texts (``train``: a list of texts with ``labels``, a list of row dicts or a ``datasets.Dataset``;
+    optional ``test``, ``validation`` and ``unlabeled`` alike), every one of which is trained on.
+    ``counterfactuals`` may be records in memory (e.g. from ``generate_counterfactuals``).
+    """
 
     def __init__(self, config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
-                 keep_model: bool = False) -> None:
-        self.config, self.keep_model = config, keep_model
+                 keep_model: bool = False, train: Any = None, labels: Any = None, test: Any = None, test_labels: Any = None,
+                 validation: Any = None, validation_labels: Any = None, unlabeled: Any = None, counterfactuals: Any = None) -> None:
+        self.keep_model = keep_model
         self.session = session or default_session()
+        self._records_in = list(counterfactuals) if counterfactuals is not None and not isinstance(counterfactuals, (str, Path)) else None
+        if isinstance(counterfactuals, (str, Path)):
+            config = config.model_copy(update={"counterfactuals": str(counterfactuals)})
+        elif self._records_in is not None:
+            config = config.model_copy(update={"counterfactuals": config.counterfactuals or "(in memory)"})
+        if train is not None:
+            from codistill.data.owned import load_owned
+
+            data = load_owned(config.data, train=train, labels=labels, test=test, test_labels=test_labels, validation=validation,
+                              validation_labels=validation_labels, unlabeled=unlabeled)
+            # a key of its own in the session: two in-memory sets never share one
+            config = config.model_copy(update={"train_texts": "all", "k": max(2, len(data.pool)),
+                                               "data": config.data.model_copy(update={"task": f"own-{data.fingerprint[:10]}"})})
+        self.config = config
         self._data_in = data
         self.timings: dict[str, float] = {}
         self.train_seed = config.seed + config.train.seed
@@ -120,6 +141,8 @@ class Distiller:
         if self._data_in is not None:
             self.session.add_data(config.data, self._data_in)
         self.data = data = self.session.data(config.data)
+        if config.train_texts == "all" and config.k != len(data.pool):  # the budget is the texts given
+            self.config = config = config.model_copy(update={"k": len(data.pool)})
         if config.student.path:  # a wrong student fails before the teacher is loaded
             from codistill.models.loading import check_label_count, resolve_model
 
@@ -128,7 +151,10 @@ class Distiller:
         self.contrast = read_contrast(config.eval.contrast, data.task.label_names) if config.eval.contrast else None
         # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
         self.signals = self.session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
-        self.records = self.session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
+        if self._records_in is not None:
+            self.records = self._records_in
+        else:
+            self.records = self.session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
         if config.cod and self.records is None and config.budget_mode.needs_file:
             raise ConfigError(f"cod_mode={config.cod_mode} needs a counterfactual file (counterfactuals=...)")
         if config.cod and self.records is None:
