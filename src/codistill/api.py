@@ -76,6 +76,11 @@ def train_teacher(train: Any, labels: Any = None, *, model: str | None = None, t
     data = load_texts(train, labels, test=test, test_labels=test_labels, validation=validation, validation_labels=validation_labels,
                       label_names=label_names, text_column=text_column, label_column=label_column)
     cfg = config or TeacherConfig()
+    if not data.validation:  # a teacher is selected on validation: carve it from the texts (class-stratified)
+        from codistill.data.loading import carve_validation
+
+        data.pool, data.validation = carve_validation(data.pool, data.num_labels, cfg.data, data.notes)
+        data._fingerprint = None
     cfg = cfg.model_copy(update={"model": model or cfg.model, "data": _data_config(cfg.data, label_names=data.task.label_names,
                                                                       text_column=text_column, label_column=label_column)})
     if overrides:
