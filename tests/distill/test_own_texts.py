@@ -79,3 +79,22 @@ def test_label_names_come_from_the_file_or_the_option(tmp_path):
     assert bare.task.label_names == ("0", "1", "2") and "give names" in bare.notes[0]
     given = load_task(DataConfig(train_file=str(ids), label_names=["ask", "tell", "other"]))
     assert given.task.label_names == ("ask", "tell", "other") and [e.label for e in given.pool] == [0, 1, 2, 0, 1, 2]
+
+
+def test_cli_own_texts_print_config_without_inputs_and_cod_mode(tiny_dir, tmp_path, monkeypatch, capsys):
+    from codistill.cli import main
+
+    monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
+    assert main(["distill", "--print-config", "--cod-mode", "multi"]) == 0  # no --teacher needed to see the config
+    printed = capsys.readouterr().out
+    assert "cod_mode: multi" in printed and "teacher: null" in printed
+    rows = [{"review": r["text"], "y": 0 if r["label"] == "negative" else 1} for r in _rows(4)]
+    train = _write(tmp_path / "mine.jsonl", rows)
+    out = tmp_path / "cli-own"
+    code = main(["distill", "--train", str(train), "--text-column", "review", "--label-column", "y", "--label-names", "neg,pos",
+                 "--teacher", str(tiny_dir / "teacher"), "--student", str(tiny_dir / "student"), "-o", str(out), "--quiet",
+                 "--set", "train.max_steps=2", "--set", "train.batch_size=4"])
+    assert code == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["k"] == 4 and record["train_set"]["ids"] == ["train-0", "train-1", "train-2", "train-3"]
+    assert (out / "model.safetensors").is_file()

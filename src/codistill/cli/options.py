@@ -29,6 +29,13 @@ CacheDirOpt = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache d
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
+# your own texts (every stage that reads data takes them the same way)
+TrainFileOpt = Annotated[Optional[str], typer.Option("--train", help="Your own training texts (file): every one is used, no k-shot draw.")]
+TestFileOpt = Annotated[Optional[str], typer.Option("--test", help="With --train: test texts (optional; metrics on them when given).")]
+ValidationFileOpt = Annotated[Optional[str], typer.Option("--validation", help="With --train: validation texts (optional; none: nothing is selected).")]
+UnlabeledFileOpt = Annotated[Optional[str], typer.Option("--unlabeled", help="With --train: unlabeled texts the teacher labels (KD).")]
+LabelNamesOpt = Annotated[Optional[str], typer.Option("--label-names", help="Label names in id order, comma-separated (e.g. negative,positive).")]
+
 ReportToOpt = Annotated[
     Optional[str], typer.Option("--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated).")
 ]
@@ -45,6 +52,14 @@ def data_overrides(
     """The non-empty data options as ``{prefix + field: value}`` for :meth:`ConfigBase.with_overrides`
     (``prefix="data."`` where the data config is a section of a larger one)."""
     values = {"task": task, "data_dir": data_dir, "source": source, "text_columns": text_column or None, "label_column": label_column}
+    return {prefix + k: v for k, v in values.items() if v is not None}
+
+
+def own_data_overrides(train: str | None = None, test: str | None = None, validation: str | None = None, unlabeled: str | None = None,
+                       label_names: str | None = None, prefix: str = "") -> dict[str, Any]:
+    """Own-text options as ``{prefix + field: value}`` (files and label names)."""
+    values = {"train_file": train, "test_file": test, "validation_file": validation, "unlabeled_file": unlabeled,
+              "label_names": [n.strip() for n in label_names.split(",") if n.strip()] if label_names else None}
     return {prefix + k: v for k, v in values.items() if v is not None}
 
 

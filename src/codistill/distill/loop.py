@@ -44,6 +44,7 @@ def run_trainer(d: Distiller) -> tuple[Any, Any, Any]:
     from codistill.distill.record import run_output_dir
     from codistill.distill.trainer import DistillTrainer
     from codistill.training import EncodedDataset, KeepBestCallback
+    from codistill.training.callbacks import StepProgress
     from codistill.training.trackers import point_tensorboard
     from codistill.utils.seed import seed_everything
 
@@ -68,7 +69,7 @@ def run_trainer(d: Distiller) -> tuple[Any, Any, Any]:
             eval_dataset=val_set,
             data_collator=d.collator,
             compute_metrics=_validation_scorer(d) if select else None,
-            callbacks=[keep_best] if keep_best else [],
+            callbacks=([keep_best] if keep_best else []) + ([StepProgress(f"distill {config.method}")] if d.progress else []),
             terms=d.terms,
             teacher_layers=d.teacher_layers,
             pair_groups=d.train_items.groups(),

@@ -58,8 +58,12 @@ class Distiller:
 
     def __init__(self, config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
                  keep_model: bool = False, train: Any = None, labels: Any = None, test: Any = None, test_labels: Any = None,
-                 validation: Any = None, validation_labels: Any = None, unlabeled: Any = None, counterfactuals: Any = None) -> None:
+                 validation: Any = None, validation_labels: Any = None, unlabeled: Any = None, counterfactuals: Any = None,
+                 progress: bool | None = None) -> None:
+        from codistill.training.callbacks import show_progress
+
         self.keep_model = keep_model
+        self.progress = show_progress(progress)  # None: a bar over the steps when stderr is a terminal
         self.session = session or default_session()
         self._records_in = list(counterfactuals) if counterfactuals is not None and not isinstance(counterfactuals, (str, Path)) else None
         if isinstance(counterfactuals, (str, Path)):
@@ -282,6 +286,7 @@ class Distiller:
 
 
 def distill(config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
-            keep_model: bool = False) -> DistillResult:
-    """Train a student per ``config``; returns metrics, output path and timings."""
-    return Distiller(config, session=session, data=data, keep_model=keep_model).train()
+            keep_model: bool = False, progress: bool | None = False) -> DistillResult:
+    """Train a student per ``config``; returns metrics, output path and timings (``progress``: a
+    bar over the steps; ``None``: when stderr is a terminal)."""
+    return Distiller(config, session=session, data=data, keep_model=keep_model, progress=progress).train()
