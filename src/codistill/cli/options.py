@@ -55,6 +55,23 @@ def data_overrides(
     return {prefix + k: v for k, v in values.items() if v is not None}
 
 
+# k lists and seeds are written one way everywhere: comma-separated (--k 8,16,32 --seeds 0,1,2)
+KListOpt = Annotated[Optional[str], typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (e.g. 8,16,32).")]
+SeedsOpt = Annotated[Optional[str], typer.Option("--seeds", help="Seed(s), comma-separated (e.g. 0,1,2).")]
+
+
+def int_list(value: str | None) -> list[int] | None:
+    """``"8,16"`` -> [8, 16]; a bad list is a one-line config error."""
+    from codistill.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        return [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"expected comma-separated integers, got {value!r}") from None
+
+
 def own_data_overrides(train: str | None = None, test: str | None = None, validation: str | None = None, unlabeled: str | None = None,
                        label_names: str | None = None, prefix: str = "") -> dict[str, Any]:
     """Own-text options as ``{prefix + field: value}`` (files and label names)."""

@@ -95,13 +95,13 @@ class DistillConfig(ConfigBase):
     data: DataConfig = Field(default_factory=DataConfig)
     teacher: str | None = Field(None, description="teacher model directory (e.g. from `codistill teacher`); required")
     student: StudentConfig = Field(default_factory=StudentConfig)
-    k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
+    k: int = Field(16, description="budget: k originals drawn from the pool (with cod, cod_mode says what the counterfactuals add)")
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
     train_texts: Literal["sample", "all"] = Field(
         "sample", description="sample: a k-shot draw from the task's pool (the benchmark protocol); all: every training text, exactly "
         "(your own texts: data.train_file or texts given in Python; k is then their number)",
     )
-    cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
+    cod: bool = Field(False, description="train on teacher-verified counterfactuals of the originals too (how many: cod_mode)")
     cod_mode: str = Field(
         DEFAULT_COD_MODE, description="with cod, how the budget is spent (distill/budget_modes.py): " + describe_modes(),
     )
