@@ -84,6 +84,7 @@ def base_config(tiny_dir, data_config, tmp_path, monkeypatch):
         student={"path": str(tiny_dir / "student")},
         k=8,
         seed=0,
+        cod_mode="paper",  # engine tests count the paper's fixed budget (k/2 originals + their counterfactuals)
         output_dir=str(tmp_path / "run"),
         # the hand-written swap file does not flip the tiny random teacher; engine tests keep them
         keep_non_flips=True,

@@ -57,3 +57,17 @@ def test_multi_end_to_end_and_missing_file_is_an_error(base_config, multi_file):
     assert m["method"] == "kd+cod-multi2" and m["train_set"]["size"] == 8 * 3
     with pytest.raises(ConfigError, match="cod_mode=full needs a counterfactual file"):
         distill(base_config.with_overrides({"cod": True, "cod_mode": "full"}))
+
+
+def test_modes_are_one_registered_type():
+    from codistill.distill.budget_modes import COD_MODES, from_run_key, get_cod_mode
+    from codistill.distill.config import DistillConfig
+    from codistill.errors import ConfigError
+
+    assert [m.run_key(3) for m in COD_MODES.values()] == ["paper", "full", "multi3"]
+    assert [m.suffix(3) for m in COD_MODES.values()] == ["", "-full", "-multi3"]
+    assert from_run_key("multi4") == (COD_MODES["multi"], 4) and from_run_key("full")[0] is get_cod_mode("full")
+    with pytest.raises(ConfigError, match="unknown cod_mode 'half'"):
+        get_cod_mode("half")
+    with pytest.raises(ValueError, match="known: paper, full, multi"):
+        DistillConfig(cod_mode="half")

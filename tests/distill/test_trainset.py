@@ -19,7 +19,7 @@ class WordTeacher:
 
 @pytest.fixture
 def setup(task_data, data_config):
-    config = DistillConfig(data=data_config, teacher="t", k=8, seed=0, cod=True, counterfactuals="cf.jsonl")
+    config = DistillConfig(data=data_config, teacher="t", k=8, seed=0, cod=True, cod_mode="paper", counterfactuals="cf.jsonl")
     originals = sample(task_data, 8, 0, cod=True).examples
 
     def record(e, text, original_text=None):
@@ -62,10 +62,10 @@ def test_cod_half_is_class_balanced_or_rejected(task_data, data_config):
     from codistill.errors import BudgetError
 
     for k in (2, 6):  # k=2 gave one class, k=6 a 2:1 split
-        config = DistillConfig(data=data_config, teacher="t", k=k, seed=0, cod=True)
+        config = DistillConfig(data=data_config, teacher="t", k=k, seed=0, cod=True, cod_mode="paper")
         with pytest.raises(BudgetError, match="cannot be split evenly"):
             build_train_set(config, task_data, WordTeacher(), None)
-    train = build_train_set(DistillConfig(data=data_config, teacher="t", k=12, seed=0, cod=True), task_data, WordTeacher(), None)
+    train = build_train_set(DistillConfig(data=data_config, teacher="t", k=12, seed=0, cod=True, cod_mode="paper"), task_data, WordTeacher(), None)
     assert sorted(e.label for e in train.originals) == [0, 0, 0, 1, 1, 1]
 
 

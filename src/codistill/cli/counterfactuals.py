@@ -13,6 +13,8 @@ from codistill.cli.options import (
     ConfigOpt,
     DataDirOpt,
     KPerClassOpt,
+    LabelColumnOpt,
+    LabelNamesOpt,
     MaxBudgetOpt,
     ModelOpt,
     NoCacheOpt,
@@ -20,10 +22,13 @@ from codistill.cli.options import (
     QuietOpt,
     SetOpt,
     TaskOpt,
+    TextColumnOpt,
+    TrainFileOpt,
     build_config,
     data_overrides,
     k_from_per_class,
     llm_options,
+    own_data_overrides,
 )
 
 
@@ -35,7 +40,11 @@ def register(app: typer.Typer) -> None:
 def counterfactuals(
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
-    k: Annotated[Optional[int], typer.Option("--k", "-k", help="k-shot budget; counterfactuals are made for its k/2 CoD originals.")] = None,
+    train: TrainFileOpt = None,
+    label_names: LabelNamesOpt = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    k: Annotated[Optional[int], typer.Option("--k", "-k", help="k-shot budget; counterfactuals are made for its k/2 CoD originals (with --train: every text).")] = None,
     k_per_class: KPerClassOpt = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="k-shot sampling seed.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")] = None,
@@ -60,7 +69,8 @@ def counterfactuals(
     from codistill.counterfactuals.quality import format_report
 
     options = llm_options(
-        data_overrides(task, data_dir, prefix="data."),
+        {**data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data."),
+         **own_data_overrides(train, label_names=label_names, prefix="data.")},
         {"k": k, "seed": seed, "teacher": teacher, "generator": generator, "selection": selection, "max_attempts": max_attempts,
          "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir, "report_lm": report_lm},
         generator=generator, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,

@@ -11,12 +11,21 @@ from codistill.cli.options import (
     ConfigOpt,
     DataDirOpt,
     KPerClassOpt,
+    LabelColumnOpt,
+    LabelNamesOpt,
+    QuietOpt,
     ReportToOpt,
     SetOpt,
     TaskOpt,
+    TestFileOpt,
+    TextColumnOpt,
+    TrainFileOpt,
+    UnlabeledFileOpt,
+    ValidationFileOpt,
     build_config,
     data_overrides,
     k_from_per_class,
+    own_data_overrides,
 )
 
 OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
@@ -28,6 +37,13 @@ def distill_cmd(
     set_: SetOpt = None,
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
+    train: TrainFileOpt = None,
+    test: TestFileOpt = None,
+    validation: ValidationFileOpt = None,
+    unlabeled: UnlabeledFileOpt = None,
+    label_names: LabelNamesOpt = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory.")] = None,
     student: Annotated[Optional[str], typer.Option("--student", help="Student model directory (default: every other layer of the teacher, head included, when it is a sequence classifier; else 2 layers of minilm-l6).")] = None,
     counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Counterfactual jsonl (implies --cod).")] = None,
@@ -35,10 +51,12 @@ def distill_cmd(
     k_per_class: KPerClassOpt = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling and training seed.")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", help="kd, lwd, ted or ce.")] = None,
-    cod: Annotated[Optional[bool], typer.Option("--cod/--no-cod", help="Spend half the budget on counterfactuals.")] = None,
+    cod: Annotated[Optional[bool], typer.Option("--cod/--no-cod", help="Train on counterfactuals too (see --cod-mode).")] = None,
+    cod_mode: Annotated[Optional[str], typer.Option("--cod-mode", help="full (default): every original + one counterfactual; multi: cod_m each; paper: k/2 originals + theirs.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where to save the student.")] = None,
     report_to: ReportToOpt = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Distil a teacher into a student on a k-shot budget (optionally with counterfactuals, CoD).
 
@@ -47,10 +65,11 @@ def distill_cmd(
     from codistill.distill import DistillConfig
     from codistill.errors import ConfigError
 
-    options: dict = data_overrides(task, data_dir, prefix="data.")
+    options: dict = data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data.")
+    options.update(own_data_overrides(train, test, validation, unlabeled, label_names, prefix="data."))
     for key, value in (
         ("teacher", teacher), ("student.path", student), ("counterfactuals", counterfactuals), ("k", k), ("seed", seed),
-        ("recipe", recipe), ("cod", cod), ("output_dir", output_dir), ("train.report_to", report_to),
+        ("recipe", recipe), ("cod", cod), ("cod_mode", cod_mode), ("output_dir", output_dir), ("train.report_to", report_to),
     ):
         if value is not None:
             options[key] = value
@@ -59,16 +78,16 @@ def distill_cmd(
     cfg = build_config(DistillConfig, config, [*(overrides or []), *(set_ or [])], options)
     if k_per_class is not None:
         cfg = cfg.with_overrides({"k": k_from_per_class(cfg, None if k is None else cfg.k, k_per_class)})
-    if cfg.teacher is None:
-        raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
-    if print_config:
+    if print_config:  # what a run would use, inputs given or not
         typer.echo(cfg.to_yaml(), nl=False)
         return
+    if cfg.teacher is None:
+        raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
     from codistill.distill import distill
 
     from codistill.utils.distributed import is_main
 
-    result = distill(cfg)
+    result = distill(cfg, progress=False if quiet else None)
     if not is_main():  # under `accelerate launch` the main process reports for all
         return
     m = result.metrics

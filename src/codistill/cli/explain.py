@@ -27,14 +27,9 @@ from codistill.cli.options import (
 
 
 def _ints(value: str | None) -> list[int] | None:
-    from codistill.errors import ConfigError
+    from codistill.cli.options import int_list
 
-    if value is None:
-        return None
-    try:
-        return [int(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"expected comma-separated integers, got {value!r}") from None
+    return int_list(value)
 
 
 def explain(

@@ -32,6 +32,13 @@ CacheDirOpt = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache d
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
+# your own texts (every stage that reads data takes them the same way)
+TrainFileOpt = Annotated[Optional[str], typer.Option("--train", help="Your own training texts (file): every one is used, no k-shot draw.")]
+TestFileOpt = Annotated[Optional[str], typer.Option("--test", help="With --train: test texts (optional; metrics on them when given).")]
+ValidationFileOpt = Annotated[Optional[str], typer.Option("--validation", help="With --train: validation texts (optional; none: nothing is selected).")]
+UnlabeledFileOpt = Annotated[Optional[str], typer.Option("--unlabeled", help="With --train: unlabeled texts the teacher labels (KD).")]
+LabelNamesOpt = Annotated[Optional[str], typer.Option("--label-names", help="Label names in id order, comma-separated (e.g. negative,positive).")]
+
 ReportToOpt = Annotated[
     Optional[str], typer.Option("--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated).")
 ]
@@ -63,6 +70,30 @@ def k_from_per_class(config: ConfigBase, k: int | None, k_per_class: int | None)
         raise ConfigError("give --k or --k-per-class, not both")
     data = getattr(config, "data", config)
     return k_for_per_class(k_per_class, resolve_task(data).num_labels)
+
+# k lists and seeds are written one way everywhere: comma-separated (--k 8,16,32 --seeds 0,1,2)
+KListOpt = Annotated[Optional[str], typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (e.g. 8,16,32).")]
+SeedsOpt = Annotated[Optional[str], typer.Option("--seeds", help="Seed(s), comma-separated (e.g. 0,1,2).")]
+
+
+def int_list(value: str | None) -> list[int] | None:
+    """``"8,16"`` -> [8, 16]; a bad list is a one-line config error."""
+    from codistill.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        return [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def own_data_overrides(train: str | None = None, test: str | None = None, validation: str | None = None, unlabeled: str | None = None,
+                       label_names: str | None = None, prefix: str = "") -> dict[str, Any]:
+    """Own-text options as ``{prefix + field: value}`` (files and label names)."""
+    values = {"train_file": train, "test_file": test, "validation_file": validation, "unlabeled_file": unlabeled,
+              "label_names": [n.strip() for n in label_names.split(",") if n.strip()] if label_names else None}
+    return {prefix + k: v for k, v in values.items() if v is not None}
 
 
 def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> ConfigBase:

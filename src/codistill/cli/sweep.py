@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, MaxBudgetOpt, ReportToOpt, SetOpt, build_config
+from codistill.cli.options import ConfigOpt, KListOpt, MaxBudgetOpt, ReportToOpt, SeedsOpt, SetOpt, build_config, int_list
 
 
 # the demo's verdicts in plain words: Holm over each printed table's cells (its row of k's), the
@@ -45,6 +45,9 @@ def sweep(
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local instance).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Parallel runs.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where results.jsonl and the report go.")] = None,
+    k: KListOpt = None,
+    seeds: SeedsOpt = None,
+    cod_modes: Annotated[Optional[str], typer.Option("--cod-mode", help="CoD budget mode(s), comma-separated: paper, full, multi.")] = None,
     report_to: ReportToOpt = None,
     max_budget: MaxBudgetOpt = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
@@ -53,7 +56,9 @@ def sweep(
     from codistill.experiments.config import SweepConfig
     from codistill.experiments.sweep import run_sweep
 
-    options = {k: v for k, v in {"backend": backend, "ray_address": address, "workers": workers, "output_dir": output_dir}.items() if v is not None}
+    grid = {"ks": int_list(k), "seeds": int_list(seeds), "cod_modes": [m.strip() for m in cod_modes.split(",")] if cod_modes else None}
+    options = {key: v for key, v in {"backend": backend, "ray_address": address, "workers": workers, "output_dir": output_dir, **grid}.items()
+               if v is not None}
     cfg = build_config(SweepConfig, config, set_, options)
     if report_to is not None:  # every run logs to the trackers under its key (logs/<key> for TensorBoard)
         cfg = cfg.with_overrides({"distill_overrides": [*cfg.distill_overrides, f"train.report_to={report_to}"]})

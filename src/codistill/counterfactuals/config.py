@@ -117,12 +117,22 @@ class VerifyConfig(ConfigBase):
                                   "screen too; false: from the exact teacher")
 
 
+def _registered_generator(name: str) -> str:
+    from codistill.counterfactuals.generators.base import known_generators
+
+    known = known_generators()
+    if name not in known:
+        raise ValueError(f"unknown generator {name!r}; known: {', '.join(known)}")
+    return name
+
+
 class CounterfactualConfig(ConfigBase):
     data: DataConfig = Field(default_factory=DataConfig)
     k: int = Field(16, description="k-shot budget; CoD generates for its k/2 originals")
     seed: int = Field(0, description="k-shot sampling seed")
     teacher: str = Field("", description="teacher model directory (its predictions label the counterfactuals)")
-    generator: Literal["editor", "openai", "hf-chat"] = "editor"
+    generator: str = Field("editor", description="a registered generator (counterfactuals.generators.register_generator): "
+                           "editor (offline), openai, hf-chat, or one a program registered")
     selection: Literal["smallest", "nearest_boundary", "most_confident"] = Field(
         "smallest", description="which valid flip wins: smallest (fewest edited words), nearest_boundary (lowest teacher "
         "probability of the new label) or most_confident (highest)")
@@ -160,3 +170,8 @@ class CounterfactualConfig(ConfigBase):
         if self.target == "named" and not self.target_class:
             raise ValueError("target=named needs target_class (a label name)")
         return self
+
+    @field_validator("generator")
+    @classmethod
+    def _known_generator(cls, name: str) -> str:
+        return _registered_generator(name)

@@ -53,13 +53,15 @@ def default_output_dir(config: CounterfactualConfig) -> Path:
     return Path("outputs") / "counterfactuals" / f"{config.data.task}-k{config.k}-s{config.seed}-{config.generator}"
 
 
-def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None,
+def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None, data=None,
                         budget: Budget | None = None) -> RunResult:
     """Generate, verify and write counterfactuals for the CoD originals of ``(task, k, seed)``.
 
     ``verifier`` replaces the teacher (tests pass scripted teachers); otherwise ``config.teacher``
     is loaded, and only when some input is not already in the cache. ``originals`` (examples of
-    the task) replaces the CoD originals, e.g. every example of a budget for explanations.
+    the task) replaces the CoD originals, e.g. every example of a budget for explanations. ``data``
+    (a loaded :class:`TaskData`) replaces ``config.data``. Own texts (``data.train_file``) get
+    counterfactuals for every training text, not a k-shot draw.
     ``budget`` is the spending limit of the whole command when it makes several runs (a sweep,
     ``explain``); by default the run has its own ``config.max_budget_usd``.
 
@@ -78,18 +80,18 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         from codistill.utils.io import check_output_dir
 
         check_output_dir(out_dir, kind="counterfactuals")
-    data = load_task(config.data)
+    data = data if data is not None else load_task(config.data)
+    if originals is None and config.data.owned:
+        originals = data.pool  # your own texts: every one gets counterfactuals
     originals = list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
     generator = get_generator(config.generator)(config, data.task)
-    for note in getattr(generator, "notes", ()):
+    for note in generator.notes:
         echo(note)
     cache = Cache(config.cache_dir) if config.use_cache else None
     ledger = Ledger(cache, config.to_dict())
     budget = budget if budget is not None else Budget(config.max_budget_usd)
-    if hasattr(generator, "attach"):
-        generator.attach(cache, ledger, budget)
-    if hasattr(generator, "prepare"):
-        generator.prepare([e.text for e in data.pool], data.fingerprint)
+    generator.attach(cache, ledger, budget)
+    generator.prepare([e.text for e in data.pool], data.fingerprint)
     teacher_fp = verifier.fingerprint if verifier is not None else scorer_fingerprint(config.teacher)
     # the verifier reads as many tokens as the teacher was trained with (distillation does too)
     max_length = getattr(verifier, "max_length", None) or teacher_max_length(config.teacher, config.teacher_max_length)
@@ -185,7 +187,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         from codistill.counterfactuals.fluency import CausalLMScorer
 
         fluency = CausalLMScorer(config.report_lm)
-    elif getattr(generator, "lm", None) is not None:
+    elif generator.lm is not None:
         fluency = generator.lm
     else:
         from codistill.counterfactuals.fluency import NGramLM

@@ -22,6 +22,16 @@ class DataConfig(ConfigBase):
     validation_size: int | float = Field(500, gt=0, description="examples carved from the pool for selection (<1: a fraction)")
     validation_max_fraction: float = Field(0.2, gt=0, lt=1, description="cap on the carve as a fraction of the pool")
     split_seed: int = Field(0, description="seed of the validation carve (fixed across k-shot seeds)")
+    train_file: str | None = Field(None, description="your own training texts (csv/tsv/jsonl/parquet): every one is trained on, "
+                                   "no pool, no k-shot draw, no carved validation")
+    test_file: str | None = Field(None, description="with train_file: optional test texts (metrics on them when given)")
+    validation_file: str | None = Field(None, description="with train_file: optional validation texts (none: nothing is selected)")
+    unlabeled_file: str | None = Field(None, description="with train_file: texts the teacher labels, for KD and agreement metrics")
+
+    @property
+    def owned(self) -> bool:
+        """Exactly the user's own texts (train_file), not the benchmark protocol."""
+        return self.train_file is not None
 
     @field_validator("text_columns", mode="before")
     @classmethod

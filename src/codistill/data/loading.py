@@ -77,6 +77,10 @@ def load_task(config: DataConfig | None = None, /, **overrides) -> TaskData:
     carved from it with ``split_seed``; a source's own validation split is used when it has one.
     """
     config = (config or DataConfig()).with_overrides(overrides) if overrides else (config or DataConfig())
+    if config.owned:  # the user's own files: no pool, no carve
+        from codistill.data.owned import load_owned
+
+        return load_owned(config)
     task = resolve_task(config)
     raw = load_raw(task, config)
     notes: list[str] = []

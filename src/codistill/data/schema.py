@@ -93,6 +93,7 @@ class TaskData:
     test: list[Example]
     source: str
     notes: list[str] = field(default_factory=list)
+    unlabeled: list[Example] = field(default_factory=list)  # texts without labels (own data): the teacher labels them
     _fingerprint: str | None = field(default=None, repr=False)
     _orders: dict[int, list[Example]] = field(default_factory=dict, repr=False)
 

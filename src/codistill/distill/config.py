@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from codistill.config import ConfigBase
 from codistill.data.config import DataConfig
+from codistill.distill.budget_modes import DEFAULT_COD_MODE, CodMode, check_cod_mode, describe_modes, get_cod_mode
 from codistill.models.lora import LoraSettings
 from codistill.training.config import TrainingConfig
 
@@ -130,12 +131,15 @@ class DistillConfig(ConfigBase):
     data: DataConfig = Field(default_factory=DataConfig)
     teacher: str | None = Field(None, description="teacher model directory (e.g. from `codistill teacher`); required")
     student: StudentConfig = Field(default_factory=StudentConfig)
-    k: int = Field(16, description="budget: k originals (baseline) or k/2 originals + their counterfactuals (cod)")
+    k: int = Field(16, description="budget: k originals drawn from the pool (with cod, cod_mode says what the counterfactuals add)")
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
-    cod: bool = Field(False, description="spend half the budget on counterfactuals of the other half")
-    cod_mode: Literal["paper", "full", "multi"] = Field(
-        "paper", description="with cod: paper = k/2 originals + one counterfactual each (a fixed budget of k texts); "
-        "full = all k originals + one counterfactual each; multi = all k originals + cod_m diverse counterfactuals each",
+    train_texts: Literal["sample", "all"] = Field(
+        "sample", description="sample: a k-shot draw from the task's pool (the benchmark protocol); all: every training text, exactly "
+        "(your own texts: data.train_file or texts given in Python; k is then their number)",
+    )
+    cod: bool = Field(False, description="train on teacher-verified counterfactuals of the originals too (how many: cod_mode)")
+    cod_mode: str = Field(
+        DEFAULT_COD_MODE, description="with cod, how the budget is spent (distill/budget_modes.py): " + describe_modes(),
     )
     cod_m: int = Field(3, ge=1, le=8, description="counterfactuals per original in cod_mode=multi (the file needs per_original >= this)")
     counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
@@ -165,6 +169,11 @@ class DistillConfig(ConfigBase):
     save_model: bool = Field(True, description="save the student; sweeps may keep only the metrics")
     output_dir: str | None = Field(None, description="default: runs/distill/<task>-<recipe>[-cod]-k<k>-s<seed>")
 
+    @field_validator("cod_mode")
+    @classmethod
+    def _known_mode(cls, name: str) -> str:
+        return check_cod_mode(name)
+
     @field_validator("k")
     @classmethod
     def _even(cls, k: int) -> int:
@@ -178,6 +187,8 @@ class DistillConfig(ConfigBase):
 
         if self.losses is None:
             recipe_losses(self.recipe)  # unknown recipe -> error now, not after loading models
+        if self.data.owned and self.train_texts == "sample":
+            object.__setattr__(self, "train_texts", "all")  # a training file means exactly its texts
         if self.cod and self.train.batch_size % 2:
             # a batch holds whole (original, counterfactual) pairs: an odd size would leave one
             # slot empty, so CoD batches would be smaller than the baseline's
@@ -196,13 +207,12 @@ class DistillConfig(ConfigBase):
         name = self.recipe if self.losses is None else "custom"
         if self.cod:
             name += "+cod" if self.counterfactuals else "+half"
-            name += cod_mode_suffix(self.cod_mode, self.cod_m) if self.counterfactuals else ""
+            name += self.budget_mode.suffix(self.cod_m) if self.counterfactuals else ""
         return name
 
-
-def cod_mode_suffix(mode: str, m: int) -> str:
-    """How a CoD budget mode shows in method names: ``kd+cod`` (paper), ``kd+cod-full``, ``kd+cod-multi3``."""
-    return "" if mode == "paper" else "-full" if mode == "full" else f"-multi{m}"
+    @property
+    def budget_mode(self) -> CodMode:
+        return get_cod_mode(self.cod_mode)
 
 
 class EvaluateConfig(ConfigBase):

@@ -1,33 +1,35 @@
-"""One distillation run: sample the budget, attach counterfactuals, train, evaluate, save.
+"""One distillation run as steps of a trainer class: load, build the training set, train, evaluate, save.
 
-``distill(config) -> DistillResult`` is the Python API the CLI and sweeps call; repeated calls
-in one process share a :class:`~codistill.distill.session.DistillSession` (data, teacher and
-its signal cache, the student's initial weights, counterfactual files).
+:class:`Distiller` owns the run; :meth:`Distiller.train` calls its steps in order and each step
+is a method a subclass may override (another student kind overrides :meth:`build_student` and
+:meth:`save_model`; another training set, :meth:`build_train_set`). ``distill(config) ->
+DistillResult`` is the functional entry point the CLI and sweeps call; repeated calls in one
+process share a :class:`~codistill.distill.session.DistillSession` (data, teacher and its signal
+cache, the student's initial weights, counterfactual files).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import shutil
-import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from codistill import __version__
 from codistill.data import TaskData
 from codistill.distill.config import DistillConfig
 from codistill.distill.head import fit_probe_head, reinit_head
+from codistill.distill.record import METRICS_FILE, default_output_dir, process_report, run_output_dir, save_run
 from codistill.distill.session import DistillSession, default_session
 from codistill.errors import ConfigError
 from codistill.models.freeze import freeze_word_embeddings
 
 log = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
+__all__ = ["METRICS_FILE", "DistillResult", "Distiller", "default_output_dir", "distill", "run_output_dir", "same_tokenization"]
 
 
 @dataclass
@@ -39,333 +41,268 @@ class DistillResult:
     student: Any = field(default=None, repr=False)  # the trained model, kept in memory
 
 
-def default_output_dir(config: DistillConfig) -> Path:
-    method = config.method.replace("+", "-")
-    return Path("runs") / "distill" / f"{config.data.task}-{method}-k{config.k}-s{config.seed}"
-
-
-def run_output_dir(config: DistillConfig) -> Path:
-    return Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config)
-
-
 def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int, teacher_max_length: int | None = None) -> bool:
     a = student_tok(texts, truncation=True, max_length=max_length)["input_ids"]
     b = teacher_tok(texts, truncation=True, max_length=teacher_max_length or max_length)["input_ids"]
     return a == b
 
 
-def distill(
-    config: DistillConfig,
-    *,
-    session: DistillSession | None = None,
-    data: TaskData | None = None,
-    keep_model: bool = False,
-) -> DistillResult:
-    """Train a student per ``config``; returns metrics, output path and timings."""
-    import torch
+class Distiller:
+    """Train a student per ``config``.
 
-    from codistill.distill.evaluate import score_contrast, score_pairs, score_split
-    from codistill.distill.losses import LossTerm, ModelShapes, make_loss
-    from codistill.distill.trainer import DistillCollator, DistillTrainer
-    from codistill.distill.trainset import build_train_set, heldout_pairs
-    from codistill.evaluation import fidelity_metrics, label_metrics
-    from codistill.evaluation.contrast import read_contrast
-    from codistill.models.loading import describe_model, quiet_transformers
-    from codistill.teacher.meta import check_shared_carve
-    from codistill.training import EncodedDataset, KeepBestCallback
-    from codistill.training.trackers import point_tensorboard
-    from codistill.utils import distributed
-    from codistill.utils.seed import seed_everything
+    Data comes from ``config.data``, or in memory: a :class:`TaskData` (``data``), or your own
+    texts (``train``: a list of texts with ``labels``, a list of row dicts or a ``datasets.Dataset``;
+    optional ``test``, ``validation`` and ``unlabeled`` alike), every one of which is trained on.
+    ``counterfactuals`` may be records in memory (e.g. from ``generate_counterfactuals``).
+    """
 
-    if config.teacher is None:
-        raise ConfigError("distill needs a teacher (config key `teacher`)")
-    if config.save_model:  # refuse a foreign output folder before any work, not after training
-        from codistill.utils.io import check_output_dir
+    def __init__(self, config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
+                 keep_model: bool = False, train: Any = None, labels: Any = None, test: Any = None, test_labels: Any = None,
+                 validation: Any = None, validation_labels: Any = None, unlabeled: Any = None, counterfactuals: Any = None,
+                 progress: bool | None = None) -> None:
+        from codistill.training.callbacks import show_progress
 
-        check_output_dir(Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(config), kind="distill")
-    distributed.init()  # before the teacher runs: its signals are computed sharded across processes
-    quiet_transformers()
-    session = session or default_session()
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    tc = config.train
-    train_seed = config.seed + tc.seed
+        self.keep_model = keep_model
+        self.progress = show_progress(progress)  # None: a bar over the steps when stderr is a terminal
+        self.session = session or default_session()
+        self._records_in = list(counterfactuals) if counterfactuals is not None and not isinstance(counterfactuals, (str, Path)) else None
+        if isinstance(counterfactuals, (str, Path)):
+            config = config.model_copy(update={"counterfactuals": str(counterfactuals)})
+        elif self._records_in is not None:
+            config = config.model_copy(update={"counterfactuals": config.counterfactuals or "(in memory)"})
+        if train is not None:
+            from codistill.data.owned import load_owned
 
-    # -- inputs ---------------------------------------------------------------------------
-    if data is not None:
-        session.add_data(config.data, data)
-    data = session.data(config.data)
-    check_shared_carve(config.teacher, config.data)  # students' validation never in the teacher's training pool
-    if config.student.path:  # a wrong student fails before the teacher is loaded
-        from codistill.models.loading import check_label_count, resolve_model
+            data = load_owned(config.data, train=train, labels=labels, test=test, test_labels=test_labels, validation=validation,
+                              validation_labels=validation_labels, unlabeled=unlabeled)
+            # a key of its own in the session: two in-memory sets never share one
+            config = config.model_copy(update={"train_texts": "all", "k": max(2, len(data.pool)),
+                                               "data": config.data.model_copy(update={"task": f"own-{data.fingerprint[:10]}"})})
+        self.config = config
+        self._data_in = data
+        self.timings: dict[str, float] = {}
+        self.train_seed = config.seed + config.train.seed
 
-        check_label_count(resolve_model(config.student.path), data.num_labels, "student")
-    specs = config.loss_specs()
-    # a bad contrast file fails now, not after training
-    contrast = read_contrast(config.eval.contrast, data.task.label_names) if config.eval.contrast else None
-    # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
-    signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
-    records = session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
-    if config.cod and records is None and config.cod_mode != "paper":
-        raise ConfigError(f"cod_mode={config.cod_mode} needs a counterfactual file (counterfactuals=...)")
-    if config.cod and records is None:
-        log.info("cod without a counterfactual file: training on the k/2 originals only (the `half` control)")
-    from codistill.distill.student import resolve_student
+    # -- the run --------------------------------------------------------------------------
+    def train(self) -> DistillResult:
+        from codistill.utils import distributed
 
-    student_source = resolve_student(config.student, config.teacher)
-    student, tokenizer = session.student(config.student, data.num_labels, tuple(data.task.label_names), config.teacher)
-    if student_source.pooled:
-        student.max_seq_length = tc.max_length  # saved with it: SetFit reads texts as the student was trained
-    timings["load"] = time.perf_counter() - t0
+        self.check()
+        distributed.init()  # before the teacher runs: its signals are computed sharded across processes
+        t0 = time.perf_counter()
+        with self.timed("load"):
+            self.load_inputs()
+            self.student, self.tokenizer = self.build_student()
+        with self.timed("signals"):
+            self.train_items = self.build_train_set()
+            self.prepare_student()
+            self.terms = self.build_terms()
+            self.train_dataset = self.encode_train_set()
+        with self.timed("stage1"):
+            self.stage1 = self.fit_stage1()
+        with self.timed("train"):
+            self.train_student()
+        with self.timed("evaluate"):
+            results = self.evaluate()
+        metrics = self.record(results)
+        out_dir = run_output_dir(self.config) if self.config.save_model else None
+        with self.timed("save"):
+            if out_dir is not None and distributed.is_main():
+                self.save(out_dir, metrics)
+        self.timings["total"] = time.perf_counter() - t0
+        metrics["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
+        if out_dir is not None and distributed.is_main():
+            from codistill.utils.io import atomic_write_json
 
-    # -- training set and teacher signals -------------------------------------------------
-    t1 = time.perf_counter()
-    seed_everything(train_seed)
-    train = build_train_set(config, data, signals, records)
-    if config.student.reinit_head if config.student.reinit_head is not None else student_source.fresh_head:
-        reinit_head(student, train_seed)
-    t_logits = signals.logits(train.texts)
-    contrastive = None
-    if config.student.contrastive is not None:
-        from codistill.distill.contrastive import contrastive_stage
+            atomic_write_json(out_dir / METRICS_FILE, metrics)
+        distributed.barrier()  # the main process saves; the others wait, so the files exist when they return
+        student = self.student if self.keep_model else None
+        return DistillResult(metrics=metrics, output_dir=out_dir, timings=self.timings, config=self.config, student=student)
 
-        contrastive = contrastive_stage(student, tokenizer, train, t_logits.argmax(-1), config.student.contrastive,
-                                        max_length=tc.max_length, seed=train_seed, budget_texts=config.k,
-                                        train_embeddings=not config.student.freeze_embeddings)
-    probe = None
-    if config.student.head_probe:
-        probe = fit_probe_head(student, tokenizer, train.texts, t_logits, max_length=tc.max_length)
-    frozen = freeze_word_embeddings(student) if config.student.freeze_embeddings else 0
-    if config.student.lora is not None:
-        from codistill.models.lora import apply_lora
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - start
 
-        # after the head re-draw, so the trained head starts from the run seed's weights
-        student = apply_lora(student, config.student.lora, "classifier")
+    # -- steps ----------------------------------------------------------------------------
+    def check(self) -> None:
+        """Refuse what would fail late: no teacher, a foreign output folder."""
+        if self.config.teacher is None:
+            raise ConfigError("distill needs a teacher (config key `teacher`)")
+        if self.config.save_model:  # refuse a foreign output folder before any work, not after training
+            from codistill.utils.io import check_output_dir
 
-    terms = [(s.name, s.weight, make_loss(s.name, **s.params)) for s in specs]
-    shapes = ModelShapes(
-        student_layers=student.config.num_hidden_layers,
-        student_hidden=student.config.hidden_size,
-        teacher_layers=signals.num_layers,
-        teacher_hidden=signals.width,
-        num_labels=data.num_labels,
-        same_tokenizer=same_tokenization(tokenizer, signals.tokenizer, train.texts, tc.max_length, signals.max_length),
-    )
-    torch.manual_seed(train_seed)
-    for _, _, term in terms:
-        term.build(shapes)
-    teacher_layers = sorted({layer for _, _, t in terms for layer in t.teacher_layers()})
-    extra: dict[str, list[Any]] = {
-        "teacher_logits": [torch.from_numpy(row.copy()) for row in t_logits],
-        "pair_id": [i.group for i in train.items],
-        "is_counterfactual": [int(i.is_counterfactual) for i in train.items],
-    }
-    if teacher_layers:
-        extra["teacher_hidden"] = [torch.from_numpy(h.astype(np.float32)) for h in signals.hidden(train.texts, teacher_layers)]
-    train_set = EncodedDataset(train.texts, tokenizer, tc.max_length, train.labels, extra)
-    collator = DistillCollator(tokenizer)
-    timings["signals"] = time.perf_counter() - t1
+            check_output_dir(run_output_dir(self.config), kind="distill")
 
-    # -- stage 1 of staged terms (TED filters) --------------------------------------------
-    t2 = time.perf_counter()
-    fit_log: dict[str, Any] = {}
-    full = None
-    for name, _, term in terms:
-        if type(term).fit is not LossTerm.fit:
-            full = full or collator([train_set[i] for i in range(len(train_set))])
-            hidden = {layer: full["teacher_hidden"][:, i] for i, layer in enumerate(teacher_layers)}
-            fit_log[name] = term.fit(full, hidden, student, train_seed)
-    timings["stage1"] = time.perf_counter() - t2
+    def load_inputs(self) -> None:
+        """Data, the teacher's signal cache, the counterfactual file and the contrast set."""
+        from codistill.evaluation.contrast import read_contrast
+        from codistill.models.loading import quiet_transformers
 
-    # -- train ----------------------------------------------------------------------------
-    select = tc.select_best
-    val_texts = [e.text for e in data.validation]
-    val_labels = np.array([e.label for e in data.validation])
-    val_teacher = signals.logits(val_texts) if select else None
-    metric_names = list(data.task.metrics)
+        config = self.config
+        quiet_transformers()
+        if self._data_in is not None:
+            self.session.add_data(config.data, self._data_in)
+        self.data = data = self.session.data(config.data)
+        from codistill.teacher.meta import check_shared_carve
 
-    def compute_metrics(prediction) -> dict[str, float]:
-        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        out = label_metrics(val_labels, logits.argmax(-1), ("accuracy", "macro_f1", "mcc"))
-        fid = fidelity_metrics(val_teacher, logits)
-        out["agreement"], out["kl"] = fid["agreement"], fid["kl_teacher_student"]
-        return out
+        check_shared_carve(config.teacher, config.data)  # students' validation never in the teacher's training pool
+        if config.train_texts == "all" and config.k != len(data.pool):  # the budget is the texts given
+            self.config = config = config.model_copy(update={"k": len(data.pool)})
+        if config.student.path:  # a wrong student fails before the teacher is loaded
+            from codistill.models.loading import check_label_count, resolve_model
 
-    val_set = EncodedDataset(val_texts, tokenizer, tc.max_length, val_labels.tolist()) if select else None
-    keep_best = KeepBestCallback(config.select_metric, greater_is_better=config.select_metric != "kl") if select else None
-    seed_everything(train_seed)
-    workdir = Path(tempfile.mkdtemp(prefix="codistill-distill-"))
-    run_name = run_output_dir(config).name
-    t3 = time.perf_counter()
-    try:
-        args = tc.trainer_arguments(
-            str(workdir), len(train_set), run_name=run_name, seed=train_seed, data_seed=train_seed, disable_tqdm=True
-        )
-        trainer = DistillTrainer(
-            model=student,
-            args=args,
-            train_dataset=train_set,
-            eval_dataset=val_set,
-            data_collator=collator,
-            compute_metrics=compute_metrics if select else None,
-            callbacks=[keep_best] if keep_best else [],
-            terms=terms,
-            teacher_layers=teacher_layers,
-            pair_groups=train.groups(),
-        )
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-        trainer.remove_callback(PrinterCallback)  # losses go to metrics.json / logging, not stdout
-        trainer.remove_callback(ProgressCallback)
-        point_tensorboard(trainer, tc.resolved_logging_dir(run_name))
-        output = trainer.train()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    timings["train"] = time.perf_counter() - t3
-    student = trainer.model
-    student.eval()
-    trainable = sum(p.numel() for p in student.parameters() if p.requires_grad)
-    lora_student = None
-    if config.student.lora is not None and not config.student.save_adapter:
-        from codistill.models.lora import merge_lora
-
-        # export a plain transformers classifier: the LoRA update folded into the weights
-        student = merge_lora(student)
-    elif config.student.lora is not None:
-        lora_student = student
-
-    # -- evaluate -------------------------------------------------------------------------
-    t4 = time.perf_counter()
-    ev = config.eval
-    results: dict[str, Any] = {
-        "validation": score_split(student, tokenizer, signals, data.validation, max_length=tc.max_length, batch_size=ev.batch_size)
-    }
-    if ev.test:
-        results["test"] = score_split(student, tokenizer, signals, data.test, max_length=tc.max_length, batch_size=ev.batch_size)
-    pairs: list[tuple[str, str]] = []
-    pair_source = None
-    if ev.counterfactuals:
-        pairs = heldout_pairs(session.counterfactuals(ev.counterfactuals), data, set(), limit=10**9)
-        pair_source = ev.counterfactuals
-    elif records is not None:
-        pairs = heldout_pairs(records, data, {e.id for e in train.originals})
-        pair_source = f"{config.counterfactuals} (originals not trained on)"
-    if pairs:
-        results["counterfactual_pairs"] = {**score_pairs(student, tokenizer, signals, pairs, max_length=tc.max_length), "source": pair_source}
-    if contrast is not None:
-        results["contrast"] = score_contrast(student, tokenizer, signals, contrast, str(config.eval.contrast),
-                                             max_length=tc.max_length, batch_size=ev.batch_size)
-    timings["evaluate"] = time.perf_counter() - t4
-
-    history = [h for h in trainer.state.log_history if "loss" in h]
-    metrics: dict[str, Any] = {
-        "task": data.task.name,
-        "method": config.method,
-        "recipe": config.recipe if config.losses is None else None,
-        "losses": [s.to_dict() for s in specs],
-        "k": config.k,
-        "seed": config.seed,
-        "cod": config.cod,
-        "headline_metric": data.task.primary_metric,
-        **results,
-        "train_set": train.report | {"size": len(train_set), "ids": [e.id for e in train.originals]},
-        "train_steps": int(output.global_step),
-        "train_loss": float(output.training_loss),
-        "loss_history": history,
-        "selected_step": keep_best.best_step if keep_best else None,
-        "select_metric": config.select_metric if select else None,
-        "validation_history": keep_best.history if keep_best else [],
-        "stage1": fit_log,
-        "head_probe": probe,
-        "contrastive": contrastive,
-        "frozen_embedding_parameters": frozen,
-        "trainable_parameters": trainable
-        + sum(p.numel() for _, _, t in terms for p in t.parameters() if p.requires_grad),
-        "teacher": config.teacher,
-        "teacher_fingerprint": signals.fingerprint,
-        "signals": signals.describe(),
-        "student_info": describe_model(student),
-        "student_source": student_source.describe(),
-        "same_tokenizer": shapes.same_tokenizer,
-        "student_lora": config.student.lora.to_dict() if config.student.lora else None,
-        "data_fingerprint": data.fingerprint,
-        "device": str(next(student.parameters()).device),
-        "torch_threads": torch.get_num_threads(),
-        "distributed": process_report(trainer, output),
-        "codistill_version": __version__,
-    }
-
-    # -- save (by the main process; the others wait, so the files exist when they return) --
-    out_dir = run_output_dir(config) if config.save_model else None
-    t5 = time.perf_counter()
-    if out_dir is not None and distributed.is_main():
-        save_run(out_dir, student, tokenizer, config, metrics, data, adapter=lora_student is not None)
-    timings["save"] = time.perf_counter() - t5
-    timings["total"] = time.perf_counter() - t0
-    metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    if out_dir is not None and distributed.is_main():
-        from codistill.utils.io import atomic_write_json
-
-        atomic_write_json(out_dir / METRICS_FILE, metrics)
-    distributed.barrier()
-    return DistillResult(metrics=metrics, output_dir=out_dir, timings=timings, config=config, student=student if keep_model else None)
-
-
-def process_report(trainer: Any, output: Any) -> dict[str, Any]:
-    """Per process: optimisation steps, batches and examples trained on, groups found split, and
-    the squared norm of the loss terms' own parameters (equal on every process when in sync)."""
-    from codistill.utils import distributed
-
-    norm = sum(float(p.detach().double().pow(2).sum()) for p in trainer.terms.parameters())
-    mine = {"steps": int(output.global_step), **trainer.batch_report, "term_norm": norm}
-    return {"world_size": distributed.world_size(), "processes": distributed.all_gather(mine)}
-
-
-def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, metrics: dict[str, Any], data: TaskData, *, adapter: bool = False) -> None:
-    from codistill.training.card import SETFIT_USAGE, model_card
-    from codistill.utils.io import atomic_directory, atomic_write_json
-
-    pooled = bool(metrics["student_source"].get("pooled"))  # saved as a SetFit model directory
-
-    test = metrics.get("test") or {}
-    val = metrics["validation"]
-    with atomic_directory(out, "distill") as tmp:
-        if adapter:
-            from codistill.models.lora import save_adapter
-
-            save_adapter(student, tmp, config.student.path)  # save_adapter needs student.path
+            check_label_count(resolve_model(config.student.path), data.num_labels, "student")
+        # a bad contrast file fails now, not after training
+        self.contrast = read_contrast(config.eval.contrast, data.task.label_names) if config.eval.contrast else None
+        # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
+        self.signals = self.session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
+        if self._records_in is not None:
+            self.records = self._records_in
         else:
-            student.save_pretrained(tmp)  # safetensors
-        tokenizer.save_pretrained(tmp)
-        config.save(tmp / "distill_config.yaml")
-        atomic_write_json(tmp / METRICS_FILE, metrics)
-        pick = ("accuracy", "macro_f1", "mcc", "agreement", "kl_teacher_student", "ece")
-        (tmp / "README.md").write_text(
-            model_card(
-                title=f"codistill student: {config.method} on {data.task.name} (k={config.k}, seed={config.seed})",
-                summary=(
-                    f"Distilled with codistill {__version__} from the teacher `{config.teacher}` on a k={config.k} "
-                    f"budget ({metrics['train_set']['originals']} originals, {metrics['train_set']['counterfactuals']} "
-                    "teacher-labelled counterfactuals). "
-                    + ("Weights selected on the validation split carved from the pool. " if config.train.select_best else "Fixed step budget, no selection. ")
-                    + "The test split was never used for training or selection."
-                ),
-                base_model=metrics["student_source"]["name"],
-                task=data.task.name,
-                label_names=list(data.task.label_names),
-                test_metrics={k: test[k] for k in pick if k in test},
-                validation_metrics={k: val[k] for k in pick if k in val},
-                config=config.to_dict(),
-                usage=SETFIT_USAGE if pooled else None,
-                library="setfit" if pooled else "transformers",
-                details={
-                    "method": config.method,
-                    "losses": ", ".join(f"{s['weight']} x {s['name']}" for s in metrics["losses"]),
-                    "train steps": metrics["train_steps"],
-                    "selected step": metrics["selected_step"],
-                    "teacher fingerprint": metrics["teacher_fingerprint"],
-                    "data fingerprint": metrics["data_fingerprint"],
-                },
-            ),
-            encoding="utf-8",
+            self.records = self.session.counterfactuals(config.counterfactuals) if config.counterfactuals else None
+        if config.cod and self.records is None and config.budget_mode.needs_file:
+            raise ConfigError(f"cod_mode={config.cod_mode} needs a counterfactual file (counterfactuals=...)")
+        if config.cod and self.records is None:
+            log.info("cod without a counterfactual file: training on the k/2 originals only (the `half` control)")
+
+    def build_student(self) -> tuple[Any, Any]:
+        """The student model and its tokenizer (override for another kind of student)."""
+        from codistill.distill.student import resolve_student
+
+        config = self.config
+        self.student_source = resolve_student(config.student, config.teacher)
+        student, tokenizer = self.session.student(config.student, self.data.num_labels, tuple(self.data.task.label_names), config.teacher)
+        if self.student_source.pooled:
+            student.max_seq_length = config.train.max_length  # saved with it: SetFit reads texts as the student was trained
+        return student, tokenizer
+
+    def build_train_set(self) -> Any:
+        """The k-shot originals and their attached counterfactuals (a :class:`TrainSet`)."""
+        from codistill.distill.trainset import build_train_set
+        from codistill.utils.seed import seed_everything
+
+        seed_everything(self.train_seed)
+        return build_train_set(self.config, self.data, self.signals, self.records)
+
+    def prepare_student(self) -> None:
+        """Head re-draw, contrastive stage (pooled students), linear probe, frozen embeddings and
+        LoRA, in that order."""
+        sc, texts = self.config.student, self.train_items.texts
+        if sc.reinit_head if sc.reinit_head is not None else self.student_source.fresh_head:
+            reinit_head(self.student, self.train_seed)
+        self.contrastive = None
+        if sc.contrastive is not None:
+            from codistill.distill.contrastive import contrastive_stage
+
+            self.contrastive = contrastive_stage(
+                self.student, self.tokenizer, self.train_items, self.signals.logits(texts).argmax(-1), sc.contrastive,
+                max_length=self.config.train.max_length, seed=self.train_seed, budget_texts=self.config.k,
+                train_embeddings=not sc.freeze_embeddings,
+            )
+        self.probe = None
+        if sc.head_probe:
+            logits = self.signals.logits(texts)
+            self.probe = fit_probe_head(self.student, self.tokenizer, texts, logits, max_length=self.config.train.max_length)
+        self.frozen = freeze_word_embeddings(self.student) if sc.freeze_embeddings else 0
+        if sc.lora is not None:
+            from codistill.models.lora import apply_lora
+
+            # after the head re-draw, so the trained head starts from the run seed's weights
+            self.student = apply_lora(self.student, sc.lora, "classifier")
+
+    def build_terms(self) -> list[tuple[str, float, Any]]:
+        """The weighted loss terms, built for this student's and teacher's sizes."""
+        import torch
+
+        from codistill.distill.losses import ModelShapes, make_loss
+
+        self.specs = self.config.loss_specs()
+        terms = [(s.name, s.weight, make_loss(s.name, **s.params)) for s in self.specs]
+        sig, tc = self.signals, self.config.train
+        self.shapes = ModelShapes(
+            student_layers=self.student.config.num_hidden_layers,
+            student_hidden=self.student.config.hidden_size,
+            teacher_layers=sig.num_layers,
+            teacher_hidden=sig.width,
+            num_labels=self.data.num_labels,
+            same_tokenizer=same_tokenization(self.tokenizer, sig.tokenizer, self.train_items.texts, tc.max_length, sig.max_length),
         )
+        torch.manual_seed(self.train_seed)
+        for _, _, term in terms:
+            term.build(self.shapes)
+        self.teacher_layers = sorted({layer for _, _, t in terms for layer in t.teacher_layers()})
+        return terms
+
+    def encode_train_set(self) -> Any:
+        """Tokenised training texts carrying their :class:`TrainSignals`."""
+        from codistill.distill.batch import TrainSignals
+        from codistill.distill.trainer import DistillCollator
+        from codistill.training import EncodedDataset
+
+        items, layers = self.train_items, self.teacher_layers
+        self.train_signals = TrainSignals(
+            logits=self.signals.logits(items.texts),
+            pair_id=[i.group for i in items.items],
+            is_counterfactual=[i.is_counterfactual for i in items.items],
+            layers=layers,
+            hidden=self.signals.hidden(items.texts, layers) if layers else None,
+        )
+        self.collator = DistillCollator(self.tokenizer)
+        return EncodedDataset(items.texts, self.tokenizer, self.config.train.max_length, items.labels, self.train_signals.features())
+
+    def fit_stage1(self) -> dict[str, Any]:
+        """Stage 1 of staged terms (TED filters), on the whole training set as one batch."""
+        from codistill.distill.batch import SignalBatch
+        from codistill.distill.losses import LossTerm
+
+        fit_log: dict[str, Any] = {}
+        full = None
+        for name, _, term in self.terms:
+            if type(term).fit is not LossTerm.fit:
+                full = full or self.collator([self.train_dataset[i] for i in range(len(self.train_dataset))])
+                hidden = SignalBatch(teacher_hidden=full[SignalBatch.HIDDEN]).hidden_by_layer(self.teacher_layers)
+                fit_log[name] = term.fit(full, hidden, self.student, self.train_seed)
+        return fit_log
+
+    def train_student(self) -> None:
+        """The training loop (a :class:`DistillTrainer`), then LoRA merged unless the adapter is kept."""
+        from codistill.distill.loop import run_trainer
+
+        self.trainer, self.output, self.keep_best = run_trainer(self)
+        self.student = self.trainer.model
+        self.student.eval()
+        self.trainable = sum(p.numel() for p in self.student.parameters() if p.requires_grad)
+        self.adapter = self.config.student.lora is not None and self.config.student.save_adapter
+        if self.config.student.lora is not None and not self.adapter:
+            from codistill.models.lora import merge_lora
+
+            # export a plain transformers classifier: the LoRA update folded into the weights
+            self.student = merge_lora(self.student)
+
+    def evaluate(self) -> dict[str, Any]:
+        from codistill.distill.loop import evaluate_student
+
+        return evaluate_student(self)
+
+    def record(self, results: dict[str, Any]) -> dict[str, Any]:
+        from codistill.distill.loop import run_metrics
+
+        return run_metrics(self, results)
+
+    def save(self, out_dir: Path, metrics: dict[str, Any]) -> None:
+        save_run(out_dir, self.student, self.tokenizer, self.config, metrics, self.data, save_model=self.save_model)
+
+    def save_model(self, folder: Path) -> None:
+        """The student's files in ``folder`` (override for another kind of student)."""
+        from codistill.distill.record import save_student
+
+        save_student(folder, self.student, self.tokenizer, self.config, adapter=self.adapter)
+
+
+def distill(config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
+            keep_model: bool = False, progress: bool | None = False) -> DistillResult:
+    """Train a student per ``config``; returns metrics, output path and timings (``progress``: a
+    bar over the steps; ``None``: when stderr is a terminal)."""
+    return Distiller(config, session=session, data=data, keep_model=keep_model, progress=progress).train()

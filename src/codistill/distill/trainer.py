@@ -26,12 +26,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 
+from codistill.distill.batch import SignalBatch
 from codistill.distill.losses import LossInputs, LossTerm
 from codistill.distill.sampler import PairBatchSampler
 from codistill.training.dataset import PadCollator
 
-TEACHER_FIELDS = ("teacher_logits", "teacher_hidden", "teacher_mask")
-META_FIELDS = ("pair_id", "is_counterfactual")
 
 
 class DistillCollator(PadCollator):
@@ -39,8 +38,9 @@ class DistillCollator(PadCollator):
     (B, L, T, H) float32 with a matching ``teacher_mask`` (B, T)."""
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        hidden = [f["teacher_hidden"] for f in features] if "teacher_hidden" in features[0] else None
-        rest = [{k: v for k, v in f.items() if k != "teacher_hidden"} for f in features] if hidden is not None else features
+        key = SignalBatch.HIDDEN
+        hidden = [f[key] for f in features] if key in features[0] else None
+        rest = [{k: v for k, v in f.items() if k != key} for f in features] if hidden is not None else features
         batch = super().__call__(rest)
         if hidden is not None:
             layers, _, width = hidden[0].shape
@@ -55,7 +55,7 @@ class DistillCollator(PadCollator):
                 else:
                     out[i, :, :n] = h
                     mask[i, :n] = 1
-            batch["teacher_hidden"], batch["teacher_mask"] = out, mask
+            batch[SignalBatch.HIDDEN], batch[SignalBatch.MASK] = out, mask
         return batch
 
 
@@ -135,7 +135,7 @@ class DistillTrainer(Trainer):
 
     def _record_batch(self, pair_ids: torch.Tensor) -> None:
         if self._group_sizes is None:
-            self._group_sizes = Counter(int(self.train_dataset[i]["pair_id"]) for i in range(len(self.train_dataset)))
+            self._group_sizes = Counter(int(SignalBatch.pop(dict(self.train_dataset[i])).pair_id) for i in range(len(self.train_dataset)))
         seen = Counter(pair_ids.tolist())
         self.batch_report["batches"] += 1
         self.batch_report["examples"] += int(pair_ids.numel())
@@ -143,25 +143,23 @@ class DistillTrainer(Trainer):
 
     # -- loss -----------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        teacher = {k: inputs.pop(k) for k in TEACHER_FIELDS if k in inputs}
-        meta = {k: inputs.pop(k) for k in META_FIELDS if k in inputs}
-        if model.training and "pair_id" in meta:
-            self._record_batch(meta["pair_id"])
+        signals = SignalBatch.pop(inputs)
+        if model.training and signals.pair_id is not None:
+            self._record_batch(signals.pair_id)
         labels = inputs.pop("labels")
         if not model.training:  # validation during selection: the student alone
             outputs = model(**inputs)
             loss = F.cross_entropy(outputs.logits.float(), labels)
             return (loss, outputs) if return_outputs else loss
         outputs = model(**inputs, output_hidden_states=self.needs_hidden)
-        hidden = teacher.get("teacher_hidden")
         loss_inputs = LossInputs(
             student_logits=outputs.logits,
             labels=labels,
             attention_mask=inputs["attention_mask"],
-            teacher_logits=teacher.get("teacher_logits"),
+            teacher_logits=signals.teacher_logits,
             student_hidden=outputs.hidden_states if self.needs_hidden else None,
-            teacher_hidden={layer: hidden[:, i] for i, layer in enumerate(self.teacher_layers)} if hidden is not None else {},
-            teacher_mask=teacher.get("teacher_mask"),
+            teacher_hidden=signals.hidden_by_layer(self.teacher_layers),
+            teacher_mask=signals.teacher_mask,
         )
         total = outputs.logits.new_zeros((), dtype=torch.float32)
         for name, weight, term in zip(self.term_names, self.term_weights, self.terms):

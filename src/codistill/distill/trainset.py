@@ -85,9 +85,8 @@ def cod_budget(config: DistillConfig) -> tuple[bool, int]:
     paper (k/2 originals, 1 each), full (k originals, 1 each), multi (k originals, cod_m each)."""
     if not config.cod:
         return False, 0
-    if config.cod_mode == "paper":
-        return True, 1
-    return False, config.cod_m if config.cod_mode == "multi" else 1
+    mode = config.budget_mode
+    return mode.half, mode.per_original(config.cod_m)
 
 
 def build_train_set(
@@ -101,68 +100,97 @@ def build_train_set(
         raise ConfigError(f"counterfactual_labels=flipped_gold labels a counterfactual 1 - gold, which needs a binary task; "
                           f"{data.task.name} has {data.num_labels} labels (use counterfactual_labels=teacher)")
     half, per_original = cod_budget(config)
+    originals = choose_originals(config, data, half)
+    items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]
+    report: dict[str, Any] = {"originals": len(originals), "counterfactuals": 0, "texts": config.train_texts}
+    if config.cod and records is not None:
+        report.update(attach_counterfactuals(config, data, signals, records, originals, items, per_original, gold_flip))
+    if data.unlabeled:
+        report["unlabeled"] = add_unlabeled(data.unlabeled, signals, items)
+    return TrainSet(items=items, originals=originals, report=report)
+
+
+def choose_originals(config: DistillConfig, data: TaskData, half: bool) -> list[Example]:
+    """Every training text (own data, ``train_texts=all``) or a k-shot draw from the pool."""
+    if config.train_texts == "all":
+        if half:
+            raise ConfigError("cod_mode=paper trains on k/2 sampled originals; with your own texts every one is trained on: "
+                              "use cod_mode full or multi")
+        return list(data.pool)
     if half:  # the paper's budget: k/2 originals, which must split evenly over the classes
         check_cod_budget(config.k, data.num_labels)
-    shots = sample(data, config.k, config.seed, cod=half)
-    originals = list(shots.examples)
-    items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]
-    report: dict[str, Any] = {"originals": len(originals), "counterfactuals": 0}
-    if config.cod and records is not None:
-        if signals is None:
-            raise DataError("counterfactuals need a teacher to label them")
-        reused = check_provenance(records, data.task.name, signals, config.counterfactuals, allow=config.reuse_counterfactuals)
-        if reused:
-            report["counterfactuals_reused"] = reused  # on purpose (reuse_counterfactuals): the record says so
-        index = index_counterfactuals(records)
-        candidates: list[tuple[int, Example, CounterfactualRecord]] = []
-        missing, text_mismatch = [], 0
-        for g, e in enumerate(originals):
-            cands = index.get(e.id, [])
-            # the id must name this very text: a file from another task or data version may reuse ids
-            same = [r for r in cands if not r.original_text or r.original_text == e.text]
-            text_mismatch += bool(cands) and not same
-            if not same:
-                missing.append(e.id)
-                continue
-            candidates.extend((g, e, r) for r in same[:per_original])
-        if missing and config.missing_counterfactuals == "error":
-            raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
-        cf_texts = [r.counterfactual_text for _, _, r in candidates]
-        teacher_cf = signals.predictions(cf_texts) if cf_texts else []
-        teacher_orig = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []
-        keep_all = config.keep_non_flips or gold_flip  # flipped_gold: no teacher check at all
-        mismatched = not_flipped = attached = teacher_disagrees = 0
-        for (g, e, r), t_cf, t_orig in zip(candidates, teacher_cf, teacher_orig):
-            mismatched += int(t_cf) != r.counterfactual_label
-            flips = int(t_cf) != int(t_orig)
-            not_flipped += not flips
-            if flips or keep_all:
-                label = 1 - e.label if gold_flip else int(t_cf)
-                teacher_disagrees += label != int(t_cf)
-                items.append(TrainItem(r.counterfactual_text, label, g, True, e.id))
-                attached += 1
-        dropped = {
-            "no_counterfactual": len(missing) - text_mismatch,
-            "original_text_differs": text_mismatch,
-            "not_flipped": 0 if keep_all else not_flipped,
-        }
-        if not attached:
-            raise DataError(
-                f"cod is on but no counterfactual in {config.counterfactuals} attaches to the {len(originals)} originals "
-                f"({', '.join(f'{v} {k.replace(chr(95), chr(32))}' for k, v in dropped.items())}); wrong task or teacher?"
-            )
-        report.update(
-            cod_mode=config.cod_mode,
-            counterfactuals=attached,
-            missing_counterfactuals=len(missing),
-            dropped=dropped,  # originals left without a counterfactual, by reason
-            keep_non_flips=config.keep_non_flips,
-            counterfactual_labels=config.counterfactual_labels,
-            cf_labels_teacher_disagrees=teacher_disagrees,  # trained label != this teacher's prediction (flipped_gold only)
-            cf_label_mismatches=mismatched,  # file label != this teacher's prediction (relabelled)
-            cf_not_flipped=not_flipped,  # teacher predicts the same label for original and CF
+    return list(sample(data, config.k, config.seed, cod=half).examples)
+
+
+def add_unlabeled(unlabeled: Sequence[Example], signals: TeacherSignals | None, items: list[TrainItem]) -> int:
+    """Unlabeled texts join as their own groups, labelled by the teacher's prediction (KD targets are its logits)."""
+    if signals is None:
+        raise DataError("unlabeled texts need a teacher to label them")
+    labels = signals.predictions([e.text for e in unlabeled])
+    start = max((i.group for i in items), default=-1) + 1
+    items.extend(TrainItem(e.text, int(lab), start + n, False, e.id) for n, (e, lab) in enumerate(zip(unlabeled, labels)))
+    return len(unlabeled)
+
+
+def attach_counterfactuals(config: DistillConfig, data: TaskData, signals: TeacherSignals | None, records: Sequence[CounterfactualRecord],
+                           originals: list[Example], items: list[TrainItem], per_original: int, gold_flip: bool) -> dict[str, Any]:
+    """Append the verified counterfactuals of ``originals`` to ``items``; returns the report's part."""
+    report: dict[str, Any] = {}
+    if signals is None:
+        raise DataError("counterfactuals need a teacher to label them")
+    reused = check_provenance(records, data.task.name, signals, config.counterfactuals, allow=config.reuse_counterfactuals)
+    if reused:
+        report["counterfactuals_reused"] = reused  # on purpose (reuse_counterfactuals): the record says so
+    index = index_counterfactuals(records)
+    candidates: list[tuple[int, Example, CounterfactualRecord]] = []
+    missing, text_mismatch = [], 0
+    for g, e in enumerate(originals):
+        cands = index.get(e.id, [])
+        # the id must name this very text: a file from another task or data version may reuse ids
+        same = [r for r in cands if not r.original_text or r.original_text == e.text]
+        text_mismatch += bool(cands) and not same
+        if not same:
+            missing.append(e.id)
+            continue
+        candidates.extend((g, e, r) for r in same[:per_original])
+    if missing and config.missing_counterfactuals == "error":
+        raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
+    cf_texts = [r.counterfactual_text for _, _, r in candidates]
+    teacher_cf = signals.predictions(cf_texts) if cf_texts else []
+    teacher_orig = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []
+    keep_all = config.keep_non_flips or gold_flip  # flipped_gold: no teacher check at all
+    mismatched = not_flipped = attached = teacher_disagrees = 0
+    for (g, e, r), t_cf, t_orig in zip(candidates, teacher_cf, teacher_orig):
+        mismatched += int(t_cf) != r.counterfactual_label
+        flips = int(t_cf) != int(t_orig)
+        not_flipped += not flips
+        if flips or keep_all:
+            label = 1 - e.label if gold_flip else int(t_cf)
+            teacher_disagrees += label != int(t_cf)
+            items.append(TrainItem(r.counterfactual_text, label, g, True, e.id))
+            attached += 1
+    dropped = {
+        "no_counterfactual": len(missing) - text_mismatch,
+        "original_text_differs": text_mismatch,
+        "not_flipped": 0 if keep_all else not_flipped,
+    }
+    if not attached:
+        raise DataError(
+            f"cod is on but no counterfactual in {config.counterfactuals} attaches to the {len(originals)} originals "
+            f"({', '.join(f'{v} {k.replace(chr(95), chr(32))}' for k, v in dropped.items())}); wrong task or teacher?"
         )
-    return TrainSet(items=items, originals=originals, report=report)
+    report.update(
+        cod_mode=config.cod_mode,
+        counterfactuals=attached,
+        missing_counterfactuals=len(missing),
+        dropped=dropped,  # originals left without a counterfactual, by reason
+        keep_non_flips=config.keep_non_flips,
+        counterfactual_labels=config.counterfactual_labels,
+        cf_labels_teacher_disagrees=teacher_disagrees,  # trained label != this teacher's prediction (flipped_gold only)
+        cf_label_mismatches=mismatched,  # file label != this teacher's prediction (relabelled)
+        cf_not_flipped=not_flipped,  # teacher predicts the same label for original and CF
+    )
+    return report
 
 
 def heldout_pairs(

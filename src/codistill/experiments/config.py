@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from codistill.config import ConfigBase
 from codistill.peers.methods import PeerMethod
 from codistill.training.setfit_train import SetFitConfig
+from codistill.distill.budget_modes import check_cod_mode, describe_modes, get_cod_mode
 
 
 class SweepTask(ConfigBase):
@@ -48,9 +49,8 @@ class SweepConfig(ConfigBase):
     ks: list[int] = Field(default_factory=lambda: [8, 16, 32, 64])
     recipes: list[str] = Field(default_factory=lambda: ["kd", "lwd", "ted"])
     cod: list[bool] = Field(default_factory=lambda: [False, True], description="baseline (false) and/or +CoD (true)")
-    cod_modes: list[Literal["paper", "full", "multi"]] = Field(
-        default_factory=lambda: ["paper"], description="CoD budget modes, each a method: paper (k/2 originals + their counterfactuals), "
-        "full (k originals + one counterfactual each), multi (k originals + cod_m diverse counterfactuals each)",
+    cod_modes: list[str] = Field(
+        default_factory=lambda: ["paper"], description="CoD budget modes, each a method: " + describe_modes(),
     )
     cod_m: int = Field(3, ge=2, le=8, description="counterfactuals per original in the multi mode")
     peers: list[PeerMethod] = Field(
@@ -92,7 +92,12 @@ class SweepConfig(ConfigBase):
 
     def mode_names(self) -> list[str]:
         """Run-key mode names: paper, full, multi<m>."""
-        return [f"multi{self.cod_m}" if m == "multi" else m for m in dict.fromkeys(self.cod_modes)]
+        return [get_cod_mode(m).run_key(self.cod_m) for m in dict.fromkeys(self.cod_modes)]
+
+    @field_validator("cod_modes")
+    @classmethod
+    def _known_modes(cls, modes: list[str]) -> list[str]:
+        return [check_cod_mode(m) for m in modes]
 
     @field_validator("recipes")
     @classmethod

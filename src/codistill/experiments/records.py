@@ -32,7 +32,10 @@ class RunKey:
     def method(self) -> str:
         if not self.cod:
             return self.recipe
-        return f"{self.recipe}+cod" + ("" if self.mode == "paper" else f"-{self.mode}")
+        from codistill.distill.budget_modes import from_run_key
+
+        mode, _ = from_run_key(self.mode)
+        return f"{self.recipe}+cod" + ("" if mode.half else f"-{self.mode}")
 
     def as_id(self) -> str:
         return f"{self.task}/{self.method}/k{self.k}/s{self.seed}"

@@ -81,14 +81,16 @@ def counterfactual_config(config: SweepConfig, task: SweepTask, teacher: str, se
     the full and multi modes."""
     from codistill.counterfactuals.config import CounterfactualConfig
 
-    paper = mode == "paper"
+    from codistill.distill.budget_modes import from_run_key
+
+    budget, _ = from_run_key(mode)
     cf = CounterfactualConfig(
-        data=data_config(task), k=max(config.ks) * (1 if paper else 2), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
-        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if paper else f"{task.task}-{mode}-s{seed}")),
+        data=data_config(task), k=budget.counterfactual_k(max(config.ks)), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
+        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if budget.half else f"{task.task}-{mode}-s{seed}")),
     )
     if config.counterfactual_overrides:
         cf = cf.with_overrides(config.counterfactual_overrides)
-    if mode.startswith("multi"):
+    if budget.multi:
         cf.per_original = max(cf.per_original, config.cod_m)
     return cf
 
@@ -151,11 +153,12 @@ def student_fingerprint(student: dict[str, Any]) -> str | None:
 
 
 def _distill_config(config: SweepConfig, task: SweepTask, key: RunKey, teacher: str, cf_file: str | None, out_dir: Path):
+    from codistill.distill.budget_modes import from_run_key
     from codistill.distill.config import DistillConfig
 
     dc = DistillConfig(
         data=data_config(task), teacher=teacher, recipe=distill_recipe(key), k=key.k, seed=key.seed, cod=key.cod,
-        counterfactuals=cf_file, cod_mode="multi" if key.mode.startswith("multi") else key.mode, cod_m=config.cod_m,
+        counterfactuals=cf_file, cod_mode=from_run_key(key.mode)[0].name, cod_m=config.cod_m,
         teacher_max_length=task.teacher_max_length, save_model=False,
     )
     if task.contrast:
@@ -196,6 +199,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     one-line error naming the difference, so results are never mixed. Every input but the
     counterfactual file's content is checked before any counterfactual file is (re)written."""
     import codistill
+    from codistill.distill.budget_modes import PAPER, from_run_key
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import scorer_fingerprint
     from codistill.teacher.meta import check_shared_carve
@@ -213,13 +217,13 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         keys = [
             RunKey(task.task, recipe, cod, k, seed, mode)
             for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
-            for mode in (modes if cod else ["paper"])
+            for mode in (modes if cod else [PAPER.name])
         ] + peer_keys(config, task.task)
-        if any(key.cod and key.mode == "paper" for key in keys):
+        if any(key.cod and from_run_key(key.mode)[0].half for key in keys):
             from codistill.data.sampling import check_cod_budget
 
             num_labels = _session().data(data_config(task)).num_labels
-            for k in sorted({key.k for key in keys if key.cod and key.mode == "paper"}):
+            for k in sorted({key.k for key in keys if key.cod and from_run_key(key.mode)[0].half}):
                 check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
         # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
         # files come from their caches, so a finished sweep redoes no work to check them
@@ -251,7 +255,7 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         cf_hashes: dict[tuple[int, str], str | None] = {}
         for seed, mode in cf_configs:
             # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
-            name = task.task if mode == "paper" else f"{task.task}/{mode}"
+            name = task.task if from_run_key(mode)[0].half else f"{task.task}/{mode}"
             cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode, budget)
             cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
         for job in old_jobs + task_jobs:

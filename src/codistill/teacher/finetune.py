@@ -193,7 +193,8 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
 
         warnings: list[str] = []
         validation_metrics = score(subsample(data.validation, config.max_eval_examples, tc.seed), "validation")
-        test_metrics = score(subsample(data.test, config.max_eval_examples, tc.seed), "test")
+        # own texts may come without a test split: nothing is reported for it then
+        test_metrics = score(subsample(data.test, config.max_eval_examples, tc.seed), "test") if data.test else {}
         metrics = {
             "fingerprint": key,
             "task": data.task.name,

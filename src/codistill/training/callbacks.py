@@ -43,3 +43,40 @@ class KeepBestCallback(TrainerCallback):
         if self._state is not None and model is not None:
             model.load_state_dict(self._state)
             self._state = None
+
+
+class StepProgress(TrainerCallback):
+    """A tqdm bar over the optimizer steps (on stderr), with the latest logged loss."""
+
+    def __init__(self, desc: str = "train") -> None:
+        self.desc = desc
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False, dynamic_ncols=True)
+        return control
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.bar is not None and logs and "loss" in logs:
+            self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}")
+        return control
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        return control
+
+
+def show_progress(requested: bool | None) -> bool:
+    """``None``: bars only when stderr is a terminal (never in logs, pipes or tests)."""
+    import sys
+
+    return sys.stderr.isatty() if requested is None else bool(requested)

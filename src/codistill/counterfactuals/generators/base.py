@@ -214,10 +214,21 @@ class Generator(ABC):
 
     name: ClassVar[str] = ""
     uses_api: ClassVar[bool] = False
+    # the hooks the pipeline calls, in order: __init__, notes, attach, prepare, identity,
+    # search (which calls propose), lm (the report's fluency model), close
+    notes: list[str]  # one-line messages shown to the user once, before generation
+    lm: Any = None  # a fluency model the quality report may reuse (``None``: the report fits its own)
 
     def __init__(self, config: CounterfactualConfig, task: TaskSpec) -> None:
         self.config = config
         self.task = task
+        self.notes = []
+
+    def attach(self, cache: Any, ledger: Any, budget: Any) -> None:
+        """Receive the response cache, the spending ledger and the budget (LLM generators)."""
+
+    def prepare(self, texts: Sequence[str], source: str) -> None:
+        """See the task's pool once before generation (``source``: its fingerprint), e.g. to fit a model."""
 
     # identity of everything that determines this generator's output (cache keys)
     def identity(self) -> dict[str, Any]:
@@ -325,10 +336,16 @@ def register_generator(name: str) -> Callable[[type[Generator]], type[Generator]
     return deco
 
 
-def get_generator(name: str) -> type[Generator]:
+def known_generators() -> list[str]:
+    """Registered generator names (the built-in ones and any a program registered)."""
     # importing the modules registers them; heavy libraries are imported lazily inside them
     from codistill.counterfactuals.generators import editor, hf_chat, openai_chat  # noqa: F401
 
+    return sorted(GENERATORS)
+
+
+def get_generator(name: str) -> type[Generator]:
+    known_generators()
     if name not in GENERATORS:
         raise ConfigError(f"unknown generator {name!r}; known: {', '.join(sorted(GENERATORS))}")
     return GENERATORS[name]
