@@ -10,8 +10,8 @@ machine, the wall time on a shared one is longer), the peak resident memory of t
 (reset before each variant; the variant with the smaller peak runs first) and the training loss
 (with ``--lora-dropout 0`` both variants must give the same loss).
 
-    CODISTILL_HOME=/work/cache OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/explain_step.py \
-        -e /work/cache/i12-bench/explanations-rt --modes task,both --k 64 --steps 2 --lora-dropout 0
+    CODISTILL_HOME=$CODISTILL_HOME OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/explain_step.py \
+        -e EXPLANATIONS_DIR --modes task,both --k 64 --steps 2 --lora-dropout 0
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Scored on VALIDATION FIDELITY TO THE TEACHER only: no gold labels, and the test 
 scored (``eval.test: false``). Every cell is a KD run (with ``--counterfactuals``: KD+CoD) on a fixed step budget
 (no checkpoint selection) at each k and seed; the table ranks the cells by mean validation
 agreement (or, with ``--rank-by kl``, KL(teacher || student), for imbalanced tasks) over k and seeds. Writes every run's record to ``--out`` (jsonl) and prints a markdown
-table for BENCHMARKS.md.
+table for docs/results.md ("Student selection").
 
     PYTHONPATH=src python benchmarks/select_student.py --teacher TEACHER_DIR \\
         --data-dir ../shared/data/sst2 --ks 16 64 --seeds 0 --lrs 5e-5 1e-4 2e-4 --steps 100 200

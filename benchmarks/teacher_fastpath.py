@@ -5,7 +5,7 @@ a dynamic-int8 copy (``torch.ao.quantization.quantize_dynamic`` over the Linear 
 bf16 copy (what ``verify.screen_dtype=bf16`` screens with) and ``torch.autocast`` to bf16 over the fp32
 weights; prints texts/s for each and the label agreement of each approximation with the exact
 teacher (the bar for using one to screen counterfactual candidates: >= 99.5%). The counterfactual
-editor calls the teacher ~8 times per input (BENCHMARKS.md), so verified/s ~ texts/s / 8.
+editor calls the teacher ~8 times per input (docs/results.md, "Counterfactual generators"), so verified/s ~ texts/s / 8.
 
     PYTHONPATH=src python benchmarks/teacher_fastpath.py --teacher TEACHER_DIR --data-dir ../shared/data/sst2
 """

@@ -75,7 +75,7 @@ def demo_config(output_dir: str = "runs/demo"):
     offline-editor counterfactuals, KD and KD+CoD students at k in {8, 16, 32} x 5 seeds. The
     students are derived from the fine-tuned teacher (its first and last layers and its head),
     which beat 2 pretrained MiniLM layers on validation agreement in every cell; 3 teacher layers
-    scored higher still but took the demo over its 10 minutes (BENCHMARKS.md). Five seeds, not
+    scored higher still but took the demo over its 10 minutes (docs/results.md, "The demo"). Five seeds, not
     three: with three, none of CoD's gains survived Holm's correction; with five, most do.
 
     Sized for <= 10 minutes on 2 CPU cores: the teacher trains on a 5,000-example stratified
@@ -88,7 +88,7 @@ def demo_config(output_dir: str = "runs/demo"):
         ks=[8, 16, 32],
         recipes=["kd"],
         cod=[False, True],
-        seeds=[0, 1, 2, 3, 4],  # 3 seeds left every gain short of significance (BENCHMARKS.md)
+        seeds=[0, 1, 2, 3, 4],  # added after 3 seeds missed significance: docs/results.md, "The demo"
         # teacher-derived students, chosen on validation agreement within the time budget
         distill_overrides=["student.derive.source=teacher", "student.derive.layers=2"],
         output_dir=output_dir,

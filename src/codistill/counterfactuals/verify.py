@@ -91,7 +91,7 @@ class TeacherVerifier:
     def screening_copy(self, dtype: Literal["bf16"] = "bf16") -> TeacherVerifier:
         """The same teacher (tokenizer, length, fingerprint) with a bf16 copy of its weights: an
         approximate, inference-only scorer for :class:`ScreenedVerifier` (measured faster than
-        ``torch.autocast`` on CPU, BENCHMARKS.md)."""
+        ``torch.autocast`` on CPU; docs/results.md, "Speed")."""
         import copy
 
         import torch

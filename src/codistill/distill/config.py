@@ -87,7 +87,8 @@ class StudentConfig(ConfigBase):
     head_probe: bool = Field(
         False, description="before training, fit the head's output layer as a linear probe on the frozen student's features to "
         "the teacher's probabilities on the training texts (LP-FT); it only helps when the head's input features already "
-        "separate the task (BENCHMARKS.md: no gain for MiniLM-L6, whose [CLS] pooler features carry little)",
+        "separate the task (docs/results.md, 'Student selection': no gain for MiniLM-L6, whose [CLS] pooler features "
+        "carry little)",
     )
     freeze_embeddings: bool = Field(True, description="freeze the word-embedding matrix (most of a small student's parameters; a k-shot batch touches few rows)")
     lora: LoraSettings | None = Field(None, description="train LoRA adapters (and the head) instead of all weights")
