@@ -56,7 +56,7 @@ def register_cod_mode(mode: CodMode) -> CodMode:
 PAPER = register_cod_mode(CodMode("paper", half=True, multi=False, description="k/2 originals + one counterfactual each (a fixed budget of k texts)"))
 FULL = register_cod_mode(CodMode("full", half=False, multi=False, description="all k originals + one counterfactual each"))
 MULTI = register_cod_mode(CodMode("multi", half=False, multi=True, description="all k originals + cod_m diverse counterfactuals each"))
-DEFAULT_COD_MODE = FULL.name  # BENCHMARKS.md: paper (k/2 originals) was the weakest of the three
+DEFAULT_COD_MODE = FULL.name  # docs/results.md, "Budget modes": paper (k/2 originals) was the weakest of the three
 
 
 def get_cod_mode(name: str) -> CodMode:
