@@ -29,7 +29,7 @@ def setfit_dir(tmp_path_factory):
     body_dir = make_tiny_model("bert", tmp_path_factory.mktemp("body"), head=False)
     torch.manual_seed(0)
     transformer = models.Transformer(str(body_dir), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    pooling = models.Pooling(32, pooling_mode="mean")
     body = SentenceTransformer(modules=[transformer, pooling], device="cpu")
     head = setfit.SetFitHead(in_features=32, out_features=2, device="cpu")
     with torch.no_grad():
@@ -67,7 +67,7 @@ def test_setfit_directory_matches_setfit_predictions(setfit_dir, tmp_path):
     assert len(set(expected.argmax(-1))) == 2  # both labels occur: agreement is not trivially one class
     meta = result.meta
     assert meta["kind"] == "pooled" and meta["label_names"] == ["neg", "pos"] and meta["max_length"] == 64
-    assert meta["pooling"] == {"mode": "mean_tokens", "normalize": True}
+    assert meta["pooling"] == {"mode": "mean", "normalize": True}
 
 
 def test_int8_runs_and_its_agreement_is_recorded(tiny_models, tmp_path):

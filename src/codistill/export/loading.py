@@ -136,17 +136,19 @@ def _load_setfit(path: Path, max_length: int | None) -> Exportable:
             return self.head.linear(embedding) / (self.head.temperature + self.head.eps)
 
     labels = tuple(str(x) for x in setfit.labels) if setfit.labels else tuple(f"LABEL_{i}" for i in range(head.out_features))
-    pooling = _pooling_description(path, normalize)
+    pooling = _pooling_description(body, normalize)
     length = max_length or int(body.max_seq_length or 128)
     return Exportable(PooledLogits(), tokenizer, names, labels, length, "pooled", pooling)
 
 
-def _pooling_description(path: Path, normalize_embeddings: bool) -> dict[str, Any]:
-    modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
-    types = {m.get("type", "").rsplit(".", 1)[-1]: m for m in modules}
-    mode = "unknown"
-    if "Pooling" in types:
-        config = json.loads((path / types["Pooling"].get("path", "") / "config.json").read_text(encoding="utf-8"))
-        modes = [k[len("pooling_mode_"):] for k, v in config.items() if k.startswith("pooling_mode_") and v]
-        mode = "+".join(modes) or "unknown"
-    return {"mode": mode, "normalize": "Normalize" in types or normalize_embeddings}
+def _pooling_description(body: Any, normalize_embeddings: bool) -> dict[str, Any]:
+    """How the body turns token states into the sentence embedding (its Pooling / Normalize modules)."""
+    mode, normalize = "none", normalize_embeddings
+    for module in body:
+        name = type(module).__name__
+        if name == "Pooling":
+            config = module.get_config_dict()
+            found = config.get("pooling_mode") or [k[len("pooling_mode_"):] for k, v in config.items() if k.startswith("pooling_mode_") and v]
+            mode = found if isinstance(found, str) else "+".join(found)
+        normalize = normalize or name == "Normalize"
+    return {"mode": mode, "normalize": normalize}
