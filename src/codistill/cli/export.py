@@ -18,7 +18,7 @@ def check_texts(model: str, texts_file: str | None, text_column: str, task: str 
     if texts_file:
         from codistill.data.readers import read_rows
 
-        rows = list(read_rows(texts_file))
+        rows = [row for _, row in read_rows(texts_file)]  # (location, fields) pairs
         if rows and text_column not in rows[0]:
             raise DataError(f"{texts_file}: no {text_column!r} column (use --text-column)")
         texts, what = [str(r[text_column]) for r in rows], f"texts of {Path(texts_file).name}"
