@@ -123,3 +123,17 @@ def test_noisy_export_is_refused_naming_the_agreement(tiny_models, tmp_path, mon
 def test_no_texts_is_a_clear_error(tiny_models, tmp_path, capsys):
     assert main(["export", str(tiny_models("bert")), "-o", str(tmp_path / "out")]) == 2
     assert "--texts FILE, --task or --data-dir" in capsys.readouterr().err
+
+
+def test_readme_snippet_runs_with_onnxruntime_alone(tiny_models, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    export_onnx(tiny_models("bert"), out, TEXTS)
+    readme = (out / "README.md").read_text()
+    code = readme.split("```python\n")[1].split("```")[0]
+    monkeypatch.chdir(out)
+    exec(compile(code, "README.md", "exec"), {})  # the snippet imports neither torch nor transformers
+    printed = capsys.readouterr().out
+    found = load_exportable(tiny_models("bert"))
+    snippet_texts = ["a gripping, beautifully acted film", "dull and far too long"]
+    logits = OnnxClassifier(out / "model.onnx", found.tokenizer, found.max_length).logits(snippet_texts)
+    assert printed.strip() == str([["LABEL_0", "LABEL_1"][i] for i in logits.argmax(-1)])
