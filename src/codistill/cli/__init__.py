@@ -17,6 +17,7 @@ from codistill.cli import counterfactuals as counterfactuals_cli
 from codistill.cli import data as data_cli
 from codistill.cli import distill as distill_cli
 from codistill.cli import explain as explain_cli
+from codistill.cli import export as export_cli
 from codistill.cli import generation as generation_cli
 from codistill.cli import models as models_cli
 from codistill.cli import report as report_cli
@@ -43,6 +44,7 @@ generation_cli.register(app)
 explain_cli.register(app)
 sweep_cli.register(app)
 report_cli.register(app)
+export_cli.register(app)
 
 
 def _version(value: bool) -> None:
