@@ -75,7 +75,7 @@ CASES = [
     (["data", "show", "--task", "nope"], "unknown task 'nope'"),
     (["data", "sample", "-k", "7", *D], "even"),
     (["data", "sample", "-k", "abc"], "Invalid value for '--k'"),
-    (["data", "sample"], "Missing option '--k'"),
+    (["data", "sample"], "give --k (a total budget) or --k-per-class"),
     (["no-such-command"], "No such command"),
     (["data", "show", "--task", "local", "--data-dir", "missing"], "not found"),
     (["data", "show", "--task", "local", "--data-dir", "latin"], "train.jsonl:2: not valid UTF-8"),

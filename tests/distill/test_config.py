@@ -26,7 +26,7 @@ losses:
     cfg = DistillConfig.from_yaml(text)
     assert cfg.loss_specs()[1].params == {"beta": 0.3, "temperature": 2}
     assert DistillConfig.from_yaml(cfg.to_yaml()) == cfg
-    assert cfg.method == "custom+cod"
+    assert cfg.method == "custom+cod-full"  # the default budget mode, full, names itself
     assert cfg.with_overrides(["counterfactuals=null"]).method == "custom+half"
 
 

@@ -197,7 +197,7 @@ def test_demo_prints_the_verdicts(capsys, tmp_path):
     for r in recs:
         store.append(r)
     result = SimpleNamespace(records=recs, results_path=tmp_path / "results.jsonl", counterfactual_files={}, ran=len(recs), skipped=0, seconds=60.0)
-    _finish(SimpleNamespace(output_dir=str(tmp_path)), result, correction=DEMO_CORRECTION)
+    _finish(SimpleNamespace(output_dir=str(tmp_path), peers=[]), result, correction=DEMO_CORRECTION)
     out = capsys.readouterr().out
     assert "accuracy: KD+CoD beats KD significantly at k=16" in out
     assert "significantly WORSE than KD at k=32" in out
