@@ -281,7 +281,7 @@ def _read_polarity(lex: Lexicon) -> None:
     for word, values in scores.items():
         lex.polarity[word] = max(-1.0, min(1.0, sum(values) / len(values)))
     # curated pairs carry polarity even where the lexicons are silent ("unfunny", "overlong")
-    for pos, table in lex.curated.items():
+    for _pos, table in lex.curated.items():
         for word, opposite in table.items():
             if word not in lex.polarity:
                 opp = [lex.polarity[o] for o in opposite.split("|") if o in lex.polarity]
@@ -336,7 +336,7 @@ def _read_wordnet(lex: Lexicon, root: Path) -> None:
             elif symbol == "&" and ss_type == "s" and (tpos, target) in synsets:
                 # satellite -> head: "superb" ~ "good", whose antonym is "bad"
                 _, hwords, hptrs = synsets[(tpos, target)]
-                for hs, ht, htpos, hst in hptrs:
+                for hs, ht, _htpos, hst in hptrs:
                     if hs == "!" and ("a", ht) in synsets:
                         dst = int(hst[2:], 16)
                         awords = synsets[("a", ht)][1]

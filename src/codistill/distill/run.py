@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codistill import __version__
 from codistill.data import TaskData
 from codistill.distill.config import DistillConfig
 from codistill.distill.head import fit_probe_head, reinit_head
-from codistill.distill.record import METRICS_FILE, default_output_dir, process_report, run_output_dir, save_run
+from codistill.distill.record import METRICS_FILE, default_output_dir, run_output_dir, save_run
 from codistill.distill.session import DistillSession, default_session
 from codistill.errors import ConfigError
 from codistill.models.freeze import freeze_word_embeddings

@@ -32,7 +32,6 @@ from codistill.distill.sampler import PairBatchSampler
 from codistill.training.dataset import PadCollator
 
 
-
 class DistillCollator(PadCollator):
     """:class:`PadCollator` that also pads cached teacher hidden states (L, T_i, H) to
     (B, L, T, H) float32 with a matching ``teacher_mask`` (B, T)."""

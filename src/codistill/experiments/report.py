@@ -10,9 +10,9 @@ from pathlib import Path
 from codistill.errors import DataError
 from codistill.experiments.classes import class_summary, classes_html, classes_markdown
 from codistill.experiments.html import render_report
+from codistill.experiments.peer_table import peer_html, peer_markdown
 from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
 from codistill.experiments.records import ResultStore
-from codistill.experiments.peer_table import peer_html, peer_markdown
 from codistill.experiments.tables import csv_table, markdown_table
 from codistill.peers.methods import PEER_RECIPE, is_peer_recipe
 from codistill.utils.io import atomic_write_text

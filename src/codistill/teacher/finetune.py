@@ -15,8 +15,8 @@ from codistill import __version__
 from codistill.data import TaskData, load_task
 from codistill.data.schema import Example
 from codistill.teacher.config import TeacherConfig
-from codistill.utils.hashing import fingerprint
 from codistill.utils import distributed
+from codistill.utils.hashing import fingerprint
 from codistill.utils.io import atomic_write_json, check_output_dir, read_json
 from codistill.utils.paths import cache_home
 

@@ -71,7 +71,7 @@ def apply_umask(path: str | os.PathLike, directory: bool = False) -> None:
 def _normalise_tree(root: Path) -> None:
     """Files 0666 & ~umask and folders 0777 & ~umask throughout ``root`` (some writers use 0600)."""
     mask = current_umask()
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         os.chmod(dirpath, 0o777 & ~mask)
         for name in filenames:
             path = os.path.join(dirpath, name)

@@ -225,10 +225,14 @@ class Generator(ABC):
         self.notes = []
 
     def attach(self, cache: Any, ledger: Any, budget: Any) -> None:
-        """Receive the response cache, the spending ledger and the budget (LLM generators)."""
+        """Receive the response cache, the spending ledger and the budget (LLM generators); a no-op by default."""
+        return None
 
     def prepare(self, texts: Sequence[str], source: str) -> None:
-        """See the task's pool once before generation (``source``: its fingerprint), e.g. to fit a model."""
+        """See the task's pool once before generation (``source``: its fingerprint), e.g. to fit a model.
+
+        A no-op by default."""
+        return None
 
     # identity of everything that determines this generator's output (cache keys)
     def identity(self) -> dict[str, Any]:
@@ -238,8 +242,9 @@ class Generator(ABC):
         """One attempt: a list of proposals per request. LLM generators implement this."""
         raise NotImplementedError
 
-    def close(self) -> None:  # release models / clients
-        pass
+    def close(self) -> None:
+        """Release models / clients; a no-op by default."""
+        return None
 
     def search(self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Propose, parse, verify with the teacher, and retry with feedback up to ``max_attempts``."""

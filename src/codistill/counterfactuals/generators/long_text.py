@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from codistill.counterfactuals.text import Edit, Token
 
-
 #: markup left in scraped reviews ("<br /><br />"): never a word to edit
 MARKUP = {"br", "nbsp", "quot", "amp", "gt", "lt"}
 
