@@ -33,10 +33,13 @@ VERBALIZER_FILE = "verbalizer.json"
 class VerbalizerClassifier(nn.Module):
     """Class scores of a causal LM: log p(label word | prompt) at the last (left-padded) position."""
 
+    label_ids: torch.Tensor
+    label_group: torch.Tensor
+
     def __init__(self, lm: nn.Module, label_token_ids: list[list[int]]) -> None:
         super().__init__()
-        self.lm = lm
-        self.config = lm.config
+        self.lm: Any = lm  # a transformers causal LM (its config, get_input_embeddings, logits_to_keep)
+        self.config: Any = self.lm.config
         self.config.num_labels = len(label_token_ids)
         flat = [t for row in label_token_ids for t in row]
         self.register_buffer("label_ids", torch.tensor(flat, dtype=torch.long), persistent=False)

@@ -106,7 +106,7 @@ def _is_stale(entry: os.DirEntry) -> bool:
     return entry.is_file(follow_symlinks=False)
 
 
-def clean_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+def clean_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries that dead codistill processes on this host left in ``directory``."""
     removed: list[Path] = []
     try:
