@@ -39,8 +39,9 @@ class VerbalizerClassifier(nn.Module):
     def __init__(self, lm: nn.Module, label_token_ids: list[list[int]]) -> None:
         super().__init__()
         self.lm: Any = lm  # a transformers causal LM (its config, get_input_embeddings, logits_to_keep)
-        self.config: Any = self.lm.config
-        self.config.num_labels = len(label_token_ids)
+        config: Any = self.lm.config
+        config.num_labels = len(label_token_ids)
+        self.config = config
         flat = [t for row in label_token_ids for t in row]
         self.register_buffer("label_ids", torch.tensor(flat, dtype=torch.long), persistent=False)
         self.register_buffer("label_group", torch.tensor([i for i, row in enumerate(label_token_ids) for _ in row]), persistent=False)
