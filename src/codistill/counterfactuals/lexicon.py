@@ -167,7 +167,7 @@ class Lexicon:
 
 
 def _analyse(lex: Lexicon, word: str):
-    seen = set()
+    seen: set[tuple[str, ...]] = set()
     if word.endswith("ly") and len(word) > 4:  # adverbs from adjectives
         stem = word[:-2]
         for lemma in (stem, stem[:-1] + "y" if stem.endswith("i") else None, stem + "le" if stem.endswith("ab") or stem.endswith("ib") else None,
@@ -323,8 +323,8 @@ def _read_wordnet(lex: Lexicon, root: Path) -> None:
             words = [re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).lower() for i in range(w_cnt)]
             i = 4 + 2 * w_cnt
             p_cnt = int(parts[i])
-            ptrs = [tuple(parts[i + 1 + 4 * j : i + 5 + 4 * j]) for j in range(p_cnt)]
-            synsets[(pos, offset)] = (ss_type, words, ptrs)  # type: ignore[assignment]
+            ptrs = [(parts[k], parts[k + 1], parts[k + 2], parts[k + 3]) for k in range(i + 1, i + 1 + 4 * p_cnt, 4)]
+            synsets[(pos, offset)] = (ss_type, words, ptrs)
     for (pos, _offset), (ss_type, words, ptrs) in synsets.items():
         for symbol, target, tpos, st in ptrs:
             tpos = "a" if tpos == "s" else tpos

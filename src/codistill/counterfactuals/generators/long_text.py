@@ -80,7 +80,7 @@ def stacked(measured: Sequence[tuple[float, _CandLike]], sizes: Sequence[int], m
         parts.append(c)
         if len(edits) >= max(sizes, default=0):
             break
-    out = []
+    out: list[Any] = []  # whatever ``make`` builds (the generator's candidate type)
     for n in sizes:
         take: list[Edit] = []
         used: list[_CandLike] = []
