@@ -360,7 +360,11 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
         import ray
 
         ray.init(address=config.ray_address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
-        remote = ray.remote(num_cpus=threads)(lambda job: (_worker_init(threads), run_job(job))[1])
+        def job_in_worker(job: Any) -> dict[str, Any]:
+            _worker_init(threads)
+            return run_job(job)
+
+        remote = ray.remote(num_cpus=threads)(job_in_worker)
         pending = [remote.remote(job) for job in jobs]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
