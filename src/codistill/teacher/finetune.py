@@ -269,7 +269,7 @@ def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tupl
 
     tokenizer = load_tokenizer(ref, trust_remote_code=config.trust_remote_code)
     if config.head == "classifier":
-        model = load_classifier(
+        model: Any = load_classifier(  # a transformers classifier, or a peft model wrapping one
             ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
             trust_remote_code=config.trust_remote_code,
         )
