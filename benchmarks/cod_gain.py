@@ -49,7 +49,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cod_gain_study import SELECTION, cf_properties, differs, edit_size, generate, summary_extra, sweep_index, train_fingerprint
+from cod_gain_study import (
+    SELECTION,
+    cf_properties,
+    differs,
+    edit_size,
+    generate,
+    summary_extra,
+    sweep_index,
+    train_fingerprint,
+)
 
 
 def random_edit(text: str, n: int, vocab: list[str], rng: random.Random) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

@@ -36,7 +36,7 @@ def main() -> None:
 
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
-    from codistill.counterfactuals.record import read_counterfactuals, write_counterfactuals
+    from codistill.counterfactuals.record import write_counterfactuals
     from codistill.data import DataConfig, load_task
     from codistill.distill import DistillConfig, distill
     from codistill.distill.session import DistillSession

@@ -24,7 +24,7 @@ def test_the_quickstart_runs(tiny_models, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     tiny = tiny_models("bert", num_layers=2, hidden=32)
     # the tiny teacher needs more steps than a real one to learn six texts
-    teacher_options = '"{tiny}", **{{"train.max_steps": 120, "train.learning_rate": 3e-3, "train.select_best": False}}'.format(tiny=tiny)
+    teacher_options = f'"{tiny}", **{{"train.max_steps": 120, "train.learning_rate": 3e-3, "train.select_best": False}}'
     code = quickstart().replace('"mpnet-base"', teacher_options).replace("print(", "_ = (")
     scope: dict = {}
     exec(compile(code, str(README), "exec"), scope)

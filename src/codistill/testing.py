@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 TINY_WORDS = (
     "the a an and but not no very really quite film movie story plot acting actors it is was "
@@ -75,7 +76,7 @@ def _bytelevel_tokenizer(words: Iterable[str]):
 
 
 def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int = 32, num_labels: int = 2):
-    common = dict(
+    common: dict[str, Any] = dict(
         vocab_size=vocab_size,
         hidden_size=hidden,
         num_hidden_layers=num_layers,
@@ -92,7 +93,8 @@ def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int 
         from transformers import DebertaV2Config
 
         return DebertaV2Config(
-            **common, pad_token_id=0, relative_attention=True, position_buckets=16,
+            # position_buckets is accepted through the config kwargs; the stubbed signature omits it
+            **common, pad_token_id=0, relative_attention=True, position_buckets=16,  # type: ignore[call-arg]
             pos_att_type=["p2c", "c2p"], max_relative_positions=32, position_biased_input=False,
         )
     if arch == "mpnet":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import KeywordTeacher, RefusingTeacher
+
 from codistill.counterfactuals.diverse import edit_signature, pick_diverse
 from codistill.counterfactuals.pipeline import run_counterfactuals
-from helpers import KeywordTeacher, RefusingTeacher
 
 
 def test_signature_and_pick_by_position_then_word():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import TRAIN, KeywordTeacher
 
 from codistill.counterfactuals.generators.base import Request
 from codistill.counterfactuals.generators.editor import EditorGenerator, article_for
 from codistill.counterfactuals.lexicon import Lexicon
 from codistill.counterfactuals.text import words
 from codistill.data import Example, get_task
-from helpers import TRAIN, KeywordTeacher
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from test_editor import _run
 
 from codistill.counterfactuals.generators.fluent import LMChooser, pos_consistent
 from codistill.counterfactuals.lexicon import Lexicon
-from test_editor import _run
 
 
 @pytest.fixture(scope="module")

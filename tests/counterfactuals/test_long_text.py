@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from codistill.counterfactuals.generators.long_text import stack_sizes, visible_tokens
-from codistill.counterfactuals.text import tokenize, words
 from helpers import KeywordTeacher
 from test_editor import _run
+
+from codistill.counterfactuals.generators.long_text import stack_sizes, visible_tokens
+from codistill.counterfactuals.text import tokenize, words
 
 LONG = ("the film opens in a small town where the story is good . the cast is great and the music is charming . "
         "the second act is fun and it never drags for a moment . the ending is wonderful and the photography is fine . "

@@ -8,11 +8,12 @@ import pytest
 
 pytest.importorskip("openai")
 
-from codistill.counterfactuals.budget import Budget, spending_lines  # noqa: E402
-from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from helpers import KeywordTeacher  # noqa: E402
 from test_openai_server import openai_config, quiet  # noqa: E402
+
+from codistill.counterfactuals.budget import Budget, spending_lines  # noqa: E402
+from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
 
 #: prompts free and 100 USD per 1M completion tokens: a call reserves exactly max_tokens * 1e-4 USD
 FLAT = {"openai.price_input_per_mtok": 0.0, "openai.price_output_per_mtok": 100.0, "openai.max_tokens": 10}
@@ -140,9 +141,10 @@ def test_a_sweep_spends_its_budget_once(base_config, monkeypatch):
 
 
 def test_explain_spends_one_cap_on_counterfactuals_and_rationales(tmp_path):
+    from helpers import write_data
+
     from codistill.explanations.config import ExplainConfig
     from codistill.explanations.generate import generate_explanations
-    from helpers import write_data
 
     with FakeOpenAI(lambda n, body: ("ok", None), usage=False) as srv:
         cfg = ExplainConfig.from_dict({

@@ -8,11 +8,12 @@ import pytest
 
 pytest.importorskip("openai")
 
-from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
-from codistill.errors import EndpointError  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from helpers import KeywordTeacher  # noqa: E402
 from test_openai_server import openai_config, quiet  # noqa: E402
+
+from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
+from codistill.errors import EndpointError  # noqa: E402
 
 NOT_A_CHAT_COMPLETION = [b'{"choices": []}', b'{"choices": [{"message": {}}]}', b"{}", b'{"error": "quota"}']
 

@@ -12,11 +12,12 @@ import pytest
 
 pytest.importorskip("openai")
 
-from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
-from codistill.errors import ConfigError  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from helpers import KeywordTeacher  # noqa: E402
 from test_openai_server import openai_config, quiet  # noqa: E402
+
+from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
+from codistill.errors import ConfigError  # noqa: E402
 
 KEY = "sk-proj-TESTsecret0123456789abcdefXYZ"
 

@@ -11,10 +11,11 @@ import pytest
 
 pytest.importorskip("openai")
 
-from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from helpers import KeywordTeacher  # noqa: E402
 from test_openai_server import openai_config, quiet  # noqa: E402
+
+from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
 
 KEY = "sk-proj-ECHOsecret0123456789abcdefXYZ"
 PASSWORD, QUERY_KEY = "pw-Secret123", "q1w2e3"
@@ -67,8 +68,9 @@ def test_a_reply_carrying_the_key_is_refused_and_the_key_reaches_no_file_and_no_
     console = capsys.readouterr()
     assert code == 0, console.err
     assert "sample pairs:" in console.out  # the pair listing was printed, and holds no key
-    from codistill.counterfactuals.record import read_counterfactuals
     import json
+
+    from codistill.counterfactuals.record import read_counterfactuals
 
     records = read_counterfactuals(out / "counterfactuals.jsonl")
     failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
@@ -95,9 +97,10 @@ def test_a_password_and_a_key_in_the_endpoint_url_are_stored_nowhere(base_config
 
 
 def test_explain_stores_no_echoed_key(monkeypatch, tmp_path):
+    from helpers import write_data
+
     from codistill.explanations.config import ExplainConfig
     from codistill.explanations.generate import generate_explanations
-    from helpers import write_data
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     out = tmp_path / "explanations"

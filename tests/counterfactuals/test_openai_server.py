@@ -3,7 +3,6 @@ with scripted 429s, 500s, timeouts, garbage, prompt-injection echoes, slow repli
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,9 +15,10 @@ import pytest
 
 pytest.importorskip("openai")
 
-from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from helpers import KeywordTeacher, RefusingTeacher  # noqa: E402
+
+from codistill.counterfactuals.pipeline import run_counterfactuals  # noqa: E402
 
 
 def quiet(*args, **kwargs):

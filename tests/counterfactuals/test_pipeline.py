@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import KeywordTeacher, RefusingTeacher
 
 from codistill.counterfactuals.generators.base import Chosen, Failure, Outcome
 from codistill.counterfactuals.pipeline import build_records, run_counterfactuals
 from codistill.counterfactuals.record import read_counterfactuals
 from codistill.data import Example
-from helpers import KeywordTeacher, RefusingTeacher
 
 
 def quiet(*args, **kwargs):

@@ -1,8 +1,9 @@
 """A counterfactual file says which task and which teacher (at which max_length) verified it."""
 
+from helpers import KeywordTeacher
+
 from codistill.counterfactuals.pipeline import run_counterfactuals
 from codistill.counterfactuals.record import read_counterfactuals
-from helpers import KeywordTeacher
 
 
 class ShortTeacher(KeywordTeacher):

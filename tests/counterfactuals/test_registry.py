@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers import KeywordTeacher
 
 from codistill.counterfactuals.generators import GENERATORS, Generator, Proposal, register_generator
 from codistill.counterfactuals.pipeline import run_counterfactuals
-from helpers import KeywordTeacher
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import TRAIN, KeywordTeacher
 
 from codistill.counterfactuals.generators.base import Request
 from codistill.counterfactuals.generators.editor import EditorGenerator
 from codistill.counterfactuals.pipeline import run_counterfactuals
 from codistill.counterfactuals.verify import ScreenedVerifier, candidate_probs
 from codistill.data import Example, get_task
-from helpers import TRAIN, KeywordTeacher
 
 
 class LyingScreen(KeywordTeacher):

@@ -21,7 +21,8 @@ def test_splits_are_disjoint_and_validation_is_stratified(sentiment_dir):
 
 
 def test_split_seed_is_deterministic_and_matters(sentiment_dir):
-    ids = lambda seed: [e.id for e in load_task(DataConfig(task="local", data_dir=str(sentiment_dir), split_seed=seed)).validation]
+    def ids(seed):
+        return [e.id for e in load_task(DataConfig(task="local", data_dir=str(sentiment_dir), split_seed=seed)).validation]
     assert ids(0) == ids(0)
     assert ids(0) != ids(1)
 

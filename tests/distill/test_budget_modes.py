@@ -10,8 +10,9 @@ from codistill.distill.trainset import build_train_set
 @pytest.fixture(scope="module")
 def multi_file(tiny_dir, task_data):
     """Two counterfactuals per pool example (all words swapped; the first sentiment word swapped)."""
-    from codistill.counterfactuals import CounterfactualRecord, write_counterfactuals
     from tests.distill.conftest import NEG, POS
+
+    from codistill.counterfactuals import CounterfactualRecord, write_counterfactuals
 
     swap = dict(zip(POS, NEG)) | dict(zip(NEG, POS))
     records = []

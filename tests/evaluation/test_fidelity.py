@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from codistill.evaluation import agreement, expected_calibration_error, fidelity_metrics, flip_consistency, kl_divergence
+from codistill.evaluation import (
+    agreement,
+    expected_calibration_error,
+    fidelity_metrics,
+    flip_consistency,
+    kl_divergence,
+)
 
 
 def test_agreement():

@@ -59,8 +59,8 @@ def test_verbalizer_teacher_into_lora_qwen_student_with_hidden_maps(verbalizer_t
 
 
 def test_lora_student_adapter_saves_and_reloads(verbalizer_teacher, tiny_lm, sentiment_config, tmp_path):
-    from codistill.distill.evaluate import evaluate
     from codistill.distill.config import EvaluateConfig
+    from codistill.distill.evaluate import evaluate
 
     student = tiny_lm("qwen2", causal_lm=False, num_layers=2, hidden=16)
     cfg = _config(verbalizer_teacher, student, sentiment_config, tmp_path / "ad").with_overrides(

@@ -84,7 +84,6 @@ def test_packaged_minilm_resolves_offline():
 
 
 def test_unknown_names_fail_at_once_offline_and_online(monkeypatch):
-    import time
 
     from codistill.errors import AssetError
     from codistill.models import loading

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -79,12 +80,13 @@ def _user_os_error(exc: BaseException) -> OSError | None:
     if isinstance(exc, OSError) and exc.errno in USER_ERRNOS:
         return exc
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
         for code, words in _FULL_DISK.items():
-            if (isinstance(exc, OSError) and exc.errno == code) or any(w in str(exc) for w in words):
-                return exc if isinstance(exc, OSError) else OSError(code, os.strerror(code))
-        exc = exc.__cause__ or exc.__context__
+            if (isinstance(link, OSError) and link.errno == code) or any(w in str(link) for w in words):
+                return link if isinstance(link, OSError) else OSError(code, os.strerror(code))
+        link = link.__cause__ or link.__context__
     return None
 
 
@@ -94,7 +96,7 @@ def _os_error_line(exc: OSError) -> str:
     return redact(f"{where}: {what}" if where else what)
 
 
-def _click_classes(name: str) -> tuple[type, ...]:
+def _click_classes(name: str) -> tuple[type[Any], ...]:  # click exception classes, from two possible modules
     """``click.exceptions.<name>`` from click and from the copy recent typer versions vendor."""
     import importlib
 

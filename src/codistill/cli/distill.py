@@ -84,7 +84,6 @@ def distill_cmd(
     if cfg.teacher is None:
         raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
     from codistill.distill import distill
-
     from codistill.utils.distributed import is_main
 
     result = distill(cfg, progress=False if quiet else None)

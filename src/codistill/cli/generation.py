@@ -23,10 +23,10 @@ def generate_distill(
 ) -> None:
     """Distil a causal LM token by token (forward/reverse KL, generalised JSD; optional on-policy
     sampling); reports answer accuracy and teacher-student agreement."""
+    from pathlib import Path
+
     from codistill.errors import ConfigError
     from codistill.generation import TokenKDConfig
-
-    from pathlib import Path
 
     data: dict = TokenKDConfig.from_yaml(Path(config)).to_dict() if config else {"data": {}}
     for dotted, value in (("teacher", teacher), ("student", student), ("data.train", train_file), ("data.eval", eval_file),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar, cast
 
 import typer
 
 from codistill.config import ConfigBase
+
+if TYPE_CHECKING:
+    from codistill.data.config import DataConfig
+
+C = TypeVar("C", bound=ConfigBase)
 
 TaskOpt = Annotated[Optional[str], typer.Option("--task", "-t", help="Registered task (see `codistill data tasks`).")]
 DataDirOpt = Annotated[
@@ -68,7 +73,7 @@ def k_from_per_class(config: ConfigBase, k: int | None, k_per_class: int | None)
 
     if k is not None:
         raise ConfigError("give --k or --k-per-class, not both")
-    data = getattr(config, "data", config)
+    data = cast("DataConfig", getattr(config, "data", config))
     return k_for_per_class(k_per_class, resolve_task(data).num_labels)
 
 # k lists and seeds are written one way everywhere: comma-separated (--k 8,16,32 --seeds 0,1,2)
@@ -96,7 +101,7 @@ def own_data_overrides(train: str | None = None, test: str | None = None, valida
     return {prefix + k: v for k, v in values.items() if v is not None}
 
 
-def build_config(cls: type[ConfigBase], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> ConfigBase:
+def build_config(cls: type[C], config_path: str | None, sets: list[str] | None, options: dict[str, Any]) -> C:
     """File, then explicit options, then ``--set`` overrides (the last wins)."""
     from pathlib import Path
 

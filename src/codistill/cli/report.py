@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Optional, cast
 
 import typer
 
@@ -19,6 +19,7 @@ def report(
 
     from codistill.errors import ConfigError, DataError
     from codistill.experiments.report import write_report
+    from codistill.experiments.stats import Correction
     from codistill.utils.io import claim_output_dir, release_if_unused
 
     if correction not in ("none", "holm"):
@@ -27,7 +28,7 @@ def report(
         raise DataError(f"results file not found: {results}" + (" (a directory; give its results.jsonl)" if Path(results).is_dir() else ""))
     claim_output_dir(output_dir, "report", "report directory")
     try:
-        files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample, correction=correction)
+        files = write_report(results, output_dir, counterfactual_files=counterfactuals or (), sample_pairs=sample, correction=cast(Correction, correction))
     except BaseException:
         release_if_unused(output_dir)  # a failed report leaves no empty folder behind
         raise

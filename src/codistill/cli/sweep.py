@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, KListOpt, MaxBudgetOpt, ReportToOpt, SeedsOpt, SetOpt, build_config, int_list
+from codistill.cli.options import (
+    ConfigOpt,
+    KListOpt,
+    MaxBudgetOpt,
+    ReportToOpt,
+    SeedsOpt,
+    SetOpt,
+    build_config,
+    int_list,
+)
 
+if TYPE_CHECKING:
+    from codistill.experiments.stats import Correction
 
 # the demo's verdicts in plain words: Holm over each printed table's cells (its row of k's), the
 # family the issue-10 grid judges CoD on; `codistill sweep` keeps per-cell p like `codistill report`
-DEMO_CORRECTION = "holm"
+DEMO_CORRECTION: Correction = "holm"
 
 
-def _finish(config, result, echo=typer.echo, correction: str = "none") -> None:
+def _finish(config, result, echo=typer.echo, correction: Correction = "none") -> None:
+    from codistill.data.tasks import get_task
     from codistill.experiments.report import write_report
     from codistill.experiments.tables import markdown_table, significance_lines
-
-    from codistill.data.tasks import get_task
 
     # MCC is the headline for CoLA-like tasks; elsewhere it would only repeat accuracy's story
     mcc_tasks = any(get_task(r.key.task).primary_metric == "mcc" for r in result.records)

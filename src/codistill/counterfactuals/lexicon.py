@@ -167,7 +167,7 @@ class Lexicon:
 
 
 def _analyse(lex: Lexicon, word: str):
-    seen = set()
+    seen: set[tuple[str, ...]] = set()
     if word.endswith("ly") and len(word) > 4:  # adverbs from adjectives
         stem = word[:-2]
         for lemma in (stem, stem[:-1] + "y" if stem.endswith("i") else None, stem + "le" if stem.endswith("ab") or stem.endswith("ib") else None,
@@ -281,7 +281,7 @@ def _read_polarity(lex: Lexicon) -> None:
     for word, values in scores.items():
         lex.polarity[word] = max(-1.0, min(1.0, sum(values) / len(values)))
     # curated pairs carry polarity even where the lexicons are silent ("unfunny", "overlong")
-    for pos, table in lex.curated.items():
+    for _pos, table in lex.curated.items():
         for word, opposite in table.items():
             if word not in lex.polarity:
                 opp = [lex.polarity[o] for o in opposite.split("|") if o in lex.polarity]
@@ -323,8 +323,8 @@ def _read_wordnet(lex: Lexicon, root: Path) -> None:
             words = [re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).lower() for i in range(w_cnt)]
             i = 4 + 2 * w_cnt
             p_cnt = int(parts[i])
-            ptrs = [tuple(parts[i + 1 + 4 * j : i + 5 + 4 * j]) for j in range(p_cnt)]
-            synsets[(pos, offset)] = (ss_type, words, ptrs)  # type: ignore[assignment]
+            ptrs = [(parts[k], parts[k + 1], parts[k + 2], parts[k + 3]) for k in range(i + 1, i + 1 + 4 * p_cnt, 4)]
+            synsets[(pos, offset)] = (ss_type, words, ptrs)
     for (pos, _offset), (ss_type, words, ptrs) in synsets.items():
         for symbol, target, tpos, st in ptrs:
             tpos = "a" if tpos == "s" else tpos
@@ -336,7 +336,7 @@ def _read_wordnet(lex: Lexicon, root: Path) -> None:
             elif symbol == "&" and ss_type == "s" and (tpos, target) in synsets:
                 # satellite -> head: "superb" ~ "good", whose antonym is "bad"
                 _, hwords, hptrs = synsets[(tpos, target)]
-                for hs, ht, htpos, hst in hptrs:
+                for hs, ht, _htpos, hst in hptrs:
                     if hs == "!" and ("a", ht) in synsets:
                         dst = int(hst[2:], 16)
                         awords = synsets[("a", ht)][1]

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codistill.counterfactuals.budget import Budget
 from codistill.counterfactuals.cache import Cache, Ledger
@@ -27,6 +27,9 @@ from codistill.counterfactuals.targets import named_target, targets_for
 from codistill.counterfactuals.text import edited_words, has_words
 from codistill.errors import ConfigError, EndpointError
 from codistill.utils.hashing import fingerprint
+
+if TYPE_CHECKING:
+    from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
 
 
 @dataclass
@@ -182,7 +185,7 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     }
     from codistill.counterfactuals.quality import quality_report
 
-    fluency = None
+    fluency: CausalLMScorer | NGramLM
     if config.report_lm:
         from codistill.counterfactuals.fluency import CausalLMScorer
 
@@ -242,6 +245,7 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
             if "stopped" in out.meta:
                 failures.append(final_failure(e, out, "budget:stopped", out.meta["stopped"]))
             elif config.keep_unverified and (best := best_unverified(out)) is not None:
+                assert best.candidate is not None and best.teacher_probs is not None  # best_unverified checks both
                 probs = list(best.teacher_probs)
                 label = max(range(len(probs)), key=probs.__getitem__)  # the teacher's prediction: it did not flip
                 records.append(_record(config, e, out, Chosen(best.candidate, probs, label, edited_words(e.text, best.candidate)), 0, verified=False))
@@ -271,7 +275,7 @@ def best_unverified(out: Outcome) -> Failure | None:
     towards the other label (``keep_unverified``): what an unchecked generator would have used."""
     label = int(out.meta.get("teacher_label_original", 0))
     checked = [f for f in out.failures if f.candidate and has_words(f.candidate) and f.teacher_probs and len(f.teacher_probs) > label]
-    return max(checked, key=lambda f: max(p for c, p in enumerate(f.teacher_probs) if c != label), default=None)
+    return max(checked, key=lambda f: max(p for c, p in enumerate(f.teacher_probs or []) if c != label), default=None)
 
 
 def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures, report, run) -> None:

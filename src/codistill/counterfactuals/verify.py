@@ -172,7 +172,7 @@ class ScreenedVerifier:
         if attr in ("exact", "screen", "saliency_from_screen"):
             raise AttributeError(attr)
         if attr == "word_saliency" and self.saliency_from_screen and hasattr(self.screen, attr):
-            return self.screen.word_saliency
+            return getattr(self.screen, attr)
         return getattr(self.exact, attr)
 
     @property
@@ -193,7 +193,7 @@ class ScreenedVerifier:
         self.stats["screened"] += len(probs)
         self.stats["screen_flips"] += int(flips.sum())
         if near.size:
-            exact = np.asarray(self.exact.probs([texts[i] for i in near]), dtype=np.float64)
+            exact = np.asarray(self.exact.probs([texts[int(i)] for i in near]), dtype=np.float64)
             self.stats["rescored"] += int(near.size)
             self.stats["rescued"] += int((exact.argmax(axis=1) != labels[near]).sum())
             probs[near] = exact

@@ -51,6 +51,7 @@ def infer_label_names(values: list, where: str) -> tuple[str, ...]:
 
 
 def _local_files(task: TaskSpec, config: DataConfig) -> LocalFiles:
+    assert config.data_dir is not None  # callers check it
     return LocalFiles.from_directory(
         config.data_dir,
         text_columns=tuple(config.text_columns or task.text_columns),

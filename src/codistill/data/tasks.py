@@ -49,7 +49,7 @@ def task_kind(task) -> TaskKind:
     """What kind of task this is, for the editor's word lists and the LLM prompt template: a
     registered task says so itself; the local task is sentiment or acceptability only when its
     label names are exactly those of such a task, else generic (no sentiment lexicon assumed)."""
-    kind = getattr(task, "kind", "generic")
+    kind: TaskKind = getattr(task, "kind", "generic")
     if kind != "generic":
         return kind
     names = tuple(str(n).lower() for n in task.label_names)

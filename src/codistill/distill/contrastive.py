@@ -34,11 +34,14 @@ def pair_counts(n_texts: int, total: int) -> list[int]:
     return [base + (i < extra) for i in range(n_texts)]
 
 
-def sample_pairs(labels: Sequence[int], partners: Sequence[Sequence[int]], counts: Sequence[int], seed: int) -> PairSet:
+def sample_pairs(label_ids: Sequence[int], partners: Sequence[Sequence[int]], counts: Sequence[int], seed: int) -> PairSet:
     """``counts[i]`` pairs anchored at text i (half positive, half negative; partners with another label first)."""
     rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    a, b, target, cf_neg = [], [], [], 0
+    labels = np.asarray(label_ids)
+    a: list[int] = []
+    b: list[int] = []
+    target: list[float] = []
+    cf_neg = 0
     for i, label in enumerate(labels):
         n_pos = counts[i] // 2
         n_neg = counts[i] - n_pos
@@ -46,12 +49,16 @@ def sample_pairs(labels: Sequence[int], partners: Sequence[Sequence[int]], count
         other = np.flatnonzero(labels != label)
         hard = [j for j in partners[i] if labels[j] != label]
         for _ in range(n_pos if len(same) else 0):
-            a.append(i), b.append(int(rng.choice(same))), target.append(1.0)
+            a.append(i)
+            b.append(int(rng.choice(same)))
+            target.append(1.0)
         for k in range(n_neg if len(other) else 0):
             # every other negative is the counterfactual partner, when the teacher says it flips
             j = hard[(k // 2) % len(hard)] if hard and k % 2 == 0 else int(rng.choice(other))
             cf_neg += int(bool(hard) and k % 2 == 0)
-            a.append(i), b.append(j), target.append(0.0)
+            a.append(i)
+            b.append(j)
+            target.append(0.0)
     return PairSet(np.array(a, dtype=np.int64), np.array(b, dtype=np.int64), np.array(target, dtype=np.float32), cf_neg)
 
 

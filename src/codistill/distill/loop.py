@@ -103,8 +103,8 @@ def evaluate_student(d: Distiller) -> dict[str, Any]:
     elif d.records is not None:
         pairs = heldout_pairs(d.records, d.data, {e.id for e in d.train_items.originals})
         pair_source = f"{config.counterfactuals} (originals not trained on)"
-    if pairs:
-        results["counterfactual_pairs"] = {**score_pairs(student, tok, signals, pairs, max_length=length), "source": pair_source}
+    if pairs and (scored := score_pairs(student, tok, signals, pairs, max_length=length)) is not None:
+        results["counterfactual_pairs"] = {**scored, "source": pair_source}
     if d.contrast is not None:
         results["contrast"] = score_contrast(student, tok, signals, d.contrast, str(ev.contrast), max_length=length, batch_size=ev.batch_size)
     return results

@@ -14,7 +14,7 @@ METRICS_FILE = "metrics.json"
 
 def default_output_dir(config: DistillConfig) -> Path:
     method = config.method.replace("+", "-")
-    task = Path(config.data.train_file).stem if config.data.owned else config.data.task
+    task = Path(config.data.train_file).stem if config.data.train_file is not None else config.data.task  # owned: a train_file
     return Path("runs") / "distill" / f"{task}-{method}-k{config.k}-s{config.seed}"
 
 
@@ -37,7 +37,8 @@ def save_student(tmp: Path, student: Any, tokenizer: Any, config: DistillConfig,
     if adapter:
         from codistill.models.lora import save_adapter
 
-        save_adapter(student, tmp, config.student.path)  # save_adapter needs student.path
+        assert config.student.path is not None  # StudentConfig: save_adapter needs student.path
+        save_adapter(student, tmp, config.student.path)
     else:
         student.save_pretrained(tmp)  # safetensors
     tokenizer.save_pretrained(tmp)

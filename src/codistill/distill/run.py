@@ -16,13 +16,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from codistill import __version__
 from codistill.data import TaskData
 from codistill.distill.config import DistillConfig
 from codistill.distill.head import fit_probe_head, reinit_head
-from codistill.distill.record import METRICS_FILE, default_output_dir, process_report, run_output_dir, save_run
+from codistill.distill.record import METRICS_FILE, default_output_dir, run_output_dir, save_run
 from codistill.distill.session import DistillSession, default_session
 from codistill.errors import ConfigError
 from codistill.models.freeze import freeze_word_embeddings
@@ -147,6 +146,7 @@ class Distiller:
         self.data = data = self.session.data(config.data)
         from codistill.teacher.meta import check_shared_carve
 
+        assert config.teacher is not None  # check() refuses a run without one
         check_shared_carve(config.teacher, config.data)  # students' validation never in the teacher's training pool
         if config.train_texts == "all" and config.k != len(data.pool):  # the budget is the texts given
             self.config = config = config.model_copy(update={"k": len(data.pool)})
@@ -157,7 +157,9 @@ class Distiller:
         # a bad contrast file fails now, not after training
         self.contrast = read_contrast(config.eval.contrast, data.task.label_names) if config.eval.contrast else None
         # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
+        assert config.teacher is not None
         self.signals = self.session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
+        self.records: list[Any] | None
         if self._records_in is not None:
             self.records = self._records_in
         else:
@@ -175,7 +177,7 @@ class Distiller:
         self.student_source = resolve_student(config.student, config.teacher)
         student, tokenizer = self.session.student(config.student, self.data.num_labels, tuple(self.data.task.label_names), config.teacher)
         if self.student_source.pooled:
-            student.max_seq_length = config.train.max_length  # saved with it: SetFit reads texts as the student was trained
+            cast(Any, student).max_seq_length = config.train.max_length  # saved with it: SetFit reads texts as the student was trained
         return student, tokenizer
 
     def build_train_set(self) -> Any:

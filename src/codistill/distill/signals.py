@@ -25,7 +25,7 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -114,7 +114,7 @@ class TeacherSignals:
             p.requires_grad_(False)
         self.width = int(model.config.hidden_size)
         self.num_layers = int(model.config.num_hidden_layers)
-        self.num_labels = int(model.config.num_labels)
+        self.num_labels = int(cast(int, model.config.num_labels))  # transformers annotates int | None
         self._logits: dict[str, np.ndarray] = {}
         self._hidden: dict[tuple[str, int], np.ndarray] = {}
         # computed: texts the teacher ran on in any process; forwarded: in this process
@@ -122,7 +122,7 @@ class TeacherSignals:
         if cache_dir is False:
             self.store = None
         else:
-            root = Path(cache_dir) if cache_dir not in (None, True) else cache_home() / "signals"
+            root = cache_home() / "signals" if cache_dir is None or cache_dir is True else Path(cache_dir)
             self.store = SignalStore(root / fingerprint / "signals.sqlite")
 
     # -- public ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class TeacherSignals:
 
         device = next(self.model.parameters()).device
         # length-sorted, then interleaved across processes: this process's share, similar lengths
-        order = np.asarray(distributed.my_share(np.argsort([len(t) for t in texts], kind="stable")), dtype=np.int64)
+        order = np.asarray(distributed.my_share(np.argsort([len(t) for t in texts], kind="stable").tolist()), dtype=np.int64)
         self.stats["forwarded"] += len(order)
         new_logits: dict[str, np.ndarray] = {}
         new_hidden: dict[tuple[str, int], np.ndarray] = {}

@@ -60,11 +60,11 @@ def saved_pooled(path: str) -> bool:
 
 def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSource:
     pooled = student.kind == "pooled"
-    how = {"pooling": student.pooling, "normalize": student.normalize}
     if student.path is not None:
         # a saved pooled student (SetFit directory) stays pooled: a [CLS] head would silently replace its own
-        return StudentSource("path", student.path, pooled=pooled or saved_pooled(student.path), **how)
+        return StudentSource("path", student.path, pooled=pooled or saved_pooled(student.path), pooling=student.pooling, normalize=student.normalize)
     derive = student.derive
+    assert derive is not None  # StudentConfig requires path or derive
     layers = tuple(derive.layers) if isinstance(derive.layers, list) else derive.layers
     source = derive.source
     if source == AUTO_SOURCE:
@@ -75,8 +75,8 @@ def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSourc
                 f"student.derive.source: teacher needs a teacher saved as a sequence classifier; {teacher!r} is not "
                 "(LoRA and verbalizer teachers: derive from a pretrained model instead)"
             )
-        return StudentSource("teacher", str(teacher), layers, pooled=pooled, **how)
-    return StudentSource("pretrained", source, 2 if layers is None else layers, pooled=pooled, **how)
+        return StudentSource("teacher", str(teacher), layers, pooled=pooled, pooling=student.pooling, normalize=student.normalize)
+    return StudentSource("pretrained", source, 2 if layers is None else layers, pooled=pooled, pooling=student.pooling, normalize=student.normalize)
 
 
 def build_student(
@@ -99,6 +99,7 @@ def build_student(
         layers = source.layers if source.layers is not None else every_other_layer(model.config.num_hidden_layers)
         model = keep_layers(model, list(layers) if isinstance(layers, tuple) else layers)
     elif source.kind == "pretrained":
+        assert source.layers is not None  # resolve_student always sets the layers of a pretrained source
         model = keep_layers(model, list(source.layers) if isinstance(source.layers, tuple) else source.layers)
     return model, tokenizer
 

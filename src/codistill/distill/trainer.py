@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +29,7 @@ from transformers import Trainer, TrainerCallback
 from codistill.distill.batch import SignalBatch
 from codistill.distill.losses import LossInputs, LossTerm
 from codistill.distill.sampler import PairBatchSampler
-from codistill.training.dataset import PadCollator
-
+from codistill.training.dataset import EncodedDataset, PadCollator
 
 
 class DistillCollator(PadCollator):
@@ -63,7 +62,7 @@ class RankDataLoader(DataLoader):
     """A process's own batches, exactly as its :class:`PairBatchSampler` yields them."""
 
     def set_epoch(self, epoch: int) -> None:
-        self.batch_sampler.set_epoch(epoch)
+        cast(PairBatchSampler, self.batch_sampler).set_epoch(epoch)
 
 
 class AverageTermGradients(TrainerCallback):
@@ -120,22 +119,24 @@ class DistillTrainer(Trainer):
         return optimizer
 
     def get_train_dataloader(self) -> DataLoader:
-        groups = self.pair_groups or [[i] for i in range(len(self.train_dataset))]
+        dataset = cast(EncodedDataset, self.train_dataset)
+        groups = self.pair_groups or [[i] for i in range(len(dataset))]
         world, rank = self.args.world_size, self.args.process_index
         # one epoch of exactly the batches the step budget consumes (over all processes): groups pack
         # into a varying number of batches per pass, and the Trainer would fix the epoch length from the first
         num_batches = self.args.max_steps * self.args.gradient_accumulation_steps * max(1, world)
         sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed, num_batches=num_batches, rank=rank, world_size=world)
         if world == 1:
-            loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
+            loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
             return self.accelerator.prepare(loader)
         # not accelerator.prepare: its BatchSamplerShard would re-shard (and may cut) these batches;
         # the Trainer moves each batch to this process's device itself
-        return RankDataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
+        return RankDataLoader(dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
 
     def _record_batch(self, pair_ids: torch.Tensor) -> None:
         if self._group_sizes is None:
-            self._group_sizes = Counter(int(SignalBatch.pop(dict(self.train_dataset[i])).pair_id) for i in range(len(self.train_dataset)))
+            dataset = cast(EncodedDataset, self.train_dataset)
+            self._group_sizes = Counter(int(cast(torch.Tensor, SignalBatch.pop(dict(dataset[i])).pair_id)) for i in range(len(dataset)))
         seen = Counter(pair_ids.tolist())
         self.batch_report["batches"] += 1
         self.batch_report["examples"] += int(pair_ids.numel())

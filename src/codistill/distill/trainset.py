@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from codistill.counterfactuals.record import CounterfactualRecord
 from codistill.data import TaskData, sample
 from codistill.data.sampling import check_cod_budget
@@ -156,8 +158,8 @@ def attach_counterfactuals(config: DistillConfig, data: TaskData, signals: Teach
     if missing and config.missing_counterfactuals == "error":
         raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
     cf_texts = [r.counterfactual_text for _, _, r in candidates]
-    teacher_cf = signals.predictions(cf_texts) if cf_texts else []
-    teacher_orig = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []
+    teacher_cf: np.ndarray | list[int] = signals.predictions(cf_texts) if cf_texts else []
+    teacher_orig: np.ndarray | list[int] = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []
     keep_all = config.keep_non_flips or gold_flip  # flipped_gold: no teacher check at all
     mismatched = not_flipped = attached = teacher_disagrees = 0
     for (g, e, r), t_cf, t_orig in zip(candidates, teacher_cf, teacher_orig):

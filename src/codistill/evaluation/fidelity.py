@@ -5,9 +5,9 @@ All functions take numpy arrays of logits (N, C) (or integer predictions) and re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
+
+from codistill.evaluation.metrics import Labels
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -20,7 +20,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(logits))
 
 
-def agreement(teacher_pred: Sequence[int], student_pred: Sequence[int]) -> float:
+def agreement(teacher_pred: Labels, student_pred: Labels) -> float:
     """Fraction of inputs on which the student predicts the teacher's label (fidelity)."""
     t, s = np.asarray(teacher_pred), np.asarray(student_pred)
     if t.shape != s.shape or t.size == 0:
@@ -35,7 +35,7 @@ def kl_divergence(teacher_logits: np.ndarray, student_logits: np.ndarray, temper
     return float((np.exp(lt) * (lt - ls)).sum(-1).mean())
 
 
-def expected_calibration_error(logits: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
+def expected_calibration_error(logits: np.ndarray, labels: Labels, bins: int = 15) -> float:
     """ECE with ``bins`` equal-width confidence bins: sum_b |B|/N * |acc(B) - conf(B)|."""
     probs = softmax(logits)
     conf = probs.max(-1)
@@ -51,10 +51,10 @@ def expected_calibration_error(logits: np.ndarray, labels: Sequence[int], bins: 
 
 
 def flip_consistency(
-    teacher_original: Sequence[int],
-    teacher_counterfactual: Sequence[int],
-    student_original: Sequence[int],
-    student_counterfactual: Sequence[int],
+    teacher_original: Labels,
+    teacher_counterfactual: Labels,
+    student_original: Labels,
+    student_counterfactual: Labels,
 ) -> dict[str, float]:
     """Over (original, counterfactual) pairs:
 
@@ -76,7 +76,7 @@ def flip_consistency(
     }
 
 
-def fidelity_metrics(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: Sequence[int] | None = None) -> dict[str, float]:
+def fidelity_metrics(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: Labels | None = None) -> dict[str, float]:
     """Agreement and KL(teacher || student); with gold labels also the student's and teacher's ECE."""
     out = {
         "agreement": agreement(teacher_logits.argmax(-1), student_logits.argmax(-1)),

@@ -7,11 +7,15 @@ scikit-learn's conventions (MCC and F1 are 0 where undefined).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Union
 
 import numpy as np
 
+# class ids as a list or an integer array (predictions come as argmax arrays)
+Labels = Union[Sequence[int], np.ndarray]
 
-def _arrays(y_true: Sequence[int], y_pred: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+
+def _arrays(y_true: Labels, y_pred: Labels) -> tuple[np.ndarray, np.ndarray]:
     t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     if t.shape != p.shape:
         raise ValueError(f"label arrays differ in shape: {t.shape} vs {p.shape}")
@@ -25,7 +29,7 @@ def _num_labels(t: np.ndarray, p: np.ndarray, num_labels: int | None) -> int:
     return num_labels if num_labels is not None else max(2, int(max(t.max(), p.max())) + 1)
 
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | None = None) -> np.ndarray:
+def confusion_matrix(y_true: Labels, y_pred: Labels, num_labels: int | None = None) -> np.ndarray:
     """Counts ``cm[gold, predicted]``."""
     t, p = _arrays(y_true, y_pred)
     num_labels = _num_labels(t, p, num_labels)
@@ -34,12 +38,12 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_labels: i
     return cm
 
 
-def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+def accuracy(y_true: Labels, y_pred: Labels) -> float:
     t, p = _arrays(y_true, y_pred)
     return float((t == p).mean())
 
 
-def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | None = None) -> float:
+def macro_f1(y_true: Labels, y_pred: Labels, num_labels: int | None = None) -> float:
     cm = confusion_matrix(y_true, y_pred, num_labels).astype(np.float64)
     tp = np.diag(cm)
     denom = cm.sum(0) + cm.sum(1)  # predicted + actual = 2tp + fp + fn
@@ -47,7 +51,7 @@ def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | Non
     return float(f1.mean())
 
 
-def mcc(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | None = None) -> float:
+def mcc(y_true: Labels, y_pred: Labels, num_labels: int | None = None) -> float:
     """Matthews correlation (multi-class form of Gorodkin 2004; equals the binary formula)."""
     cm = confusion_matrix(y_true, y_pred, num_labels).astype(np.float64)
     n = cm.sum()
@@ -58,14 +62,14 @@ def mcc(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | None = N
     return float(cov_tp / denom) if denom > 0 else 0.0
 
 
-def per_class_recall(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | None = None) -> list[float | None]:
+def per_class_recall(y_true: Labels, y_pred: Labels, num_labels: int | None = None) -> list[float | None]:
     """Recall of each class (None for a class absent from ``y_true``)."""
     cm = confusion_matrix(y_true, y_pred, num_labels)
     support = cm.sum(1)
     return [float(cm[c, c] / support[c]) if support[c] else None for c in range(len(cm))]
 
 
-def class_report(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int | None = None) -> dict[str, list]:
+def class_report(y_true: Labels, y_pred: Labels, num_labels: int | None = None) -> dict[str, list]:
     """Per-class recall and the confusion matrix (rows gold, columns predicted), JSON-ready."""
     return {"per_class_recall": per_class_recall(y_true, y_pred, num_labels),
             "confusion_matrix": confusion_matrix(y_true, y_pred, num_labels).tolist()}
@@ -74,7 +78,7 @@ def class_report(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int |
 LABEL_METRICS: dict[str, Callable[..., float]] = {"accuracy": accuracy, "macro_f1": macro_f1, "mcc": mcc}
 
 
-def label_metrics(y_true: Sequence[int], y_pred: Sequence[int], names: Sequence[str] = ("accuracy", "macro_f1", "mcc"),
+def label_metrics(y_true: Labels, y_pred: Labels, names: Sequence[str] = ("accuracy", "macro_f1", "mcc"),
                   num_labels: int | None = None) -> dict[str, float]:
     """The named label-based metrics; unknown names are an error. ``num_labels`` (default: from
     the labels seen) matters for macro-F1 when a class is never predicted nor present."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -32,14 +32,15 @@ def predict_logits(
 
     from codistill.utils import distributed
 
+    num_labels = cast(int, model.config.num_labels)  # transformers annotates int | None
     if not texts:
-        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+        return np.zeros((0, num_labels), dtype=np.float32)
     device = next(model.parameters()).device
     lengths = [len(t) for t in texts]
     order = np.argsort(lengths, kind="stable")
     if sharded:
-        order = np.asarray(distributed.my_share(order), dtype=np.int64)
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+        order = np.asarray(distributed.my_share(order.tolist()), dtype=np.int64)
+    out = np.zeros((len(texts), num_labels), dtype=np.float32)
     was_training = model.training
     model.eval()
     batches = range(0, len(order), batch_size)

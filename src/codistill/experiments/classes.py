@@ -29,7 +29,7 @@ def class_summary(records: Iterable[RunRecord]) -> list[dict]:
         cms = [np.asarray(r.classes["confusion_matrix"]) for r in runs]
         if len({cm.shape for cm in cms}) != 1:
             continue
-        cm = sum(cms)
+        cm = np.sum(cms, axis=0)
         recalls = np.array([[np.nan if v is None else v for v in r.classes.get("per_class_recall", [])] for r in runs], dtype=float)
         names = runs[0].classes.get("label_names") or [str(i) for i in range(len(cm))]
         mean = np.nanmean(recalls, axis=0) if recalls.size and not np.isnan(recalls).all() else np.full(len(cm), np.nan)

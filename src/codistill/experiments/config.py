@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from codistill.config import ConfigBase
+from codistill.distill.budget_modes import check_cod_mode, describe_modes, get_cod_mode
 from codistill.peers.methods import PeerMethod
 from codistill.training.setfit_train import SetFitConfig
-from codistill.distill.budget_modes import check_cod_mode, describe_modes, get_cod_mode
 
 
 class SweepTask(ConfigBase):

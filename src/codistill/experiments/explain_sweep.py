@@ -17,7 +17,6 @@ from typing import Any
 from codistill.experiments.records import ResultStore, RunKey, RunRecord
 from codistill.explanations.config import ExplainDistillConfig
 
-
 #: student explanations kept in each grid record (the first test texts; all of them with a single run's --output-dir)
 SAMPLES = 5
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from codistill.experiments.anova import StatBlock
 from codistill.experiments.records import RunRecord
+from codistill.experiments.stats import Correction
 from codistill.experiments.tables import P_LABELS, cod_rows_text, grid, mark, table_rows
 
 STYLE = """
@@ -50,7 +51,7 @@ def _fmt_prob(probs: Sequence[float] | None) -> str:
     return "" if not probs else " / ".join(f"{p:.2f}" for p in probs)
 
 
-def results_table(records: Iterable[RunRecord], metric: str, correction: str = "none") -> str:
+def results_table(records: Iterable[RunRecord], metric: str, correction: Correction = "none") -> str:
     rows = table_rows(records, metric, correction)
     if not rows:
         return f"<p>No paired baseline/+CoD results for {html.escape(metric)}.</p>"
@@ -131,7 +132,7 @@ def render_report(
     figures: Sequence[tuple[str | Path, str]] = (),
     pairs: Sequence[dict[str, Any]] = (),
     notes: Sequence[str] = (),
-    correction: str = "none",
+    correction: Correction = "none",
     statistics: Sequence[StatBlock] = (),
     peer_tables: Sequence[tuple[str, str]] = (),
     classes: str = "",

@@ -67,7 +67,8 @@ def peer_cells(records: Iterable[RunRecord], metric: str, peer: str = PEER_RECIP
 
 def _layout(cells: list[PeerCell], peer: str) -> tuple[list[int], list[tuple[str, str, list[PeerCell | None]]]]:
     ks = sorted({c.k for c in cells})
-    order = lambda tm: (tm[0], tm[1] != peer, tm[1])
+    def order(tm: tuple[str, str]) -> tuple[str, bool, str]:
+        return (tm[0], tm[1] != peer, tm[1])
     lines = []
     for task, method in sorted({(c.task, c.method) for c in cells}, key=order):
         by_k = {c.k: c for c in cells if (c.task, c.method) == (task, method)}

@@ -10,9 +10,10 @@ from pathlib import Path
 from codistill.errors import DataError
 from codistill.experiments.classes import class_summary, classes_html, classes_markdown
 from codistill.experiments.html import render_report
+from codistill.experiments.peer_table import peer_html, peer_markdown
 from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
 from codistill.experiments.records import ResultStore
-from codistill.experiments.peer_table import peer_html, peer_markdown
+from codistill.experiments.stats import Correction
 from codistill.experiments.tables import csv_table, markdown_table
 from codistill.peers.methods import PEER_RECIPE, is_peer_recipe
 from codistill.utils.io import atomic_write_text
@@ -48,7 +49,7 @@ def write_report(
     sample_pairs: int = 25,
     seed: int = 0,
     title: str = "codistill sweep report",
-    correction: str = "none",
+    correction: Correction = "none",
 ) -> ReportFiles:
     store = ResultStore(results)
     records = store.load()

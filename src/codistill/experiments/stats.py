@@ -19,6 +19,9 @@ import numpy as np
 
 from codistill.experiments.records import RunRecord
 
+#: multiple-comparison correction of the paired tests
+Correction = Literal["none", "holm"]
+
 
 @dataclass(frozen=True)
 class CellSummary:
@@ -141,7 +144,7 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 def compare_cod(
-    records: Iterable[RunRecord], metric: str, alpha: float = 0.05, correction: Literal["none", "holm"] = "none"
+    records: Iterable[RunRecord], metric: str, alpha: float = 0.05, correction: Correction = "none"
 ) -> list[PairedComparison]:
     """Baseline vs each CoD method (budget mode) per (task, recipe, k), paired by seed; seeds
     missing one side are left out.

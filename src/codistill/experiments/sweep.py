@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from codistill.data.config import DataConfig
-from codistill.experiments.config import SweepConfig, SweepTask
 from codistill.errors import ConfigError
+from codistill.experiments.config import SweepConfig, SweepTask
 from codistill.experiments.peer_runs import attach_peer, distill_recipe, peer_keys, run_peer_job
 from codistill.experiments.records import ResultStore, RunKey, RunRecord, input_differences, run_inputs
 from codistill.utils.hashing import fingerprint
@@ -80,7 +80,6 @@ def counterfactual_config(config: SweepConfig, task: SweepTask, teacher: str, se
     (covering every smaller k), its k/2 originals for the paper mode, all k (one or cod_m each) for
     the full and multi modes."""
     from codistill.counterfactuals.config import CounterfactualConfig
-
     from codistill.distill.budget_modes import from_run_key
 
     budget, _ = from_run_key(mode)
@@ -361,7 +360,11 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
         import ray
 
         ray.init(address=config.ray_address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
-        remote = ray.remote(num_cpus=threads)(lambda job: (_worker_init(threads), run_job(job))[1])
+        def job_in_worker(job: Any) -> dict[str, Any]:
+            _worker_init(threads)
+            return run_job(job)
+
+        remote = ray.remote(num_cpus=threads)(job_in_worker)
         pending = [remote.remote(job) for job in jobs]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable
 
 from codistill.experiments.records import RunRecord
-from codistill.experiments.stats import compare_cod
+from codistill.experiments.stats import Correction, compare_cod
 
 
 def method_label(recipe: str, method: str) -> str:
@@ -41,7 +41,7 @@ def cod_rows(records: Iterable[RunRecord]) -> dict[tuple[str, str, int], tuple[f
     return {key: (sum(o for o, _ in v) / len(v), sum(c for _, c in v) / len(v)) for key, v in sums.items()}
 
 
-def table_rows(records: Iterable[RunRecord], metric: str, correction: str = "none") -> list[dict]:
+def table_rows(records: Iterable[RunRecord], metric: str, correction: Correction = "none") -> list[dict]:
     """One row per (task, recipe, k): baseline and CoD mean ± std over the seeds the paired test
     used, gain, p-values, flags (metrics as fractions) and the CoD runs' training-set rows."""
     records = list(records)
@@ -77,7 +77,7 @@ def cod_rows_text(row: dict) -> str:
     return f"{fmt(o)}+{fmt(c)} rows"
 
 
-def markdown_table(records: Iterable[RunRecord], metric: str, correction: str = "none") -> str:
+def markdown_table(records: Iterable[RunRecord], metric: str, correction: Correction = "none") -> str:
     """``base ± std → cod ± std (+gain*) [o+c rows]`` per cell; ``*``/``†`` a significant gain/loss."""
     rows = table_rows(records, metric, correction)
     if not rows:
@@ -101,7 +101,7 @@ def markdown_table(records: Iterable[RunRecord], metric: str, correction: str = 
     return "\n".join(lines) + "\n"
 
 
-def csv_table(records: Iterable[RunRecord], metric: str, correction: str = "none") -> str:
+def csv_table(records: Iterable[RunRecord], metric: str, correction: Correction = "none") -> str:
     rows = table_rows(records, metric, correction)
     buffer = io.StringIO()
     if rows:
@@ -126,7 +126,7 @@ def _cell_text(row: dict, *, seeds: bool) -> str:
     return f"k={row['k']} ({gain} points, paired t-test {_p_text(row['pvalue'])} over {row['n_pairs']} seeds)"
 
 
-def significance_lines(records: Iterable[RunRecord], metric: str, correction: str = "none") -> list[str]:
+def significance_lines(records: Iterable[RunRecord], metric: str, correction: Correction = "none") -> list[str]:
     """The table's verdict in plain words, one line per (task, recipe, CoD method): where the CoD
     side beats the baseline significantly, where it is significantly worse, and where the
     difference is not significant (or untestable), with the paired t-test p the ``*``/``†``

@@ -69,7 +69,7 @@ def counterfactual_metrics(texts: Sequence[str], written: Sequence[str], teacher
     n = max(1, len(texts))
     if not idx:
         return {"cf_parse_rate": 0.0, "cf_validity": 0.0, "cf_self_consistency": 0.0}, [None] * len(texts)
-    cf_texts = [parsed[i][0] for i in idx]
+    cf_texts = [p[0] for p in parsed if p is not None]  # in the order of idx
     t_new = np.asarray(teacher_probs(cf_texts)).argmax(1)
     s_new = student_predict(cf_texts)
     valid = sum(int(t_new[j] != teacher_labels[i]) for j, i in enumerate(idx))

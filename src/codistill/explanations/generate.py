@@ -107,7 +107,7 @@ def generate_explanations(config: ExplainConfig, *, verifier: Any = None, echo=p
     if config.source == "teacher":
         evidence, method = salient_words_for(verifier, examples, labels, config.evidence_words)
         provenance["saliency"] = method
-        llm = [{"evidence": ev, "rationale": render_rationale(names[y], ev) if ev else None} for ev, y in zip(evidence, labels)]
+        llm: list[dict[str, Any]] = [{"evidence": ev, "rationale": render_rationale(names[y], ev) if ev else None} for ev, y in zip(evidence, labels)]
     else:
         from codistill.explanations.sources import PROMPT_HASH, LLMRationales
 

@@ -78,8 +78,10 @@ class Seq2SeqVerbalizer(nn.Module):
 
     def __init__(self, model: nn.Module, label_token_ids: list[list[int]]) -> None:
         super().__init__()
-        self.model, self.config = model, model.config
-        self.config.num_labels = len(label_token_ids)
+        self.model: Any = model  # a transformers encoder-decoder
+        config: Any = self.model.config
+        config.num_labels = len(label_token_ids)
+        self.config = config
         self.label_token_ids = label_token_ids
 
     def forward(self, input_ids=None, attention_mask=None, **_: Any):

@@ -63,7 +63,7 @@ def length_groups(lengths: list[int], overhead: int = 32) -> list[list[int]]:
     not padded to the longest (an explanation). ``overhead`` is a group's fixed cost in tokens."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     n = len(order)
-    best, cut = [0] + [None] * n, [0] * (n + 1)  # best[j]: cost of the j shortest rows
+    best, cut = [0] * (n + 1), [0] * (n + 1)  # best[j]: cost of the j shortest rows (set before it is read)
     for j in range(1, n + 1):
         longest = lengths[order[j - 1]]
         best[j], cut[j] = min((best[i] + (j - i) * longest + overhead, i) for i in range(j))

@@ -264,13 +264,13 @@ def load_scorer(
     from codistill.models.pooled import is_pooled_directory, load_pooled
 
     if path.is_dir() and is_pooled_directory(path):  # a pooled student saved by codistill (a SetFit directory with its head in safetensors)
-        model, tokenizer = load_pooled(path, num_labels)
-        return model, tokenizer, model_fingerprint(resolve_model(str(path)))
+        pooled, tokenizer = load_pooled(path, num_labels)
+        return pooled, tokenizer, model_fingerprint(resolve_model(str(path)))
     if is_setfit_dir(path):  # a SetFit model (sentence encoder + head): its head's logits
         return load_setfit(path)
-    if path.is_dir() and read_verbalizer_spec(path) is not None:
-        model, tokenizer = load_verbalizer(path)
-        return model, tokenizer, directory_fingerprint(path, read_verbalizer_spec(path)["base"])
+    if path.is_dir() and (spec := read_verbalizer_spec(path)) is not None:
+        verbalizer, tokenizer = load_verbalizer(path)
+        return verbalizer, tokenizer, directory_fingerprint(path, spec["base"])
     if path.is_dir() and (base := adapter_base(path)) is not None:
         tokenizer = load_tokenizer(base, trust_remote_code=trust_remote_code)
         model = load_classifier(base, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code)
@@ -295,7 +295,7 @@ def scorer_fingerprint(name_or_path: str | os.PathLike) -> str:
         return directory_fingerprint(path, spec["base"])
     if path.is_dir() and (base := adapter_base(path)) is not None:
         return directory_fingerprint(path, base)
-    return model_fingerprint(name_or_path)
+    return model_fingerprint(resolve_model(name_or_path))
 
 
 def directory_fingerprint(path: Path, base: str) -> str:

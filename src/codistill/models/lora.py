@@ -70,7 +70,7 @@ def apply_lora(model: nn.Module, settings: LoraSettings, task: Literal["classifi
         raise ConfigError(f"lora: none of the target modules {targets} exist in this {getattr(config, 'model_type', 'model')}")
     peft_config = LoraConfig(
         r=settings.r,
-        lora_alpha=settings.alpha,
+        lora_alpha=settings.alpha,  # type: ignore[arg-type]  # peft annotates int; a float scales the same
         lora_dropout=settings.dropout,
         target_modules=targets,
         modules_to_save=settings.modules_to_save,

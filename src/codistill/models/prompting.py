@@ -8,7 +8,7 @@ position -1 (see :mod:`codistill.models.verbalizer`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field, field_validator
 
@@ -94,7 +94,7 @@ class PromptTokenizer:
             messages = [{"role": "user", "content": body}]
             if self.config.system_prompt:
                 messages.insert(0, {"role": "system", "content": self.config.system_prompt})
-            body = self.base.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            body = cast(str, self.base.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
         start = body.index(marker)
         return body.replace(marker, text, 1), start
 
@@ -109,7 +109,7 @@ class PromptTokenizer:
     def __call__(self, texts: str | Sequence[str], *, truncation: bool = False, max_length: int | None = None,
                  padding: bool | str = False, return_tensors: str | None = None, return_offsets_mapping: bool = False, **kwargs: Any):
         single = isinstance(texts, str)
-        texts = [texts] if single else list(texts)
+        texts = [texts] if isinstance(texts, str) else list(texts)
         texts = [self.truncate(t, max_length if truncation else None) for t in texts]
         prompts, starts = zip(*(self.prompt(t) for t in texts)) if texts else ((), ())
         side = self.base.padding_side

@@ -17,7 +17,7 @@ import copy
 import hashlib
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from codistill.errors import AssetError
 
@@ -34,7 +34,7 @@ def head_weights(head: Any, num_labels: int, dim: int) -> tuple[Any, Any]:
     import torch
 
     if isinstance(head, torch.nn.Module):  # setfit.SetFitHead
-        linear = head.linear
+        linear = cast(torch.nn.Linear, head.linear)
         scale = 1.0 / (float(getattr(head, "temperature", 1.0)) + float(getattr(head, "eps", 0.0)))
         return linear.weight.detach().float() * scale, linear.bias.detach().float() * scale
     coef, intercept, classes = getattr(head, "coef_", None), getattr(head, "intercept_", None), getattr(head, "classes_", None)

@@ -33,11 +33,15 @@ VERBALIZER_FILE = "verbalizer.json"
 class VerbalizerClassifier(nn.Module):
     """Class scores of a causal LM: log p(label word | prompt) at the last (left-padded) position."""
 
+    label_ids: torch.Tensor
+    label_group: torch.Tensor
+
     def __init__(self, lm: nn.Module, label_token_ids: list[list[int]]) -> None:
         super().__init__()
-        self.lm = lm
-        self.config = lm.config
-        self.config.num_labels = len(label_token_ids)
+        self.lm: Any = lm  # a transformers causal LM (its config, get_input_embeddings, logits_to_keep)
+        config: Any = self.lm.config
+        config.num_labels = len(label_token_ids)
+        self.config = config
         flat = [t for row in label_token_ids for t in row]
         self.register_buffer("label_ids", torch.tensor(flat, dtype=torch.long), persistent=False)
         self.register_buffer("label_group", torch.tensor([i for i, row in enumerate(label_token_ids) for _ in row]), persistent=False)

@@ -15,8 +15,8 @@ from codistill import __version__
 from codistill.data import TaskData, load_task
 from codistill.data.schema import Example
 from codistill.teacher.config import TeacherConfig
-from codistill.utils.hashing import fingerprint
 from codistill.utils import distributed
+from codistill.utils.hashing import fingerprint
 from codistill.utils.io import atomic_write_json, check_output_dir, read_json
 from codistill.utils.paths import cache_home
 
@@ -269,7 +269,7 @@ def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tupl
 
     tokenizer = load_tokenizer(ref, trust_remote_code=config.trust_remote_code)
     if config.head == "classifier":
-        model = load_classifier(
+        model: Any = load_classifier(  # a transformers classifier, or a peft model wrapping one
             ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
             trust_remote_code=config.trust_remote_code,
         )

@@ -31,7 +31,8 @@ def train_setfit_teacher(config: TeacherConfig, data: TaskData, key: str, out: P
 
     require_setfit()
     tc = config.train
-    setfit = config.setfit.model_copy(update={"max_length": config.setfit.max_length or tc.max_length})
+    max_length = config.setfit.max_length or tc.max_length
+    setfit = config.setfit.model_copy(update={"max_length": max_length})
     started = time.perf_counter()
     shots = list(sample(data, config.k, tc.seed).examples)
     model = fit_setfit(config.model, [e.text for e in shots], [e.label for e in shots], setfit, tc.seed, data.task.label_names)
@@ -41,7 +42,7 @@ def train_setfit_teacher(config: TeacherConfig, data: TaskData, key: str, out: P
     warnings: list[str] = []
 
     def score(examples: list, split: str) -> dict[str, float]:
-        logits = predict_logits(classifier, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=setfit.max_length, progress=split)
+        logits = predict_logits(classifier, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=max_length, progress=split)
         if split == "validation":
             warnings.extend(chance_warnings([e.label for e in examples], logits.argmax(-1), data.num_labels))
         return label_metrics([e.label for e in examples], logits.argmax(-1), data.task.metrics)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -17,7 +17,7 @@ class EncodedDataset(torch.utils.data.Dataset):
         tokenizer: Any,
         max_length: int,
         labels: Sequence[int] | None = None,
-        extra: dict[str, Sequence[Any]] | None = None,
+        extra: Mapping[str, Sequence[Any]] | None = None,
     ) -> None:
         enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
         self.features = [{k: enc[k][i] for k in enc.keys()} for i in range(len(texts))]

@@ -71,7 +71,7 @@ def apply_umask(path: str | os.PathLike, directory: bool = False) -> None:
 def _normalise_tree(root: Path) -> None:
     """Files 0666 & ~umask and folders 0777 & ~umask throughout ``root`` (some writers use 0600)."""
     mask = current_umask()
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         os.chmod(dirpath, 0o777 & ~mask)
         for name in filenames:
             path = os.path.join(dirpath, name)
@@ -106,7 +106,7 @@ def _is_stale(entry: os.DirEntry) -> bool:
     return entry.is_file(follow_symlinks=False)
 
 
-def clean_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+def clean_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries that dead codistill processes on this host left in ``directory``."""
     removed: list[Path] = []
     try:

@@ -41,8 +41,9 @@ def open_sqlite(
     under an inter-process file lock beside the database and is retried until ``timeout``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {"isolation_level": None} if autocommit else {}
-    db = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False, **kwargs)
+    db = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
+    if autocommit:
+        db.isolation_level = None
     deadline = time.monotonic() + timeout
     delay = 0.01
     with file_lock(path.with_name(path.name + ".lock")):

@@ -57,13 +57,19 @@ class Request:
             self.targets = targets_for(self.teacher_probs, "runner_up")
 
     @property
+    def target_classes(self) -> tuple[int, ...]:
+        """``targets`` as set (``__post_init__`` fills in the default)."""
+        assert self.targets is not None
+        return self.targets
+
+    @property
     def target_label(self) -> int:
         """The primary target: the class the search moves the teacher towards."""
-        return self.targets[0]
+        return self.target_classes[0]
 
     def reached(self, label: int) -> bool:
         """Whether a candidate the teacher assigns to ``label`` is a verified counterfactual."""
-        return label in self.targets and label != self.teacher_label
+        return label in self.target_classes and label != self.teacher_label
 
 
 @dataclass
@@ -196,7 +202,9 @@ def pick_confirmed(verifier: Verifier, jobs: Sequence[Confirmation], selection: 
     confirm = getattr(verifier, "confirm", None)
     while True:
         picks = [choose_many(j.original, j.flips, selection, m, j.penalty) for j in jobs]
-        todo = [(j, c.text) for j, ps in zip(jobs, picks) for c in ps if c.text not in j.exact] if confirm is not None else []
+        if confirm is None:
+            return picks
+        todo = [(j, c.text) for j, ps in zip(jobs, picks) for c in ps if c.text not in j.exact]
         if not todo:
             return picks
         for (j, text), p in zip(todo, confirm([t for _, t in todo], [j.teacher_label for j, _ in todo])):
@@ -225,10 +233,14 @@ class Generator(ABC):
         self.notes = []
 
     def attach(self, cache: Any, ledger: Any, budget: Any) -> None:
-        """Receive the response cache, the spending ledger and the budget (LLM generators)."""
+        """Receive the response cache, the spending ledger and the budget (LLM generators); a no-op by default."""
+        return None
 
     def prepare(self, texts: Sequence[str], source: str) -> None:
-        """See the task's pool once before generation (``source``: its fingerprint), e.g. to fit a model."""
+        """See the task's pool once before generation (``source``: its fingerprint), e.g. to fit a model.
+
+        A no-op by default."""
+        return None
 
     # identity of everything that determines this generator's output (cache keys)
     def identity(self) -> dict[str, Any]:
@@ -238,8 +250,9 @@ class Generator(ABC):
         """One attempt: a list of proposals per request. LLM generators implement this."""
         raise NotImplementedError
 
-    def close(self) -> None:  # release models / clients
-        pass
+    def close(self) -> None:
+        """Release models / clients; a no-op by default."""
+        return None
 
     def search(self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Propose, parse, verify with the teacher, and retry with feedback up to ``max_attempts``."""
@@ -290,7 +303,7 @@ class Generator(ABC):
                                                     f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
                                                     candidate=text, teacher_probs=[float(x) for x in p]))
                         req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
-            jobs = {i: Confirmation(requests[i].example.text, valid[i], requests[i].teacher_label, targets=requests[i].targets)
+            jobs = {i: Confirmation(requests[i].example.text, valid[i], requests[i].teacher_label, targets=requests[i].target_classes)
                     for i in pending if valid[i]}
             picks = dict(zip(jobs, pick_confirmed(verifier, list(jobs.values()), cfg.selection, cfg.per_original)))
             for i, job in jobs.items():

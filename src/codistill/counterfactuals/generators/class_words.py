@@ -20,6 +20,7 @@ import numpy as np
 from codistill.counterfactuals.text import Edit, tokenize
 
 if TYPE_CHECKING:
+    from codistill.counterfactuals.config import CounterfactualConfig, EditorConfig
     from codistill.counterfactuals.generators.editor import State
 
 _WORD = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
@@ -73,11 +74,13 @@ class MinedEdits:
     """Proposal method of the editor (a mixin); expects ``self.class_words``, ``self.config`` and ``self.ecfg``."""
 
     class_words: ClassWords | None
+    config: CounterfactualConfig
+    ecfg: EditorConfig
 
     def _mined_edits(self, st: State, every: bool = False) -> list[tuple[Edit, float, str, int]]:
         """Mined edits towards each target the input's counterfactuals should reach (``multi``: up
         to ``per_original`` targets, so its counterfactuals can spread over classes)."""
-        targets = st.request.targets[: max(1, self.config.per_original)]
+        targets = st.request.target_classes[: max(1, self.config.per_original)]
         return [e for tgt in targets for e in self._mined_edits_to(st, tgt, every)]
 
     def _mined_edits_to(self, st: State, tgt: int, every: bool) -> list[tuple[Edit, float, str, int]]:

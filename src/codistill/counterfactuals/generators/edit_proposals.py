@@ -30,11 +30,20 @@ from codistill.counterfactuals.generators.long_text import MARKUP
 from codistill.counterfactuals.text import Edit
 
 if TYPE_CHECKING:
+    from codistill.counterfactuals.config import EditorConfig
+    from codistill.counterfactuals.fluency import NGramLM
     from codistill.counterfactuals.generators.editor import State
+    from codistill.counterfactuals.lexicon import Lexicon
+    from codistill.data.tasks import TaskKind
 
 class EditProposals:
     """Proposal methods; expects ``self.lexicon``, ``self.lm``, ``self.kind`` and ``self.ecfg``.
     Each proposal is ``(edit, prior weight, operation name, index of the word it is about)``."""
+
+    lexicon: Lexicon
+    lm: NGramLM | None
+    kind: TaskKind
+    ecfg: EditorConfig
 
     def _fix_article(self, edit: Edit, lower: list[str]) -> Edit:
         """Keep a/an agreement when the word after the article changes."""
@@ -122,7 +131,7 @@ class EditProposals:
                 readings = [a for a in lex.analyse(w) if a.pos == pos]
                 form = readings[0].form if readings else "base"
                 if pos in ("a", "r") or form == "ly":
-                    src_pos = "a" if form == "ly" else pos
+                    src_pos = "a" if form == "ly" or pos is None else pos  # pos is "a" or "r" here
                     generic = []
                     for g in lex.polar_words(src_pos, -sign)[:40]:
                         g_form = lex.inflect(g, src_pos, form)
@@ -154,8 +163,8 @@ class EditProposals:
         adjective or adverb, an opposite adjective before a noun."""
         lower, lex, sign = st.lower, self.lexicon, st.sign
         content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG and w not in MARKUP]
-        if st.saliency is not None and len(st.saliency) == len(lower):
-            content.sort(key=lambda i: -st.saliency[i])
+        if (saliency := st.saliency) is not None and len(saliency) == len(lower):
+            content.sort(key=lambda i: -saliency[i])
         out: list[tuple[Edit, float, str, int]] = []
         n_salient = len(lower) if every else self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
         for i in [i for i in content if i < st.visible][:n_salient]:
@@ -190,12 +199,12 @@ class EditProposals:
                     form = readings[0].form  # "normally" -> "terribly", not "terrible"
                 if form == "ly":
                     src_pos = "a"
-                options = []
+                swaps: list[str] = []
                 for g in lex.polar_words(src_pos if src_pos in ("a", "n", "v", "r") else "a", -sign)[:40]:
                     g_form = lex.inflect(g, src_pos, form) if src_pos in ("a", "n", "v", "r") else g
                     if g_form and g_form != w and self._in_vocab(g_form):
-                        options.append(g_form)
-                for g in self._most_fluent(lower, i, i + 1, options, 2):
+                        swaps.append(g_form)
+                for g in self._most_fluent(lower, i, i + 1, swaps, 2):
                     out.append((Edit(i, i + 1, (g,)), 0.45, "polarity-swap", i))
             if prev in BOUNDARY and (pos in ("a", "r") or (i == 0 and pos != "v")) and lower[i - 1 : i] != ["not"]:
                 out.append((Edit(i, i, ("not",)), 0.55, "negation+", i))

@@ -209,7 +209,7 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
                 st.done = self._enough(st)
         penalties: list[dict[str, float] | None] = [None] * len(states)
         if self.chooser is not None:
-            penalties = self.chooser.penalties([(st.request.example.text, [t for t, _, _ in st.flips()]) for st in states])
+            penalties = list(self.chooser.penalties([(st.request.example.text, [t for t, _, _ in st.flips()]) for st in states]))
             self._confirm(states, verifier, penalties)  # the LM may prefer a flip not yet confirmed
         return [self._outcome(st, pen) for st, pen in zip(states, penalties)]
 
@@ -224,7 +224,7 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
             flips = st.flips()
             if flips:
                 jobs.append((st, Confirmation(st.request.example.text, flips, st.request.teacher_label, self._penalty(st, pen), st.exact,
-                                              targets=st.request.targets)))
+                                              targets=st.request.target_classes)))
         pick_confirmed(verifier, [j for _, j in jobs], self.config.selection, self.config.per_original)
         for st, job in jobs:
             for text, probs, _ in job.flips:
@@ -248,7 +248,7 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
             return bool(flips)
         from codistill.counterfactuals.diverse import diverse_count
 
-        reachable = min(m, len(st.request.targets))
+        reachable = min(m, len(st.request.target_classes))
         if reachable > 1 and len({label for _, _, label in st.flips()}) < reachable:
             return False  # multi over several targets: go on until each has a flip (or the rounds run out)
         return diverse_count(st.request.example.text, flips, m) >= m

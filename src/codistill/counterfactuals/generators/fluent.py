@@ -71,7 +71,7 @@ class LMChooser:
     def penalties(self, groups: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
         """For each (original, flips): flip -> weight * log(ppl(flip) / ppl(original)), one batch for all."""
         self.perplexities([t for original, flips in groups if flips for t in (original, *flips)])
-        out = []
+        out: list[dict[str, float]] = []
         for original, flips in groups:
             if not flips:
                 out.append({})

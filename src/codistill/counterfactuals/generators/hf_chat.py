@@ -29,8 +29,8 @@ class HFChatGenerator(Generator):
         self.model_fp = model_fingerprint(self.ref)
         self.cache: Cache | None = None
         self.ledger = Ledger(None)
-        self._model = None
-        self._tokenizer = None
+        self._model: Any = None  # loaded lazily: a transformers causal LM
+        self._tokenizer: Any = None
 
     def attach(self, cache: Cache | None, ledger: Ledger, budget: Any = None) -> None:
         self.cache, self.ledger = cache, ledger

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from codistill.counterfactuals.text import Edit, Token
 
-
 #: markup left in scraped reviews ("<br /><br />"): never a word to edit
 MARKUP = {"br", "nbsp", "quot", "amp", "gt", "lt"}
 
@@ -81,7 +80,7 @@ def stacked(measured: Sequence[tuple[float, _CandLike]], sizes: Sequence[int], m
         parts.append(c)
         if len(edits) >= max(sizes, default=0):
             break
-    out = []
+    out: list[Any] = []  # whatever ``make`` builds (the generator's candidate type)
     for n in sizes:
         take: list[Edit] = []
         used: list[_CandLike] = []

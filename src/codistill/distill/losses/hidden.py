@@ -15,7 +15,7 @@ Pooling = Literal["auto", "tokens", "mean", "cls", "last"]
 POOLINGS = ("tokens", "mean", "cls", "last")
 
 
-def resolve_pooling(pooling: str, shapes: ModelShapes) -> str:
+def resolve_pooling(pooling: Pooling, shapes: ModelShapes) -> Pooling:
     """``auto``: position by position when teacher and student tokenise alike, else masked means
     (a cross-tokenizer pair, e.g. an MPNet teacher and a MiniLM student, needs no setting)."""
     if pooling == "auto":
@@ -124,6 +124,7 @@ class HiddenMSE(LossTerm):
             self.projections = nn.ModuleDict({str(s): nn.Linear(shapes.student_hidden, shapes.teacher_hidden) for s in self.layer_map})
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
+        assert inputs.student_hidden is not None  # the loop asks the student for hidden states
         losses = []
         for s, t in self.layer_map.items():
             hs = inputs.student_hidden[s].float()  # terms run in fp32, also under autocast

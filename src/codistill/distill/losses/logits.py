@@ -42,6 +42,7 @@ class ForwardKL(_TemperatureTerm):
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         t = self.temperature
+        assert inputs.teacher_logits is not None  # the loop runs the teacher for logit terms
         return t * t * kl(inputs.teacher_logits, inputs.student_logits, t)
 
 
@@ -51,6 +52,7 @@ class ReverseKL(_TemperatureTerm):
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         t = self.temperature
+        assert inputs.teacher_logits is not None  # the loop runs the teacher for logit terms
         return t * t * kl(inputs.student_logits, inputs.teacher_logits, t)
 
 
@@ -67,4 +69,5 @@ class GeneralizedJSD(_TemperatureTerm):
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         t = self.temperature
+        assert inputs.teacher_logits is not None  # the loop runs the teacher for logit terms
         return t * t * generalized_jsd(inputs.teacher_logits, inputs.student_logits, self.beta, t, self.normalize)

@@ -11,7 +11,7 @@ no teacher forward happens during training. Works for any HF model that returns 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -93,7 +93,7 @@ class TaskAwareFilters(LossTerm):
         keys = list(self.layer_map)
         tmask = batch["teacher_mask"]
         t_states = [teacher_hidden[self.layer_map[s]].float() for s in keys]
-        teacher_losses = _train_filters([self.teacher_filters[str(s)] for s in keys], t_states, tmask, labels, self.filter_steps, self.filter_lr)
+        teacher_losses = _train_filters([cast(Filter, self.teacher_filters[str(s)]) for s in keys], t_states, tmask, labels, self.filter_steps, self.filter_lr)
         for p in self.teacher_filters.parameters():
             p.requires_grad_(False)
         was_training = student.training
@@ -104,7 +104,7 @@ class TaskAwareFilters(LossTerm):
         student.train(was_training)
         s_states = [hidden[s].float() for s in keys]
         student_losses = _train_filters(
-            [self.student_filters[str(s)] for s in keys], s_states, batch["attention_mask"], labels, self.filter_steps, self.filter_lr
+            [cast(Filter, self.student_filters[str(s)]) for s in keys], s_states, batch["attention_mask"], labels, self.filter_steps, self.filter_lr
         )
         # the student filters' heads are not used in stage 2
         for f in self.student_filters.values():
@@ -116,6 +116,7 @@ class TaskAwareFilters(LossTerm):
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         if not self.fitted:
             raise RuntimeError("ted: stage 1 (fit) has not run")
+        assert inputs.student_hidden is not None  # the loop asks the student for hidden states
         losses = []
         for s, t in self.layer_map.items():
             with torch.no_grad():
