@@ -78,7 +78,7 @@ def bench_model(name: str, texts: list[str], args: argparse.Namespace, rows: lis
             for file, runtime in ((MODEL_FILE, "ONNX fp32"), (INT8_FILE, "ONNX int8")):
                 runner = OnnxClassifier(tmp / file, found.tokenizer, found.max_length, threads=threads)
                 rows.append({"model": label, "runtime": runtime, "device": where, "batch": batch_size,
-                             **_pair(timed(lambda b: runner.run(runner.encode(b)), batches))})
+                             **_pair(timed(lambda b, r=runner: r.run(r.encode(b)), batches))})
         if torch.cuda.is_available():
             rows.append({"model": label, "runtime": "PyTorch fp32", "device": torch.cuda.get_device_name(), "batch": batch_size,
                          **_pair(timed(torch_fn("cuda"), batches, warmup=5))})

@@ -59,7 +59,8 @@ def batched(fn: Any, texts: Sequence[str], batch_size: int, progress: bool | str
         out = np.asarray(fn([texts[i] for i in idx]), dtype=np.float32)
         for i, row in zip(idx, out):
             rows[i] = row
-    return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+    filled = [row for row in rows if row is not None]  # every row is filled: order is a permutation
+    return np.stack(filled) if filled else np.zeros((0, 0), dtype=np.float32)
 
 
 def torch_logits(module: Any, tokenizer: Any, input_names: Sequence[str], texts: Sequence[str], max_length: int, *,
