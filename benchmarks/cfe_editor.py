@@ -37,10 +37,23 @@ def main() -> None:
     ap.add_argument("--output", default=None, help="keep the output directory here")
     ap.add_argument("--examples", type=int, default=8)
     ap.add_argument("--no-second-run", action="store_true", help="skip the all-from-cache rerun")
-    ap.add_argument("--screen", choices=["none", "bf16"], default="none", help="verify.screen_dtype (the exact teacher confirms each winning flip)")
-    ap.add_argument("--shard", default=None, help="I/N: only every N-th original from the I-th (0-based), to spread one "
-                    "benchmark over processes on a shared machine; add up the shards' counts and CPU seconds")
-    ap.add_argument("--compare", default=None, help="an earlier run's output directory: how many chosen counterfactuals are the same")
+    ap.add_argument(
+        "--screen",
+        choices=["none", "bf16"],
+        default="none",
+        help="verify.screen_dtype (the exact teacher confirms each winning flip)",
+    )
+    ap.add_argument(
+        "--shard",
+        default=None,
+        help="I/N: only every N-th original from the I-th (0-based), to spread one "
+        "benchmark over processes on a shared machine; add up the shards' counts and CPU seconds",
+    )
+    ap.add_argument(
+        "--compare",
+        default=None,
+        help="an earlier run's output directory: how many chosen counterfactuals are the same",
+    )
     args = ap.parse_args()
 
     import torch
@@ -49,12 +62,21 @@ def main() -> None:
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
     tmp = tempfile.mkdtemp(prefix="cfe-bench-")
-    cfg = CounterfactualConfig.from_dict({
-        "data": {"task": args.task, "data_dir": args.data_dir}, "k": 2 * args.n, "seed": args.seed, "teacher": args.teacher,
-        "generator": args.generator, "selection": args.selection, "cache_dir": os.path.join(tmp, "cache"),
-        "output_dir": args.output or os.path.join(tmp, "out"), "progress": False, "report_sample": args.examples,
-        "verify": {"screen_dtype": args.screen},
-    }).with_overrides(args.set)
+    cfg = CounterfactualConfig.from_dict(
+        {
+            "data": {"task": args.task, "data_dir": args.data_dir},
+            "k": 2 * args.n,
+            "seed": args.seed,
+            "teacher": args.teacher,
+            "generator": args.generator,
+            "selection": args.selection,
+            "cache_dir": os.path.join(tmp, "cache"),
+            "output_dir": args.output or os.path.join(tmp, "out"),
+            "progress": False,
+            "report_sample": args.examples,
+            "verify": {"screen_dtype": args.screen},
+        }
+    ).with_overrides(args.set)
     quiet = lambda *a, **k: None  # noqa: E731
     t0 = time.monotonic()
     originals = None
@@ -71,34 +93,56 @@ def main() -> None:
     rep, run = first.report, first.run
     from codistill.counterfactuals.text import edited_words, words
 
-    fractions = [edited_words(r.original_text, r.counterfactual_text) / max(1, len(words(r.original_text))) for r in first.records]
+    fractions = [
+        edited_words(r.original_text, r.counterfactual_text) / max(1, len(words(r.original_text)))
+        for r in first.records
+    ]
     causes: dict[str, int] = {}
     for f in first.failures:
         if f.get("final"):
             causes[f["reason"]] = causes.get(f["reason"], 0) + 1
     summary = {
-        "task": args.task, "teacher": args.teacher, "seed": args.seed, "overrides": args.set,
+        "task": args.task,
+        "teacher": args.teacher,
+        "seed": args.seed,
+        "overrides": args.set,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} cpus, torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}",
-        "original_words_mean": round(sum(len(words(r.original_text)) for r in first.records) / max(1, len(first.records)), 1),
+        "original_words_mean": round(
+            sum(len(words(r.original_text)) for r in first.records) / max(1, len(first.records)), 1
+        ),
         "edit_fraction_of_words_mean": round(sum(fractions) / max(1, len(fractions)), 4),
         "final_failures_by_cause": causes,
-        "originals": rep["originals"], "validity": rep["validity"],
+        "originals": rep["originals"],
+        "validity": rep["validity"],
         "validity_by_class": {k: v["validity"] for k, v in rep["validity_by_class"].items()},
-        "edited_words_mean": rep["edited_words"]["mean"], "edited_words_hist": rep["edited_words"]["histogram"],
-        "char_edit_ratio": rep["char_edit_ratio"]["mean"], "semantic_similarity": rep["semantic_similarity"]["mean"],
-        "p_new_label_mean": rep["teacher"]["mean_prob_new_label"], "margin_shift": rep["teacher"]["mean_margin_shift"],
-        "fluency": rep.get("fluency"),  # perplexity original -> counterfactual and median ratio (report_lm, else the pool n-gram)
+        "edited_words_mean": rep["edited_words"]["mean"],
+        "edited_words_hist": rep["edited_words"]["histogram"],
+        "char_edit_ratio": rep["char_edit_ratio"]["mean"],
+        "semantic_similarity": rep["semantic_similarity"]["mean"],
+        "p_new_label_mean": rep["teacher"]["mean_prob_new_label"],
+        "margin_shift": rep["teacher"]["mean_margin_shift"],
+        "fluency": rep.get(
+            "fluency"
+        ),  # perplexity original -> counterfactual and median ratio (report_lm, else the pool n-gram)
         "failures": rep["failures"],
-        "generation_seconds": run["generation_seconds"], "verified_per_second": run["verified_per_second"],
-        "generation_cpu_seconds": run["generation_cpu_seconds"], "valid": run["valid"], "shard": args.shard,
-        "teacher_texts_scored": run["teacher_texts_scored"], "texts_per_input": round(run["teacher_texts_scored"] / rep["originals"], 2),
+        "generation_seconds": run["generation_seconds"],
+        "verified_per_second": run["verified_per_second"],
+        "generation_cpu_seconds": run["generation_cpu_seconds"],
+        "valid": run["valid"],
+        "shard": args.shard,
+        "teacher_texts_scored": run["teacher_texts_scored"],
+        "texts_per_input": round(run["teacher_texts_scored"] / rep["originals"], 2),
         "first_run_total_seconds": round(t_first, 2),
         "screening": run.get("screening"),
         "compare": compare_outputs(first.records, args.compare) if args.compare else None,
-        "second_run": {"seconds": round(t_second, 2), "cached_outcomes": second.run["cached_outcomes"],
-                       "teacher_texts_scored": second.run["teacher_texts_scored"], "new_calls": second.run["ledger"]["calls"],
-                       "identical": [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records]},
+        "second_run": {
+            "seconds": round(t_second, 2),
+            "cached_outcomes": second.run["cached_outcomes"],
+            "teacher_texts_scored": second.run["teacher_texts_scored"],
+            "new_calls": second.run["ledger"]["calls"],
+            "identical": [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records],
+        },
     }
     print(json.dumps(summary, indent=2))
     print("output:", first.output_dir)
@@ -112,11 +156,20 @@ def compare_outputs(records, other_dir: str) -> dict:
 
     from codistill.counterfactuals.record import read_counterfactuals
 
-    theirs = {r.original_id: r.counterfactual_text for r in read_counterfactuals(Path(other_dir) / "counterfactuals.jsonl") if not r.meta.get("rank")}
+    theirs = {
+        r.original_id: r.counterfactual_text
+        for r in read_counterfactuals(Path(other_dir) / "counterfactuals.jsonl")
+        if not r.meta.get("rank")
+    }
     ours = {r.original_id: r.counterfactual_text for r in records if not r.meta.get("rank")}
     both = set(ours) & set(theirs)
-    return {"other": other_dir, "ours": len(ours), "theirs": len(theirs), "both": len(both),
-            "same_text": sum(ours[i] == theirs[i] for i in both)}
+    return {
+        "other": other_dir,
+        "ours": len(ours),
+        "theirs": len(theirs),
+        "both": len(both),
+        "same_text": sum(ours[i] == theirs[i] for i in both),
+    }
 
 
 if __name__ == "__main__":

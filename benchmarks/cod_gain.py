@@ -84,7 +84,15 @@ def aug_file(records, data, seed: int, directory: Path) -> Path:
             continue
         edited = random_edit(original, edit_size(original, r.counterfactual_text), vocab, rng)
         # the label is a placeholder: distill labels every counterfactual with its teacher
-        out.append(CounterfactualRecord(original_id=r.original_id, counterfactual_text=edited, counterfactual_label=0, original_text=original, generator="random-edit"))
+        out.append(
+            CounterfactualRecord(
+                original_id=r.original_id,
+                counterfactual_text=edited,
+                counterfactual_label=0,
+                original_text=original,
+                generator="random-edit",
+            )
+        )
     return write_counterfactuals(directory / f"aug-seed{seed}.jsonl", out)
 
 
@@ -101,17 +109,27 @@ def summarise(rows: list[dict], ks: list[int], arms: list[str]) -> str:
                 continue
             acc = np.array([r["test"]["accuracy"] for r in runs]) * 100
             agr = np.array([r["test"]["agreement"] for r in runs]) * 100
-            lines.append(f"{k:>3} {arm:{w}} {len(runs):>2}  {acc.mean():6.2f} +- {acc.std(ddof=1) if len(runs) > 1 else 0:5.2f}  {agr.mean():6.2f} +- {agr.std(ddof=1) if len(runs) > 1 else 0:5.2f}")
+            lines.append(
+                f"{k:>3} {arm:{w}} {len(runs):>2}  {acc.mean():6.2f} +- {acc.std(ddof=1) if len(runs) > 1 else 0:5.2f}  {agr.mean():6.2f} +- {agr.std(ddof=1) if len(runs) > 1 else 0:5.2f}"
+            )
         for arm in arms:
             if arm == "kd" or (k, arm) not in by or (k, "kd") not in by:
                 continue
             seeds = sorted(set(by[(k, arm)]) & set(by[(k, "kd")]))
             if not seeds:
                 continue
-            d_acc = np.array([by[(k, arm)][s]["test"]["accuracy"] - by[(k, "kd")][s]["test"]["accuracy"] for s in seeds]) * 100
-            d_agr = np.array([by[(k, arm)][s]["test"]["agreement"] - by[(k, "kd")][s]["test"]["agreement"] for s in seeds]) * 100
+            d_acc = (
+                np.array([by[(k, arm)][s]["test"]["accuracy"] - by[(k, "kd")][s]["test"]["accuracy"] for s in seeds])
+                * 100
+            )
+            d_agr = (
+                np.array([by[(k, arm)][s]["test"]["agreement"] - by[(k, "kd")][s]["test"]["agreement"] for s in seeds])
+                * 100
+            )
             sd = lambda x: x.std(ddof=1) if len(x) > 1 else 0.0  # noqa: E731
-            lines.append(f"{k:>3} {arm + '-kd':{w + 3}}  acc {d_acc.mean():+6.2f} +- {sd(d_acc):5.2f}  agreement {d_agr.mean():+6.2f} +- {sd(d_agr):5.2f}  (paired, {len(seeds)} seeds)")
+            lines.append(
+                f"{k:>3} {arm + '-kd':{w + 3}}  acc {d_acc.mean():+6.2f} +- {sd(d_acc):5.2f}  agreement {d_agr.mean():+6.2f} +- {sd(d_agr):5.2f}  (paired, {len(seeds)} seeds)"
+            )
     return "\n".join(lines)
 
 
@@ -134,7 +152,10 @@ def run_job(job: dict) -> dict:
     from codistill.experiments.sweep import _session
 
     m = distill(DistillConfig.from_dict(job["config"]), session=_session()).metrics
-    row = {"arm": job["arm"], **{key: m[key] for key in ("k", "seed", "method", "test", "validation", "train_set", "train_steps", "timings")}}
+    row = {
+        "arm": job["arm"],
+        **{key: m[key] for key in ("k", "seed", "method", "test", "validation", "train_set", "train_steps", "timings")},
+    }
     row["counterfactual_pairs"] = m.get("counterfactual_pairs")
     row["cf_properties"] = job.get("cf_properties")
     return row
@@ -157,7 +178,9 @@ def counterfactual_files(args, data_cfg, data, session) -> dict[int, dict[str, s
         if not any(os.path.isfile(p) for p in cf_paths.values()) and any(a in args.arms for a in ("cod", "aug")):
             sys.exit(f"no counterfactual file found ({args.counterfactuals}); cannot run the cod/aug arms")
     templates = {"nearest": args.counterfactuals_nearest, "confident": args.counterfactuals_confident}
-    print(f"counterfactuals for the {gen_k // 2} CoD originals of k={gen_k} per seed (files in {directory})", flush=True)
+    print(
+        f"counterfactuals for the {gen_k // 2} CoD originals of k={gen_k} per seed (files in {directory})", flush=True
+    )
     for seed in args.seeds:
         files[seed] = {}
         for arm in wanted:
@@ -169,7 +192,9 @@ def counterfactual_files(args, data_cfg, data, session) -> dict[int, dict[str, s
                 if os.path.isfile(path):
                     files[seed][arm] = path
                 continue
-            files[seed][arm] = str(generate(data_cfg, args.teacher, gen_k, seed, SELECTION[arm], arm == "flip", directory))
+            files[seed][arm] = str(
+                generate(data_cfg, args.teacher, gen_k, seed, SELECTION[arm], arm == "flip", directory)
+            )
         if "aug" in wanted:
             # random edits of the same size as cod's counterfactuals (a seed without a given file has no aug run)
             cf = args.counterfactuals.format(seed=seed) if args.counterfactuals else files[seed].get("cod")
@@ -180,7 +205,10 @@ def counterfactual_files(args, data_cfg, data, session) -> dict[int, dict[str, s
         for arm in ("nearest", "confident"):
             if arm in files[seed] and "cod" in files[seed]:
                 n, total = differs(files[seed]["cod"], files[seed][arm])
-                print(f"  seed {seed}: {arm} picks another counterfactual than cod for {n} of {total} originals", flush=True)
+                print(
+                    f"  seed {seed}: {arm} picks another counterfactual than cod for {n} of {total} originals",
+                    flush=True,
+                )
     return files
 
 
@@ -189,10 +217,18 @@ def main() -> None:
     ap.add_argument("--teacher", required=True, help="fine-tuned teacher directory (codistill teacher -o DIR)")
     ap.add_argument("--task", default="sst2", help="registered binary task (sst2, imdb, sentiment140, ...)")
     ap.add_argument("--data-dir", default=None, help="the task's train/test files (default: ../shared/data/<task>)")
-    ap.add_argument("--counterfactuals", default=None, help="counterfactual file per seed for cod and aug, may contain {seed} "
-                    "(default: generated with the editor and --teacher)")
-    ap.add_argument("--counterfactuals-nearest", default=None, help="file per seed for the nearest arm (default: generated)")
-    ap.add_argument("--counterfactuals-confident", default=None, help="file per seed for the confident arm (default: generated)")
+    ap.add_argument(
+        "--counterfactuals",
+        default=None,
+        help="counterfactual file per seed for cod and aug, may contain {seed} "
+        "(default: generated with the editor and --teacher)",
+    )
+    ap.add_argument(
+        "--counterfactuals-nearest", default=None, help="file per seed for the nearest arm (default: generated)"
+    )
+    ap.add_argument(
+        "--counterfactuals-confident", default=None, help="file per seed for the confident arm (default: generated)"
+    )
     ap.add_argument("--ks", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--arms", nargs="+", default=["kd", "cod", "half", "aug"], choices=list(ARMS))
@@ -200,11 +236,20 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=1, help="runs in this many processes, one torch thread each (1: in this process)")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="runs in this many processes, one torch thread each (1: in this process)"
+    )
     ap.add_argument("--out", default="runs/cod_gain.jsonl")
-    ap.add_argument("--resume", action="store_true", help="keep the rows already in --out and run only the missing ones")
-    ap.add_argument("--reuse-sweep", nargs="+", default=[], metavar="RESULTS",
-                    help="results.jsonl of codistill sweeps: a run with the same settings and training set is taken from there")
+    ap.add_argument(
+        "--resume", action="store_true", help="keep the rows already in --out and run only the missing ones"
+    )
+    ap.add_argument(
+        "--reuse-sweep",
+        nargs="+",
+        default=[],
+        metavar="RESULTS",
+        help="results.jsonl of codistill sweeps: a run with the same settings and training set is taken from there",
+    )
     args = ap.parse_args()
     if args.data_dir is None:
         args.data_dir = f"../shared/data/{args.task}"
@@ -217,8 +262,13 @@ def main() -> None:
     session = DistillSession()
     data = session.data(data_cfg)
     base = DistillConfig(data=data_cfg, teacher=args.teacher, recipe=args.recipe, save_model=False).with_overrides(
-        {"train.max_steps": args.steps, "train.learning_rate": args.lr, "train.batch_size": args.batch_size, "train.select_best": False,
-         "student.derive.source": "minilm-l6"}  # the recorded numbers: 2 pretrained MiniLM-L6 layers
+        {
+            "train.max_steps": args.steps,
+            "train.learning_rate": args.lr,
+            "train.batch_size": args.batch_size,
+            "train.select_best": False,
+            "student.derive.source": "minilm-l6",
+        }  # the recorded numbers: 2 pretrained MiniLM-L6 layers
     )
     files = counterfactual_files(args, data_cfg, data, session)
     signals = session.teacher(args.teacher, base.teacher_max_length, base.signals_cache, data.num_labels)
@@ -252,8 +302,11 @@ def main() -> None:
                     twins[fp] = [job]
                     jobs.append(job)
     copies = {(g[0]["arm"], g[0]["config"]["k"], g[0]["config"]["seed"]): g[1:] for g in twins.values() if len(g) > 1}
-    print(f"{len(jobs)} runs to train; {len(reused)} taken from sweeps; {sum(map(len, copies.values()))} identical to another arm's run; "
-          f"{len(done)} already in {args.out}", flush=True)
+    print(
+        f"{len(jobs)} runs to train; {len(reused)} taken from sweeps; {sum(map(len, copies.values()))} identical to another arm's run; "
+        f"{len(done)} already in {args.out}",
+        flush=True,
+    )
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = list(done)
@@ -271,8 +324,15 @@ def main() -> None:
                 flush=True,
             )
             for twin in copies.get((row["arm"], row["k"], row["seed"]), []):
-                record({**row, "arm": twin["arm"], "cf_properties": twin["cf_properties"], "counterfactual_pairs": None,
-                        "same_training_as": row["arm"]})
+                record(
+                    {
+                        **row,
+                        "arm": twin["arm"],
+                        "cf_properties": twin["cf_properties"],
+                        "counterfactual_pairs": None,
+                        "same_training_as": row["arm"],
+                    }
+                )
 
         for row in reused:
             record(row)
@@ -285,7 +345,9 @@ def main() -> None:
 
             run_in_pool(run_job, jobs, args.workers, record, initializer=_worker_init, initargs=(1, os.getpid()))
     print()
-    print(f"teacher {args.teacher}; recipe {args.recipe}; {args.steps} steps, lr {args.lr}, batch {args.batch_size}; test split of {args.task}")
+    print(
+        f"teacher {args.teacher}; recipe {args.recipe}; {args.steps} steps, lr {args.lr}, batch {args.batch_size}; test split of {args.task}"
+    )
     print(summarise(rows, args.ks, args.arms))
     print(summary_extra(rows, args.ks, args.arms))
 

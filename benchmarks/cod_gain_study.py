@@ -29,7 +29,16 @@ import numpy as np
 
 #: selection rule of each counterfactual arm (``flip``: the smallest edits, unverified ones included)
 SELECTION = {"cod": "smallest", "flip": "smallest", "nearest": "nearest_boundary", "confident": "most_confident"}
-PROPERTIES = ("edit_words", "edit_fraction", "p_new", "teacher_shift", "verified", "label_agrees_teacher", "log_ppl_ratio", "n_cf")
+PROPERTIES = (
+    "edit_words",
+    "edit_fraction",
+    "p_new",
+    "teacher_shift",
+    "verified",
+    "label_agrees_teacher",
+    "log_ppl_ratio",
+    "n_cf",
+)
 
 
 def edit_size(a: str, b: str) -> int:
@@ -44,13 +53,23 @@ def generate(data_cfg, teacher: str, k: int, seed: int, selection: str, keep_unv
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
-    cfg = CounterfactualConfig(data=data_cfg, k=k, seed=seed, teacher=teacher, selection=selection, keep_unverified=keep_unverified,
-                               report_similarity=False)
+    cfg = CounterfactualConfig(
+        data=data_cfg,
+        k=k,
+        seed=seed,
+        teacher=teacher,
+        selection=selection,
+        keep_unverified=keep_unverified,
+        report_similarity=False,
+    )
     result = run_counterfactuals(cfg, write=False, echo=lambda *a, **kw: None)
     unverified = sum(1 for r in result.records if not r.meta.get("verified", True))
-    print(f"  seed {seed} {selection}{' +unverified' if keep_unverified else ''}: {len(result.records) - unverified} verified"
-          f"{f' + {unverified} unverified' if keep_unverified else ''} of {result.run['originals']} originals "
-          f"({result.run['cached_outcomes']} from the cache, {result.run['seconds']:.0f}s)", flush=True)
+    print(
+        f"  seed {seed} {selection}{' +unverified' if keep_unverified else ''}: {len(result.records) - unverified} verified"
+        f"{f' + {unverified} unverified' if keep_unverified else ''} of {result.run['originals']} originals "
+        f"({result.run['cached_outcomes']} from the cache, {result.run['seconds']:.0f}s)",
+        flush=True,
+    )
     name = f"{data_cfg.task}-k{k}-s{seed}-{selection}{'-unverified' if keep_unverified else ''}.jsonl"
     return write_counterfactuals(directory / name, result.records)
 
@@ -81,15 +100,17 @@ def cf_properties(config, data, signals, records, lm) -> dict[str, float] | None
     for item, text, po, pc in zip(items, orig_texts, p_orig, p_cf):
         new = 1 - int(po.argmax())
         words = edit_size(text, item.text)
-        rows.append({
-            "edit_words": words,
-            "edit_fraction": words / max(1, len(text.split())),
-            "p_new": float(pc[new]),
-            "teacher_shift": float(pc[new] - po[new]),
-            "verified": float(int(pc.argmax()) == new),
-            "label_agrees_teacher": float(item.label == int(pc.argmax())),
-            "log_ppl_ratio": math.log(lm.perplexity(item.text) / lm.perplexity(text)),
-        })
+        rows.append(
+            {
+                "edit_words": words,
+                "edit_fraction": words / max(1, len(text.split())),
+                "p_new": float(pc[new]),
+                "teacher_shift": float(pc[new] - po[new]),
+                "verified": float(int(pc.argmax()) == new),
+                "label_agrees_teacher": float(item.label == int(pc.argmax())),
+                "log_ppl_ratio": math.log(lm.perplexity(item.text) / lm.perplexity(text)),
+            }
+        )
     out = {name: float(np.mean([r[name] for r in rows])) for name in rows[0]}
     out["n_cf"] = float(len(items))
     return out
@@ -130,9 +151,18 @@ def sweep_index(results_files: list[str], data, signals, session) -> dict[str, d
                 continue
             fp = train_fingerprint(cfg, data, signals, session.counterfactuals(cf) if cf else None)
             ts = rec.get("train_set", {})
-            index[fp] = {"k": cfg.k, "seed": cfg.seed, "method": "kd+cod" if cfg.cod else cfg.recipe, "test": rec["metrics"],
-                         "validation": rec.get("validation"), "train_set": ts, "train_steps": ts.get("train_steps"),
-                         "timings": rec.get("timings"), "counterfactual_pairs": None, "reused_from": f"{path}#{rec['id']}"}
+            index[fp] = {
+                "k": cfg.k,
+                "seed": cfg.seed,
+                "method": "kd+cod" if cfg.cod else cfg.recipe,
+                "test": rec["metrics"],
+                "validation": rec.get("validation"),
+                "train_set": ts,
+                "train_steps": ts.get("train_steps"),
+                "timings": rec.get("timings"),
+                "counterfactual_pairs": None,
+                "reused_from": f"{path}#{rec['id']}",
+            }
     return index
 
 
@@ -149,7 +179,13 @@ def _paired(rows: list[dict]) -> list[tuple[dict, float, float]]:
     for r in rows:
         twin = kd.get((r["seed"], r["k"]))
         if r.get("cf_properties") and twin is not None:
-            out.append((r, 100 * (r["test"]["accuracy"] - twin["test"]["accuracy"]), 100 * (r["test"]["agreement"] - twin["test"]["agreement"])))
+            out.append(
+                (
+                    r,
+                    100 * (r["test"]["accuracy"] - twin["test"]["accuracy"]),
+                    100 * (r["test"]["agreement"] - twin["test"]["agreement"]),
+                )
+            )
     return out
 
 
@@ -162,7 +198,11 @@ def property_table(rows: list[dict], ks: list[int], arms: list[str]) -> str:
             sel = [(r, g) for r, g, _ in points if r["k"] == k and r["arm"] == arm]
             if sel:
                 means = [np.mean([r["cf_properties"][p] for r, _ in sel]) for p in PROPERTIES]
-                lines.append(f"{k:>3} {arm:9} {len(sel):>2} " + " ".join(f"{m:11.3f}" for m in means) + f" {np.mean([g for _, g in sel]):+9.2f}")
+                lines.append(
+                    f"{k:>3} {arm:9} {len(sel):>2} "
+                    + " ".join(f"{m:11.3f}" for m in means)
+                    + f" {np.mean([g for _, g in sel]):+9.2f}"
+                )
     return "\n".join(lines)
 
 
@@ -185,8 +225,10 @@ def correlation_table(rows: list[dict]) -> str:
 
     acc = np.array([g for _, g, _ in points])
     agr = np.array([g for _, _, g in points])
-    lines = [f"{len(points)} runs (seed, k, arm) with counterfactuals, paired with KD; {len(groups)} budgets (seed, k)",
-             f"{'property':21} {'spearman acc':>16} {'pearson acc':>16} {'within-budget':>14} {'spearman agreement':>19}"]
+    lines = [
+        f"{len(points)} runs (seed, k, arm) with counterfactuals, paired with KD; {len(groups)} budgets (seed, k)",
+        f"{'property':21} {'spearman acc':>16} {'pearson acc':>16} {'within-budget':>14} {'spearman agreement':>19}",
+    ]
 
     def fmt(res) -> str:
         return "           n/a" if not np.isfinite(res[0]) else f"{res[0]:+6.2f} (p={res[1]:.3f})"
@@ -197,13 +239,20 @@ def correlation_table(rows: list[dict]) -> str:
             lines.append(f"{name:21} (constant: {x[0]:.3f})")
             continue
         xc, ac = centred(x), centred(acc)
-        within = stats.spearmanr(xc, ac)[0] if np.ptp(xc) > 0 and np.ptp(ac) > 0 else float("nan")  # nan: one arm per budget
-        lines.append(f"{name:21} {fmt(stats.spearmanr(x, acc)):>16} {fmt(stats.pearsonr(x, acc)) if np.ptp(acc) > 0 else 'n/a':>16} "
-                     f"{within:+14.2f} {fmt(stats.spearmanr(x, agr)) if np.ptp(agr) > 0 else 'n/a':>19}")
+        within = (
+            stats.spearmanr(xc, ac)[0] if np.ptp(xc) > 0 and np.ptp(ac) > 0 else float("nan")
+        )  # nan: one arm per budget
+        lines.append(
+            f"{name:21} {fmt(stats.spearmanr(x, acc)):>16} {fmt(stats.pearsonr(x, acc)) if np.ptp(acc) > 0 else 'n/a':>16} "
+            f"{within:+14.2f} {fmt(stats.spearmanr(x, agr)) if np.ptp(agr) > 0 else 'n/a':>19}"
+        )
     return "\n".join(lines)
 
 
 def summary_extra(rows: list[dict], ks: list[int], arms: list[str]) -> str:
-    return ("\ncounterfactual properties (means over seeds; acc gain = paired accuracy - KD, points)\n" + property_table(rows, ks, arms)
-            + "\n\nwhich properties predict the gain over KD (accuracy and agreement, points; rho, r)\n" + correlation_table(rows))
-
+    return (
+        "\ncounterfactual properties (means over seeds; acc gain = paired accuracy - KD, points)\n"
+        + property_table(rows, ks, arms)
+        + "\n\nwhich properties predict the gain over KD (accuracy and agreement, points; rho, r)\n"
+        + correlation_table(rows)
+    )

@@ -44,7 +44,9 @@ def reference_loop(teacher, tok, student, train, test, *, steps, batch_size, lr,
         order = rng.permutation(len(texts))
         for i in range(0, len(order), batch_size):
             idx = order[i : i + batch_size]
-            enc = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            enc = tok(
+                [texts[j] for j in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            )
             with torch.no_grad():
                 t_logits = teacher(**enc).logits
             s_logits = student(**enc).logits
@@ -64,7 +66,13 @@ def reference_loop(teacher, tok, student, train, test, *, steps, batch_size, lr,
         preds = []
         with torch.no_grad():
             for i in range(0, len(test), 32):
-                enc = tok([e.text for e in test[i : i + 32]], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+                enc = tok(
+                    [e.text for e in test[i : i + 32]],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                )
                 preds.append(student(**enc).logits.argmax(-1))
         acc = float((torch.cat(preds).numpy() == np.array([e.label for e in test])).mean())
         accs.append(acc)
@@ -95,7 +103,12 @@ def step_profile(student, tok, texts, labels, *, freeze: bool, repeats: int = 20
         if r >= 3:
             t_f, t_b, t_o = t_f + b - a, t_b + c - b, t_o + d - c
     n = repeats
-    return {"forward_ms": 1e3 * t_f / n, "backward_ms": 1e3 * t_b / n, "update_ms": 1e3 * t_o / n, "seq_len": enc["input_ids"].shape[1]}
+    return {
+        "forward_ms": 1e3 * t_f / n,
+        "backward_ms": 1e3 * t_b / n,
+        "update_ms": 1e3 * t_o / n,
+        "seq_len": enc["input_ids"].shape[1],
+    }
 
 
 def matmul_rate(m: int, k: int, n: int, repeats: int = 50) -> float:
@@ -123,7 +136,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (1 is faster and far steadier on a shared 2-core box)")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads (1 is faster and far steadier on a shared 2-core box)"
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -141,9 +156,21 @@ def main() -> None:
     train = list(sample(data, args.k, args.seed).examples)
 
     cfg = DistillConfig(
-        data=data_cfg, teacher=args.teacher, k=args.k, seed=args.seed, recipe="kd", save_model=False,
-    ).with_overrides({"train.max_steps": args.steps, "train.batch_size": 8, "train.learning_rate": args.lr, "train.warmup_ratio": 0.1,
-      "student.derive.source": "minilm-l6"})
+        data=data_cfg,
+        teacher=args.teacher,
+        k=args.k,
+        seed=args.seed,
+        recipe="kd",
+        save_model=False,
+    ).with_overrides(
+        {
+            "train.max_steps": args.steps,
+            "train.batch_size": 8,
+            "train.learning_rate": args.lr,
+            "train.warmup_ratio": 0.1,
+            "student.derive.source": "minilm-l6",
+        }
+    )
 
     results = {}
     # 1. codistill, cold signal cache (fresh CODISTILL_HOME): teacher signals computed inside the timing
@@ -153,15 +180,27 @@ def main() -> None:
         session.data(data_cfg)  # data loading is outside every timing, as for the reference
         t = time.perf_counter()
         cold = distill(cfg, session=session)
-        results["codistill_cold"] = {"seconds": time.perf_counter() - t, "accuracy": cold.metrics["test"]["accuracy"], "timings": cold.timings}
+        results["codistill_cold"] = {
+            "seconds": time.perf_counter() - t,
+            "accuracy": cold.metrics["test"]["accuracy"],
+            "timings": cold.timings,
+        }
         # 2. codistill, warm (what a sweep sees after its first run: same teacher, same texts)
         t = time.perf_counter()
         warm = distill(cfg, session=session)
-        results["codistill_warm"] = {"seconds": time.perf_counter() - t, "accuracy": warm.metrics["test"]["accuracy"], "timings": warm.timings}
+        results["codistill_warm"] = {
+            "seconds": time.perf_counter() - t,
+            "accuracy": warm.metrics["test"]["accuracy"],
+            "timings": warm.timings,
+        }
         # 3. codistill without freezing embeddings (the embedding-update cost, measured)
         t = time.perf_counter()
         unfrozen = distill(cfg.with_overrides({"student.freeze_embeddings": False}), session=session)
-        results["codistill_warm_unfrozen"] = {"seconds": time.perf_counter() - t, "accuracy": unfrozen.metrics["test"]["accuracy"], "timings": unfrozen.timings}
+        results["codistill_warm_unfrozen"] = {
+            "seconds": time.perf_counter() - t,
+            "accuracy": unfrozen.metrics["test"]["accuracy"],
+            "timings": unfrozen.timings,
+        }
 
     # 4. reference loop (teacher + student loaded outside the timing, like codistill's session)
     tok = load_tokenizer(args.teacher)
@@ -172,7 +211,19 @@ def main() -> None:
 
     reinit_head(base, args.seed)
     t = time.perf_counter()
-    ref_acc, evals = reference_loop(teacher, tok, base, train, data.test, steps=args.steps, batch_size=8, lr=args.lr, warmup=0.1, max_length=128, seed=args.seed)
+    ref_acc, evals = reference_loop(
+        teacher,
+        tok,
+        base,
+        train,
+        data.test,
+        steps=args.steps,
+        batch_size=8,
+        lr=args.lr,
+        warmup=0.1,
+        max_length=128,
+        seed=args.seed,
+    )
     results["reference"] = {"seconds": time.perf_counter() - t, "accuracy": ref_acc, "epoch_evaluations": evals}
 
     # 5. where the time goes: one student step, and the FLOP floor
@@ -183,7 +234,9 @@ def main() -> None:
     for _ in range(3):  # interleaved rounds, median per phase: robust to other jobs on the machine
         for freeze in (True, False):
             rounds[freeze].append(step_profile(student, tok, texts, labels, freeze=freeze))
-    prof_frozen, prof_full = ({k: float(np.median([r[k] for r in rounds[f]])) for k in rounds[f][0]} for f in (True, False))
+    prof_frozen, prof_full = (
+        {k: float(np.median([r[k] for r in rounds[f]])) for k in rounds[f][0]} for f in (True, False)
+    )
     enc = tok(texts, truncation=True, max_length=128)
     mean_tokens = float(np.mean([len(x) for x in enc["input_ids"]]))
     tokens_per_step_padded = int(prof_frozen["seq_len"]) * 8
@@ -200,15 +253,25 @@ def main() -> None:
 
     ref, cw, cc = results["reference"], results["codistill_warm"], results["codistill_cold"]
     print(json.dumps(results, indent=2, default=float))
-    print(f"\nreference loop       {ref['seconds']:7.1f}s  test acc {ref['accuracy']:.4f}  ({ref['epoch_evaluations']} epoch evaluations)")
-    print(f"codistill (cold)     {cc['seconds']:7.1f}s  test acc {cc['accuracy']:.4f}  speed-up {ref['seconds'] / cc['seconds']:.1f}x")
-    print(f"codistill (warm)     {cw['seconds']:7.1f}s  test acc {cw['accuracy']:.4f}  speed-up {ref['seconds'] / cw['seconds']:.1f}x")
+    print(
+        f"\nreference loop       {ref['seconds']:7.1f}s  test acc {ref['accuracy']:.4f}  ({ref['epoch_evaluations']} epoch evaluations)"
+    )
+    print(
+        f"codistill (cold)     {cc['seconds']:7.1f}s  test acc {cc['accuracy']:.4f}  speed-up {ref['seconds'] / cc['seconds']:.1f}x"
+    )
+    print(
+        f"codistill (warm)     {cw['seconds']:7.1f}s  test acc {cw['accuracy']:.4f}  speed-up {ref['seconds'] / cw['seconds']:.1f}x"
+    )
     uf = results["codistill_warm_unfrozen"]
     print(f"codistill (warm, trainable embeddings) {uf['seconds']:7.1f}s  test acc {uf['accuracy']:.4f}")
     for name, p in results["step_profile"].items():
-        print(f"step ({name:20s}) forward {p['forward_ms']:.1f} ms  backward {p['backward_ms']:.1f} ms  update {p['update_ms']:.1f} ms  (seq {p['seq_len']})")
+        print(
+            f"step ({name:20s}) forward {p['forward_ms']:.1f} ms  backward {p['backward_ms']:.1f} ms  update {p['update_ms']:.1f} ms  (seq {p['seq_len']})"
+        )
     fl = results["flops"]
-    print(f"FLOP floor: {fl['student_train_flops_per_step'] / 1e9:.2f} GFLOP/step at {fl['matmul_gflops_measured']:.1f} GFLOP/s = {fl['floor_ms_per_step']:.1f} ms/step, {fl['floor_seconds_for_steps']:.2f}s for {args.steps} steps")
+    print(
+        f"FLOP floor: {fl['student_train_flops_per_step'] / 1e9:.2f} GFLOP/step at {fl['matmul_gflops_measured']:.1f} GFLOP/s = {fl['floor_ms_per_step']:.1f} ms/step, {fl['floor_seconds_for_steps']:.2f}s for {args.steps} steps"
+    )
 
 
 if __name__ == "__main__":

@@ -74,15 +74,28 @@ def run(trainer_cls, base, features, tc, pad_id: int, alpha: float, lora) -> dic
     rss_before = status_mb("VmRSS")
     reset_peak_rss()
     with tempfile.TemporaryDirectory() as work:
-        trainer = trainer_cls(model=student, args=tc.trainer_arguments(work, len(features), disable_tqdm=True), train_dataset=features,
-                              data_collator=ExplanationCollator(pad_id), alpha=alpha, callbacks=[Clock()])
+        trainer = trainer_cls(
+            model=student,
+            args=tc.trainer_arguments(work, len(features), disable_tqdm=True),
+            train_dataset=features,
+            data_collator=ExplanationCollator(pad_id),
+            alpha=alpha,
+            callbacks=[Clock()],
+        )
         out = trainer.train()
     peak = status_mb("VmHWM")
     wall = [b[0] - a[0] for a, b in zip(stamps, stamps[1:])]
     cpu = [b[1] - a[1] for a, b in zip(stamps, stamps[1:])]
-    return {"steps": len(wall), "wall_s_per_step": round(sum(wall) / len(wall), 2), "cpu_s_per_step": round(sum(cpu) / len(cpu), 2),
-            "cpu_s_steps": [round(c, 2) for c in cpu], "peak_rss_training_mb": round(peak), "peak_above_start_mb": round(peak - rss_before),
-            "train_loss": round(float(out.training_loss), 5), "load_average": round(os.getloadavg()[0], 1)}
+    return {
+        "steps": len(wall),
+        "wall_s_per_step": round(sum(wall) / len(wall), 2),
+        "cpu_s_per_step": round(sum(cpu) / len(cpu), 2),
+        "cpu_s_steps": [round(c, 2) for c in cpu],
+        "peak_rss_training_mb": round(peak),
+        "peak_above_start_mb": round(peak - rss_before),
+        "train_loss": round(float(out.training_loss), 5),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
 
 
 def main() -> None:
@@ -96,7 +109,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=96)
     ap.add_argument("--lora-dropout", type=float, default=0.05)
-    ap.add_argument("--variants", default="response,full", help="response: the library's loss; full: the previous full-logits loss")
+    ap.add_argument(
+        "--variants", default="response,full", help="response: the library's loss; full: the previous full-logits loss"
+    )
     args = ap.parse_args()
 
     from codistill.data import load_task
@@ -111,11 +126,23 @@ def main() -> None:
     t0 = time.process_time()
     base = None
     for mode in args.modes.split(","):
-        config = ExplainDistillConfig.from_dict({
-            "explanations": args.explanations, "student": args.student, "mode": mode, "k": args.k, "seed": args.seed,
-            "lora": {"r": 8, "dropout": args.lora_dropout},
-            "train": {"max_steps": args.steps, "batch_size": args.batch_size, "learning_rate": 1e-3, "max_length": args.max_length, "logging_steps": 1000},
-        })
+        config = ExplainDistillConfig.from_dict(
+            {
+                "explanations": args.explanations,
+                "student": args.student,
+                "mode": mode,
+                "k": args.k,
+                "seed": args.seed,
+                "lora": {"r": 8, "dropout": args.lora_dropout},
+                "train": {
+                    "max_steps": args.steps,
+                    "batch_size": args.batch_size,
+                    "learning_rate": 1e-3,
+                    "max_length": args.max_length,
+                    "logging_steps": 1000,
+                },
+            }
+        )
         source, records, _ = load_explanations(config.explanations)
         data = load_task(source.data)
         _, shots, train_records = training_records(config, source, records, data)
@@ -124,16 +151,42 @@ def main() -> None:
             base = load_student(config.student)
             if base.config.pad_token_id is None:
                 base.config.pad_token_id = tokenizer.pad_token_id
-            print(json.dumps({"load_cpu_s": round(time.process_time() - t0, 1), "rss_loaded_mb": round(status_mb("VmRSS"))}), flush=True)
+            print(
+                json.dumps(
+                    {"load_cpu_s": round(time.process_time() - t0, 1), "rss_loaded_mb": round(status_mb("VmRSS"))}
+                ),
+                flush=True,
+            )
         tc = config.train.with_overrides({"seed": config.seed})
-        features = build_features(tokenizer, train_records, mode, config.prompts, list(data.task.label_names), [e.label for e in shots], tc.max_length)
+        features = build_features(
+            tokenizer,
+            train_records,
+            mode,
+            config.prompts,
+            list(data.task.label_names),
+            [e.label for e in shots],
+            tc.max_length,
+        )
         alpha = 1.0 if mode == "task" else config.alpha
         rows = sum(len(f["sequences"]) for f in features) / len(features) * args.batch_size
         for variant in args.variants.split(","):
             cls = ExplanationTrainer if variant == "response" else FullLogitsTrainer
             result = run(cls, base, features, tc, tokenizer.pad_token_id, alpha, config.lora)
-            print(json.dumps({"mode": mode, "variant": variant, "k": args.k, "batch_size": args.batch_size, "sequences_per_step": rows,
-                              "max_length": args.max_length, "lora_dropout": args.lora_dropout, **result}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "mode": mode,
+                        "variant": variant,
+                        "k": args.k,
+                        "batch_size": args.batch_size,
+                        "sequences_per_step": rows,
+                        "max_length": args.max_length,
+                        "lora_dropout": args.lora_dropout,
+                        **result,
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def timed(fn, batches: list[list[str]], warmup: int = 2) -> tuple[float, float]:
 
 
 def make_batches(texts: list[str], size: int, count: int) -> list[list[str]]:
-    return [texts[(i * size) % len(texts):(i * size) % len(texts) + size] for i in range(count)]
+    return [texts[(i * size) % len(texts) : (i * size) % len(texts) + size] for i in range(count)]
 
 
 def bench_model(name: str, texts: list[str], args: argparse.Namespace, rows: list[dict]) -> None:
@@ -62,11 +62,14 @@ def bench_model(name: str, texts: list[str], args: argparse.Namespace, rows: lis
         module = found.module.to(device)
 
         def run(batch: list[str]) -> None:
-            enc = found.tokenizer(batch, padding=True, truncation=True, max_length=found.max_length, return_tensors="pt")
+            enc = found.tokenizer(
+                batch, padding=True, truncation=True, max_length=found.max_length, return_tensors="pt"
+            )
             with torch.inference_mode():
                 module(*(enc[n].to(device) for n in found.input_names))
             if device == "cuda":
                 torch.cuda.synchronize()
+
         return run
 
     for batch_size in args.batch_sizes:
@@ -74,14 +77,36 @@ def bench_model(name: str, texts: list[str], args: argparse.Namespace, rows: lis
         for threads in thread_counts:
             torch.set_num_threads(threads)
             where = f"CPU {threads} thread{'s' if threads > 1 else ''}" + (" (under load)" if threads > 1 else "")
-            rows.append({"model": label, "runtime": "PyTorch fp32", "device": where, "batch": batch_size, **_pair(timed(torch_fn("cpu"), batches))})
+            rows.append(
+                {
+                    "model": label,
+                    "runtime": "PyTorch fp32",
+                    "device": where,
+                    "batch": batch_size,
+                    **_pair(timed(torch_fn("cpu"), batches)),
+                }
+            )
             for file, runtime in ((MODEL_FILE, "ONNX fp32"), (INT8_FILE, "ONNX int8")):
                 runner = OnnxClassifier(tmp / file, found.tokenizer, found.max_length, threads=threads)
-                rows.append({"model": label, "runtime": runtime, "device": where, "batch": batch_size,
-                             **_pair(timed(lambda b, r=runner: r.run(r.encode(b)), batches))})
+                rows.append(
+                    {
+                        "model": label,
+                        "runtime": runtime,
+                        "device": where,
+                        "batch": batch_size,
+                        **_pair(timed(lambda b, r=runner: r.run(r.encode(b)), batches)),
+                    }
+                )
         if torch.cuda.is_available():
-            rows.append({"model": label, "runtime": "PyTorch fp32", "device": torch.cuda.get_device_name(), "batch": batch_size,
-                         **_pair(timed(torch_fn("cuda"), batches, warmup=5))})
+            rows.append(
+                {
+                    "model": label,
+                    "runtime": "PyTorch fp32",
+                    "device": torch.cuda.get_device_name(),
+                    "batch": batch_size,
+                    **_pair(timed(torch_fn("cuda"), batches, warmup=5)),
+                }
+            )
             found.module.to("cpu")
         print(f"done {label} batch {batch_size}", flush=True)
 
@@ -92,7 +117,9 @@ def _pair(result: tuple[float, float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", required=True, help="Packaged name or model directory (repeatable).")
+    parser.add_argument(
+        "--model", action="append", required=True, help="Packaged name or model directory (repeatable)."
+    )
     parser.add_argument("--texts", required=True, help="jsonl with a text field (e.g. the SST-2 test split).")
     parser.add_argument("--n-texts", type=int, default=512)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])

@@ -46,10 +46,20 @@ def main() -> None:
     t0 = time.perf_counter()
     data_cfg = DataConfig(task="rotten_tomatoes")
     full = load_task(data_cfg)
-    data = dataclasses.replace(full, validation=subsample(full.validation, args.val, 0), test=subsample(full.test, args.test, 0), _fingerprint=None)
+    data = dataclasses.replace(
+        full,
+        validation=subsample(full.validation, args.val, 0),
+        test=subsample(full.test, args.test, 0),
+        _fingerprint=None,
+    )
     tcfg = TeacherConfig(
-        model="smollm2-135m-instruct", data=data_cfg, head="verbalizer", finetune=False, max_eval_examples=2,
-        verbalizer={"num_demonstrations": args.shots, "label_words": ["negative", "positive"]}, output_dir=str(out / "teacher"),
+        model="smollm2-135m-instruct",
+        data=data_cfg,
+        head="verbalizer",
+        finetune=False,
+        max_eval_examples=2,
+        verbalizer={"num_demonstrations": args.shots, "label_words": ["negative", "positive"]},
+        output_dir=str(out / "teacher"),
     )
     teacher = train_teacher(tcfg, data=data)
     timings = {"teacher_build": time.perf_counter() - t0}
@@ -60,12 +70,22 @@ def main() -> None:
     t1 = time.perf_counter()
     for seed in seeds:
         cfg = CounterfactualConfig(
-            data=data_cfg, k=max(ks), seed=seed, teacher=str(teacher.path), teacher_batch_size=16, progress=False,
-            report_similarity=False, output_dir=str(out / f"cf-s{seed}"),
+            data=data_cfg,
+            k=max(ks),
+            seed=seed,
+            teacher=str(teacher.path),
+            teacher_batch_size=16,
+            progress=False,
+            report_similarity=False,
+            output_dir=str(out / f"cf-s{seed}"),
             editor={"max_rounds": 3, "first_round": 4, "candidates_per_round": 4},
         )
         res = run_counterfactuals(cfg, echo=lambda *a: None)
-        cf_files[seed] = str(res.output_dir / "counterfactuals.jsonl") if (res.output_dir / "counterfactuals.jsonl").is_file() else None
+        cf_files[seed] = (
+            str(res.output_dir / "counterfactuals.jsonl")
+            if (res.output_dir / "counterfactuals.jsonl").is_file()
+            else None
+        )
         if cf_files[seed] is None:  # keep the records we got in a file of our own
             cf_files[seed] = str(write_counterfactuals(out / f"cf-s{seed}.jsonl", res.records))
         print(f"seed {seed}: {len(res.records)} verified counterfactuals of {max(ks) // 2} originals")
@@ -78,13 +98,24 @@ def main() -> None:
         for seed in seeds:
             for cod in (False, True):
                 cfg = DistillConfig(
-                    data=data_cfg, teacher=str(teacher.path), k=k, seed=seed, cod=cod,
-                    counterfactuals=cf_files[seed] if cod else None, save_model=False,
+                    data=data_cfg,
+                    teacher=str(teacher.path),
+                    k=k,
+                    seed=seed,
+                    cod=cod,
+                    counterfactuals=cf_files[seed] if cod else None,
+                    save_model=False,
                 ).with_overrides([f"train.max_steps={args.steps}"])
                 m = distill(cfg, session=session, data=data).metrics
-                row = {"k": k, "seed": seed, "method": "kd+cod" if cod else "kd", "accuracy": m["test"]["accuracy"],
-                       "agreement": m["test"]["agreement"], "teacher_accuracy": m["test"]["teacher"]["accuracy"],
-                       "train_size": m["train_set"]["size"]}
+                row = {
+                    "k": k,
+                    "seed": seed,
+                    "method": "kd+cod" if cod else "kd",
+                    "accuracy": m["test"]["accuracy"],
+                    "agreement": m["test"]["agreement"],
+                    "teacher_accuracy": m["test"]["teacher"]["accuracy"],
+                    "train_size": m["train_set"]["size"],
+                }
                 rows.append(row)
                 print(json.dumps(row))
     timings["distill"] = time.perf_counter() - t2
@@ -94,8 +125,10 @@ def main() -> None:
     for k in ks:
         for method in ("kd", "kd+cod"):
             sel = [r for r in rows if r["k"] == k and r["method"] == method]
-            print(f"{k:<3}{method:<9}{statistics.mean(r['accuracy'] for r in sel):.3f}  {[round(r['accuracy'], 3) for r in sel]}   "
-                  f"{statistics.mean(r['agreement'] for r in sel):.3f}   {sel[0]['teacher_accuracy']:.3f}")
+            print(
+                f"{k:<3}{method:<9}{statistics.mean(r['accuracy'] for r in sel):.3f}  {[round(r['accuracy'], 3) for r in sel]}   "
+                f"{statistics.mean(r['agreement'] for r in sel):.3f}   {sel[0]['teacher_accuracy']:.3f}"
+            )
     print("timings (s):", {k: round(v) for k, v in timings.items()}, "total", round(time.perf_counter() - t0))
 
 

@@ -27,7 +27,9 @@ def mean_pooled(encoder, tokenizer, texts: list[str], max_length: int, batch_siz
     out = []
     with torch.no_grad():
         for i in range(0, len(texts), batch_size):
-            batch = tokenizer(texts[i : i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            batch = tokenizer(
+                texts[i : i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
             hidden = encoder(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             out.append(torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1))
@@ -81,8 +83,10 @@ def main() -> None:
                 scores.setdefault((kind, l2, k), []).append(agree)
                 print(f"{kind} l2={l2:g} k={k} seed={seed}: validation agreement {agree:.3f}", flush=True)
 
-    print(f"\nvalidation agreement with the teacher, %, mean over seeds {args.seeds} "
-          f"(teacher's majority label: {100 * majority:.1f}%)\n")
+    print(
+        f"\nvalidation agreement with the teacher, %, mean over seeds {args.seeds} "
+        f"(teacher's majority label: {100 * majority:.1f}%)\n"
+    )
     print(f"| features | L2 | {' | '.join(f'k={k}' for k in args.ks)} |")
     print("|---|---|" + "---|" * len(args.ks))
     for kind, l2 in itertools.product(kinds, args.l2):

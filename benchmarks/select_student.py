@@ -44,15 +44,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 200])
     parser.add_argument("--students", nargs="+", default=list(STUDENTS), choices=list(STUDENTS))
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--counterfactuals", default=None,
-                        help="counterfactual file pattern with {seed} (e.g. cf/s{seed}/counterfactuals.jsonl): the cells run "
-                        "KD+CoD in --cod-mode instead of KD")
+    parser.add_argument(
+        "--counterfactuals",
+        default=None,
+        help="counterfactual file pattern with {seed} (e.g. cf/s{seed}/counterfactuals.jsonl): the cells run "
+        "KD+CoD in --cod-mode instead of KD",
+    )
     parser.add_argument("--cod-mode", default="full", choices=["paper", "full", "multi"])
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--out", default="runs/select-student.jsonl")
-    parser.add_argument("--rank-by", choices=["agreement", "kl"], default="agreement",
-                        help="agreement (higher is better) or KL(teacher || student) (lower is better; label-free and, unlike "
-                        "agreement, not won by predicting the teacher's majority label on an imbalanced task such as CoLA)")
+    parser.add_argument(
+        "--rank-by",
+        choices=["agreement", "kl"],
+        default="agreement",
+        help="agreement (higher is better) or KL(teacher || student) (lower is better; label-free and, unlike "
+        "agreement, not won by predicting the teacher's majority label on an imbalanced task such as CoLA)",
+    )
     args = parser.parse_args()
 
     from codistill.data import DataConfig
@@ -66,21 +73,38 @@ def main() -> None:
     with open(args.out, "a", encoding="utf-8") as sink:
         for student, lr, steps, k, seed in itertools.product(args.students, args.lrs, args.steps, args.ks, args.seeds):
             cfg = DistillConfig(
-                data=data_cfg, teacher=args.teacher, recipe="kd", k=k, seed=seed, save_model=False,
+                data=data_cfg,
+                teacher=args.teacher,
+                recipe="kd",
+                k=k,
+                seed=seed,
+                save_model=False,
                 student=StudentConfig(**STUDENTS[student]),
-                cod=args.counterfactuals is not None, cod_mode=args.cod_mode,
+                cod=args.counterfactuals is not None,
+                cod_mode=args.cod_mode,
                 counterfactuals=args.counterfactuals.format(seed=seed) if args.counterfactuals else None,
-            ).with_overrides({
-                "train.max_steps": steps, "train.learning_rate": lr, "train.batch_size": args.batch_size,
-                "train.select_best": False, "train.max_length": args.max_length, "eval.test": False,
-            })
+            ).with_overrides(
+                {
+                    "train.max_steps": steps,
+                    "train.learning_rate": lr,
+                    "train.batch_size": args.batch_size,
+                    "train.select_best": False,
+                    "train.max_length": args.max_length,
+                    "eval.test": False,
+                }
+            )
             started = time.perf_counter()
             m = distill(cfg, session=session).metrics
             assert "test" not in m  # selection never sees the test split
             row = {
-                "student": student, "lr": lr, "steps": steps, "k": k, "seed": seed,
+                "student": student,
+                "lr": lr,
+                "steps": steps,
+                "k": k,
+                "seed": seed,
                 "validation_agreement": m["validation"]["agreement"],
-                "validation_kl": m["validation"]["kl_teacher_student"], "parameters": m["student_info"]["parameters"],
+                "validation_kl": m["validation"]["kl_teacher_student"],
+                "parameters": m["student_info"]["parameters"],
                 "seconds": round(time.perf_counter() - started, 1),
             }
             rows.append(row)
@@ -91,12 +115,15 @@ def main() -> None:
     metric = "validation_agreement" if args.rank_by == "agreement" else "validation_kl"
     sign = -1 if args.rank_by == "agreement" else 1  # sort best first
     bold = {"agreement": "**" if args.rank_by == "agreement" else "", "kl": "**" if args.rank_by == "kl" else ""}
-    print(f"\nranked by validation {args.rank_by} (mean over k and seeds); validation agreement % per k, then both means")
+    print(
+        f"\nranked by validation {args.rank_by} (mean over k and seeds); validation agreement % per k, then both means"
+    )
     print(f"\n| student | params | lr | steps | {' | '.join(f'k={k}' for k in args.ks)} | agreement | KL | s/run |")
     print("|---|---|---|---|" + "---|" * len(args.ks) + "---|---|---|")
     cells = {}
     for (student, lr, steps), group in itertools.groupby(
-        sorted(rows, key=lambda r: (r["student"], r["lr"], r["steps"])), key=lambda r: (r["student"], r["lr"], r["steps"])
+        sorted(rows, key=lambda r: (r["student"], r["lr"], r["steps"])),
+        key=lambda r: (r["student"], r["lr"], r["steps"]),
     ):
         cells[(student, lr, steps)] = list(group)
     for (student, lr, steps), group in sorted(cells.items(), key=lambda kv: sign * np.mean([r[metric] for r in kv[1]])):

@@ -23,9 +23,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 RUNS = {
     "rotten_tomatoes": TeacherConfig(),
-    "sst2": TeacherConfig(data=DataConfig(task="sst2", data_dir=str(SHARED / "sst2")), max_train_examples=5000).with_overrides(
-        ["train.epochs=2"]
-    ),
+    "sst2": TeacherConfig(
+        data=DataConfig(task="sst2", data_dir=str(SHARED / "sst2")), max_train_examples=5000
+    ).with_overrides(["train.epochs=2"]),
 }
 
 

@@ -40,7 +40,9 @@ def main() -> None:
     model, tokenizer, _ = load_scorer(args.teacher, num_labels=data.num_labels)
     model.eval()
     variants = {"fp32 (exact)": model}
-    variants["dynamic int8"] = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    variants["dynamic int8"] = torch.ao.quantization.quantize_dynamic(
+        copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
+    )
     variants["bf16"] = copy.deepcopy(model).to(torch.bfloat16)  # what verify.screen_dtype=bf16 uses
 
     class Autocast(torch.nn.Module):  # the alternative: fp32 weights, bf16 matmuls under torch.autocast
@@ -53,7 +55,9 @@ def main() -> None:
                 return self.inner(**inputs)
 
     variants["bf16 autocast"] = Autocast(model)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(texts)} test texts, max_length {args.max_length}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(texts)} test texts, max_length {args.max_length}"
+    )
     exact = None
     print("| teacher | texts/s | agreement with exact (test) | accuracy (test) |\n|---|---|---|---|")
     for name, m in variants.items():
@@ -63,7 +67,10 @@ def main() -> None:
         labels = np.asarray(logits, dtype=np.float32).argmax(-1)
         exact = labels if exact is None else exact
         gold = np.array([e.label for e in data.test][: len(texts)])
-        print(f"| {name} | {len(texts) / seconds:.1f} | {100 * (labels == exact).mean():.2f}% | {100 * (labels == gold).mean():.2f}% |", flush=True)
+        print(
+            f"| {name} | {len(texts) / seconds:.1f} | {100 * (labels == exact).mean():.2f}% | {100 * (labels == gold).mean():.2f}% |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SHARED_DATA = Path(os.environ.get("CODISTILL_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("CODISTILL_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 
 POSITIVE = ["good", "great", "excellent", "wonderful", "brilliant", "charming", "funny", "moving"]
 NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "weak", "slow"]

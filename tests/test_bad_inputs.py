@@ -62,10 +62,23 @@ def world(tiny_models, tmp_path_factory):
     shutil.copy(root / "data" / "test.jsonl", root / "same" / "train.jsonl")
     shutil.copy(root / "data" / "test.jsonl", root / "same" / "test.jsonl")
     (root / "conflicts").mkdir()  # every training text has both labels
-    write_jsonl(root / "conflicts" / "train.jsonl", [{"text": f"text {i}", "label": lab} for i in range(5) for lab in (0, 1)])
+    write_jsonl(
+        root / "conflicts" / "train.jsonl", [{"text": f"text {i}", "label": lab} for i in range(5) for lab in (0, 1)]
+    )
     shutil.copy(root / "data" / "test.jsonl", root / "conflicts" / "test.jsonl")
-    write_jsonl(root / "cf.jsonl", [{"original_id": "a", "counterfactual_text": "bad", "counterfactual_label": 0, "original_text": "good",
-                                     "original_label": 1, "teacher_label_original": 1}])
+    write_jsonl(
+        root / "cf.jsonl",
+        [
+            {
+                "original_id": "a",
+                "counterfactual_text": "bad",
+                "counterfactual_label": 0,
+                "original_text": "good",
+                "original_label": 1,
+                "teacher_label_original": 1,
+            }
+        ],
+    )
     return root
 
 
@@ -110,7 +123,10 @@ CASES = [
     (["distill", "--teacher", "three-labels", *D, "-k", "4"], "teacher three-labels has 3 labels, the task has 2"),
     (["distill", "--teacher", "truncated", *D, "-k", "4"], "truncated or damaged"),
     (["distill", "--teacher", "nosuch", *D, "-k", "4"], "unknown model 'nosuch'"),
-    (["distill", "--teacher", "teacher", "--student", "three-labels", *D, "-k", "4"], "student three-labels has 3 labels"),
+    (
+        ["distill", "--teacher", "teacher", "--student", "three-labels", *D, "-k", "4"],
+        "student three-labels has 3 labels",
+    ),
     (["evaluate", "--student", "MISSING"], "unknown model 'MISSING'"),
     (["evaluate", "--student", "models/student"], "model path not found"),
     (["evaluate", "--student", "teacher"], "--teacher is required"),
@@ -131,9 +147,31 @@ CASES = [
     (["distill", "--teacher", "teacher", "--recipe", "nope"], "recipe"),
     (["counterfactuals"], "no teacher"),
     (["counterfactuals", "--generator", "nope", "--teacher", "teacher"], "generator"),
-    (["counterfactuals", "--generator", "openai", "--teacher", "teacher", "--set", f"openai.api_key_env={KEY}"], "looks like an API key"),
-    (["counterfactuals", "--generator", "openai", "--model", "gpt-5", "--max-budget", "1", "--base-url", "http://127.0.0.1:9/v1",
-      "--teacher", "teacher", *D, "-k", "4", "-o", "cf-out"], "no known price for model 'gpt-5'"),
+    (
+        ["counterfactuals", "--generator", "openai", "--teacher", "teacher", "--set", f"openai.api_key_env={KEY}"],
+        "looks like an API key",
+    ),
+    (
+        [
+            "counterfactuals",
+            "--generator",
+            "openai",
+            "--model",
+            "gpt-5",
+            "--max-budget",
+            "1",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--teacher",
+            "teacher",
+            *D,
+            "-k",
+            "4",
+            "-o",
+            "cf-out",
+        ],
+        "no known price for model 'gpt-5'",
+    ),
     (["counterfactuals-report", "missing.jsonl"], "counterfactual file not found"),
     (["report", "missing.jsonl"], "results file not found"),
     (["report", "cfgdir"], "results file not found"),
@@ -152,9 +190,15 @@ CASES = [
     (["explain-distill", "--config", "ed.cfg"], "nonsense_key"),
     (["data", "sample", "-k", "4", *D, "-o", "/dev/stdout"], "not a regular file"),
     (["evaluate", "--student", "teacher", "--teacher", "teacher", "-o", "/dev/stdout"], "not a regular file"),
-    (["counterfactuals", "--generator", "openai", "--base-url", "not a url", "--teacher", "teacher", *D], "must be an http(s) URL"),
+    (
+        ["counterfactuals", "--generator", "openai", "--base-url", "not a url", "--teacher", "teacher", *D],
+        "must be an http(s) URL",
+    ),
     (["data", "show", "--task", "local", "--data-dir", "same"], "dropped 20 rows whose text is in the test split"),
-    (["data", "show", "--task", "local", "--data-dir", "conflicts"], "dropped 10 rows whose text has conflicting labels"),
+    (
+        ["data", "show", "--task", "local", "--data-dir", "conflicts"],
+        "dropped 10 rows whose text has conflicting labels",
+    ),
 ]
 
 
@@ -183,10 +227,15 @@ def test_csv_with_a_byte_order_mark_loads(world, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["splits"]["pool"]["size"] > 0
 
 
-@pytest.mark.parametrize("error", [
-    RuntimeError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'),
-    OSError(28, "No space left on device"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError(
+            'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'
+        ),
+        OSError(28, "No space left on device"),
+    ],
+)
 def test_a_full_disk_is_one_line_exit_2(monkeypatch, capsys, error):
     from codistill.cli import data as data_cli
 

@@ -18,7 +18,13 @@ def run(capsys, *args):
 def test_version_and_help(capsys):
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.startswith("codistill ")
-    for command in (["--help"], ["data", "--help"], ["data", "sample", "--help"], ["teacher", "--help"], ["models", "--help"]):
+    for command in (
+        ["--help"],
+        ["data", "--help"],
+        ["data", "sample", "--help"],
+        ["teacher", "--help"],
+        ["models", "--help"],
+    ):
         code, out, _ = run(capsys, *command)
         assert code == 0 and "Usage:" in out
 
@@ -27,10 +33,26 @@ def test_data_show_and_sample(capsys, sentiment_dir, tmp_path):
     code, out, _ = run(capsys, "data", "show", "--task", "local", "--data-dir", str(sentiment_dir), "--json")
     assert code == 0 and json.loads(out)["splits"]["test"]["size"] == 60
     target = tmp_path / "shots.jsonl"
-    code, out, _ = run(capsys, "data", "sample", "-k", "8", "--seed", "1", "--task", "local", "--data-dir", str(sentiment_dir), "-o", str(target))
+    code, out, _ = run(
+        capsys,
+        "data",
+        "sample",
+        "-k",
+        "8",
+        "--seed",
+        "1",
+        "--task",
+        "local",
+        "--data-dir",
+        str(sentiment_dir),
+        "-o",
+        str(target),
+    )
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     assert code == 0 and len(rows) == 8 and sum(r["label"] for r in rows) == 4
-    code, out, _ = run(capsys, "data", "sample", "-k", "8", "--seed", "1", "--cod", "--task", "local", "--data-dir", str(sentiment_dir))
+    code, out, _ = run(
+        capsys, "data", "sample", "-k", "8", "--seed", "1", "--cod", "--task", "local", "--data-dir", str(sentiment_dir)
+    )
     assert [json.loads(line)["id"] for line in out.splitlines()] == [r["id"] for r in rows[:4]]
 
 
@@ -67,7 +89,20 @@ def test_print_config_round_trips(capsys, tmp_path):
 
 def test_console_script_entry_point(sentiment_dir):
     proc = subprocess.run(
-        [sys.executable, "-m", "codistill.cli", "data", "sample", "-k", "3", "--task", "local", "--data-dir", str(sentiment_dir)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "codistill.cli",
+            "data",
+            "sample",
+            "-k",
+            "3",
+            "--task",
+            "local",
+            "--data-dir",
+            str(sentiment_dir),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and proc.stderr.startswith("error: k=3") and "Traceback" not in proc.stderr

@@ -9,7 +9,9 @@ from codistill.teacher import TeacherConfig
 
 
 def test_yaml_round_trip_is_exact(tmp_path):
-    cfg = TeacherConfig().with_overrides(["data.task=sst2", "train.learning_rate=3e-5", "data.text_columns=[a, b]", "max_train_examples=500"])
+    cfg = TeacherConfig().with_overrides(
+        ["data.task=sst2", "train.learning_rate=3e-5", "data.text_columns=[a, b]", "max_train_examples=500"]
+    )
     assert TeacherConfig.from_yaml(cfg.to_yaml()) == cfg
     path = cfg.save(tmp_path / "t.yaml")
     assert TeacherConfig.from_yaml(path) == cfg
@@ -45,7 +47,9 @@ def test_fingerprint_tracks_values():
     a = TeacherConfig()
     assert a.fingerprint() == TeacherConfig().fingerprint()
     assert a.fingerprint() != a.with_overrides(["train.seed=1"]).fingerprint()
-    assert a.fingerprint(exclude={"output_dir"}) == a.with_overrides(["output_dir=/x"]).fingerprint(exclude={"output_dir"})
+    assert a.fingerprint(exclude={"output_dir"}) == a.with_overrides(["output_dir=/x"]).fingerprint(
+        exclude={"output_dir"}
+    )
 
 
 @pytest.mark.parametrize("word", ["None", "none", "null", "~", ""])

@@ -33,4 +33,6 @@ def test_sharded_prediction_in_one_process_is_the_plain_one(tiny_models):
     path = tiny_models("bert", num_layers=1)
     model, tok = load_classifier(path, num_labels=2), load_tokenizer(path)
     texts = ["good film", "a very bad and dull plot", "it was fine", "worst"]
-    np.testing.assert_array_equal(predict_logits(model, tok, texts, batch_size=2, sharded=True), predict_logits(model, tok, texts, batch_size=2))
+    np.testing.assert_array_equal(
+        predict_logits(model, tok, texts, batch_size=2, sharded=True), predict_logits(model, tok, texts, batch_size=2)
+    )

@@ -65,8 +65,20 @@ def test_sweep_output_file_and_failed_validation_leave_nothing(capsys, tmp_path)
     code, _, err = run(capsys, "sweep", "-o", plain)
     assert code == 2 and "is a file" in err and plain.read_text() == "x"
     out = tmp_path / "sweep"
-    code, _, err = run(capsys, "sweep", "-o", out, "--set", "tasks=[{task: local, data_dir: " + str(tmp_path / "missing") + "}]",
-                       "--set", "ks=[4]", "--set", "seeds=[0]", "--set", "recipes=[kd]")
+    code, _, err = run(
+        capsys,
+        "sweep",
+        "-o",
+        out,
+        "--set",
+        "tasks=[{task: local, data_dir: " + str(tmp_path / "missing") + "}]",
+        "--set",
+        "ks=[4]",
+        "--set",
+        "seeds=[0]",
+        "--set",
+        "recipes=[kd]",
+    )
     assert code == 2 and "not found" in err
     assert not (out / "sweep.yaml").exists() and not out.exists()
 
@@ -83,9 +95,18 @@ def test_gitignore_covers_every_default_output_folder():
     ignore = Path(__file__).parents[1] / ".gitignore"
     if not ignore.is_file():
         pytest.skip("not a source checkout")
-    entries = {line.strip().strip("/") for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")}
-    defaults = [cf_default(CounterfactualConfig()), distill_default(DistillConfig(teacher="t")), Path(SweepConfig().output_dir),
-                Path("runs/demo"), Path("report"), Path("students/minilm-l6-2l"), Path("teachers/x")]
+    entries = {
+        line.strip().strip("/") for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")
+    }
+    defaults = [
+        cf_default(CounterfactualConfig()),
+        distill_default(DistillConfig(teacher="t")),
+        Path(SweepConfig().output_dir),
+        Path("runs/demo"),
+        Path("report"),
+        Path("students/minilm-l6-2l"),
+        Path("teachers/x"),
+    ]
     assert all(p.parts[0] in entries for p in defaults), [str(p) for p in defaults if p.parts[0] not in entries]
     assert not (Path(__file__).parents[1] / "None").exists()
 
@@ -162,7 +183,9 @@ def test_commands_refuse_a_codistill_folder_of_another_kind(capsys, tmp_path):
         assert code == 2 and "not student)" in err
     code, _, err = run(capsys, "explain", "--teacher", teacher, "-o", sweep)
     assert code == 2 and "(kind sweep, not explain)" in err
-    assert (teacher / "model.safetensors").read_text() == "weights" and (sweep / "results.jsonl").read_text() == '{"id": "r1"}\n'
+    assert (teacher / "model.safetensors").read_text() == "weights" and (
+        sweep / "results.jsonl"
+    ).read_text() == '{"id": "r1"}\n'
 
 
 def test_explain_refuses_a_non_empty_user_folder(capsys, tmp_path):
@@ -179,7 +202,19 @@ def test_teacher_force_rerun_keeps_a_users_file_in_its_folder(capsys, tiny_model
     model = tiny_models("bert", head=False)
     capsys.readouterr()
     out = tmp_path / "teacher"
-    args = ["teacher", "--model", model, "--task", "local", "--data-dir", sentiment_dir, "--set", "train.max_steps=1", "-o", out]
+    args = [
+        "teacher",
+        "--model",
+        model,
+        "--task",
+        "local",
+        "--data-dir",
+        sentiment_dir,
+        "--set",
+        "train.max_steps=1",
+        "-o",
+        out,
+    ]
     assert run(capsys, *args)[0] == 0
     (out / "MY_NOTES.txt").write_text("my notes")
     code, _, err = run(capsys, *args, "--force")
@@ -190,12 +225,16 @@ def test_teacher_force_rerun_keeps_a_users_file_in_its_folder(capsys, tiny_model
 def test_named_files_that_merely_look_like_ours_are_refused(capsys, sentiment_dir, tmp_path):
     lookalike = tmp_path / "shots.jsonl"
     lookalike.write_text('{"id": "a", "text": "my text", "label": 1, "label_name": "positive"}\n')
-    code, _, err = run(capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", lookalike)
+    code, _, err = run(
+        capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", lookalike
+    )
     assert code == 2 and "was not written by codistill" in err
     assert lookalike.read_text().startswith('{"id": "a", "text": "my text"')
     record = tmp_path / "eval.json"
     record.write_text('{"student": "my student", "split": "test", "accuracy": 0.99}')
     code, _, err = run(capsys, "evaluate", "--student", tmp_path / "missing", "-o", record)
     assert code == 2 and "was not written by codistill" in err and "0.99" in record.read_text()
-    code, _, err = run(capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", "/dev/stdout")
+    code, _, err = run(
+        capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", "/dev/stdout"
+    )
     assert code == 2 and "not a regular file" in err

@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def quickstart() -> str:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Python quickstart"):]
+    section = text[text.index("## Python quickstart") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 
-def _data_config(data: Any = None, *, label_names: Any = None, text_column: str = "text", label_column: str = "label") -> Any:
+def _data_config(
+    data: Any = None, *, label_names: Any = None, text_column: str = "text", label_column: str = "label"
+) -> Any:
     from codistill.data import DataConfig
 
     config = data if data is not None else DataConfig()
@@ -30,20 +32,49 @@ def _data_config(data: Any = None, *, label_names: Any = None, text_column: str 
     return config.model_copy(update=update)
 
 
-def load_texts(train: Any, labels: Any = None, *, test: Any = None, test_labels: Any = None, validation: Any = None,
-               validation_labels: Any = None, unlabeled: Any = None, label_names: Any = None, text_column: str = "text",
-               label_column: str = "label") -> Any:
+def load_texts(
+    train: Any,
+    labels: Any = None,
+    *,
+    test: Any = None,
+    test_labels: Any = None,
+    validation: Any = None,
+    validation_labels: Any = None,
+    unlabeled: Any = None,
+    label_names: Any = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> Any:
     """Your own texts as a :class:`~codistill.data.TaskData` (training texts in ``pool``)."""
     from codistill.data.owned import load_owned
 
     config = _data_config(label_names=label_names, text_column=text_column, label_column=label_column)
-    return load_owned(config, train=train, labels=labels, test=test, test_labels=test_labels, validation=validation,
-                      validation_labels=validation_labels, unlabeled=unlabeled)
+    return load_owned(
+        config,
+        train=train,
+        labels=labels,
+        test=test,
+        test_labels=test_labels,
+        validation=validation,
+        validation_labels=validation_labels,
+        unlabeled=unlabeled,
+    )
 
 
-def generate_counterfactuals(train: Any, labels: Any = None, *, teacher: str | Path, per_original: int = 1, generator: str = "editor",
-                             output_dir: str | Path | None = None, label_names: Any = None, text_column: str = "text",
-                             label_column: str = "label", config: Any = None, **overrides: Any) -> list[Any]:
+def generate_counterfactuals(
+    train: Any,
+    labels: Any = None,
+    *,
+    teacher: str | Path,
+    per_original: int = 1,
+    generator: str = "editor",
+    output_dir: str | Path | None = None,
+    label_names: Any = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    config: Any = None,
+    **overrides: Any,
+) -> list[Any]:
     """Teacher-verified counterfactuals for *every* text given (a list of ``CounterfactualRecord``).
 
     ``per_original`` > 1 keeps that many diverse ones per text (for ``cod_mode="multi"``);
@@ -55,9 +86,17 @@ def generate_counterfactuals(train: Any, labels: Any = None, *, teacher: str | P
 
     data = load_texts(train, labels, label_names=label_names, text_column=text_column, label_column=label_column)
     cfg = config or CounterfactualConfig()
-    cfg = cfg.model_copy(update={"teacher": str(teacher), "per_original": per_original, "generator": generator, "progress": False,
-                                 "data": _data_config(cfg.data, label_names=data.task.label_names, text_column=text_column,
-                                                      label_column=label_column)})
+    cfg = cfg.model_copy(
+        update={
+            "teacher": str(teacher),
+            "per_original": per_original,
+            "generator": generator,
+            "progress": False,
+            "data": _data_config(
+                cfg.data, label_names=data.task.label_names, text_column=text_column, label_column=label_column
+            ),
+        }
+    )
     if overrides:
         cfg = cfg.with_overrides(overrides)
     cfg = CounterfactualConfig.from_dict(cfg.to_dict())  # validated (e.g. the generator's name)
@@ -66,23 +105,50 @@ def generate_counterfactuals(train: Any, labels: Any = None, *, teacher: str | P
     return run_counterfactuals(cfg, data=data, originals=data.pool, write=write, echo=lambda *a, **k: None).records
 
 
-def train_teacher(train: Any, labels: Any = None, *, model: str | None = None, test: Any = None, test_labels: Any = None,
-                  validation: Any = None, validation_labels: Any = None, label_names: Any = None, text_column: str = "text",
-                  label_column: str = "label", config: Any = None, **overrides: Any) -> Any:
+def train_teacher(
+    train: Any,
+    labels: Any = None,
+    *,
+    model: str | None = None,
+    test: Any = None,
+    test_labels: Any = None,
+    validation: Any = None,
+    validation_labels: Any = None,
+    label_names: Any = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    config: Any = None,
+    **overrides: Any,
+) -> Any:
     """Fine-tune a teacher on your labelled texts; returns a ``TeacherResult`` (``.path`` is its folder)."""
     from codistill.teacher.config import TeacherConfig
     from codistill.teacher.finetune import train_teacher as finetune
 
-    data = load_texts(train, labels, test=test, test_labels=test_labels, validation=validation, validation_labels=validation_labels,
-                      label_names=label_names, text_column=text_column, label_column=label_column)
+    data = load_texts(
+        train,
+        labels,
+        test=test,
+        test_labels=test_labels,
+        validation=validation,
+        validation_labels=validation_labels,
+        label_names=label_names,
+        text_column=text_column,
+        label_column=label_column,
+    )
     cfg = config or TeacherConfig()
     if not data.validation:  # a teacher is selected on validation: carve it from the texts (class-stratified)
         from codistill.data.loading import carve_validation
 
         data.pool, data.validation = carve_validation(data.pool, data.num_labels, cfg.data, data.notes)
         data._fingerprint = None
-    cfg = cfg.model_copy(update={"model": model or cfg.model, "data": _data_config(cfg.data, label_names=data.task.label_names,
-                                                                      text_column=text_column, label_column=label_column)})
+    cfg = cfg.model_copy(
+        update={
+            "model": model or cfg.model,
+            "data": _data_config(
+                cfg.data, label_names=data.task.label_names, text_column=text_column, label_column=label_column
+            ),
+        }
+    )
     if overrides:
         cfg = cfg.with_overrides(overrides)
     return finetune(cfg, data=data)

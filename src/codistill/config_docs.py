@@ -79,9 +79,13 @@ def default_text(field: FieldInfo) -> str:
 
 def markdown_reference(sections: tuple[tuple[str, str], ...] = SECTIONS) -> str:
     """One table per config class (nested sections after their parent), every field described."""
-    out = ["# Configuration reference", "",
-           "Generated from the code (pydantic `Field` descriptions). Every key can be set in a YAML file "
-           "(`--config`), or on the command line as `--set section.key=value`.", ""]
+    out = [
+        "# Configuration reference",
+        "",
+        "Generated from the code (pydantic `Field` descriptions). Every key can be set in a YAML file "
+        "(`--config`), or on the command line as `--set section.key=value`.",
+        "",
+    ]
     seen: set[type[BaseModel]] = set()
     for title, dotted in sections:
         out += _class_tables(_import(dotted), title, seen)
@@ -93,8 +97,14 @@ def _class_tables(cls: type[BaseModel], title: str, seen: set[type[BaseModel]]) 
         return []
     seen.add(cls)
     doc = " ".join((cls.__doc__ or "").split())
-    lines = [f"## {title}", "", f"`{cls.__module__}.{cls.__name__}`" + (f": {doc}" if doc else ""), "",
-             "| key | type | default | description |", "|---|---|---|---|"]
+    lines = [
+        f"## {title}",
+        "",
+        f"`{cls.__module__}.{cls.__name__}`" + (f": {doc}" if doc else ""),
+        "",
+        "| key | type | default | description |",
+        "|---|---|---|---|",
+    ]
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in cls.model_fields.items():
         desc = " ".join((field.description or "").split()).replace("|", "\\|")
@@ -122,7 +132,9 @@ def commented_yaml(config: BaseModel, indent: int = 0) -> str:
             lines.append(commented_yaml(value, indent + 2).rstrip("\n"))
             continue
         dumped = value.model_dump(mode="json") if isinstance(value, BaseModel) else _jsonable(value)
-        text = yaml.safe_dump({name: dumped}, sort_keys=False, allow_unicode=True, default_flow_style=False).rstrip("\n")
+        text = yaml.safe_dump({name: dumped}, sort_keys=False, allow_unicode=True, default_flow_style=False).rstrip(
+            "\n"
+        )
         lines += [pad + line for line in text.splitlines()]
     return "\n".join(lines) + "\n"
 

@@ -45,7 +45,12 @@ def _wordpiece_tokenizer(words: Iterable[str]):
     )
     tok.decoder = decoders.WordPiece()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]"
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
     )
 
 
@@ -62,8 +67,11 @@ def _bytelevel_tokenizer(words: Iterable[str]):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=100_000, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False, min_frequency=1,
+        vocab_size=100_000,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+        min_frequency=1,
     )
     tok.train_from_iterator([" ".join(words)] * 2 + [w for w in words], trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
@@ -94,8 +102,13 @@ def tiny_config(arch: str, vocab_size: int, *, num_layers: int = 4, hidden: int 
 
         return DebertaV2Config(
             # position_buckets is accepted through the config kwargs; the stubbed signature omits it
-            **common, pad_token_id=0, relative_attention=True, position_buckets=16,  # type: ignore[call-arg]
-            pos_att_type=["p2c", "c2p"], max_relative_positions=32, position_biased_input=False,
+            **common,
+            pad_token_id=0,
+            relative_attention=True,
+            position_buckets=16,  # type: ignore[call-arg]
+            pos_att_type=["p2c", "c2p"],
+            max_relative_positions=32,
+            position_biased_input=False,
         )
     if arch == "mpnet":
         from transformers import MPNetConfig
@@ -147,7 +160,13 @@ def make_tiny_model(
 
 
 def make_tiny_sentence_encoder(
-    directory: str | Path, *, pooling: str = "mean", normalize: bool = False, num_layers: int = 2, hidden: int = 16, seed: int = 0,
+    directory: str | Path,
+    *,
+    pooling: str = "mean",
+    normalize: bool = False,
+    num_layers: int = 2,
+    hidden: int = 16,
+    seed: int = 0,
 ) -> Path:
     """A tiny random BERT saved as a sentence-transformers directory (``modules.json``,
     ``1_Pooling/config.json``, ``2_Normalize/`` when ``normalize``), like the packaged MiniLM."""

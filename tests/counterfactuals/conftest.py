@@ -24,8 +24,15 @@ def teacher() -> KeywordTeacher:
 def base_config(data_dir: Path, tmp_path: Path):
     from codistill.counterfactuals.config import CounterfactualConfig
 
-    return CounterfactualConfig.from_dict({
-        "data": {"task": "sst2", "data_dir": str(data_dir), "validation_size": 4},
-        "k": 16, "seed": 0, "teacher": "scripted", "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path / "out"),
-        "progress": False, "report_similarity": False,
-    })
+    return CounterfactualConfig.from_dict(
+        {
+            "data": {"task": "sst2", "data_dir": str(data_dir), "validation_size": 4},
+            "k": 16,
+            "seed": 0,
+            "teacher": "scripted",
+            "cache_dir": str(tmp_path / "cache"),
+            "output_dir": str(tmp_path / "out"),
+            "progress": False,
+            "report_similarity": False,
+        }
+    )

@@ -18,10 +18,32 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FLIPS = {"good": "bad", "bad": "good", "great": "awful", "awful": "great", "fun": "dull", "dull": "fun", "boring": "entertaining",
-         "entertaining": "boring", "love": "hate", "hate": "love", "loves": "hates", "hates": "loves", "terrible": "wonderful",
-         "brilliant": "tedious", "tedious": "brilliant", "charming": "tedious", "best": "worst", "worst": "best", "fine": "poor",
-         "poor": "fine", "weak": "fine", "wonderful": "terrible", "mess": "delight", "delight": "mess"}
+FLIPS = {
+    "good": "bad",
+    "bad": "good",
+    "great": "awful",
+    "awful": "great",
+    "fun": "dull",
+    "dull": "fun",
+    "boring": "entertaining",
+    "entertaining": "boring",
+    "love": "hate",
+    "hate": "love",
+    "loves": "hates",
+    "hates": "loves",
+    "terrible": "wonderful",
+    "brilliant": "tedious",
+    "tedious": "brilliant",
+    "charming": "tedious",
+    "best": "worst",
+    "worst": "best",
+    "fine": "poor",
+    "poor": "fine",
+    "weak": "fine",
+    "wonderful": "terrible",
+    "mess": "delight",
+    "delight": "mess",
+}
 
 
 def flip_input(body: dict) -> str:
@@ -33,10 +55,22 @@ def flip_input(body: dict) -> str:
 
 
 class FakeOpenAI:
-    def __init__(self, script, *, max_requests: int = 500, lifetime_s: float = 60.0, prompt_tokens: int = 100,
-                 completion_tokens: int = 10, usage: bool = True) -> None:
+    def __init__(
+        self,
+        script,
+        *,
+        max_requests: int = 500,
+        lifetime_s: float = 60.0,
+        prompt_tokens: int = 100,
+        completion_tokens: int = 10,
+        usage: bool = True,
+    ) -> None:
         self.script = script
-        self.prompt_tokens, self.completion_tokens, self.usage = prompt_tokens, completion_tokens, usage  # what the server reports
+        self.prompt_tokens, self.completion_tokens, self.usage = (
+            prompt_tokens,
+            completion_tokens,
+            usage,
+        )  # what the server reports
         self.models = [{"id": "gpt-4o", "object": "model", "owned_by": "test"}]
         self.max_requests = max_requests
         self.requests: list[dict] = []
@@ -66,7 +100,11 @@ class FakeOpenAI:
                 kind = action[0]
                 if kind == "status":
                     headers = action[2] if len(action) > 2 else {}
-                    return self._send(action[1], json.dumps({"error": {"message": f"scripted {action[1]}", "type": "x"}}).encode(), headers)
+                    return self._send(
+                        action[1],
+                        json.dumps({"error": {"message": f"scripted {action[1]}", "type": "x"}}).encode(),
+                        headers,
+                    )
                 if kind == "echo_auth":
                     message = f"invalid credentials: {self.headers.get('authorization')}"
                     return self._send(action[1], json.dumps({"error": {"message": message, "type": "auth"}}).encode())
@@ -82,12 +120,20 @@ class FakeOpenAI:
                 if kind == "echo_key":
                     text += " " + (self.headers.get("authorization") or "").split(" ")[-1]
                 reply = {
-                    "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": body.get("model", "x"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                    "id": f"chatcmpl-{n}",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body.get("model", "x"),
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    ],
                 }
                 if server.usage:
-                    reply["usage"] = {"prompt_tokens": server.prompt_tokens, "completion_tokens": server.completion_tokens,
-                                      "total_tokens": server.prompt_tokens + server.completion_tokens}
+                    reply["usage"] = {
+                        "prompt_tokens": server.prompt_tokens,
+                        "completion_tokens": server.completion_tokens,
+                        "total_tokens": server.prompt_tokens + server.completion_tokens,
+                    }
                 try:
                     self._send(200, json.dumps(reply).encode())
                 except (BrokenPipeError, ConnectionResetError):

@@ -10,7 +10,20 @@ import numpy as np
 
 from codistill.counterfactuals.text import words
 
-POSITIVE = {"good", "great", "fun", "brilliant", "charming", "love", "loves", "entertaining", "best", "wonderful", "fine", "delight"}
+POSITIVE = {
+    "good",
+    "great",
+    "fun",
+    "brilliant",
+    "charming",
+    "love",
+    "loves",
+    "entertaining",
+    "best",
+    "wonderful",
+    "fine",
+    "delight",
+}
 NEGATIVE = {"bad", "awful", "boring", "dull", "terrible", "hate", "hates", "worst", "tedious", "mess", "poor", "weak"}
 
 
@@ -53,17 +66,45 @@ class RefusingTeacher(KeywordTeacher):
 
 
 TRAIN = [
-    ("the film is good .", 1), ("a great and charming story .", 1), ("it is fun to watch .", 1), ("the acting is brilliant .", 1),
-    ("i love this movie .", 1), ("the plot is entertaining .", 1), ("she loves the story .", 1), ("the best film of the year .", 1),
-    ("it is a wonderful film .", 1), ("the cast is fine and the plot is good .", 1), ("a delight from start to finish .", 1),
-    ("the movie is not bad .", 1), ("it is n't boring .", 1), ("the story is good and fun .", 1), ("a charming film .", 1),
-    ("the film is great .", 1), ("this movie is entertaining .", 1), ("the acting is good .", 1), ("it is a good movie .", 1),
+    ("the film is good .", 1),
+    ("a great and charming story .", 1),
+    ("it is fun to watch .", 1),
+    ("the acting is brilliant .", 1),
+    ("i love this movie .", 1),
+    ("the plot is entertaining .", 1),
+    ("she loves the story .", 1),
+    ("the best film of the year .", 1),
+    ("it is a wonderful film .", 1),
+    ("the cast is fine and the plot is good .", 1),
+    ("a delight from start to finish .", 1),
+    ("the movie is not bad .", 1),
+    ("it is n't boring .", 1),
+    ("the story is good and fun .", 1),
+    ("a charming film .", 1),
+    ("the film is great .", 1),
+    ("this movie is entertaining .", 1),
+    ("the acting is good .", 1),
+    ("it is a good movie .", 1),
     ("the plot is fine .", 1),
-    ("the film is bad .", 0), ("a dull and boring story .", 0), ("it is awful to watch .", 0), ("the acting is terrible .", 0),
-    ("i hate this movie .", 0), ("the plot is tedious .", 0), ("he hates the story .", 0), ("the worst film of the year .", 0),
-    ("it is a terrible film .", 0), ("the cast is weak and the plot is poor .", 0), ("a mess from start to finish .", 0),
-    ("the movie is not good .", 0), ("it isn't fun .", 0), ("the story is dull and boring .", 0), ("a boring film .", 0),
-    ("the film is awful .", 0), ("this movie is tedious .", 0), ("the acting is bad .", 0), ("it is a bad movie .", 0),
+    ("the film is bad .", 0),
+    ("a dull and boring story .", 0),
+    ("it is awful to watch .", 0),
+    ("the acting is terrible .", 0),
+    ("i hate this movie .", 0),
+    ("the plot is tedious .", 0),
+    ("he hates the story .", 0),
+    ("the worst film of the year .", 0),
+    ("it is a terrible film .", 0),
+    ("the cast is weak and the plot is poor .", 0),
+    ("a mess from start to finish .", 0),
+    ("the movie is not good .", 0),
+    ("it isn't fun .", 0),
+    ("the story is dull and boring .", 0),
+    ("a boring film .", 0),
+    ("the film is awful .", 0),
+    ("this movie is tedious .", 0),
+    ("the acting is bad .", 0),
+    ("it is a bad movie .", 0),
     ("the plot is weak .", 0),
 ]
 TEST = [("a good film .", 1), ("a bad film .", 0), ("the plot is great .", 1), ("the plot is dull .", 0)]

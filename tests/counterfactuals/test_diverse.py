@@ -16,10 +16,10 @@ def test_signature_and_pick_by_position_then_word():
     assert edit_signature(original, "the film is bad and fun .") == (frozenset({3}), frozenset({"bad"}))
     assert edit_signature(original, "the film is not good and fun .")[0] == frozenset({3})  # insertion before "good"
     ranked = [
-        "the film is bad and fun .",          # best
-        "the film is awful and fun .",        # same position as the best, other word
-        "the film is bad and dull .",         # overlaps the best (position 3)
-        "the film is good and boring .",      # a new position
+        "the film is bad and fun .",  # best
+        "the film is awful and fun .",  # same position as the best, other word
+        "the film is bad and dull .",  # overlaps the best (position 3)
+        "the film is good and boring .",  # a new position
     ]
     assert pick_diverse(original, ranked, 1) == ranked[:1]
     assert pick_diverse(original, ranked, 2) == [ranked[0], ranked[3]]  # a disjoint position beats a new word
@@ -35,7 +35,11 @@ def test_editor_returns_m_diverse_verified_flips(base_config):
     for r in result.records:
         by_original.setdefault(r.original_id, []).append(r)
         # every record is a verified flip labelled by the teacher
-        assert r.counterfactual_label == int(teacher.probs([r.counterfactual_text])[0].argmax()) != r.teacher_label_original
+        assert (
+            r.counterfactual_label
+            == int(teacher.probs([r.counterfactual_text])[0].argmax())
+            != r.teacher_label_original
+        )
     assert max(len(v) for v in by_original.values()) == 3
     multi = [v for v in by_original.values() if len(v) > 1]
     assert len(multi) >= len(by_original) // 2

@@ -27,7 +27,12 @@ def test_lexicon_inflects_antonyms(lexicon):
 
 
 def test_article_agreement():
-    assert article_for("awful") == "an" and article_for("bad") == "a" and article_for("unique") == "a" and article_for("honest") == "an"
+    assert (
+        article_for("awful") == "an"
+        and article_for("bad") == "a"
+        and article_for("unique") == "a"
+        and article_for("honest") == "an"
+    )
 
 
 def _run(config, texts, teacher=None, **overrides):
@@ -45,7 +50,13 @@ def _run(config, texts, teacher=None, **overrides):
 
 
 def test_editor_flips_with_grammatical_minimal_edits(base_config):
-    texts = ["the film is good .", "it is n't boring .", "it isn't fun .", "she loves the story .", "a dull and boring story ."]
+    texts = [
+        "the film is good .",
+        "it is n't boring .",
+        "it isn't fun .",
+        "she loves the story .",
+        "a dull and boring story .",
+    ]
     outs, teacher = _run(base_config, texts)
     chosen = {o.original_id: o.chosen for o in outs}
     assert all(c is not None for c in chosen.values())
@@ -91,7 +102,9 @@ def test_editor_with_tiny_real_teacher_uses_saliency(base_config, tmp_path):
     path = make_tiny_model("bert", tmp_path / "tiny")
     verifier = TeacherVerifier(str(path), batch_size=16)
     texts = [t for t, _ in TRAIN[:6]]
-    sal = verifier.word_saliency(texts, [__import__("codistill.counterfactuals.text", fromlist=["tokenize"]).tokenize(t) for t in texts], [0] * 6)
+    sal = verifier.word_saliency(
+        texts, [__import__("codistill.counterfactuals.text", fromlist=["tokenize"]).tokenize(t) for t in texts], [0] * 6
+    )
     assert [len(s) for s in sal] == [len(t.split()) for t in texts]
     outs, _ = _run(base_config, texts, teacher=verifier, max_rounds=2)
     for out, text in zip(outs, texts):

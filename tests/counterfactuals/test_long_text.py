@@ -10,9 +10,11 @@ from test_editor import _run
 from codistill.counterfactuals.generators.long_text import stack_sizes, visible_tokens
 from codistill.counterfactuals.text import tokenize, words
 
-LONG = ("the film opens in a small town where the story is good . the cast is great and the music is charming . "
-        "the second act is fun and it never drags for a moment . the ending is wonderful and the photography is fine . "
-        "i would watch it again with my family next week .")
+LONG = (
+    "the film opens in a small town where the story is good . the cast is great and the music is charming . "
+    "the second act is fun and it never drags for a moment . the ending is wonderful and the photography is fine . "
+    "i would watch it again with my family next week ."
+)
 
 
 class TruncatingTeacher(KeywordTeacher):
@@ -22,7 +24,7 @@ class TruncatingTeacher(KeywordTeacher):
     max_length = 20
 
     def tokenizer(self, texts, truncation=True, max_length=None, return_offsets_mapping=True):
-        offsets = [[(m.start(), m.end()) for m in re.finditer(r"\S+", t)][: max_length] for t in texts]
+        offsets = [[(m.start(), m.end()) for m in re.finditer(r"\S+", t)][:max_length] for t in texts]
         return {"offset_mapping": offsets}
 
     def score(self, text):
@@ -35,7 +37,9 @@ def test_stack_sizes_grow_with_length():
 
 
 def test_a_review_needing_several_edits_is_flipped_by_stacking(base_config):
-    assert len(words(LONG)) >= 40 and KeywordTeacher().score(LONG) >= 5  # five positive words: no pair of edits flips it
+    assert (
+        len(words(LONG)) >= 40 and KeywordTeacher().score(LONG) >= 5
+    )  # five positive words: no pair of edits flips it
     (out,), teacher = _run(base_config, [LONG], max_edit_fraction=0.08)
     assert out.chosen is not None, out.failures
     assert out.chosen.label == 0 == int(teacher.probs([out.chosen.text])[0].argmax())

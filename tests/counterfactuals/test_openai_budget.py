@@ -46,8 +46,11 @@ def test_a_zero_usage_figure_is_no_usage_figure(base_config):
 def test_a_timed_out_call_counts_as_spent(base_config):
     # the first try times out (the server may still bill it); its retry would cross the cap
     with FakeOpenAI(lambda n, body: ("sleep", 1.5, None) if n == 0 else ("ok", None)) as srv:
-        cfg = openai_config(base_config, srv.url, **{**FLAT, "k": 2, "openai.timeout_s": 0.5, "openai.max_retries": 2,
-                                                      "max_budget_usd": 0.0015})
+        cfg = openai_config(
+            base_config,
+            srv.url,
+            **{**FLAT, "k": 2, "openai.timeout_s": 0.5, "openai.max_retries": 2, "max_budget_usd": 0.0015},
+        )
         result = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
     assert len(srv.requests) == 1 and result.records == []
     assert result.run["stopped_by_budget"] and result.run["ledger"]["cost_usd"] == pytest.approx(0.001)
@@ -83,8 +86,10 @@ def test_the_console_never_claims_a_stop_below_the_budget_the_ledger_exceeds():
     assert not any("before exceeding" in line for line in lines)
     assert any("$3.0000 spent, above the $0.0100 budget" in line for line in lines)
     within = spending_lines({"cost_usd": 0.004}, 0.01, "budget:exceeded ...")
-    assert within == ["stopped before exceeding the budget: spent $0.0040 of $0.0100 (the next call could have crossed it); "
-                      "rerun with a larger --max-budget to resume"]
+    assert within == [
+        "stopped before exceeding the budget: spent $0.0040 of $0.0100 (the next call could have crossed it); "
+        "rerun with a larger --max-budget to resume"
+    ]
 
 
 def test_the_cli_never_prints_a_claim_the_ledger_contradicts(data_dir, tmp_path, monkeypatch, capsys, tiny_models):
@@ -96,13 +101,38 @@ def test_the_cli_never_prints_a_claim_the_ledger_contradicts(data_dir, tmp_path,
     teacher = str(tiny_models("bert"))
     capsys.readouterr()
     with FakeOpenAI(lambda n, body: ("ok", None), prompt_tokens=3_000_000) as srv:
-        code = main(["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "--teacher", teacher, "--generator",
-                     "openai", "--base-url", srv.url, "--max-budget", "0.01", "-o", str(tmp_path / "cf"), "-q",
-                     "--set", "report_similarity=false", "--set", "data.validation_size=4"])
+        code = main(
+            [
+                "counterfactuals",
+                "--task",
+                "sst2",
+                "--data-dir",
+                str(data_dir),
+                "--k",
+                "8",
+                "--teacher",
+                teacher,
+                "--generator",
+                "openai",
+                "--base-url",
+                srv.url,
+                "--max-budget",
+                "0.01",
+                "-o",
+                str(tmp_path / "cf"),
+                "-q",
+                "--set",
+                "report_similarity=false",
+                "--set",
+                "data.validation_size=4",
+            ]
+        )
     out = capsys.readouterr().out
     assert code == 0 and len(srv.requests) == 1
     assert "before exceeding" not in out  # the ledger shows $7.50 on a $0.01 cap
-    assert "the ledger shows $7.5001 spent, above the $0.0100 budget" in out and "1 reply(ies) reported more tokens" in out
+    assert (
+        "the ledger shows $7.5001 spent, above the $0.0100 budget" in out and "1 reply(ies) reported more tokens" in out
+    )
 
 
 def test_one_budget_caps_every_run_of_a_command(base_config):
@@ -111,8 +141,17 @@ def test_one_budget_caps_every_run_of_a_command(base_config):
     budget = Budget(0.0025)
     with FakeOpenAI(lambda n, body: ("ok", None)) as srv:
         for seed in (0, 1, 2):
-            cfg = openai_config(base_config, srv.url, **{**FLAT, "seed": seed, "k": 8, "max_budget_usd": 0.0025,
-                                                          "output_dir": f"{base_config.output_dir}-{seed}"})
+            cfg = openai_config(
+                base_config,
+                srv.url,
+                **{
+                    **FLAT,
+                    "seed": seed,
+                    "k": 8,
+                    "max_budget_usd": 0.0025,
+                    "output_dir": f"{base_config.output_dir}-{seed}",
+                },
+            )
             run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet, budget=budget)
     assert len(srv.requests) == 2 and budget.spent == pytest.approx(0.002)
 
@@ -127,15 +166,30 @@ def test_a_sweep_spends_its_budget_once(base_config, monkeypatch):
     real = pipeline.run_counterfactuals
     monkeypatch.setattr(pipeline, "run_counterfactuals", lambda cfg, **kw: real(cfg, verifier=KeywordTeacher(), **kw))
     with FakeOpenAI(lambda n, body: ("ok", None)) as srv:
-        overrides = ["generator=openai", f"openai.base_url={srv.url}", "openai.backoff_s=0.01", "max_budget_usd=0.0025",
-                     "report_similarity=false", "progress=false", "data.validation_size=4", f"cache_dir={base_config.cache_dir}",
-                     *(f"{k}={v}" for k, v in FLAT.items())]
-        config = SweepConfig(tasks=[SweepTask(task="sst2", data_dir=base_config.data.data_dir)], ks=[8], seeds=[0, 1, 2],
-                             counterfactual_overrides=overrides, output_dir=base_config.output_dir)
+        overrides = [
+            "generator=openai",
+            f"openai.base_url={srv.url}",
+            "openai.backoff_s=0.01",
+            "max_budget_usd=0.0025",
+            "report_similarity=false",
+            "progress=false",
+            "data.validation_size=4",
+            f"cache_dir={base_config.cache_dir}",
+            *(f"{k}={v}" for k, v in FLAT.items()),
+        ]
+        config = SweepConfig(
+            tasks=[SweepTask(task="sst2", data_dir=base_config.data.data_dir)],
+            ks=[8],
+            seeds=[0, 1, 2],
+            counterfactual_overrides=overrides,
+            output_dir=base_config.output_dir,
+        )
         budget = sweep_budget(config)
         said: list[str] = []
         for seed in config.seeds:  # what plan() does: one counterfactual run per (task, seed, mode), one budget
-            prepare_counterfactuals(config, config.tasks[0], "scripted", seed, Path(config.output_dir), said.append, budget=budget)
+            prepare_counterfactuals(
+                config, config.tasks[0], "scripted", seed, Path(config.output_dir), said.append, budget=budget
+            )
     assert budget.limit == 0.0025 and len(srv.requests) == 2 and budget.spent == pytest.approx(0.002)
     assert sum("stopped by the sweep's --max-budget" in line for line in said) == 3
 
@@ -147,12 +201,25 @@ def test_explain_spends_one_cap_on_counterfactuals_and_rationales(tmp_path):
     from codistill.explanations.generate import generate_explanations
 
     with FakeOpenAI(lambda n, body: ("ok", None), usage=False) as srv:
-        cfg = ExplainConfig.from_dict({
-            "data": {"task": "sst2", "data_dir": str(write_data(tmp_path / "data")), "validation_size": 4}, "k": 4, "seeds": [0],
-            "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path / "explanations"), "progress": False, "source": "openai",
-            "max_budget_usd": 0.0025, "openai": {"base_url": srv.url, "backoff_s": 0.01, "price_input_per_mtok": 0.0,
-                                                  "price_output_per_mtok": 100.0, "max_tokens": 10},
-        })
+        cfg = ExplainConfig.from_dict(
+            {
+                "data": {"task": "sst2", "data_dir": str(write_data(tmp_path / "data")), "validation_size": 4},
+                "k": 4,
+                "seeds": [0],
+                "cache_dir": str(tmp_path / "cache"),
+                "output_dir": str(tmp_path / "explanations"),
+                "progress": False,
+                "source": "openai",
+                "max_budget_usd": 0.0025,
+                "openai": {
+                    "base_url": srv.url,
+                    "backoff_s": 0.01,
+                    "price_input_per_mtok": 0.0,
+                    "price_output_per_mtok": 100.0,
+                    "max_tokens": 10,
+                },
+            }
+        )
         result = generate_explanations(cfg, verifier=KeywordTeacher(), echo=quiet)
     assert len(srv.requests) == 2 and result.run["cost_usd"] == pytest.approx(0.002)
     assert result.run["stopped_by_budget"]

@@ -29,9 +29,17 @@ def broken_until_fixed(failure):
     return state, (lambda n, body: ("ok", None) if state["fixed"] else failure)
 
 
-@pytest.mark.parametrize("failure", [("status", 401), ("status", 403), ("status", 404), ("echo_key", None),
-                                     *(("garbage", body) for body in NOT_A_CHAT_COMPLETION)],
-                         ids=["401", "403", "404", "echoed-key", *(b.decode() for b in NOT_A_CHAT_COMPLETION)])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ("status", 401),
+        ("status", 403),
+        ("status", 404),
+        ("echo_key", None),
+        *(("garbage", body) for body in NOT_A_CHAT_COMPLETION),
+    ],
+    ids=["401", "403", "404", "echoed-key", *(b.decode() for b in NOT_A_CHAT_COMPLETION)],
+)
 def test_an_endpoint_failure_is_not_cached_and_the_rerun_calls_again(base_config, failure, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-CACHEsecret0123456789abcdef")  # what echo_key echoes
     state, script = broken_until_fixed(failure)
@@ -60,7 +68,9 @@ def test_a_parsed_reply_and_the_teachers_verdict_are_cached(base_config):
     assert len(srv.requests) == 2 and second.run["cached_outcomes"] == 2
 
 
-def test_cli_exits_2_naming_the_cause_when_every_call_failed_and_0_after_the_fix(data_dir, tmp_path, monkeypatch, capsys, tiny_models):
+def test_cli_exits_2_naming_the_cause_when_every_call_failed_and_0_after_the_fix(
+    data_dir, tmp_path, monkeypatch, capsys, tiny_models
+):
     from codistill.cli import main
 
     monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
@@ -68,13 +78,38 @@ def test_cli_exits_2_naming_the_cause_when_every_call_failed_and_0_after_the_fix
     teacher = str(tiny_models("bert"))
     state, script = broken_until_fixed(("status", 401))
     with FakeOpenAI(script) as srv:
-        args = ["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "4", "--teacher", teacher,
-                "--generator", "openai", "--base-url", srv.url, "-o", str(tmp_path / "cf"), "-q", "--set", "report_similarity=false",
-                "--set", "data.validation_size=4", "--set", "max_attempts=1"]
+        args = [
+            "counterfactuals",
+            "--task",
+            "sst2",
+            "--data-dir",
+            str(data_dir),
+            "--k",
+            "4",
+            "--teacher",
+            teacher,
+            "--generator",
+            "openai",
+            "--base-url",
+            srv.url,
+            "-o",
+            str(tmp_path / "cf"),
+            "-q",
+            "--set",
+            "report_similarity=false",
+            "--set",
+            "data.validation_size=4",
+            "--set",
+            "max_attempts=1",
+        ]
         capsys.readouterr()
         assert main(args) == 2
         errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
-        assert len(errors) == 1 and errors[0].startswith("error: every API call failed: api:http_401") and "(x2)" in errors[0]
+        assert (
+            len(errors) == 1
+            and errors[0].startswith("error: every API call failed: api:http_401")
+            and "(x2)" in errors[0]
+        )
         state["fixed"] = True
         assert main(args) == 0
     assert "wrote 2 counterfactuals" in capsys.readouterr().out

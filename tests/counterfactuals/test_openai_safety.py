@@ -51,7 +51,11 @@ def test_unpriced_model_with_a_budget_is_an_error_unless_prices_are_given(base_c
         result = run_counterfactuals(priced, verifier=KeywordTeacher(), echo=quiet)
         assert result.run["ledger"]["cost_usd"] == pytest.approx((100 * 1.0 + 10 * 2.0) / 1e6)
         said = []
-        run_counterfactuals(cfg.with_overrides({"max_budget_usd": None, "use_cache": False}), verifier=KeywordTeacher(), echo=said.append)
+        run_counterfactuals(
+            cfg.with_overrides({"max_budget_usd": None, "use_cache": False}),
+            verifier=KeywordTeacher(),
+            echo=said.append,
+        )
         assert any("no known price for model 'gpt-5'" in line for line in said)
 
 
@@ -104,5 +108,17 @@ def test_a_key_where_the_variable_name_belongs_is_refused_and_never_written(base
     from codistill.cli import main
 
     out = tmp_path / "cli-out"
-    code = main(["counterfactuals", "--generator", "openai", "--teacher", "t", "-o", str(out), "--set", f"openai.api_key_env={KEY}"])
+    code = main(
+        [
+            "counterfactuals",
+            "--generator",
+            "openai",
+            "--teacher",
+            "t",
+            "-o",
+            str(out),
+            "--set",
+            f"openai.api_key_env={KEY}",
+        ]
+    )
     assert code == 2 and not out.exists()

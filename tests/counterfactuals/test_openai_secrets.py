@@ -53,8 +53,9 @@ def echoing(n: int, body: dict):
     return ("echo_key", None) if n % 2 == 0 else ("ok", None)
 
 
-def test_a_reply_carrying_the_key_is_refused_and_the_key_reaches_no_file_and_no_console(data_dir, tmp_path, monkeypatch, capsys,
-                                                                                           tiny_models):
+def test_a_reply_carrying_the_key_is_refused_and_the_key_reaches_no_file_and_no_console(
+    data_dir, tmp_path, monkeypatch, capsys, tiny_models
+):
     from codistill.cli import main
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
@@ -62,9 +63,34 @@ def test_a_reply_carrying_the_key_is_refused_and_the_key_reaches_no_file_and_no_
     monkeypatch.setattr("codistill.counterfactuals.verify.TeacherVerifier", lambda *a, **k: KeywordTeacher())
     out = tmp_path / "cf"
     with FakeOpenAI(echoing) as srv:
-        code = main(["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "--teacher", str(tiny_models("bert")),
-                     "--generator", "openai", "--base-url", srv.url, "-o", str(out), "-q", "--set", "report_similarity=false",
-                     "--set", "data.validation_size=4", "--set", "openai.concurrency=1", "--set", "max_attempts=2"])
+        code = main(
+            [
+                "counterfactuals",
+                "--task",
+                "sst2",
+                "--data-dir",
+                str(data_dir),
+                "--k",
+                "8",
+                "--teacher",
+                str(tiny_models("bert")),
+                "--generator",
+                "openai",
+                "--base-url",
+                srv.url,
+                "-o",
+                str(out),
+                "-q",
+                "--set",
+                "report_similarity=false",
+                "--set",
+                "data.validation_size=4",
+                "--set",
+                "openai.concurrency=1",
+                "--set",
+                "max_attempts=2",
+            ]
+        )
     console = capsys.readouterr()
     assert code == 0, console.err
     assert "sample pairs:" in console.out  # the pair listing was printed, and holds no key
@@ -74,7 +100,9 @@ def test_a_reply_carrying_the_key_is_refused_and_the_key_reaches_no_file_and_no_
 
     records = read_counterfactuals(out / "counterfactuals.jsonl")
     failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
-    assert len(records) == 3 and sum(f["reason"] == "parse:secret" for f in failures) == 3  # refused, not redacted into the file
+    assert (
+        len(records) == 3 and sum(f["reason"] == "parse:secret" for f in failures) == 3
+    )  # refused, not redacted into the file
     assert not any("REDACTED" in r.counterfactual_text for r in records)
     stored = every_stored_byte(out, tmp_path / "home")
     assert any(p.suffix == ".arrow" for p in stored) and any(p.name == "config.yaml" for p in stored)
@@ -104,6 +132,7 @@ def test_explain_stores_no_echoed_key(monkeypatch, tmp_path):
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     out = tmp_path / "explanations"
+
     def script(n, body):  # rationales quote the text, then the key; critiques are prose, then the key
         user = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
         if "Quote at most" in user:
@@ -111,11 +140,21 @@ def test_explain_stores_no_echoed_key(monkeypatch, tmp_path):
         return ("echo_key", "Every phrase is quoted from the text and supports the label.")
 
     with FakeOpenAI(script) as srv:
-        cfg = ExplainConfig.from_dict({
-            "data": {"task": "sst2", "data_dir": str(write_data(tmp_path / "data")), "validation_size": 4}, "k": 4, "seeds": [0],
-            "eval_examples": 2, "cache_dir": str(tmp_path / "cache"), "output_dir": str(out), "progress": False, "source": "openai",
-            "critique": True, "counterfactuals": False, "openai": {"base_url": srv.url, "backoff_s": 0.01},
-        })
+        cfg = ExplainConfig.from_dict(
+            {
+                "data": {"task": "sst2", "data_dir": str(write_data(tmp_path / "data")), "validation_size": 4},
+                "k": 4,
+                "seeds": [0],
+                "eval_examples": 2,
+                "cache_dir": str(tmp_path / "cache"),
+                "output_dir": str(out),
+                "progress": False,
+                "source": "openai",
+                "critique": True,
+                "counterfactuals": False,
+                "openai": {"base_url": srv.url, "backoff_s": 0.01},
+            }
+        )
         result = generate_explanations(cfg, verifier=KeywordTeacher(), echo=quiet)
     assert result.records and all(r.rationale for r in result.records)  # the quoted evidence is kept
     assert all(r.critique is None for r in result.records)  # a critique echoing the key is refused

@@ -26,8 +26,14 @@ def test_editor_pipeline_outputs_and_cache(base_config):
     assert len(records) == len(first.records) >= 7  # 8 originals
     teacher = KeywordTeacher()
     for r in records:
-        assert r.generator == "editor" and r.original_text and r.teacher_probs_original and r.teacher_probs_counterfactual
-        assert r.counterfactual_label == int(teacher.probs([r.counterfactual_text])[0].argmax()) != r.teacher_label_original
+        assert (
+            r.generator == "editor" and r.original_text and r.teacher_probs_original and r.teacher_probs_counterfactual
+        )
+        assert (
+            r.counterfactual_label
+            == int(teacher.probs([r.counterfactual_text])[0].argmax())
+            != r.teacher_label_original
+        )
     import datasets
 
     ds = datasets.load_from_disk(str(out / "dataset"))
@@ -63,10 +69,30 @@ def test_cli_with_tiny_teacher(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
     teacher = make_tiny_model("bert", tmp_path / "teacher")
     out = tmp_path / "cf"
-    args = ["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "--teacher", str(teacher), "-o", str(out), "-q",
-            "--set", "report_similarity=false", "--set", "data.validation_size=4"]
+    args = [
+        "counterfactuals",
+        "--task",
+        "sst2",
+        "--data-dir",
+        str(data_dir),
+        "--k",
+        "8",
+        "--teacher",
+        str(teacher),
+        "-o",
+        str(out),
+        "-q",
+        "--set",
+        "report_similarity=false",
+        "--set",
+        "data.validation_size=4",
+    ]
     assert main(args) == 0
-    assert (out / "counterfactuals.jsonl").is_file() and (out / "failures.jsonl").is_file() and (out / "report.json").is_file()
+    assert (
+        (out / "counterfactuals.jsonl").is_file()
+        and (out / "failures.jsonl").is_file()
+        and (out / "report.json").is_file()
+    )
     assert (tmp_path / "home" / "counterfactuals" / "cache.sqlite").is_file()
     assert main(["counterfactuals-report", str(out / "counterfactuals.jsonl"), "-o", str(tmp_path / "r.json")]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["originals"] == 4
@@ -77,7 +103,18 @@ def test_cli_user_errors_are_one_line(data_dir, tmp_path, capsys, monkeypatch):
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    base = ["counterfactuals", "--task", "sst2", "--data-dir", str(data_dir), "--k", "8", "-o", str(tmp_path / "o"), "-q"]
+    base = [
+        "counterfactuals",
+        "--task",
+        "sst2",
+        "--data-dir",
+        str(data_dir),
+        "--k",
+        "8",
+        "-o",
+        str(tmp_path / "o"),
+        "-q",
+    ]
     assert main(base + ["--teacher", str(tmp_path / "nope")]) == 2
     assert main(base + ["--teacher", str(tmp_path), "--set", "generator=gpt"]) == 2
     assert main(base + ["--teacher", str(tmp_path), "--set", "selection=closest"]) == 2
@@ -90,8 +127,16 @@ def test_hf_chat_with_tiny_causal_lm(base_config, tmp_path):
     from codistill.testing import make_tiny_model
 
     lm = make_tiny_model("qwen2", tmp_path / "lm")
-    cfg = base_config.with_overrides({"generator": "hf-chat", "hf_chat.model": str(lm), "hf_chat.max_new_tokens": 6,
-                                      "hf_chat.num_candidates": 1, "max_attempts": 2, "k": 4})
+    cfg = base_config.with_overrides(
+        {
+            "generator": "hf-chat",
+            "hf_chat.model": str(lm),
+            "hf_chat.max_new_tokens": 6,
+            "hf_chat.num_candidates": 1,
+            "max_attempts": 2,
+            "k": 4,
+        }
+    )
     result = run_counterfactuals(cfg, verifier=KeywordTeacher(), echo=quiet)
     # a random LM writes junk: nothing may crash, every failure has a reason, every kept record is verified
     assert len(result.records) + len({f["original_id"] for f in result.failures if f["final"]}) == 2
@@ -147,8 +192,10 @@ def test_keep_unverified_never_writes_a_candidate_without_words(base_config):
     """keep_unverified writes the checked candidate that moved the teacher furthest; one that
     deleted every word (" . ") is no counterfactual however far it moved the teacher."""
     cfg = base_config.with_overrides({"keep_unverified": True})
-    fails = [Failure("e0", 1, "teacher:no_flip", candidate=" . ", teacher_probs=[0.4, 0.6]),
-             Failure("e0", 1, "teacher:no_flip", candidate="We kicked ourselves", teacher_probs=[0.7, 0.3])]
+    fails = [
+        Failure("e0", 1, "teacher:no_flip", candidate=" . ", teacher_probs=[0.4, 0.6]),
+        Failure("e0", 1, "teacher:no_flip", candidate="We kicked ourselves", teacher_probs=[0.7, 0.3]),
+    ]
     outcomes = {"e0": Outcome("e0", None, 1, 0.0, fails, meta={"teacher_label_original": 0})}
     records, _ = build_records(cfg, [Example("e0", "We kicked myself", 0)], outcomes)
     assert [(r.counterfactual_text, r.meta["verified"]) for r in records] == [("We kicked ourselves", False)]

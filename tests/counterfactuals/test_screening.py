@@ -46,7 +46,10 @@ def test_exact_teacher_vetoes_every_false_flip_of_the_screen(base_config):
     exact = KeywordTeacher()
     # the lie alone would keep counterfactuals the teacher never flips: the test can fail
     unscreened = _search(base_config, TEXTS, LyingScreen())
-    assert any(o.chosen and exact.probs([o.chosen.text])[0].argmax() == exact.probs([t])[0].argmax() for o, t in zip(unscreened, TEXTS))
+    assert any(
+        o.chosen and exact.probs([o.chosen.text])[0].argmax() == exact.probs([t])[0].argmax()
+        for o, t in zip(unscreened, TEXTS)
+    )
 
     screened = ScreenedVerifier(KeywordTeacher(), LyingScreen(), margin=0.1)
     outs = _search(base_config, TEXTS, screened)
@@ -74,8 +77,11 @@ def test_screen_flips_are_unconfirmed_until_picked_and_every_pick_is_exact():
     flips = screen.argmax(1) != np.array(labels)
     assert flips.any() and np.allclose(got[flips], screen[flips])  # the screen's word, for now
     # one job per original: its screened flips; every pick comes back confirmed by the exact teacher
-    jobs = [Confirmation(t, [(t2, list(map(float, got[j])), int(got[j].argmax()))], y)
-            for t, y, t2, j in zip(texts, labels, texts, range(len(texts))) if flips[j]]
+    jobs = [
+        Confirmation(t, [(t2, list(map(float, got[j])), int(got[j].argmax()))], y)
+        for t, y, t2, j in zip(texts, labels, texts, range(len(texts)))
+        if flips[j]
+    ]
     picks = pick_confirmed(screened, jobs, "smallest", 1)
     lied = [j for j in jobs if j.vetoed]
     assert lied and screened.stats["vetoed"] == len(lied) and 0 < screened.report()["veto_rate"] < 1
@@ -86,7 +92,10 @@ def test_screen_flips_are_unconfirmed_until_picked_and_every_pick_is_exact():
     assert all(not pick for job, pick in zip(jobs, picks) if job.vetoed)  # one flip each: a veto leaves nothing
     # without screening nothing is re-scored and the plain verifier is exact
     assert np.allclose(candidate_probs(exact, texts, labels), truth)
-    assert pick_confirmed(exact, [Confirmation("a", [("b", [0.2, 0.8], 1)], 0)], "smallest", 1)[0][0].probs == [0.2, 0.8]
+    assert pick_confirmed(exact, [Confirmation("a", [("b", [0.2, 0.8], 1)], 0)], "smallest", 1)[0][0].probs == [
+        0.2,
+        0.8,
+    ]
     with pytest.raises(ValueError):
         ScreenedVerifier(exact, LyingScreen(), margin=-0.1)
 
@@ -101,7 +110,9 @@ def test_margin_rescues_near_boundary_flips():
     screened = ScreenedVerifier(KeywordTeacher(), Unsure(), margin=0.1)
     got = candidate_probs(screened, texts, [1, 1])
     assert got.argmax(1).tolist() == [0, 1] and screened.stats["rescued"] == 1 and screened.stats["screen_flips"] == 0
-    assert candidate_probs(ScreenedVerifier(KeywordTeacher(), Unsure(), margin=0.0), texts, [1, 1]).argmax(1).tolist() == [1, 1]
+    assert candidate_probs(ScreenedVerifier(KeywordTeacher(), Unsure(), margin=0.0), texts, [1, 1]).argmax(
+        1
+    ).tolist() == [1, 1]
 
 
 @pytest.fixture
@@ -113,9 +124,16 @@ def test_bf16_screening_pipeline_is_exact_and_deterministic(base_config, tiny_te
     from codistill.counterfactuals.verify import TeacherVerifier
 
     def run(name, **verify):
-        cfg = base_config.with_overrides({"teacher": tiny_teacher, "k": 16, "cache_dir": str(tmp_path / name / "cache"),
-                                          "output_dir": str(tmp_path / name / "out"), "editor.max_rounds": 3,
-                                          **{f"verify.{k}": v for k, v in verify.items()}})
+        cfg = base_config.with_overrides(
+            {
+                "teacher": tiny_teacher,
+                "k": 16,
+                "cache_dir": str(tmp_path / name / "cache"),
+                "output_dir": str(tmp_path / name / "out"),
+                "editor.max_rounds": 3,
+                **{f"verify.{k}": v for k, v in verify.items()},
+            }
+        )
         return run_counterfactuals(cfg, echo=lambda *a, **k: None)
 
     first, second = run("a", screen_dtype="bf16"), run("b", screen_dtype="bf16")
@@ -130,8 +148,18 @@ def test_bf16_screening_pipeline_is_exact_and_deterministic(base_config, tiny_te
     plain = run("c")
     assert plain.run["screening"] is None and plain.run["cached_outcomes"] == 0
     # screened and exact outcomes never share cache entries
-    again = run_counterfactuals(base_config.with_overrides({"teacher": tiny_teacher, "k": 16, "cache_dir": str(tmp_path / "a" / "cache"),
-                                                            "output_dir": str(tmp_path / "d"), "editor.max_rounds": 3}), echo=lambda *a, **k: None)
+    again = run_counterfactuals(
+        base_config.with_overrides(
+            {
+                "teacher": tiny_teacher,
+                "k": 16,
+                "cache_dir": str(tmp_path / "a" / "cache"),
+                "output_dir": str(tmp_path / "d"),
+                "editor.max_rounds": 3,
+            }
+        ),
+        echo=lambda *a, **k: None,
+    )
     assert again.run["cached_outcomes"] == 0
 
 
@@ -142,7 +170,10 @@ def test_screening_copy_is_bf16_and_leaves_the_teacher_fp32(tiny_teacher):
 
     exact = TeacherVerifier(tiny_teacher)
     screen = exact.screening_copy("bf16")
-    assert next(screen.model.parameters()).dtype == torch.bfloat16 and next(exact.model.parameters()).dtype == torch.float32
+    assert (
+        next(screen.model.parameters()).dtype == torch.bfloat16
+        and next(exact.model.parameters()).dtype == torch.float32
+    )
     assert screen.tokenizer is exact.tokenizer and screen.max_length == exact.max_length
     texts = [t for t, _ in TRAIN[:8]]
     assert screen.probs(texts).shape == (8, 2) and screen.calls == 8 and exact.calls == 0
@@ -157,9 +188,13 @@ def test_saliency_comes_from_the_screen_unless_told_otherwise(tiny_teacher):
     texts = [t for t, _ in TRAIN[:4]]
     sal = ScreenedVerifier(exact, screen).word_saliency(texts, [tokenize(t) for t in texts], [0, 1, 0, 1])
     assert [len(s) for s in sal] == [len(t.split()) for t in texts] and screen.calls == 4 and exact.calls == 0
-    ScreenedVerifier(exact, screen, saliency_from_screen=False).word_saliency(texts, [tokenize(t) for t in texts], [0, 1, 0, 1])
+    ScreenedVerifier(exact, screen, saliency_from_screen=False).word_saliency(
+        texts, [tokenize(t) for t in texts], [0, 1, 0, 1]
+    )
     assert exact.calls == 4 and screen.calls == 4
-    assert not hasattr(ScreenedVerifier(KeywordTeacher(), LyingScreen()), "word_saliency")  # neither has it: the editor skips it
+    assert not hasattr(
+        ScreenedVerifier(KeywordTeacher(), LyingScreen()), "word_saliency"
+    )  # neither has it: the editor skips it
 
 
 def test_a_tie_on_the_screen_is_confirmed_even_at_margin_zero():
@@ -174,7 +209,9 @@ def test_a_tie_on_the_screen_is_confirmed_even_at_margin_zero():
     text = "the film is good ."
     # original labelled 1: the tie reads as a flip, which the exact teacher vetoes before it is kept
     got = candidate_probs(screened, [text], [1])
-    assert pick_confirmed(screened, [Confirmation("a film .", [(text, list(got[0]), int(got[0].argmax()))], 1)], "smallest", 1) == [[]]
+    assert pick_confirmed(
+        screened, [Confirmation("a film .", [(text, list(got[0]), int(got[0].argmax()))], 1)], "smallest", 1
+    ) == [[]]
     assert screened.stats["vetoed"] == 1
     # original labelled 0: the tie reads as no flip at margin 0, and is re-scored (an exact flip: a rescue)
     assert candidate_probs(screened, [text], [0]).argmax(1).tolist() == [1] and screened.stats["rescued"] == 1
@@ -214,5 +251,7 @@ def test_llm_search_falls_back_to_the_next_flip_when_the_exact_teacher_vetoes(ba
     assert [(f.attempt, f.reason) for f in out.failures if "vetoed" in f.detail] == [(1, "teacher:no_flip")]
     assert screened.stats["vetoed"] == 1 and req.feedback[0]["text"] == "the film is fine ."
     # the lie alone, unscreened, would have been kept at the first attempt
-    (lied,) = ScriptedProposer(cfg, [["the film is fine ."]]).search([Request(Example("e0", original, 1), 1, [0.1, 0.9])], ClaimsFlips())
+    (lied,) = ScriptedProposer(cfg, [["the film is fine ."]]).search(
+        [Request(Example("e0", original, 1), 1, [0.1, 0.9])], ClaimsFlips()
+    )
     assert lied.chosen is not None and lied.chosen.text == "the film is fine ."

@@ -52,7 +52,11 @@ def test_smallest_valid_candidate_wins(base_config, teacher):
 
 def test_choose_rules():
     original = "the film is good ."
-    flips = [("the film is bad .", [0.95, 0.05], 0), ("the film is not good .", [0.6, 0.4], 0), ("a bad , bad film .", [0.51, 0.49], 0)]
+    flips = [
+        ("the film is bad .", [0.95, 0.05], 0),
+        ("the film is not good .", [0.6, 0.4], 0),
+        ("a bad , bad film .", [0.51, 0.49], 0),
+    ]
     assert choose(original, flips, 0, "smallest").text == "the film is not good ."  # 1 word, nearer the boundary
     assert choose(original, flips, 0, "nearest_boundary").text == "a bad , bad film ."
     assert choose(original, flips, 0, "most_confident").text == "the film is bad ."  # highest p(new label)
@@ -61,17 +65,24 @@ def test_choose_rules():
 
 def test_three_selections_pick_different_flips(base_config, teacher):
     """One search, three rules: the same verified flips, three different winners (keyword teacher)."""
-    replies = {1: ["the film is not good .",  # 1 word, p(negative) ~0.6: nearest the boundary among 1-word flips
-                   "the film is bad .",  # 1 word, p(negative) ~0.9: the most confident flip
-                   "the film is not good , not bad ."]}  # 4 words, p(negative) ~0.53: nearest the boundary overall
+    replies = {
+        1: [
+            "the film is not good .",  # 1 word, p(negative) ~0.6: nearest the boundary among 1-word flips
+            "the film is bad .",  # 1 word, p(negative) ~0.9: the most confident flip
+            "the film is not good , not bad .",
+        ]
+    }  # 4 words, p(negative) ~0.53: nearest the boundary overall
     picked = {}
     for selection in ("smallest", "nearest_boundary", "most_confident"):
         gen = ScriptedGenerator(base_config.with_overrides({"selection": selection}), replies)
         (out,) = gen.search([_request(teacher)], teacher)
         assert out.valid_candidates == 3
         picked[selection] = out.chosen.text
-    assert picked == {"smallest": "the film is not good .", "nearest_boundary": "the film is not good , not bad .",
-                      "most_confident": "the film is bad ."}
+    assert picked == {
+        "smallest": "the film is not good .",
+        "nearest_boundary": "the film is not good , not bad .",
+        "most_confident": "the film is bad .",
+    }
 
 
 def test_a_flip_without_words_is_never_chosen():

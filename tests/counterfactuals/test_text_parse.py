@@ -36,7 +36,7 @@ def test_edit_measures():
     "raw, expected",
     [
         ('"the film is bad ."', "the film is bad ."),
-        ("Sure! Here is the modified sentence: \"the film is bad.\"", "the film is bad."),
+        ('Sure! Here is the modified sentence: "the film is bad."', "the film is bad."),
         ("Counterfactual: the film is bad .", "the film is bad ."),
         ("Here is the counterfactual:\nThe film is bad.", "The film is bad."),
         ("```\nthe film is bad .\n```", "the film is bad ."),

@@ -10,7 +10,16 @@ NAMES = ("negative", "positive")
 
 def test_resolver_accepts_ids_names_and_numeric_strings():
     r = LabelResolver(NAMES)
-    assert [r.resolve(v, "x") for v in (0, 1, "0", "1", "Positive", " negative ", 1.0, True)] == [0, 1, 0, 1, 1, 0, 1, 1]
+    assert [r.resolve(v, "x") for v in (0, 1, "0", "1", "Positive", " negative ", 1.0, True)] == [
+        0,
+        1,
+        0,
+        1,
+        1,
+        0,
+        1,
+        1,
+    ]
 
 
 @pytest.mark.parametrize("raw", [2, "2", "neutral", -1, "1.5"])
@@ -49,7 +58,9 @@ def test_sentiment140_drops_neutral_and_maps_four_to_positive():
 
 def test_yelp_polarity_is_direct_and_full_stars_maps_stars():
     task = get_task("yelp_polarity")
-    assert [e.label for e in task.sources["hub"].convert([{"text": "a", "label": 0}, {"text": "b", "label": 1}], "t", NAMES)] == [0, 1]
+    assert [
+        e.label for e in task.sources["hub"].convert([{"text": "a", "label": 0}, {"text": "b", "label": 1}], "t", NAMES)
+    ] == [0, 1]
     stars = [{"text": str(s), "label": s} for s in range(5)]  # yelp_review_full: label = stars - 1
     converted = task.sources["full_stars"].convert(stars, "t", NAMES)
     assert [(e.text, e.label) for e in converted] == [("0", 0), ("1", 0), ("3", 1), ("4", 1)]

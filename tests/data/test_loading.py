@@ -22,13 +22,20 @@ def test_splits_are_disjoint_and_validation_is_stratified(sentiment_dir):
 
 def test_split_seed_is_deterministic_and_matters(sentiment_dir):
     def ids(seed):
-        return [e.id for e in load_task(DataConfig(task="local", data_dir=str(sentiment_dir), split_seed=seed)).validation]
+        return [
+            e.id for e in load_task(DataConfig(task="local", data_dir=str(sentiment_dir), split_seed=seed)).validation
+        ]
+
     assert ids(0) == ids(0)
     assert ids(0) != ids(1)
 
 
 def test_cleaning_drops_duplicates_conflicts_and_test_leaks(tmp_path):
-    train = _rows(20) + [{"text": "text number 0", "label": 0}, {"text": "clash", "label": 0}, {"text": "clash", "label": 1}]
+    train = _rows(20) + [
+        {"text": "text number 0", "label": 0},
+        {"text": "clash", "label": 0},
+        {"text": "clash", "label": 1},
+    ]
     train += [{"text": "in test", "label": 1}]
     write_jsonl(tmp_path / "train.jsonl", train)
     write_jsonl(tmp_path / "test.jsonl", [{"text": "in test", "label": 1}, {"text": "other", "label": 0}])

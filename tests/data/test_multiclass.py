@@ -17,7 +17,11 @@ NAMES = ("city", "person", "number")
 def rows(n, seed, sizes=None):
     rng = random.Random(seed)
     sizes = sizes or [n // 3] * 3
-    return [{"text": f"row {seed} {lab} {i} {rng.random():.6f}", "label": NAMES[lab]} for lab, m in enumerate(sizes) for i in range(m)]
+    return [
+        {"text": f"row {seed} {lab} {i} {rng.random():.6f}", "label": NAMES[lab]}
+        for lab, m in enumerate(sizes)
+        for i in range(m)
+    ]
 
 
 @pytest.fixture
@@ -69,7 +73,10 @@ def test_nested_across_k_and_seeded(data):
 
 
 def test_the_extra_example_goes_to_classes_chosen_by_the_seed(data):
-    extras = {max(Counter(e.label for e in sample(data, 4, seed).examples).items(), key=lambda kv: kv[1])[0] for seed in range(12)}
+    extras = {
+        max(Counter(e.label for e in sample(data, 4, seed).examples).items(), key=lambda kv: kv[1])[0]
+        for seed in range(12)
+    }
     assert len(extras) > 1  # not always label 0
 
 

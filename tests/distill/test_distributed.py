@@ -52,8 +52,14 @@ def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_
     from codistill.distill import DistillConfig
 
     cfg = DistillConfig(
-        data=data_config, teacher=str(tiny_dir / "teacher"), student={"path": str(without_dropout(tiny_dir / "student", tmp_path / "student"))},
-        recipe="lwd", k=16, cod=True, counterfactuals=str(cf_file), output_dir="two",
+        data=data_config,
+        teacher=str(tiny_dir / "teacher"),
+        student={"path": str(without_dropout(tiny_dir / "student", tmp_path / "student"))},
+        recipe="lwd",
+        k=16,
+        cod=True,
+        counterfactuals=str(cf_file),
+        output_dir="two",
         keep_non_flips=True,  # the random tiny teacher flips nothing; the test needs pairs, not flips
     ).with_overrides(["train.max_steps=6", "train.batch_size=4", "train.logging_steps=3"])
     if importlib.util.find_spec("tensorboard"):
@@ -78,12 +84,17 @@ def test_distill_on_two_processes_matches_one_process(tiny_dir, data_config, cf_
     assert signals["computed"] > 0 and 0 <= 2 * signals["forwarded"] - signals["computed"] <= 8
 
     # one process, the same global batch: 4 per step x 2 accumulation steps
-    one_cfg = cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one"), "train.report_to": "none"})
+    one_cfg = cfg.with_overrides(
+        {"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one"), "train.report_to": "none"}
+    )
     one = distill(one_cfg, session=DistillSession()).metrics
     # both halves of the sharded signals were gathered and cached: the teacher does not run again
     assert one["signals"]["computed"] == 0 and one["signals"]["disk"] > 0
     assert one["distributed"]["processes"][0].pop("term_norm") == pytest.approx(norms[0], rel=1e-6)
-    assert one["distributed"] == {"world_size": 1, "processes": [{"steps": 6, "batches": 12, "examples": 48, "split_groups": 0}]}
+    assert one["distributed"] == {
+        "world_size": 1,
+        "processes": [{"steps": 6, "batches": 12, "examples": 48, "split_groups": 0}],
+    }
     a, b = load_file(tmp_path / "two" / "model.safetensors"), load_file(tmp_path / "one" / "model.safetensors")
     assert a.keys() == b.keys()
     for name in a:
@@ -101,9 +112,20 @@ def test_teacher_on_two_processes_matches_one_process(tiny_dir, data_config, tmp
     from codistill.teacher import TeacherConfig, train_teacher
 
     cfg = TeacherConfig(
-        data=data_config, model=str(without_dropout(tiny_dir / "teacher", tmp_path / "base")), max_train_examples=96, output_dir="two",
-    ).with_overrides(["train.batch_size=8", "train.epochs=1", "train.eval_steps=3", "train.eval_batch_size=16", "train.learning_rate=1e-3",
-      "train.logging_steps=3"])  # a logged loss is the mean over processes (an unlogged remainder would be the main process's)
+        data=data_config,
+        model=str(without_dropout(tiny_dir / "teacher", tmp_path / "base")),
+        max_train_examples=96,
+        output_dir="two",
+    ).with_overrides(
+        [
+            "train.batch_size=8",
+            "train.epochs=1",
+            "train.eval_steps=3",
+            "train.eval_batch_size=16",
+            "train.learning_rate=1e-3",
+            "train.logging_steps=3",
+        ]
+    )  # a logged loss is the mean over processes (an unlogged remainder would be the main process's)
     cfg.save(tmp_path / "teacher.yaml")
     proc = accelerate_launch(["teacher", "--config", "teacher.yaml"], tmp_path)
     assert sum(line.startswith("trained in") for line in proc.stdout.splitlines()) == 1  # the main process reports
@@ -112,7 +134,9 @@ def test_teacher_on_two_processes_matches_one_process(tiny_dir, data_config, tmp
     # 96 examples, 8 per process and step, 2 processes: 6 steps (not 12) for one epoch
     assert two["train_steps"] == 6 and [h["step"] for h in two["validation_history"]] == [3, 6]
 
-    one = train_teacher(cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one")})).metrics
+    one = train_teacher(
+        cfg.with_overrides({"train.gradient_accumulation_steps": 2, "output_dir": str(tmp_path / "one")})
+    ).metrics
     assert one["fingerprint"] != two["fingerprint"]  # the number of processes is part of the cache key
     assert one["train_steps"] == 6 and one["selected_step"] == two["selected_step"]
     a, b = load_file(tmp_path / "two" / "model.safetensors"), load_file(tmp_path / "one" / "model.safetensors")
@@ -143,7 +167,10 @@ def test_teacher_signals_are_computed_sharded_gathered_once_and_cached(tiny_dir,
     from codistill.distill.signals import TeacherSignals
     from codistill.models import load_scorer
 
-    texts = [f"the film was {w} and {v} {i}" for i, (w, v) in enumerate(zip(["good", "bad", "dull", "great"] * 50, ["slow", "fine"] * 100))]
+    texts = [
+        f"the film was {w} and {v} {i}"
+        for i, (w, v) in enumerate(zip(["good", "bad", "dull", "great"] * 50, ["slow", "fine"] * 100))
+    ]
     (tmp_path / "texts.txt").write_text("\n".join(texts))
     (tmp_path / "worker.py").write_text(SIGNALS_WORKER)
     model, tokenizer, fingerprint = load_scorer(str(tiny_dir / "teacher"), num_labels=2)
@@ -153,13 +180,28 @@ def test_teacher_signals_are_computed_sharded_gathered_once_and_cached(tiny_dir,
     TeacherSignals(model, tokenizer, fingerprint, 64, cache_dir=tmp_path / "cache1b").logits(texts[:50])
     shutil.rmtree(tmp_path / "cache1")
     (tmp_path / "cache1b").rename(tmp_path / "cache1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "worker.py",
-           str(tiny_dir / "teacher"), f"{tmp_path / 'cache0'},{tmp_path / 'cache1'}", str(tmp_path), "texts.txt"]
-    proc = subprocess.run(cmd, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "worker.py",
+        str(tiny_dir / "teacher"),
+        f"{tmp_path / 'cache0'},{tmp_path / 'cache1'}",
+        str(tmp_path),
+        "texts.txt",
+    ]
+    proc = subprocess.run(
+        cmd, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     for rank in (0, 1):  # every process holds every text's logits, equal to one process's
         np.testing.assert_allclose(np.load(tmp_path / f"logits{rank}.npy"), reference, atol=1e-5)
-    (disk0, computed0, forwarded0), (disk1, computed1, forwarded1) = (np.load(tmp_path / f"stats{r}.npy") for r in (0, 1))
+    (disk0, computed0, forwarded0), (disk1, computed1, forwarded1) = (
+        np.load(tmp_path / f"stats{r}.npy") for r in (0, 1)
+    )
     assert (disk0, disk1) == (0, 50) and computed0 == computed1 == 200 and forwarded0 == forwarded1 == 100
     # the main process stored all 200 once: a fresh one-process reader never runs the teacher
     again = TeacherSignals(model, tokenizer, fingerprint, 64, cache_dir=tmp_path / "cache0")

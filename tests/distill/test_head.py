@@ -9,8 +9,20 @@ from codistill.distill.head import fit_probe_head, head_features, output_layer, 
 from codistill.evaluation.fidelity import softmax
 from codistill.models import load_classifier, load_tokenizer
 
-TEXTS = ["good film", "bad film", "a great movie", "awful plot", "fine acting", "dull and bad", "great fun", "not good",
-         "the best", "the worst", "good good", "bad bad"]
+TEXTS = [
+    "good film",
+    "bad film",
+    "a great movie",
+    "awful plot",
+    "fine acting",
+    "dull and bad",
+    "great fun",
+    "not good",
+    "the best",
+    "the worst",
+    "good good",
+    "bad bad",
+]
 
 
 @pytest.mark.parametrize("arch", ["bert", "deberta-v2", "mpnet", "qwen2"])
@@ -68,10 +80,12 @@ def test_distill_fits_the_probe_on_the_training_texts_and_teacher_logits(base_co
     session = DistillSession()
     cfg = base_config.with_overrides(["save_model=false", "student.head_probe=true", "student.reinit_head=true"])
     first = distill(cfg, session=session).metrics
-    (texts, logits), = calls
+    ((texts, logits),) = calls
     assert first["head_probe"]["texts"] == len(texts) == first["train_set"]["size"]
     assert np.allclose(logits, session.teacher(cfg.teacher, None, True, 2).logits(texts))
     again = distill(cfg, session=session).metrics  # deterministic: the same seed gives the same run
     assert again["head_probe"] == first["head_probe"] and again["test"] == first["test"]
-    plain = distill(base_config.with_overrides(["save_model=false", "student.reinit_head=true"]), session=session).metrics
+    plain = distill(
+        base_config.with_overrides(["save_model=false", "student.reinit_head=true"]), session=session
+    ).metrics
     assert plain["head_probe"] is None and len(calls) == 2 and plain["test"] != first["test"]

@@ -48,7 +48,9 @@ def test_kd_is_forward_kl_times_t_squared():
 
 
 def test_reverse_kl_swaps_the_arguments():
-    assert make_loss("reverse_kl", temperature=2.0)(inputs(T, S)).item() == pytest.approx(4 * np_kl(S, T, 2.0), rel=1e-5)
+    assert make_loss("reverse_kl", temperature=2.0)(inputs(T, S)).item() == pytest.approx(
+        4 * np_kl(S, T, 2.0), rel=1e-5
+    )
 
 
 def test_ce_uses_the_given_label():
@@ -89,7 +91,9 @@ def test_masked_mse_ignores_padding():
 
 
 def shapes(**kw):
-    return ModelShapes(**{"student_layers": 2, "student_hidden": 8, "teacher_layers": 4, "teacher_hidden": 12, "num_labels": 2, **kw})
+    return ModelShapes(
+        **{"student_layers": 2, "student_hidden": 8, "teacher_layers": 4, "teacher_hidden": 12, "num_labels": 2, **kw}
+    )
 
 
 def hidden_inputs(b=3, t=5):
@@ -127,7 +131,9 @@ def test_hidden_projections_receive_gradients():
     assert len(same.projections) == 0
     x = hidden_inputs()
     x.student_hidden = tuple(torch.randn(3, 5, 12) for _ in range(3))
-    assert same(x).item() == pytest.approx(masked_mse(x.student_hidden[2], x.teacher_hidden[4], x.attention_mask).item())
+    assert same(x).item() == pytest.approx(
+        masked_mse(x.student_hidden[2], x.teacher_hidden[4], x.attention_mask).item()
+    )
 
 
 def test_hidden_token_matching_needs_one_tokenizer():
@@ -151,7 +157,12 @@ def test_ted_stage1_then_filters_train_with_the_student():
     term = make_loss("ted", filter_steps=20)
     term.build(shapes())
     x = hidden_inputs()
-    batch = {"input_ids": torch.zeros(3, 5, dtype=torch.long), "attention_mask": x.attention_mask, "labels": x.labels, "teacher_mask": x.teacher_mask}
+    batch = {
+        "input_ids": torch.zeros(3, 5, dtype=torch.long),
+        "attention_mask": x.attention_mask,
+        "labels": x.labels,
+        "teacher_mask": x.teacher_mask,
+    }
     with pytest.raises(RuntimeError):
         term(x)
     log = term.fit(batch, x.teacher_hidden, Student(), seed=0)
@@ -159,7 +170,9 @@ def test_ted_stage1_then_filters_train_with_the_student():
     assert all(not p.requires_grad for p in term.teacher_filters.parameters())
     loss = term(x)
     loss.backward()
-    assert all(f.filter.weight.grad is not None and f.filter.weight.grad.abs().sum() > 0 for f in term.student_filters.values())
+    assert all(
+        f.filter.weight.grad is not None and f.filter.weight.grad.abs().sum() > 0 for f in term.student_filters.values()
+    )
 
 
 def test_bad_terms_are_config_errors():

@@ -9,8 +9,13 @@ from tests.distill.conftest import NEG, POS
 
 
 def _rows(n, start=0):
-    return [{"text": f"the film was {(POS if i % 2 else NEG)[i % 12]} and {(POS if i % 2 else NEG)[(i + 3) % 12]} {i}",
-             "label": "positive" if i % 2 else "negative"} for i in range(start, start + n)]
+    return [
+        {
+            "text": f"the film was {(POS if i % 2 else NEG)[i % 12]} and {(POS if i % 2 else NEG)[(i + 3) % 12]} {i}",
+            "label": "positive" if i % 2 else "negative",
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def _write(path, rows):
@@ -21,9 +26,13 @@ def _write(path, rows):
 def _config(tiny_dir, tmp_path, **data):
     from codistill.distill import DistillConfig
 
-    return DistillConfig(data=data, teacher=str(tiny_dir / "teacher"), student={"path": str(tiny_dir / "student")},
-                         output_dir=str(tmp_path / "run"), keep_non_flips=True
-                         ).with_overrides(["train.max_steps=4", "train.batch_size=4", "train.select_best=true"])
+    return DistillConfig(
+        data=data,
+        teacher=str(tiny_dir / "teacher"),
+        student={"path": str(tiny_dir / "student")},
+        output_dir=str(tmp_path / "run"),
+        keep_non_flips=True,
+    ).with_overrides(["train.max_steps=4", "train.batch_size=4", "train.select_best=true"])
 
 
 def test_a_training_file_trains_on_exactly_its_texts(tiny_dir, tmp_path, monkeypatch):
@@ -43,9 +52,12 @@ def test_optional_test_validation_and_unlabeled(tiny_dir, tmp_path, monkeypatch)
     from codistill.distill import distill
 
     monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
-    files = {"train_file": _write(tmp_path / "train.jsonl", _rows(4)), "test_file": _write(tmp_path / "test.jsonl", _rows(6, 10)),
-             "validation_file": _write(tmp_path / "val.jsonl", _rows(4, 20)),
-             "unlabeled_file": _write(tmp_path / "more.jsonl", [{"text": r["text"]} for r in _rows(5, 30)])}
+    files = {
+        "train_file": _write(tmp_path / "train.jsonl", _rows(4)),
+        "test_file": _write(tmp_path / "test.jsonl", _rows(6, 10)),
+        "validation_file": _write(tmp_path / "val.jsonl", _rows(4, 20)),
+        "unlabeled_file": _write(tmp_path / "more.jsonl", [{"text": r["text"]} for r in _rows(5, 30)]),
+    }
     m = distill(_config(tiny_dir, tmp_path, **{k: str(v) for k, v in files.items()})).metrics
     assert m["k"] == 4 and m["train_set"]["unlabeled"] == 5 and m["train_set"]["size"] == 9
     assert m["test"]["n"] == 6 and m["validation"]["n"] == 4
@@ -60,7 +72,9 @@ def test_counterfactuals_for_each_own_text_and_paper_mode_is_refused(tiny_dir, t
     monkeypatch.setenv("CODISTILL_HOME", str(tmp_path / "home"))
     rows = _rows(4)
     texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
-    cfs = [CounterfactualRecord(f"train-{i}", t.replace("film", "movie"), 0, original_text=t) for i, t in enumerate(texts)]
+    cfs = [
+        CounterfactualRecord(f"train-{i}", t.replace("film", "movie"), 0, original_text=t) for i, t in enumerate(texts)
+    ]
     cfg = _config(tiny_dir, tmp_path).model_copy(update={"cod": True, "cod_mode": "full", "save_model": False})
     m = Distiller(cfg, train=texts, labels=labels, counterfactuals=cfs).train().metrics
     assert m["train_set"]["originals"] == 4 and m["train_set"]["counterfactuals"] == 4 and m["method"] == "kd+cod-full"
@@ -90,9 +104,30 @@ def test_cli_own_texts_print_config_without_inputs_and_cod_mode(tiny_dir, tmp_pa
     rows = [{"review": r["text"], "y": 0 if r["label"] == "negative" else 1} for r in _rows(4)]
     train = _write(tmp_path / "mine.jsonl", rows)
     out = tmp_path / "cli-own"
-    code = main(["distill", "--train", str(train), "--text-column", "review", "--label-column", "y", "--label-names", "neg,pos",
-                 "--teacher", str(tiny_dir / "teacher"), "--student", str(tiny_dir / "student"), "-o", str(out), "--quiet",
-                 "--set", "train.max_steps=2", "--set", "train.batch_size=4"])
+    code = main(
+        [
+            "distill",
+            "--train",
+            str(train),
+            "--text-column",
+            "review",
+            "--label-column",
+            "y",
+            "--label-names",
+            "neg,pos",
+            "--teacher",
+            str(tiny_dir / "teacher"),
+            "--student",
+            str(tiny_dir / "student"),
+            "-o",
+            str(out),
+            "--quiet",
+            "--set",
+            "train.max_steps=2",
+            "--set",
+            "train.batch_size=4",
+        ]
+    )
     assert code == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["k"] == 4 and record["train_set"]["ids"] == ["train-0", "train-1", "train-2", "train-3"]

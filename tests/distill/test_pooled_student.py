@@ -26,14 +26,24 @@ def test_pooled_student_distills_and_saves_a_setfit_directory(base_config, st_en
 
     from codistill.models.pooled import PooledClassifier
 
-    cfg = _pooled(base_config, st_encoder).with_overrides({"recipe": "kd", "cod": cod, "counterfactuals": str(cf_file) if cod else None})
+    cfg = _pooled(base_config, st_encoder).with_overrides(
+        {"recipe": "kd", "cod": cod, "counterfactuals": str(cf_file) if cod else None}
+    )
     result = distill(cfg, session=DistillSession(), keep_model=True)
     m = result.metrics
     assert isinstance(result.student, PooledClassifier)
     assert m["train_steps"] == 6 and m["student_source"]["pooled"] is True
     assert m["train_set"]["counterfactuals"] == (4 if cod else 0)
     out = result.output_dir
-    for f in ("modules.json", "1_Pooling/config.json", "2_Normalize", "config_setfit.json", "model_head.pkl", "README.md", "metrics.json"):
+    for f in (
+        "modules.json",
+        "1_Pooling/config.json",
+        "2_Normalize",
+        "config_setfit.json",
+        "model_head.pkl",
+        "README.md",
+        "metrics.json",
+    ):
         assert (out / f).exists(), f
     assert json.loads((out / "sentence_bert_config.json").read_text())["max_seq_length"] == cfg.train.max_length
     texts = ["the film was good and great", "awful boring dull mess"]
@@ -49,7 +59,11 @@ def test_pooled_student_distills_and_saves_a_setfit_directory(base_config, st_en
 def test_pooled_student_trains_the_encoder_and_the_head(base_config, st_encoder):
     from codistill.models.pooled import build_pooled
 
-    result = distill(_pooled(base_config, st_encoder).with_overrides({"save_model": False}), session=DistillSession(), keep_model=True)
+    result = distill(
+        _pooled(base_config, st_encoder).with_overrides({"save_model": False}),
+        session=DistillSession(),
+        keep_model=True,
+    )
     initial, _ = build_pooled(str(st_encoder), 2)
     trained = result.student.state_dict()
     layer = "encoder.encoder.layer.0.attention.self.query.weight"
@@ -57,11 +71,18 @@ def test_pooled_student_trains_the_encoder_and_the_head(base_config, st_encoder)
 
 
 def test_hidden_state_terms_work_on_a_teacher_derived_pooled_student(base_config, tiny_dir):
-    cfg = base_config.with_overrides({"recipe": "lwd", "save_model": False, "student": {"kind": "pooled", "derive": {"source": "teacher"}}})
+    cfg = base_config.with_overrides(
+        {"recipe": "lwd", "save_model": False, "student": {"kind": "pooled", "derive": {"source": "teacher"}}}
+    )
     result = distill(cfg, session=DistillSession(), keep_model=True)
     assert result.metrics["student_info"]["num_layers"] == 2  # every other layer of the 4-layer teacher
     assert result.metrics["student_source"] == {
-        "kind": "teacher", "name": str(tiny_dir / "teacher"), "layers": None, "pooled": True, "pooling": "auto", "normalize": None,
+        "kind": "teacher",
+        "name": str(tiny_dir / "teacher"),
+        "layers": None,
+        "pooled": True,
+        "pooling": "auto",
+        "normalize": None,
     }
     logged = {k for h in result.metrics["loss_history"] for k in h}
     assert any(k.startswith("loss_") and k != "loss_kd" for k in logged)
@@ -73,17 +94,28 @@ def test_evaluate_accepts_a_saved_pooled_student_as_student_and_teacher(base_con
 
     result = distill(_pooled(base_config, st_encoder), session=DistillSession())
     saved = str(result.output_dir)
-    record = evaluate(EvaluateConfig(data=data_config, teacher=str(tiny_dir / "teacher"), student=saved, split="validation"), session=DistillSession())
+    record = evaluate(
+        EvaluateConfig(data=data_config, teacher=str(tiny_dir / "teacher"), student=saved, split="validation"),
+        session=DistillSession(),
+    )
     assert record["validation"]["accuracy"] == pytest.approx(result.metrics["validation"]["accuracy"])
     assert record["validation"]["agreement"] == pytest.approx(result.metrics["validation"]["agreement"])
-    again = distill(base_config.with_overrides({"student": {"path": saved}, "save_model": False}), session=DistillSession(), keep_model=True)
+    again = distill(
+        base_config.with_overrides({"student": {"path": saved}, "save_model": False}),
+        session=DistillSession(),
+        keep_model=True,
+    )
     assert again.metrics["student_source"]["pooled"] is True  # a saved pooled student continues as one, its head kept
-    mirror = evaluate(EvaluateConfig(data=data_config, teacher=saved, student=saved, split="validation"), session=DistillSession())
+    mirror = evaluate(
+        EvaluateConfig(data=data_config, teacher=saved, student=saved, split="validation"), session=DistillSession()
+    )
     assert mirror["validation"]["agreement"] == 1.0
 
 
 def test_contrastive_stage_is_seeded_and_changes_the_embeddings(base_config, st_encoder, cf_file):
-    cfg = _pooled(base_config, st_encoder, contrastive={"pairs_per_text": 4, "epochs": 1, "learning_rate": 1e-3, "batch_size": 8})
+    cfg = _pooled(
+        base_config, st_encoder, contrastive={"pairs_per_text": 4, "epochs": 1, "learning_rate": 1e-3, "batch_size": 8}
+    )
     cfg = cfg.with_overrides({"cod": True, "counterfactuals": str(cf_file), "save_model": False, "train.max_steps": 1})
     a = distill(cfg, session=DistillSession(), keep_model=True)
     b = distill(cfg, session=DistillSession(), keep_model=True)
@@ -92,8 +124,13 @@ def test_contrastive_stage_is_seeded_and_changes_the_embeddings(base_config, st_
     assert report["positives"] == 8 * 2 and report["pairs"] in (8 * 2, 8 * 4) and report["steps"] >= 2
     sa, sb = a.student.state_dict(), b.student.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    plain = distill(_pooled(base_config, st_encoder).with_overrides(
-        {"cod": True, "counterfactuals": str(cf_file), "save_model": False, "train.max_steps": 1}), session=DistillSession(), keep_model=True)
+    plain = distill(
+        _pooled(base_config, st_encoder).with_overrides(
+            {"cod": True, "counterfactuals": str(cf_file), "save_model": False, "train.max_steps": 1}
+        ),
+        session=DistillSession(),
+        keep_model=True,
+    )
     layer = "encoder.encoder.layer.1.output.dense.weight"
     assert not torch.equal(sa[layer], plain.student.state_dict()[layer])
     c = distill(cfg.with_overrides({"seed": 1}), session=DistillSession(), keep_model=True)
@@ -138,7 +175,18 @@ def test_cli_distills_a_pooled_student_and_evaluates_its_directory(base_config, 
     path = tmp_path / "recipe.yaml"
     base_config.save(path)
     out = tmp_path / "cli-pooled"
-    code = main(["distill", "--config", str(path), "--student", str(st_encoder), "--set", "student.kind=pooled", f"output_dir={out}"])
+    code = main(
+        [
+            "distill",
+            "--config",
+            str(path),
+            "--student",
+            str(st_encoder),
+            "--set",
+            "student.kind=pooled",
+            f"output_dir={out}",
+        ]
+    )
     assert code == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (out / "model_head.pkl").is_file() and (out / "modules.json").is_file()
@@ -162,11 +210,15 @@ def test_contrastive_pair_budget_follows_k_not_the_number_of_texts():
 
 
 def test_kd_and_kd_cod_take_the_same_contrastive_steps(base_config, st_encoder, cf_file):
-    cfg = _pooled(base_config, st_encoder, contrastive={"pairs_per_text": 4, "epochs": 1, "learning_rate": 1e-3, "batch_size": 8})
+    cfg = _pooled(
+        base_config, st_encoder, contrastive={"pairs_per_text": 4, "epochs": 1, "learning_rate": 1e-3, "batch_size": 8}
+    )
     cfg = cfg.with_overrides({"save_model": False, "train.max_steps": 1})
     kd = distill(cfg, session=DistillSession()).metrics
     cod = distill(cfg.with_overrides({"cod": True, "counterfactuals": str(cf_file)}), session=DistillSession()).metrics
     assert cod["train_set"]["counterfactuals"] > 0
     assert kd["contrastive"]["budget_pairs"] == cod["contrastive"]["budget_pairs"] == 4 * cfg.k
-    if kd["contrastive"]["pairs"] == cod["contrastive"]["pairs"]:  # (a tiny random teacher may leave a label without partners)
+    if (
+        kd["contrastive"]["pairs"] == cod["contrastive"]["pairs"]
+    ):  # (a tiny random teacher may leave a label without partners)
         assert kd["contrastive"]["steps"] == cod["contrastive"]["steps"]

@@ -18,7 +18,9 @@ def read_scalars(logdir):
 def test_tensorboard_event_files_hold_the_logged_losses(base_config, tmp_path):
     pytest.importorskip("tensorboard")
     logs = tmp_path / "tb"
-    cfg = base_config.with_overrides({"train.report_to": "tensorboard", "train.logging_dir": str(logs), "save_model": False})
+    cfg = base_config.with_overrides(
+        {"train.report_to": "tensorboard", "train.logging_dir": str(logs), "save_model": False}
+    )
     result = distill(cfg, session=DistillSession())
     assert list(logs.glob("events.out.tfevents.*"))
     scalars = read_scalars(logs)
@@ -64,4 +66,6 @@ def test_trackers_do_not_change_the_teacher_cache_key(task_data):
     plain = TeacherConfig()
     tracked = plain.with_overrides(["train.report_to=tensorboard", "train.run_name=x", "train.logging_dir=/tmp/tb"])
     assert teacher_fingerprint(plain, task_data, "m") == teacher_fingerprint(tracked, task_data, "m")
-    assert teacher_fingerprint(plain, task_data, "m") != teacher_fingerprint(plain.with_overrides(["train.seed=3"]), task_data, "m")
+    assert teacher_fingerprint(plain, task_data, "m") != teacher_fingerprint(
+        plain.with_overrides(["train.seed=3"]), task_data, "m"
+    )

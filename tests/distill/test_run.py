@@ -13,7 +13,9 @@ from codistill.distill import DistillSession, distill
 def test_each_recipe_end_to_end_with_counterfactuals(recipe, base_config, cf_file, tmp_path):
     cfg = base_config.with_overrides({"recipe": recipe, "cod": True, "counterfactuals": str(cf_file)})
     if recipe == "ted":
-        cfg = cfg.with_overrides({"losses": [{"name": "ce"}, {"name": "kd", "weight": 20}, {"name": "ted", "filter_steps": 5}]})
+        cfg = cfg.with_overrides(
+            {"losses": [{"name": "ce"}, {"name": "kd", "weight": 20}, {"name": "ted", "filter_steps": 5}]}
+        )
     result = distill(cfg, session=DistillSession())
     m = result.metrics
     assert m["train_steps"] == 6
@@ -24,7 +26,7 @@ def test_each_recipe_end_to_end_with_counterfactuals(recipe, base_config, cf_fil
     pairs = m["counterfactual_pairs"]
     assert pairs["pairs"] > 0 and 0 <= pairs["flip_consistency"] <= 1
     names = {s["name"] for s in m["losses"]}
-    logged = {k[len("loss_"):] for h in m["loss_history"] for k in h if k.startswith("loss_")}
+    logged = {k[len("loss_") :] for h in m["loss_history"] for k in h if k.startswith("loss_")}
     assert names == logged  # every term logged separately
     out = result.output_dir
     for f in ("model.safetensors", "config.json", "metrics.json", "README.md", "distill_config.yaml", "tokenizer.json"):
@@ -35,7 +37,9 @@ def test_each_recipe_end_to_end_with_counterfactuals(recipe, base_config, cf_fil
 
 
 def test_rerun_with_a_seed_is_bit_exact(base_config, cf_file):
-    cfg = base_config.with_overrides({"recipe": "lwd", "cod": True, "counterfactuals": str(cf_file), "save_model": False})
+    cfg = base_config.with_overrides(
+        {"recipe": "lwd", "cod": True, "counterfactuals": str(cf_file), "save_model": False}
+    )
     a = distill(cfg, session=DistillSession(), keep_model=True)
     b = distill(cfg, session=DistillSession(), keep_model=True)
     sa, sb = a.student.state_dict(), b.student.state_dict()
@@ -47,7 +51,9 @@ def test_rerun_with_a_seed_is_bit_exact(base_config, cf_file):
 
 def test_no_teacher_forward_once_signals_are_cached(base_config, cf_file):
     session = DistillSession()
-    cfg = base_config.with_overrides({"recipe": "lwd", "cod": True, "counterfactuals": str(cf_file), "save_model": False})
+    cfg = base_config.with_overrides(
+        {"recipe": "lwd", "cod": True, "counterfactuals": str(cf_file), "save_model": False}
+    )
     distill(cfg, session=session)
     signals = next(iter(session._teachers.values()))
 
@@ -73,7 +79,16 @@ def test_originals_and_counterfactuals_share_batches(base_config, cf_file, monke
         return original(self, model, inputs, *args, **kwargs)
 
     monkeypatch.setattr(DistillTrainer, "compute_loss", spy)
-    cfg = base_config.with_overrides({"cod": True, "counterfactuals": str(cf_file), "k": 16, "train.batch_size": 4, "train.max_steps": 8, "save_model": False})
+    cfg = base_config.with_overrides(
+        {
+            "cod": True,
+            "counterfactuals": str(cf_file),
+            "k": 16,
+            "train.batch_size": 4,
+            "train.max_steps": 8,
+            "save_model": False,
+        }
+    )
     distill(cfg, session=DistillSession())
     assert len(seen) == 8
     for pair_ids, is_cf in seen:
@@ -85,7 +100,13 @@ def test_originals_and_counterfactuals_share_batches(base_config, cf_file, monke
 
 def test_half_control_and_selection_on_validation(base_config):
     cfg = base_config.with_overrides(
-        {"cod": True, "save_model": False, "train.select_best": True, "train.eval_steps": 3, "select_metric": "agreement"}
+        {
+            "cod": True,
+            "save_model": False,
+            "train.select_best": True,
+            "train.eval_steps": 3,
+            "select_metric": "agreement",
+        }
     )
     result = distill(cfg, session=DistillSession())
     m = result.metrics
@@ -126,17 +147,24 @@ def test_other_architectures_and_tokenizers(tiny_dir, data_config, tmp_path, mon
     teacher = make_tiny_model("deberta-v2", tmp_path / "deberta", num_layers=3, hidden=32)
     student = make_tiny_model("qwen2", tmp_path / "qwen", num_layers=2, hidden=16)
     cfg = DistillConfig(
-        data=data_config, teacher=str(teacher), student={"path": str(student)}, k=8, cod=True,
-        counterfactuals=str(cf_file), save_model=False, keep_non_flips=True,
+        data=data_config,
+        teacher=str(teacher),
+        student={"path": str(student)},
+        k=8,
+        cod=True,
+        counterfactuals=str(cf_file),
+        save_model=False,
+        keep_non_flips=True,
         losses=[
-            {"name": "ce"}, {"name": "kd", "weight": 20},
-            {"name": "hidden", "pooling": "mean"}, {"name": "ted", "pooling": "mean", "filter_steps": 3},
+            {"name": "ce"},
+            {"name": "kd", "weight": 20},
+            {"name": "hidden", "pooling": "mean"},
+            {"name": "ted", "pooling": "mean", "filter_steps": 3},
         ],
     ).with_overrides(["train.max_steps=4", "train.batch_size=4", "train.logging_steps=2"])
     m = distill(cfg, session=DistillSession()).metrics
     assert m["train_steps"] == 4 and {"loss_hidden", "loss_ted"} <= set(m["loss_history"][-1])
     assert np.isfinite(m["train_loss"])
-
 
 
 def test_exact_step_budget_when_counterfactuals_are_missing(base_config, cf_file, task_data, tmp_path):
@@ -152,8 +180,16 @@ def test_exact_step_budget_when_counterfactuals_are_missing(base_config, cf_file
     session = DistillSession()
     for cod, cfs in ((True, str(partial)), (False, None)):
         cfg = base_config.with_overrides(
-            {"cod": cod, "counterfactuals": cfs, "k": 12, "seed": 3, "train.batch_size": 4, "train.max_steps": 12,
-             "save_model": False, "keep_non_flips": True}
+            {
+                "cod": cod,
+                "counterfactuals": cfs,
+                "k": 12,
+                "seed": 3,
+                "train.batch_size": 4,
+                "train.max_steps": 12,
+                "save_model": False,
+                "keep_non_flips": True,
+            }
         )
         result = distill(cfg, session=session)
         assert result.metrics["train_steps"] == 12, (cod, result.metrics["train_steps"])
@@ -168,8 +204,18 @@ def test_contrast_pairs_in_distill_and_evaluate(base_config, tmp_path, capsys):
     from codistill.distill import distill
 
     pairs = [
-        {"original": "the film was good and great really fine", "counterfactual": "the film was bad and awful really poor", "label": 1, "counterfactual_label": 0},
-        {"original": "the film was dull and weak", "counterfactual": "the film was charming and moving", "label": "negative", "counterfactual_label": "positive"},
+        {
+            "original": "the film was good and great really fine",
+            "counterfactual": "the film was bad and awful really poor",
+            "label": 1,
+            "counterfactual_label": 0,
+        },
+        {
+            "original": "the film was dull and weak",
+            "counterfactual": "the film was charming and moving",
+            "label": "negative",
+            "counterfactual_label": "positive",
+        },
         {"original": "loved it", "counterfactual": "hated it", "label": 1, "counterfactual_label": 0},
     ]
     contrast = tmp_path / "contrast.jsonl"
@@ -177,7 +223,13 @@ def test_contrast_pairs_in_distill_and_evaluate(base_config, tmp_path, capsys):
     cfg = base_config.with_overrides([f"eval.contrast={contrast}"])
     m = distill(cfg).metrics
     c = m["contrast"]
-    assert c["pairs"] == 3 and set(c) >= {"accuracy_original", "accuracy_counterfactual", "consistency", "vs_teacher", "teacher"}
+    assert c["pairs"] == 3 and set(c) >= {
+        "accuracy_original",
+        "accuracy_counterfactual",
+        "consistency",
+        "vs_teacher",
+        "teacher",
+    }
     assert c["consistency"] <= min(c["accuracy_original"], c["accuracy_counterfactual"])
     code = main(["evaluate", "--student", cfg.output_dir, "--contrast", str(contrast)])
     captured = capsys.readouterr()

@@ -62,7 +62,9 @@ def test_ranks_take_whole_batches_of_one_epoch_list_in_equal_numbers(world_size,
         # step t of the ranks together is batches t*world .. t*world+world-1 of the one-process epoch
         interleaved = [b for step in zip(*per_rank) for b in step]
         assert interleaved[: len(whole)] == whole
-        assert all(b in whole[: len(interleaved) - len(whole)] for b in interleaved[len(whole):])  # padding repeats the first batches
+        assert all(
+            b in whole[: len(interleaved) - len(whole)] for b in interleaved[len(whole) :]
+        )  # padding repeats the first batches
         for batches in per_rank:
             for b in batches:
                 for i in b:

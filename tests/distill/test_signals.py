@@ -4,7 +4,13 @@ import torch
 
 from codistill.distill.signals import TeacherSignals
 
-TEXTS = ["the film was good", "a boring and dull mess", "great", "not very funny but charming in the end", "the film was good"]
+TEXTS = [
+    "the film was good",
+    "a boring and dull mess",
+    "great",
+    "not very funny but charming in the end",
+    "the film was good",
+]
 
 
 @pytest.fixture()

@@ -28,7 +28,7 @@ def test_teacher_derived_student_is_the_teachers_selected_layers(tiny_models, ar
     prefix = layer_prefix(list(src))
     for key, value in dst.items():
         if key.startswith(prefix + "."):
-            new = int(key[len(prefix) + 1:].split(".")[0])
+            new = int(key[len(prefix) + 1 :].split(".")[0])
             key = key.replace(f"{prefix}.{new}.", f"{prefix}.{kept[new]}.", 1)
         assert torch.equal(value, src[key]), key  # bit for bit, head and shared weights included
     head = [k for k in dst if k.startswith("classifier")]
@@ -56,7 +56,9 @@ def test_distill_from_the_teachers_layers_keeps_its_head(base_config, tiny_dir, 
     import codistill.distill.run as run
 
     monkeypatch.setattr(run, "reinit_head", lambda *a: pytest.fail("a teacher-derived head was re-drawn"))
-    cfg = base_config.model_copy(update={"student": StudentConfig(derive={"source": "teacher"})}).with_overrides({"save_model": False})
+    cfg = base_config.model_copy(update={"student": StudentConfig(derive={"source": "teacher"})}).with_overrides(
+        {"save_model": False}
+    )
     m = distill(cfg, session=DistillSession()).metrics
     assert m["student_source"] == {"kind": "teacher", "name": str(tiny_dir / "teacher"), "layers": None}
     assert m["student_info"]["num_layers"] == 2 and m["student_info"]["hidden_size"] == 32
@@ -70,5 +72,9 @@ def test_demo_distils_students_derived_from_its_teacher(tiny_models):
 
     teacher = str(tiny_models("bert"))
     cfg = DistillConfig(teacher=teacher).with_overrides(demo_config().distill_overrides)
-    assert resolve_student(cfg.student, teacher) == resolve_student(StudentConfig(derive={"source": "teacher", "layers": 2}), teacher)
-    assert resolve_student(cfg.student, teacher) != resolve_student(StudentConfig(derive={"source": "minilm-l6", "layers": 2}), teacher)
+    assert resolve_student(cfg.student, teacher) == resolve_student(
+        StudentConfig(derive={"source": "teacher", "layers": 2}), teacher
+    )
+    assert resolve_student(cfg.student, teacher) != resolve_student(
+        StudentConfig(derive={"source": "minilm-l6", "layers": 2}), teacher
+    )

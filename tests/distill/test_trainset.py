@@ -19,11 +19,15 @@ class WordTeacher:
 
 @pytest.fixture
 def setup(task_data, data_config):
-    config = DistillConfig(data=data_config, teacher="t", k=8, seed=0, cod=True, cod_mode="paper", counterfactuals="cf.jsonl")
+    config = DistillConfig(
+        data=data_config, teacher="t", k=8, seed=0, cod=True, cod_mode="paper", counterfactuals="cf.jsonl"
+    )
     originals = sample(task_data, 8, 0, cod=True).examples
 
     def record(e, text, original_text=None):
-        return CounterfactualRecord(e.id, text, 1 - e.label, original_text=e.text if original_text is None else original_text)
+        return CounterfactualRecord(
+            e.id, text, 1 - e.label, original_text=e.text if original_text is None else original_text
+        )
 
     return config, originals, record
 
@@ -42,7 +46,9 @@ def test_non_flips_are_dropped_by_default_and_kept_on_request(setup, task_data):
 def test_record_must_match_the_pool_text_not_only_the_id(setup, task_data):
     config, originals, record = setup
     ok = record(originals[0], "good" if "good" not in originals[0].text.split() else "bad")
-    other = record(originals[1], "good" if "good" not in originals[1].text.split() else "bad", original_text="another task's text")
+    other = record(
+        originals[1], "good" if "good" not in originals[1].text.split() else "bad", original_text="another task's text"
+    )
     train = build_train_set(config, task_data, WordTeacher(), [ok, other])
     assert train.report["counterfactuals"] == 1 and train.report["dropped"]["original_text_differs"] == 1
 
@@ -65,7 +71,12 @@ def test_cod_half_is_class_balanced_or_rejected(task_data, data_config):
         config = DistillConfig(data=data_config, teacher="t", k=k, seed=0, cod=True, cod_mode="paper")
         with pytest.raises(BudgetError, match="cannot be split evenly"):
             build_train_set(config, task_data, WordTeacher(), None)
-    train = build_train_set(DistillConfig(data=data_config, teacher="t", k=12, seed=0, cod=True, cod_mode="paper"), task_data, WordTeacher(), None)
+    train = build_train_set(
+        DistillConfig(data=data_config, teacher="t", k=12, seed=0, cod=True, cod_mode="paper"),
+        task_data,
+        WordTeacher(),
+        None,
+    )
     assert sorted(e.label for e in train.originals) == [0, 0, 0, 1, 1, 1]
 
 
@@ -89,7 +100,9 @@ def test_counterfactuals_from_another_task_or_teacher_are_refused(setup, task_da
         r.task, r.teacher_fingerprint, r.teacher_max_length = task_data.task.name, "teacher-A", 128
     assert "counterfactuals_reused" not in build_train_set(config, task_data, Signals(), recs).report
     recs[0].teacher_fingerprint = "teacher-B"
-    with pytest.raises(DataError, match=r"another task or teacher: teacher_fingerprint teacher-B \(this run: teacher-A\)") as info:
+    with pytest.raises(
+        DataError, match=r"another task or teacher: teacher_fingerprint teacher-B \(this run: teacher-A\)"
+    ) as info:
         build_train_set(config, task_data, Signals(), recs)
     assert "\n" not in str(info.value)
     for r in recs:
@@ -111,10 +124,16 @@ def test_flipped_gold_labels_are_one_minus_gold_without_a_teacher_check(setup, t
     label_of = {e.id: e.label for e in originals}
     assert [item.label for item in cfs] == [1 - label_of[item.source_id] for item in cfs]
     teacher = WordTeacher().predictions([item.text for item in cfs])
-    assert train.report["cf_labels_teacher_disagrees"] == sum(int(a != b) for a, b in zip(teacher, [i.label for i in cfs])) >= 1
+    assert (
+        train.report["cf_labels_teacher_disagrees"]
+        == sum(int(a != b) for a, b in zip(teacher, [i.label for i in cfs]))
+        >= 1
+    )
     # the default labels the same records by the teacher and drops the non-flip
     default = build_train_set(config, task_data, WordTeacher(), flips + stays)
-    assert [i.label for i in default.items if i.is_counterfactual] == list(WordTeacher().predictions([r.counterfactual_text for r in flips]))
+    assert [i.label for i in default.items if i.is_counterfactual] == list(
+        WordTeacher().predictions([r.counterfactual_text for r in flips])
+    )
 
 
 def test_flipped_gold_needs_a_binary_task(setup, task_data):
@@ -126,5 +145,10 @@ def test_flipped_gold_needs_a_binary_task(setup, task_data):
     # the data layer loads binary tasks only; the guard protects API users who build TaskData themselves
     three = dataclasses.replace(task_data, task=dataclasses.replace(task_data.task, label_names=("a", "b", "c")))
     with pytest.raises(ConfigError, match="needs a binary task") as info:
-        build_train_set(config.with_overrides({"counterfactual_labels": "flipped_gold"}), three, WordTeacher(), [record(originals[0], "good")])
+        build_train_set(
+            config.with_overrides({"counterfactual_labels": "flipped_gold"}),
+            three,
+            WordTeacher(),
+            [record(originals[0], "good")],
+        )
     assert "\n" not in str(info.value)

@@ -18,7 +18,11 @@ def records(gap: float, ks=(64,), seeds=range(5), noise: float = 0.01):
         for s in seeds:
             seed_effect = rng.normal(0, 0.05)  # shared by every method on that budget
             for m, shift in (("explain-task", 0.0), ("explain-both", gap), ("explain-counterfactual", gap / 2)):
-                out.append(RunRecord(RunKey("rt", m, False, k, s), {"accuracy": 0.7 + shift + seed_effect + rng.normal(0, noise)}))
+                out.append(
+                    RunRecord(
+                        RunKey("rt", m, False, k, s), {"accuracy": 0.7 + shift + seed_effect + rng.normal(0, noise)}
+                    )
+                )
     return out
 
 
@@ -28,7 +32,12 @@ def test_a_real_method_effect_is_found_and_seed_blocks_absorb_budget_noise():
     assert effects["C(seed)"].p < 0.05  # the seed (budget) effect is modelled, not left in the residual
     pairs = {(c.a, c.b): c for c in posthoc(records(0.05), "accuracy", "rt")}
     c = pairs[("explain-both", "explain-task")]
-    assert c.mean_diff == pytest.approx(0.05, abs=0.02) and c.holm_pvalue < 0.01 and c.holm_pvalue >= c.t_pvalue and c.cohens_dz > 2
+    assert (
+        c.mean_diff == pytest.approx(0.05, abs=0.02)
+        and c.holm_pvalue < 0.01
+        and c.holm_pvalue >= c.t_pvalue
+        and c.cohens_dz > 2
+    )
 
 
 def test_no_effect_is_not_significant():
@@ -52,7 +61,9 @@ def test_too_few_seeds_or_methods_give_no_test():
     assert "Two-way ANOVA" in md and "Post-hoc" in md and "missing_metric" not in md
     constant = [RunRecord(r.key, {"accuracy": 0.5}) for r in records(0.05)]
     assert method_anova(constant, "accuracy", "rt") is None
-    assert "No ANOVA" in statistics_markdown(constant, ["accuracy"]) and "explain-both" in statistics_markdown(constant, ["accuracy"])
+    assert "No ANOVA" in statistics_markdown(constant, ["accuracy"]) and "explain-both" in statistics_markdown(
+        constant, ["accuracy"]
+    )
 
 
 def test_the_html_report_of_explanation_students_renders_the_statistics(tmp_path):
@@ -68,14 +79,16 @@ def test_the_html_report_of_explanation_students_renders_the_statistics(tmp_path
         r.metrics["cf_validity"] = 0.5 + 0.1 * r.key.seed if r.key.recipe != "explain-task" else float("nan")
         store.append(r)
     page = write_report(store.path, tmp_path / "rep", title="explanation students").html.read_text()
-    stats = page[page.index("<h2>Statistics"):]
+    stats = page[page.index("<h2>Statistics") :]
     assert "<h3>rt: accuracy</h3>" in stats and "<h3>rt: cf_validity</h3>" in stats
     anova = re.search(r"<table class='stats anova'>.*?</table>", stats).group(0)
     assert "Two-way ANOVA" in anova and all(f"<td class='l'>C({t})</td>" in anova for t in ("method", "seed", "k"))
     assert "<table class='stats mixed'>" in stats
     posthoc = re.search(r"<table class='stats posthoc'>.*?</table>", stats).group(0)
     assert posthoc.count("<tr>") == 1 + 3 * 2  # header + the 3 pairs of methods at each of 2 k
-    assert "<td class='l'>explain-both</td><td class='l'>explain-task</td><td>64</td><td>3</td>" in posthoc  # 3 seeds matched per k
+    assert (
+        "<td class='l'>explain-both</td><td class='l'>explain-task</td><td>64</td><td>3</td>" in posthoc
+    )  # 3 seeds matched per k
     assert "No paired baseline/+CoD" not in page  # explanation students have no +CoD tables
 
 
@@ -90,4 +103,9 @@ def test_posthoc_tests_per_k_over_seeds_and_a_constant_difference_has_no_p_or_dz
     assert len(pairs) == 3 * 4 and all(c.holm_pvalue >= c.t_pvalue for c in pairs)
     constant = [RunRecord(r.key, {"accuracy": 0.5 + (0.1 if r.key.recipe == "explain-both" else 0.0)}) for r in recs]
     c = next(c for c in posthoc(constant, "accuracy", "rt") if (c.a, c.b) == ("explain-both", "explain-task"))
-    assert c.mean_diff == pytest.approx(0.1) and math.isnan(c.t_pvalue) and math.isnan(c.holm_pvalue) and math.isnan(c.cohens_dz)
+    assert (
+        c.mean_diff == pytest.approx(0.1)
+        and math.isnan(c.t_pvalue)
+        and math.isnan(c.holm_pvalue)
+        and math.isnan(c.cohens_dz)
+    )

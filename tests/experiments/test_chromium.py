@@ -31,17 +31,40 @@ def test_report_renders_tables_and_images_in_chromium(tmp_path):
     ]
     evil = "<img src=x onerror=alert(1)><script>document.title='pwned'</script>"
     page = render_report(
-        _records(), title="sweep", metrics=["accuracy", "agreement"], figures=figures,
-        pairs=[{"original_id": "1", "original_text": f"good {evil}", "counterfactual_text": f"bad {evil}", "counterfactual_label": 0}],
+        _records(),
+        title="sweep",
+        metrics=["accuracy", "agreement"],
+        figures=figures,
+        pairs=[
+            {
+                "original_id": "1",
+                "original_text": f"good {evil}",
+                "counterfactual_text": f"bad {evil}",
+                "counterfactual_label": 0,
+            }
+        ],
     )
     # the probe script is ours, appended after rendering; the page itself must contain no script
     path = tmp_path / "report.html"
     path.write_text(page.replace("</body>", PROBE + "</body>"))
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=5000", "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     dom = proc.stdout
     assert proc.returncode == 0, proc.stderr[-2000:]

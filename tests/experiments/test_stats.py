@@ -116,7 +116,11 @@ def test_tables_and_html_show_the_cod_row_count():
 
     recs = records([0.04, 0.06, 0.05, 0.07, 0.03])
     for r in recs:
-        r.train_set = {"originals": 4 if r.key.cod else 8, "counterfactuals": (3 + r.key.seed % 2) if r.key.cod else 0, "train_steps": 200}
+        r.train_set = {
+            "originals": 4 if r.key.cod else 8,
+            "counterfactuals": (3 + r.key.seed % 2) if r.key.cod else 0,
+            "train_steps": 200,
+        }
     assert "(+5.0*) [4+3.4 rows]" in markdown_table(recs, "accuracy")
     assert "CoD: 4+3.4 rows" in results_table(recs, "accuracy")
     assert "cod_counterfactuals" in csv_table(recs, "accuracy").splitlines()[0]
@@ -130,7 +134,12 @@ def test_budget_modes_are_methods_compared_to_the_baseline():
         recs.append(R(RunKey("sst2", "kd", True, 8, seed, "full"), {"accuracy": 0.70 + 0.08}))
         recs.append(R(RunKey("sst2", "kd", True, 8, seed, "multi3"), {"accuracy": 0.69}))
     assert RunKey("sst2", "kd", True, 8, 0, "full").as_id() == "sst2/kd+cod-full/k8/s0"
-    assert RunRecord.from_dict({"key": {"task": "t", "recipe": "kd", "cod": True, "k": 8, "seed": 0}, "metrics": {}}).key.method == "kd+cod"
+    assert (
+        RunRecord.from_dict(
+            {"key": {"task": "t", "recipe": "kd", "cod": True, "k": 8, "seed": 0}, "metrics": {}}
+        ).key.method
+        == "kd+cod"
+    )
     cmp = {c.method: c for c in compare_cod(recs, "accuracy")}
     assert set(cmp) == {"kd+cod", "kd+cod-full", "kd+cod-multi3"}
     assert cmp["kd+cod-full"].gain_mean == pytest.approx(0.08, abs=0.02) and cmp["kd+cod-multi3"].gain_mean < 0.0
@@ -158,7 +167,10 @@ def test_significance_in_plain_words():
     by_k = {r["k"]: r for r in table_rows(recs, "accuracy")}
     assert line.startswith("accuracy: KD+CoD beats KD significantly at k=16 (+7.2 points, paired t-test p=")
     assert f"p={by_k[16]['t_pvalue']:.2g} over 3 seeds)" in line
-    assert f"KD+CoD is significantly WORSE than KD at k=32 (-5.2 points, paired t-test p={by_k[32]['t_pvalue']:.2g} over 3 seeds)" in line
+    assert (
+        f"KD+CoD is significantly WORSE than KD at k=32 (-5.2 points, paired t-test p={by_k[32]['t_pvalue']:.2g} over 3 seeds)"
+        in line
+    )
     assert f"not significant at k=8 (+1.0, p={by_k[8]['t_pvalue']:.2g})" in line
     assert "; no test possible at k=64 (+3.0 points, the same difference in every seed)." in line
     # the words agree with the table's marks
@@ -177,10 +189,14 @@ def test_significance_words_follow_the_correction():
     assert holm_lines[0].startswith("accuracy: KD+CoD does not beat KD significantly at any k; not significant at k=8")
     assert holm_lines[-1] == "(p-values Holm-adjusted across this table's 3 cells; significant means p < 0.05.)"
     # several tasks and CoD methods: one line each, named
-    more = recs + records([0.05] * 5, task="cola") + [
-        RunRecord(RunKey("cola", "kd", True, 8, s, "full"), {"accuracy": 0.70 + n + 0.04 + 0.01 * s})
-        for s, n in enumerate((0.0, 0.01, -0.01, 0.02, -0.02))
-    ]
+    more = (
+        recs
+        + records([0.05] * 5, task="cola")
+        + [
+            RunRecord(RunKey("cola", "kd", True, 8, s, "full"), {"accuracy": 0.70 + n + 0.04 + 0.01 * s})
+            for s, n in enumerate((0.0, 0.01, -0.01, 0.02, -0.02))
+        ]
+    )
     lines = significance_lines(more, "accuracy")
     assert [line.split(":")[0] for line in lines] == ["cola, accuracy", "cola, accuracy", "sst2, accuracy"]
     assert lines[1].startswith("cola, accuracy: KD+CoD-full beats KD significantly at k=8")
@@ -196,7 +212,14 @@ def test_demo_prints_the_verdicts(capsys, tmp_path):
     store = ResultStore(tmp_path / "results.jsonl")
     for r in recs:
         store.append(r)
-    result = SimpleNamespace(records=recs, results_path=tmp_path / "results.jsonl", counterfactual_files={}, ran=len(recs), skipped=0, seconds=60.0)
+    result = SimpleNamespace(
+        records=recs,
+        results_path=tmp_path / "results.jsonl",
+        counterfactual_files={},
+        ran=len(recs),
+        skipped=0,
+        seconds=60.0,
+    )
     _finish(SimpleNamespace(output_dir=str(tmp_path), peers=[]), result, correction=DEMO_CORRECTION)
     out = capsys.readouterr().out
     assert "accuracy: KD+CoD beats KD significantly at k=16" in out

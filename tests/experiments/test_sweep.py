@@ -20,11 +20,14 @@ def trained_teacher(tiny_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep-teacher")
     write_jsonl(root / "data" / "train.jsonl", synthetic_sentiment(240, seed=1))
     write_jsonl(root / "data" / "test.jsonl", synthetic_sentiment(60, seed=2))
-    cfg = TeacherConfig.from_dict({
-        "model": str(tiny_models("bert", head=False)), "output_dir": str(root / "teacher"),
-        "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},  # the students' carve too
-        "train": {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10},
-    })
+    cfg = TeacherConfig.from_dict(
+        {
+            "model": str(tiny_models("bert", head=False)),
+            "output_dir": str(root / "teacher"),
+            "data": {"task": "local", "data_dir": str(root / "data"), "validation_size": 40},  # the students' carve too
+            "train": {"max_steps": 40, "batch_size": 8, "learning_rate": 1e-2, "eval_steps": 10, "logging_steps": 10},
+        }
+    )
     return str(train_teacher(cfg).path)
 
 
@@ -40,8 +43,12 @@ def sweep_config(tiny_models, sentiment_dir, tmp_path, trained_teacher):
         seeds=[0, 1],
         counterfactual_overrides=["report_similarity=false", "progress=false"],
         distill_overrides=[
-            f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2", "data.validation_size=40",
-            "train.batch_size=4", "eval.batch_size=64",
+            f"student.derive.source={student}",
+            "student.derive.layers=1",
+            "train.max_steps=2",
+            "data.validation_size=40",
+            "train.batch_size=4",
+            "eval.batch_size=64",
         ],
         output_dir=str(tmp_path / "sweep"),
     )
@@ -95,11 +102,15 @@ def test_process_pool_matches_in_process(sweep_config, tmp_path):
     # one thread on both sides: float reductions may differ between thread counts
     threads = torch.get_num_threads()
     try:
-        serial = run_sweep(sweep_config.with_overrides({"seeds": [0], "ks": [4], "threads_per_worker": 1}), echo=lambda *_: None)
+        serial = run_sweep(
+            sweep_config.with_overrides({"seeds": [0], "ks": [4], "threads_per_worker": 1}), echo=lambda *_: None
+        )
     finally:
         torch.set_num_threads(threads)
     parallel = run_sweep(
-        sweep_config.with_overrides({"seeds": [0], "ks": [4], "workers": 2, "threads_per_worker": 1, "output_dir": str(tmp_path / "par")}),
+        sweep_config.with_overrides(
+            {"seeds": [0], "ks": [4], "workers": 2, "threads_per_worker": 1, "output_dir": str(tmp_path / "par")}
+        ),
         echo=lambda *_: None,
     )
     a = {r.key: r.metrics for r in serial.records}
@@ -114,8 +125,16 @@ def test_process_pool_matches_in_process(sweep_config, tmp_path):
 def test_ray_backend_local_instance(sweep_config, tmp_path):
     import ray
 
-    cfg = sweep_config.with_overrides({"seeds": [0], "ks": [4], "backend": "ray", "workers": 1, "threads_per_worker": 1,
-                                       "output_dir": str(tmp_path / "ray")})
+    cfg = sweep_config.with_overrides(
+        {
+            "seeds": [0],
+            "ks": [4],
+            "backend": "ray",
+            "workers": 1,
+            "threads_per_worker": 1,
+            "output_dir": str(tmp_path / "ray"),
+        }
+    )
     try:
         result = run_sweep(cfg, echo=lambda *_: None)
     finally:
@@ -127,10 +146,18 @@ def test_sweep_runs_report_to_trackers_under_their_keys(sweep_config):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    cfg = sweep_config.with_overrides({
-        "ks": [4], "cod": [False], "seeds": [0, 1],
-        "distill_overrides": [*sweep_config.distill_overrides, "train.report_to=tensorboard", "train.logging_steps=1"],
-    })
+    cfg = sweep_config.with_overrides(
+        {
+            "ks": [4],
+            "cod": [False],
+            "seeds": [0, 1],
+            "distill_overrides": [
+                *sweep_config.distill_overrides,
+                "train.report_to=tensorboard",
+                "train.logging_steps=1",
+            ],
+        }
+    )
     result = run_sweep(cfg, echo=lambda *_: None)
     for record in result.records:
         train = record.config["distill"]["train"]
@@ -165,8 +192,13 @@ def test_changed_inputs_are_never_mixed_with_old_records(sweep_config, tiny_mode
             assert r.inputs["counterfactuals_sha256"] and r.train_set["counterfactuals"] >= 1
             assert set(r.train_set["dropped"]) == {"no_counterfactual", "original_text_differs", "not_flipped"}
     # other distillation settings: the same keys, other inputs -> a one-line error naming them
-    with pytest.raises(ConfigError, match=r"kd\+?\w*/k4/s0 made with other inputs \(distill\.train\.max_steps differ\)"):
-        run_sweep(small.with_overrides({"distill_overrides": [*small.distill_overrides, "train.max_steps=3"]}), echo=lambda *_: None)
+    with pytest.raises(
+        ConfigError, match=r"kd\+?\w*/k4/s0 made with other inputs \(distill\.train\.max_steps differ\)"
+    ):
+        run_sweep(
+            small.with_overrides({"distill_overrides": [*small.distill_overrides, "train.max_steps=3"]}),
+            echo=lambda *_: None,
+        )
     # another teacher
     other = small.tasks[0].model_copy(update={"teacher": str(tiny_models("bert", num_layers=1))})
     with pytest.raises(ConfigError, match="teacher_fingerprint"):
@@ -194,7 +226,9 @@ def test_task_contrast_file_reaches_records_and_report(sweep_config, tmp_path):
     result = run_sweep(sweep_config, echo=lambda *_: None)
     assert result.ran == 2
     for r in result.records:
-        assert {"contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency"} <= set(r.metrics)
+        assert {"contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency"} <= set(
+            r.metrics
+        )
     files = write_report(result.results_path, tmp_path / "rep")
     md = files.markdown.read_text()
     assert "## contrast_consistency" in md and "| local | kd → +CoD |" in md.split("## contrast_consistency")[1]
@@ -215,11 +249,15 @@ def test_budget_modes_are_methods_of_a_sweep(sweep_config):
     assert originals == {"kd+cod": 2, "kd+cod-full": 4, "kd+cod-multi2": 4}
     import yaml
 
-    multi_cfg = yaml.safe_load((Path(result.counterfactual_files[("local/multi2", 0)]).parent / "config.yaml").read_text())
+    multi_cfg = yaml.safe_load(
+        (Path(result.counterfactual_files[("local/multi2", 0)]).parent / "config.yaml").read_text()
+    )
     assert multi_cfg["per_original"] == 2
 
 
-def test_resume_refuses_records_made_from_other_data_and_checks_before_regenerating(sweep_config, tmp_path, monkeypatch):
+def test_resume_refuses_records_made_from_other_data_and_checks_before_regenerating(
+    sweep_config, tmp_path, monkeypatch
+):
     """Every label in data_dir flipped: the old records are not reused, and the refusal comes
     before any counterfactual file is rewritten."""
     import json
@@ -238,7 +276,9 @@ def test_resume_refuses_records_made_from_other_data_and_checks_before_regenerat
         rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         path.write_text("".join(json.dumps({**row, "label": 1 - row["label"]}) + "\n" for row in rows))
     monkeypatch.setattr(sweep_module, "_SESSION", None)  # a new process: nothing cached in memory
-    monkeypatch.setattr(sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals regenerated"))
+    monkeypatch.setattr(
+        sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals regenerated")
+    )
     with pytest.raises(ConfigError, match="data_fingerprint"):
         run_sweep(small, echo=lambda *_: None)
 
@@ -247,28 +287,43 @@ def test_two_entries_of_one_task_name_are_refused(sweep_config):
     from codistill.errors import ConfigError
 
     with pytest.raises(ConfigError, match="listed more than once"):
-        sweep_config.with_overrides({"tasks": [sweep_config.tasks[0].to_dict(), {**sweep_config.tasks[0].to_dict(), "data_dir": "elsewhere"}]})
+        sweep_config.with_overrides(
+            {"tasks": [sweep_config.tasks[0].to_dict(), {**sweep_config.tasks[0].to_dict(), "data_dir": "elsewhere"}]}
+        )
 
 
 def test_without_max_steps_every_arm_of_a_k_takes_the_baselines_step_budget(sweep_config):
     """train.max_steps null: KD and KD+CoD train on sets of different size, yet take one step
     budget (the baseline's k originals x epochs), recorded in the run config."""
-    cfg = sweep_config.with_overrides({"ks": [8], "seeds": [0], "distill_overrides": [
-        *[o for o in sweep_config.distill_overrides if not o.startswith("train.max_steps")], "train.max_steps=null", "train.epochs=3"]})
+    cfg = sweep_config.with_overrides(
+        {
+            "ks": [8],
+            "seeds": [0],
+            "distill_overrides": [
+                *[o for o in sweep_config.distill_overrides if not o.startswith("train.max_steps")],
+                "train.max_steps=null",
+                "train.epochs=3",
+            ],
+        }
+    )
     result = run_sweep(cfg, echo=lambda *_: None)
     assert result.ran == 2
     steps = {r.key.cod: (r.train_set["train_steps"], r.config["distill"]["train"]["max_steps"]) for r in result.records}
     assert steps[False] == steps[True] == (6, 6)  # 8 originals / batch 4 = 2 steps per epoch, x 3 epochs
 
 
-def test_a_teacher_whose_training_pool_holds_student_validation_texts_is_refused(sweep_config, trained_teacher, monkeypatch):
+def test_a_teacher_whose_training_pool_holds_student_validation_texts_is_refused(
+    sweep_config, trained_teacher, monkeypatch
+):
     """One carve per task: students carving another validation split than the teacher's would
     validate on texts the teacher trained on; a carve override for the teacher alone is an error."""
     import codistill.experiments.sweep as sweep_module
     from codistill.errors import ConfigError
 
     monkeypatch.setattr(sweep_module, "prepare_counterfactuals", lambda *a, **k: pytest.fail("counterfactuals made"))
-    other_carve = sweep_config.with_overrides({"distill_overrides": [*sweep_config.distill_overrides, "data.validation_size=30"]})
+    other_carve = sweep_config.with_overrides(
+        {"distill_overrides": [*sweep_config.distill_overrides, "data.validation_size=30"]}
+    )
     with pytest.raises(ConfigError, match="data.validation_size=40 but the students with data.validation_size=30"):
         run_sweep(other_carve, echo=lambda *_: None)
     with pytest.raises(ConfigError, match="change the validation carve"):

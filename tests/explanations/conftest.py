@@ -20,7 +20,14 @@ def explain_config(tmp_path: Path):
     from codistill.explanations.config import ExplainConfig
 
     data = write_data(tmp_path / "data")
-    return ExplainConfig.from_dict({
-        "data": {"task": "sst2", "data_dir": str(data), "validation_size": 4}, "k": 8, "seeds": [0, 1], "eval_examples": 4,
-        "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path / "explanations"), "progress": False,
-    })
+    return ExplainConfig.from_dict(
+        {
+            "data": {"task": "sst2", "data_dir": str(data), "validation_size": 4},
+            "k": 8,
+            "seeds": [0, 1],
+            "eval_examples": 4,
+            "cache_dir": str(tmp_path / "cache"),
+            "output_dir": str(tmp_path / "explanations"),
+            "progress": False,
+        }
+    )

@@ -20,7 +20,7 @@ def test_counterfactual_validity_and_self_consistency_are_judged_separately():
     written = [
         '"a bad film" -> "a good film" would be positive',  # flips the teacher and the student
         '"bad" -> "fine" would be positive',  # parses, flips the student only
-        'it would be negative',  # does not parse
+        "it would be negative",  # does not parse
         '"good plot" -> "dull plot" would be negative',  # flips both
     ]
     teacher_labels, student_labels = [0, 0, 1, 1], [0, 0, 1, 1]

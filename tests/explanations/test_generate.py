@@ -27,7 +27,9 @@ def test_teacher_grounded_explanations_are_verified_and_grounded(explain_config,
     for r in records + held:
         assert r.rationale.startswith(names[r.teacher_label] + ": ")
         # the teacher's own evidence: its keywords, never function words
-        assert r.evidence and all(w.lower() in POSITIVE | NEGATIVE | {"not", "never"} or w.endswith("n't") for w in r.evidence)
+        assert r.evidence and all(
+            w.lower() in POSITIVE | NEGATIVE | {"not", "never"} or w.endswith("n't") for w in r.evidence
+        )
         if r.counterfactual is not None:
             text, claimed = parse_counterfactual(r.counterfactual, r.text)
             assert text == r.counterfactual_text and claimed == names[r.counterfactual_label]
@@ -73,8 +75,16 @@ def fake_server(monkeypatch):
 
 
 def test_llm_source_critique_revision_cache_and_ledger(explain_config, keyword_teacher, fake_server):
-    cfg = explain_config.with_overrides({"source": "openai", "openai.base_url": fake_server.url, "critique": True, "revise": True,
-                                          "openai.backoff_s": 0.01, "eval_examples": 0})
+    cfg = explain_config.with_overrides(
+        {
+            "source": "openai",
+            "openai.base_url": fake_server.url,
+            "critique": True,
+            "revise": True,
+            "openai.backoff_s": 0.01,
+            "eval_examples": 0,
+        }
+    )
     first = generate_explanations(cfg, verifier=keyword_teacher, echo=quiet)
     n = len(first.records)
     served = len(fake_server.requests)
@@ -91,8 +101,15 @@ def test_llm_source_critique_revision_cache_and_ledger(explain_config, keyword_t
 
 
 def test_llm_budget_stops_cleanly(explain_config, keyword_teacher, fake_server):
-    cfg = explain_config.with_overrides({"source": "openai", "openai.base_url": fake_server.url, "max_budget_usd": 0.0,
-                                          "eval_examples": 0, "use_cache": False})
+    cfg = explain_config.with_overrides(
+        {
+            "source": "openai",
+            "openai.base_url": fake_server.url,
+            "max_budget_usd": 0.0,
+            "eval_examples": 0,
+            "use_cache": False,
+        }
+    )
     result = generate_explanations(cfg, verifier=keyword_teacher, echo=quiet)
     assert len(fake_server.requests) == 0
     assert all(r.rationale is None and r.counterfactual is None for r in result.records)

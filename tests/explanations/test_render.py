@@ -25,7 +25,9 @@ def test_counterfactual_insertion_and_deletion_round_trip():
 
 def test_unparseable_or_foreign_counterfactuals_are_rejected():
     assert parse_counterfactual("it would be positive", "a dull film") is None
-    assert parse_counterfactual('"a great film" -> "a bad film" would be negative', "a dull film") is None  # not in the text
+    assert (
+        parse_counterfactual('"a great film" -> "a bad film" would be negative', "a dull film") is None
+    )  # not in the text
     assert parse_counterfactual('"dull" -> "dull" would be positive', "a dull film") is None  # no edit
 
 

@@ -16,19 +16,35 @@ def quiet(*args, **kwargs):
     pass
 
 
-RECORD = ExplanationRecord(id="a", text="a dull film", teacher_label=0, rationale='negative: "dull"',
-                           counterfactual='"a dull film" -> "a vivid film" would be positive', counterfactual_text="a vivid film", counterfactual_label=1)
+RECORD = ExplanationRecord(
+    id="a",
+    text="a dull film",
+    teacher_label=0,
+    rationale='negative: "dull"',
+    counterfactual='"a dull film" -> "a vivid film" would be positive',
+    counterfactual_text="a vivid film",
+    counterfactual_label=1,
+)
 
 
-@pytest.mark.parametrize("mode,kinds", [("task", [TASK]), ("rationale", [TASK, EXPLANATION]), ("counterfactual", [TASK, EXPLANATION]),
-                                        ("both", [TASK, EXPLANATION, EXPLANATION])])
+@pytest.mark.parametrize(
+    "mode,kinds",
+    [
+        ("task", [TASK]),
+        ("rationale", [TASK, EXPLANATION]),
+        ("counterfactual", [TASK, EXPLANATION]),
+        ("both", [TASK, EXPLANATION, EXPLANATION]),
+    ],
+)
 def test_each_mode_has_its_targets_behind_their_prefixes(mode, kinds):
     p = PromptsConfig()
     seqs = sequences_for(RECORD, mode, p, ["negative", "positive"], 0)
     assert [k for k, _ in seqs] == kinds
     assert seqs[0][1].prompt == p.task.replace("{text}", "a dull film") and seqs[0][1].response == "negative"
     responses = {s.response for _, s in seqs[1:]}
-    assert responses == {RECORD.rationale, RECORD.counterfactual} if mode == "both" else len(responses) == len(kinds) - 1
+    assert (
+        responses == {RECORD.rationale, RECORD.counterfactual} if mode == "both" else len(responses) == len(kinds) - 1
+    )
 
 
 def test_missing_explanations_leave_the_task_target_only():
@@ -45,7 +61,9 @@ def test_loss_is_alpha_task_plus_one_minus_alpha_explanation():
 
 @pytest.fixture
 def explanations(explain_config, keyword_teacher):
-    return generate_explanations(explain_config.with_overrides({"eval_examples": 4}), verifier=keyword_teacher, echo=quiet)
+    return generate_explanations(
+        explain_config.with_overrides({"eval_examples": 4}), verifier=keyword_teacher, echo=quiet
+    )
 
 
 @pytest.fixture
@@ -56,8 +74,15 @@ def student(tiny_models):
 
 
 def _config(explanations, student, **overrides):
-    values = {"explanations": str(explanations.output_dir), "student": str(student), "k": 8, "seed": 0, "explain_eval_examples": 4,
-              "max_new_tokens": 12, "train": {"max_steps": 4, "batch_size": 4, "learning_rate": 1e-3, "select_best": False}}
+    values = {
+        "explanations": str(explanations.output_dir),
+        "student": str(student),
+        "k": 8,
+        "seed": 0,
+        "explain_eval_examples": 4,
+        "max_new_tokens": 12,
+        "train": {"max_steps": 4, "batch_size": 4, "learning_rate": 1e-3, "select_best": False},
+    }
     values.update(overrides)
     return ExplainDistillConfig.from_dict(values)
 
@@ -69,13 +94,21 @@ def _weights(result):
 def test_alpha_one_ignores_the_explanations_and_runs_reproduce(explanations, student, keyword_teacher):
     from codistill.explanations.run import distill_explanations
 
-    task = distill_explanations(_config(explanations, student, mode="task"), verifier=keyword_teacher, keep_model=True, echo=quiet)
-    again = distill_explanations(_config(explanations, student, mode="task"), verifier=keyword_teacher, keep_model=True, echo=quiet)
+    task = distill_explanations(
+        _config(explanations, student, mode="task"), verifier=keyword_teacher, keep_model=True, echo=quiet
+    )
+    again = distill_explanations(
+        _config(explanations, student, mode="task"), verifier=keyword_teacher, keep_model=True, echo=quiet
+    )
     assert torch.equal(_weights(task), _weights(again))  # one seed reproduces a run exactly
-    ignored = distill_explanations(_config(explanations, student, mode="both", alpha=1.0), verifier=keyword_teacher, keep_model=True, echo=quiet)
+    ignored = distill_explanations(
+        _config(explanations, student, mode="both", alpha=1.0), verifier=keyword_teacher, keep_model=True, echo=quiet
+    )
     # the same updates up to float noise (longer padded batches round differently)
     assert (_weights(task) - _weights(ignored)).abs().max() < 1e-5
-    mixed = distill_explanations(_config(explanations, student, mode="both", alpha=0.5), verifier=keyword_teacher, keep_model=True, echo=quiet)
+    mixed = distill_explanations(
+        _config(explanations, student, mode="both", alpha=0.5), verifier=keyword_teacher, keep_model=True, echo=quiet
+    )
     assert (_weights(task) - _weights(mixed)).abs().max() > 1e-3
     assert mixed["train_sequences"] > task["train_sequences"] == 8
 
@@ -97,8 +130,14 @@ def test_student_learns_to_write_the_teachers_rationales(explanations, student, 
     from codistill.explanations.render import parse_counterfactual
     from codistill.explanations.run import distill_explanations
 
-    cfg = _config(explanations, student, mode="both", alpha=0.5, k=4,
-                  train={"max_steps": 150, "batch_size": 4, "learning_rate": 1e-2, "warmup_ratio": 0.0, "select_best": False})
+    cfg = _config(
+        explanations,
+        student,
+        mode="both",
+        alpha=0.5,
+        k=4,
+        train={"max_steps": 150, "batch_size": 4, "learning_rate": 1e-2, "warmup_ratio": 0.0, "select_best": False},
+    )
     result = distill_explanations(cfg, verifier=keyword_teacher, keep_model=True, echo=quiet)
     lm, tok = result["_student"], result["_tokenizer"]
     train = [r for r in explanations.records if r.id in {e for e in _budget_ids(explanations, 4)}]
@@ -127,12 +166,37 @@ def t5_student(tmp_path):
 
     from codistill.testing import LLM_WORDS, TINY_WORDS, _wordpiece_tokenizer
 
-    words = (*TINY_WORDS, *LLM_WORDS, "task", "classify", "explain", "flip", "text", "label", "evidence", "edit", "would", "be", ":", '"', ">")
+    words = (
+        *TINY_WORDS,
+        *LLM_WORDS,
+        "task",
+        "classify",
+        "explain",
+        "flip",
+        "text",
+        "label",
+        "evidence",
+        "edit",
+        "would",
+        "be",
+        ":",
+        '"',
+        ">",
+    )
     tok = _wordpiece_tokenizer(words)
     tok.eos_token = "[SEP]"
     torch.manual_seed(0)
-    cfg = T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4, pad_token_id=0,
-                   eos_token_id=tok.eos_token_id, decoder_start_token_id=0)
+    cfg = T5Config(
+        vocab_size=len(tok),
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_heads=4,
+        pad_token_id=0,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=0,
+    )
     T5ForConditionalGeneration(cfg).save_pretrained(tmp_path / "t5")
     tok.save_pretrained(tmp_path / "t5")
     return tmp_path / "t5"
@@ -142,11 +206,20 @@ def test_encoder_decoder_student_learns_labels_and_rationales(explanations, t5_s
     from codistill.explanations import evaluate as ev
     from codistill.explanations.run import distill_explanations
 
-    lora = distill_explanations(_config(explanations, t5_student, mode="task", k=4, lora={"r": 4}, train={"max_steps": 1, "batch_size": 4}),
-                                verifier=keyword_teacher, echo=quiet)
+    lora = distill_explanations(
+        _config(explanations, t5_student, mode="task", k=4, lora={"r": 4}, train={"max_steps": 1, "batch_size": 4}),
+        verifier=keyword_teacher,
+        echo=quiet,
+    )
     assert lora["seq2seq"] and lora["lora"]  # LoRA wraps encoder-decoders too (peft SEQ_2_SEQ_LM)
-    cfg = _config(explanations, t5_student, mode="both", alpha=0.5, k=4,
-                  train={"max_steps": 200, "batch_size": 4, "learning_rate": 2e-2, "warmup_ratio": 0.0, "select_best": False})
+    cfg = _config(
+        explanations,
+        t5_student,
+        mode="both",
+        alpha=0.5,
+        k=4,
+        train={"max_steps": 200, "batch_size": 4, "learning_rate": 2e-2, "warmup_ratio": 0.0, "select_best": False},
+    )
     result = distill_explanations(cfg, verifier=keyword_teacher, keep_model=True, echo=quiet)
     assert result["seq2seq"] and {"accuracy", "cf_validity", "rationale_f1", "simulatability"} <= set(result["metrics"])
     lm, tok = result["_student"], result["_tokenizer"]
@@ -157,7 +230,13 @@ def test_encoder_decoder_student_learns_labels_and_rationales(explanations, t5_s
     from codistill.explanations.render import rationale_evidence, token_f1
 
     names = ["negative", "positive"]
-    assert sum(token_f1(rationale_evidence(w, names), rationale_evidence(r.rationale, names)) for w, r in zip(rationales, train)) >= 3
+    assert (
+        sum(
+            token_f1(rationale_evidence(w, names), rationale_evidence(r.rationale, names))
+            for w, r in zip(rationales, train)
+        )
+        >= 3
+    )
 
 
 def test_explanations_are_generated_as_long_as_the_longest_target(student):
@@ -167,7 +246,9 @@ def test_explanations_are_generated_as_long_as_the_longest_target(student):
 
     tok = load_tokenizer(str(student))
     feats = build_features(tok, [RECORD], "both", PromptsConfig(), ["negative", "positive"], [0], 128)
-    want = max(len(tok(" " + t, add_special_tokens=False)["input_ids"]) + 1 for t in (RECORD.rationale, RECORD.counterfactual))
+    want = max(
+        len(tok(" " + t, add_special_tokens=False)["input_ids"]) + 1 for t in (RECORD.rationale, RECORD.counterfactual)
+    )
     assert longest_target(feats) == want > len(tok(" negative", add_special_tokens=False)["input_ids"]) + 1
 
 
@@ -196,16 +277,25 @@ def test_loss_reads_logits_at_response_positions_only_with_the_same_value_and_gr
         from codistill.models.lora import LoraSettings, apply_lora
 
         model = apply_lora(model, LoraSettings(r=4, dropout=0.0), "causal_lm")
-    records = [RECORD, ExplanationRecord(id="b", text="the acting is not good but the story is quite moving", teacher_label=1,
-                                         rationale='positive: "moving"')]
+    records = [
+        RECORD,
+        ExplanationRecord(
+            id="b",
+            text="the acting is not good but the story is quite moving",
+            teacher_label=1,
+            rationale='positive: "moving"',
+        ),
+    ]
     feats = build_features(tok, records, "both", PromptsConfig(), ["negative", "positive"], [0, 1], 128)
     batch = ExplanationCollator(tok.pad_token_id or 0)(feats)
     assert (batch["attention_mask"] == 0).any()  # right padding is exercised
 
     head_outputs: list[tuple[int, ...]] = []
     body_inputs: list[int] = []
-    hooks = [model.get_output_embeddings().register_forward_hook(lambda m, i, o: head_outputs.append(tuple(o.shape))),
-             model.get_input_embeddings().register_forward_hook(lambda m, i, o: body_inputs.append(i[0].numel()))]
+    hooks = [
+        model.get_output_embeddings().register_forward_hook(lambda m, i, o: head_outputs.append(tuple(o.shape))),
+        model.get_input_embeddings().register_forward_hook(lambda m, i, o: body_inputs.append(i[0].numel())),
+    ]
     params = [p for p in model.parameters() if p.requires_grad]
     loss = ExplanationTrainer.compute_loss(types.SimpleNamespace(alpha=0.3), model, batch)
     grads = torch.autograd.grad(loss, params)
@@ -233,7 +323,9 @@ def test_models_without_masked_logits_to_keep_get_the_full_logits_indexed(studen
 
     tok = load_tokenizer(str(student))
     model = load_student(str(student))
-    batch = ExplanationCollator(tok.pad_token_id or 0)(build_features(tok, [RECORD], "both", PromptsConfig(), ["negative", "positive"], [0], 128))
+    batch = ExplanationCollator(tok.pad_token_id or 0)(
+        build_features(tok, [RECORD], "both", PromptsConfig(), ["negative", "positive"], [0], 128)
+    )
     fast = sequence_ce(model, batch)
     monkeypatch.setattr(lg, "keeps_masked_logits", lambda model: False)
     assert torch.allclose(sequence_ce(model, batch), fast, rtol=1e-5)

@@ -14,7 +14,14 @@ from codistill.cli import main  # noqa: E402
 from codistill.export import OnnxClassifier, export_onnx, load_exportable  # noqa: E402
 from codistill.export.check import torch_logits  # noqa: E402
 
-TEXTS = ["the film was good", "bad", "it was really awful and boring", "a great movie", "the plot was dull", "i loved it"] * 3
+TEXTS = [
+    "the film was good",
+    "bad",
+    "it was really awful and boring",
+    "a great movie",
+    "the plot was dull",
+    "i loved it",
+] * 3
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,9 @@ def test_classifier_logits_match_torch(tiny_models, tmp_path):
     assert result.agreement == {"model.onnx": 1.0}
     meta = json.loads((tmp_path / "out" / "export.json").read_text())
     assert meta["kind"] == "classifier" and meta["label_names"] == ["LABEL_0", "LABEL_1"] and meta["max_length"] == 128
-    assert (tmp_path / "out" / "tokenizer.json").is_file() and "onnxruntime" in (tmp_path / "out" / "README.md").read_text()
+    assert (tmp_path / "out" / "tokenizer.json").is_file() and "onnxruntime" in (
+        tmp_path / "out" / "README.md"
+    ).read_text()
 
 
 def test_setfit_directory_matches_setfit_predictions(setfit_dir, tmp_path):
@@ -80,7 +89,19 @@ def test_int8_runs_and_its_agreement_is_recorded(tiny_models, tmp_path):
 
 
 def test_cli_exports_on_the_test_split(tiny_models, sentiment_dir, tmp_path, capsys):
-    code = main(["export", str(tiny_models("bert")), "-o", str(tmp_path / "out"), "--data-dir", str(sentiment_dir), "--task", "local", "-q"])
+    code = main(
+        [
+            "export",
+            str(tiny_models("bert")),
+            "-o",
+            str(tmp_path / "out"),
+            "--data-dir",
+            str(sentiment_dir),
+            "--task",
+            "local",
+            "-q",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "agreement 1.0000 with PyTorch on 60 local test texts" in out

@@ -26,7 +26,9 @@ def tiny_lm(tmp_path_factory, llm_words):
     def make(arch: str = "qwen2", *, causal_lm: bool = True, **kwargs) -> Path:
         key = (arch, causal_lm, tuple(sorted(kwargs.items())))
         if key not in built:
-            built[key] = make_tiny_model(arch, tmp_path_factory.mktemp(f"lm-{arch}"), causal_lm=causal_lm, words=llm_words, **kwargs)
+            built[key] = make_tiny_model(
+                arch, tmp_path_factory.mktemp(f"lm-{arch}"), causal_lm=causal_lm, words=llm_words, **kwargs
+            )
         return built[key]
 
     return make
@@ -44,4 +46,6 @@ def sentiment_data(tmp_path_factory) -> Path:
 def sentiment_config(sentiment_data):
     from codistill.data import DataConfig
 
-    return DataConfig(task="local", data_dir=str(sentiment_data), label_names=["negative", "positive"], validation_size=40)
+    return DataConfig(
+        task="local", data_dir=str(sentiment_data), label_names=["negative", "positive"], validation_size=40
+    )

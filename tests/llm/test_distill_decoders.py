@@ -17,26 +17,42 @@ LABELS = ("negative", "positive")
 @pytest.fixture(scope="module")
 def verbalizer_teacher(tiny_lm, tmp_path_factory):
     root = tmp_path_factory.mktemp("vteacher")
-    save_verbalizer(root, base=str(tiny_lm("llama")), config=VerbalizerConfig(template="Review: {text}\nSentiment:"), label_names=LABELS, adapter=False)
+    save_verbalizer(
+        root,
+        base=str(tiny_lm("llama")),
+        config=VerbalizerConfig(template="Review: {text}\nSentiment:"),
+        label_names=LABELS,
+        adapter=False,
+    )
     return root
 
 
 def _config(teacher, student, data_config, out, **extra):
     return DistillConfig.from_dict(
         {
-            "data": data_config.to_dict(), "teacher": str(teacher), "student": {"path": str(student)}, "k": 8, "seed": 0,
-            "output_dir": str(out), "train": {"max_steps": 6, "batch_size": 4, "logging_steps": 3, "select_best": False},
+            "data": data_config.to_dict(),
+            "teacher": str(teacher),
+            "student": {"path": str(student)},
+            "k": 8,
+            "seed": 0,
+            "output_dir": str(out),
+            "train": {"max_steps": 6, "batch_size": 4, "logging_steps": 3, "select_best": False},
             **extra,
         }
     )
 
 
-def test_verbalizer_teacher_into_lora_qwen_student_with_hidden_maps(verbalizer_teacher, tiny_lm, sentiment_config, tmp_path):
+def test_verbalizer_teacher_into_lora_qwen_student_with_hidden_maps(
+    verbalizer_teacher, tiny_lm, sentiment_config, tmp_path
+):
     from codistill.models import load_scorer
 
     student = tiny_lm("qwen2", causal_lm=False, num_layers=2, hidden=16)
     cfg = _config(
-        verbalizer_teacher, student, sentiment_config, tmp_path / "run",
+        verbalizer_teacher,
+        student,
+        sentiment_config,
+        tmp_path / "run",
         losses=[{"name": "ce"}, {"name": "kd", "weight": 20}, {"name": "hidden", "pooling": "last"}],
     ).with_overrides({"student.lora": {"r": 2, "alpha": 4}})
     result = distill(cfg, session=DistillSession())
@@ -69,8 +85,12 @@ def test_lora_student_adapter_saves_and_reloads(verbalizer_teacher, tiny_lm, sen
     session = DistillSession()
     m = distill(cfg, session=session).metrics
     out = tmp_path / "ad"
-    assert (out / "adapter_model.safetensors").is_file() and json.loads((out / "codistill_adapter.json").read_text())["base"] == str(student)
-    record = evaluate(EvaluateConfig(data=sentiment_config, teacher=str(verbalizer_teacher), student=str(out)), session=session)
+    assert (out / "adapter_model.safetensors").is_file() and json.loads((out / "codistill_adapter.json").read_text())[
+        "base"
+    ] == str(student)
+    record = evaluate(
+        EvaluateConfig(data=sentiment_config, teacher=str(verbalizer_teacher), student=str(out)), session=session
+    )
     assert record["test"]["accuracy"] == pytest.approx(m["test"]["accuracy"])
     assert record["test"]["agreement"] == pytest.approx(m["test"]["agreement"])
 

@@ -8,7 +8,9 @@ from codistill.errors import ConfigError
 
 
 def _shapes(sl, sh, tl, th, same=False):
-    return ModelShapes(student_layers=sl, student_hidden=sh, teacher_layers=tl, teacher_hidden=th, num_labels=2, same_tokenizer=same)
+    return ModelShapes(
+        student_layers=sl, student_hidden=sh, teacher_layers=tl, teacher_hidden=th, num_labels=2, same_tokenizer=same
+    )
 
 
 def test_qwen_sized_maps_24_to_28_layers_and_896_to_1536_wide():
@@ -54,8 +56,12 @@ def test_last_token_pooling_reads_the_last_real_position_with_any_padding():
     t = torch.randn(2, 5, 4)
     tmask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 0, 0]])  # left- and right-padded rows
     inputs = LossInputs(
-        student_logits=torch.zeros(2, 2), labels=torch.zeros(2, dtype=torch.long), attention_mask=torch.ones(2, 3, dtype=torch.long),
-        student_hidden=(s, s), teacher_hidden={1: t}, teacher_mask=tmask,
+        student_logits=torch.zeros(2, 2),
+        labels=torch.zeros(2, dtype=torch.long),
+        attention_mask=torch.ones(2, 3, dtype=torch.long),
+        student_hidden=(s, s),
+        teacher_hidden={1: t},
+        teacher_mask=tmask,
     )
     expected = torch.stack([(s[0, 0] - t[0, 4]).pow(2).mean(), (s[1, 0] - t[1, 2]).pow(2).mean()]).mean()
     torch.testing.assert_close(term(inputs), expected)

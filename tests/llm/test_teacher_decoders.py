@@ -8,12 +8,25 @@ import torch
 
 from codistill.teacher import TeacherConfig, train_teacher
 
-TRAIN = {"max_steps": 30, "batch_size": 8, "learning_rate": 5e-3, "eval_steps": 10, "logging_steps": 10, "select_best": True}
+TRAIN = {
+    "max_steps": 30,
+    "batch_size": 8,
+    "learning_rate": 5e-3,
+    "eval_steps": 10,
+    "logging_steps": 10,
+    "select_best": True,
+}
 
 
 def _config(model, data_config, out, train=None, **extra):
     return TeacherConfig.from_dict(
-        {"model": str(model), "data": data_config.to_dict(), "train": {**TRAIN, **(train or {})}, "output_dir": str(out), **extra}
+        {
+            "model": str(model),
+            "data": data_config.to_dict(),
+            "train": {**TRAIN, **(train or {})},
+            "output_dir": str(out),
+            **extra,
+        }
     )
 
 
@@ -36,12 +49,19 @@ def test_decoder_classifier_pools_the_last_real_token(tiny_lm):
     with torch.no_grad():
         batched = model(**tok(texts, padding=True, return_tensors="pt")).logits
         for i, t in enumerate(texts):
-            torch.testing.assert_close(batched[i], model(**tok([t], return_tensors="pt")).logits[0], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                batched[i], model(**tok([t], return_tensors="pt")).logits[0], atol=1e-5, rtol=1e-5
+            )
 
 
 def test_lora_classifier_teacher_saves_adapter_that_reloads(tiny_lm, sentiment_config, tmp_path):
-    cfg = _config(tiny_lm("qwen2", causal_lm=False), sentiment_config, tmp_path / "t", lora={"r": 4, "alpha": 8},
-                  train={"learning_rate": 1e-2, "max_steps": 120, "eval_steps": 30})
+    cfg = _config(
+        tiny_lm("qwen2", causal_lm=False),
+        sentiment_config,
+        tmp_path / "t",
+        lora={"r": 4, "alpha": 8},
+        train={"learning_rate": 1e-2, "max_steps": 120, "eval_steps": 30},
+    )
     result = train_teacher(cfg)
     out = result.path
     assert (out / "adapter_config.json").is_file() and (out / "codistill_adapter.json").is_file()
@@ -67,8 +87,13 @@ def test_prompted_verbalizer_teacher_needs_no_training(tiny_lm, sentiment_config
 
     monkeypatch.setattr(transformers.Trainer, "train", lambda *a, **k: pytest.fail("trained"))
     cfg = _config(
-        tiny_lm("qwen2"), sentiment_config, tmp_path / "v", head="verbalizer", finetune=False,
-        verbalizer={"num_demonstrations": 4}, max_eval_examples=20,
+        tiny_lm("qwen2"),
+        sentiment_config,
+        tmp_path / "v",
+        head="verbalizer",
+        finetune=False,
+        verbalizer={"num_demonstrations": 4},
+        max_eval_examples=20,
     )
     result = train_teacher(cfg)
     spec = json.loads((result.path / "verbalizer.json").read_text())

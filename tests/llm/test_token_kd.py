@@ -30,7 +30,9 @@ def test_closed_form_limits_and_temperature():
     jsd = token_divergence(s, t, mask, "gjsd", beta=0.5)
     assert 0 < jsd < torch.log(torch.tensor(2.0))
     # T^2 scaling: at T=3 the value is 9 * KL of the softened distributions
-    assert token_divergence(s, t, mask, "forward_kl", temperature=3.0) == pytest.approx(9 * float(kl(flat_t, flat_s, 3.0)), rel=1e-5)
+    assert token_divergence(s, t, mask, "forward_kl", temperature=3.0) == pytest.approx(
+        9 * float(kl(flat_t, flat_s, 3.0)), rel=1e-5
+    )
 
 
 def test_only_response_positions_count():
@@ -52,8 +54,10 @@ def test_only_response_positions_count():
 @pytest.fixture(scope="module")
 def instructions(tmp_path_factory):
     root = tmp_path_factory.mktemp("instr")
-    rows = [{"prompt": f"question is the film {w} ?", "response": "yes" if w in ("good", "great", "fine") else "no"}
-            for w in ("good", "bad", "great", "awful", "fine", "dull", "boring", "poor")]
+    rows = [
+        {"prompt": f"question is the film {w} ?", "response": "yes" if w in ("good", "great", "fine") else "no"}
+        for w in ("good", "bad", "great", "awful", "fine", "dull", "boring", "poor")
+    ]
     for name, part in (("train", rows), ("eval", rows[:4])):
         (root / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     return root
@@ -62,13 +66,23 @@ def instructions(tmp_path_factory):
 def _config(tiny_lm, instructions, tmp_path, **extra):
     from codistill.generation import TokenKDConfig
 
-    return TokenKDConfig.from_dict({
-        "teacher": str(tiny_lm("llama", num_layers=3)), "student": str(tiny_lm("qwen2", num_layers=1, hidden=16)),
-        "data": {"train": str(instructions / "train.jsonl"), "eval": str(instructions / "eval.jsonl")},
-        "max_new_tokens": 4, "output_dir": str(tmp_path / "out"),
-        "train": {"max_steps": 12, "batch_size": 4, "learning_rate": 1e-2, "logging_steps": 4, "select_best": False},
-        **extra,
-    })
+    return TokenKDConfig.from_dict(
+        {
+            "teacher": str(tiny_lm("llama", num_layers=3)),
+            "student": str(tiny_lm("qwen2", num_layers=1, hidden=16)),
+            "data": {"train": str(instructions / "train.jsonl"), "eval": str(instructions / "eval.jsonl")},
+            "max_new_tokens": 4,
+            "output_dir": str(tmp_path / "out"),
+            "train": {
+                "max_steps": 12,
+                "batch_size": 4,
+                "learning_rate": 1e-2,
+                "logging_steps": 4,
+                "select_best": False,
+            },
+            **extra,
+        }
+    )
 
 
 @pytest.mark.parametrize("loss", ["forward_kl", "reverse_kl", "gjsd"])
@@ -88,7 +102,9 @@ def test_off_policy_training_reduces_the_divergence(tiny_lm, instructions, tmp_p
 def test_on_policy_lora_student_is_merged(tiny_lm, instructions, tmp_path):
     from codistill.generation.run import distill_generation
 
-    cfg = _config(tiny_lm, instructions, tmp_path, lambda_on_policy=1.0, lora={"r": 2}).with_overrides(["train.max_steps=3"])
+    cfg = _config(tiny_lm, instructions, tmp_path, lambda_on_policy=1.0, lora={"r": 2}).with_overrides(
+        ["train.max_steps=3"]
+    )
     m = distill_generation(cfg, keep_model=True)
     assert m["on_policy_sequences"] == 3 * 4  # every sequence of every step was student-generated
     assert not any("lora" in n for n, _ in m["_student"].named_parameters())
@@ -107,9 +123,23 @@ def test_mismatched_tokenizers_are_a_clear_error(tiny_lm, instructions, tmp_path
 def test_cli_generate_distill(tiny_lm, instructions, tmp_path, capsys):
     from codistill.cli import main
 
-    args = ["generate-distill", "--teacher", str(tiny_lm("llama", num_layers=3)), "--student", str(tiny_lm("qwen2", num_layers=1, hidden=16)),
-            "--train", str(instructions / "train.jsonl"), "--eval", str(instructions / "eval.jsonl"), "--loss", "gjsd",
-            "--set", "train.max_steps=2", "--set", "max_new_tokens=2"]
+    args = [
+        "generate-distill",
+        "--teacher",
+        str(tiny_lm("llama", num_layers=3)),
+        "--student",
+        str(tiny_lm("qwen2", num_layers=1, hidden=16)),
+        "--train",
+        str(instructions / "train.jsonl"),
+        "--eval",
+        str(instructions / "eval.jsonl"),
+        "--loss",
+        "gjsd",
+        "--set",
+        "train.max_steps=2",
+        "--set",
+        "max_new_tokens=2",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "trained 2 steps (gjsd" in out and '"agreement"' in out
@@ -125,19 +155,29 @@ def test_kd_loss_reads_both_lm_heads_at_response_positions_only(tiny_lm):
     from codistill.explanations.seq2seq import load_student
     from codistill.generation.trainer import TokenKDTrainer
 
-    student, teacher = load_student(str(tiny_lm("qwen2", num_layers=1, hidden=16))), load_student(str(tiny_lm("llama", num_layers=3)))
+    student, teacher = (
+        load_student(str(tiny_lm("qwen2", num_layers=1, hidden=16))),
+        load_student(str(tiny_lm("llama", num_layers=3))),
+    )
     ids = torch.randint(1, 40, (3, 7), generator=torch.Generator().manual_seed(0))
     attn = torch.tensor([[1] * 7, [1] * 5 + [0] * 2, [1] * 4 + [0] * 3])
     resp = torch.tensor([[0, 0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0], [0, 0, 1, 1, 0, 0, 0]])
     shapes = []
     for m in (student, teacher):
         m.get_output_embeddings().register_forward_hook(lambda mod, i, o: shapes.append(tuple(o.shape)))
-    fake = types.SimpleNamespace(teacher=teacher, vocab_size=student.config.vocab_size, loss_name="reverse_kl", beta=0.5, temperature=2.0)
+    fake = types.SimpleNamespace(
+        teacher=teacher, vocab_size=student.config.vocab_size, loss_name="reverse_kl", beta=0.5, temperature=2.0
+    )
     loss = TokenKDTrainer.compute_loss(fake, student, {"input_ids": ids, "attention_mask": attn, "response_mask": resp})
-    assert shapes == [(7, student.config.vocab_size), (7, teacher.config.vocab_size)]  # 3 + 2 + 2 target positions of 21
+    assert shapes == [
+        (7, student.config.vocab_size),
+        (7, teacher.config.vocab_size),
+    ]  # 3 + 2 + 2 target positions of 21
     s, t = (m(input_ids=ids, attention_mask=attn).logits for m in (student, teacher))
     want = token_divergence(s[:, :-1], t[:, :-1], resp[:, 1:], "reverse_kl", temperature=2.0)
-    assert loss.item() == pytest.approx(want.item(), rel=1e-3)  # fp32: gathered vs full matmuls differ in the last digits (thread count)
+    assert loss.item() == pytest.approx(
+        want.item(), rel=1e-3
+    )  # fp32: gathered vs full matmuls differ in the last digits (thread count)
 
 
 def test_rows_are_grouped_by_length_to_save_padding():

@@ -39,7 +39,9 @@ def test_kept_layers_carry_the_source_weights(tiny_models, arch):
         assert len(student.config.layer_types) == 2
     if arch == "mpnet":
         assert prefix == "mpnet.encoder.layer"
-        assert torch.equal(dst["mpnet.encoder.relative_attention_bias.weight"], src["mpnet.encoder.relative_attention_bias.weight"])
+        assert torch.equal(
+            dst["mpnet.encoder.relative_attention_bias.weight"], src["mpnet.encoder.relative_attention_bias.weight"]
+        )
 
 
 def test_all_layers_kept_is_the_same_function(tiny_models):
@@ -73,6 +75,9 @@ def test_freeze_bottom_layers_trains_only_the_top(tiny_models, arch):
     frozen = freeze_bottom_layers(model, 3)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert frozen == sum(p.numel() for p in model.parameters() if not p.requires_grad) > 0
-    assert all(n.startswith((f"{prefix}.3.", "classifier")) or "relative_attention_bias" in n or "pooler" in n for n in trainable)
+    assert all(
+        n.startswith((f"{prefix}.3.", "classifier")) or "relative_attention_bias" in n or "pooler" in n
+        for n in trainable
+    )
     assert any(n.startswith(f"{prefix}.3.") for n in trainable) and any(n.startswith("classifier") for n in trainable)
     assert freeze_bottom_layers(load_classifier(str(tiny_models(arch, num_layers=4))), 0) == 0

@@ -29,7 +29,7 @@ def _fake_split_model(root, n_parts=3):
         package = f"codistill_fake_part-{i:03d}"  # a hyphenated, non-importable name like the real ones
         (root / package / "input").mkdir(parents=True)
         (root / package / "__init__.py").write_text("raise RuntimeError('parts must never be imported')\n")
-        (root / package / "input" / f"model-x.zip.{i:03d}").write_bytes(data[i * size:(i + 1) * size])
+        (root / package / "input" / f"model-x.zip.{i:03d}").write_bytes(data[i * size : (i + 1) * size])
         parts.append(ArchivePart(f"fake-part-{i:03d}", package, f"input/model-x.zip.{i:03d}"))
     return SplitArchive(tuple(parts), hashlib.sha256(data).hexdigest(), "model-x", "0.0.1"), data
 

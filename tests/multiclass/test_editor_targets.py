@@ -14,7 +14,11 @@ from codistill.counterfactuals.pipeline import run_counterfactuals
 from codistill.counterfactuals.text import words
 from tests.conftest import write_jsonl
 
-CUES = {"city": ("where", "city", "country"), "person": ("who", "person", "author"), "number": ("many", "number", "much")}
+CUES = {
+    "city": ("where", "city", "country"),
+    "person": ("who", "person", "author"),
+    "number": ("many", "number", "much"),
+}
 NAMES = sorted(CUES)  # the label ids of the local task: city, number, person
 
 
@@ -43,8 +47,12 @@ def _rows(n, seed):
     for i in range(n):
         name = NAMES[i % 3]
         cue = rng.choice(CUES[name])
-        rows.append({"text": f"{cue} is the {rng.choice(['big', 'old', 'new', 'first'])} one {rng.choice(['here', 'now', 'today'])} {i} ?",
-                     "label": name})
+        rows.append(
+            {
+                "text": f"{cue} is the {rng.choice(['big', 'old', 'new', 'first'])} one {rng.choice(['here', 'now', 'today'])} {i} ?",
+                "label": name,
+            }
+        )
     return rows
 
 
@@ -52,9 +60,18 @@ def _rows(n, seed):
 def config(tmp_path):
     write_jsonl(tmp_path / "d" / "train.jsonl", _rows(120, 1))
     write_jsonl(tmp_path / "d" / "test.jsonl", _rows(12, 2))
-    return CounterfactualConfig.from_dict({
-        "data": {"task": "local", "data_dir": str(tmp_path / "d"), "validation_size": 6}, "k": 24, "seed": 0, "teacher": "scripted",
-        "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path / "out"), "progress": False, "report_similarity": False})
+    return CounterfactualConfig.from_dict(
+        {
+            "data": {"task": "local", "data_dir": str(tmp_path / "d"), "validation_size": 6},
+            "k": 24,
+            "seed": 0,
+            "teacher": "scripted",
+            "cache_dir": str(tmp_path / "cache"),
+            "output_dir": str(tmp_path / "out"),
+            "progress": False,
+            "report_similarity": False,
+        }
+    )
 
 
 def _quiet(*_a, **_k):

@@ -44,8 +44,12 @@ def test_named_target_needs_a_class():
 
 def test_multi_spreads_over_targets():
     original = "what city is the capital"
-    verdicts = [("what person is the capital", [0.1, 0.8, 0.1], 1), ("who city is the capital", [0.1, 0.7, 0.2], 1),
-                ("what number is the capital", [0.1, 0.2, 0.7], 2), ("how city is the capital", [0.2, 0.6, 0.2], 1)]
+    verdicts = [
+        ("what person is the capital", [0.1, 0.8, 0.1], 1),
+        ("who city is the capital", [0.1, 0.7, 0.2], 1),
+        ("what number is the capital", [0.1, 0.2, 0.7], 2),
+        ("how city is the capital", [0.2, 0.6, 0.2], 1),
+    ]
     picked = choose_many(original, verdicts, "smallest", 2)
     assert sorted(c.label for c in picked) == [1, 2]  # one per class reached before a second of the same class
     assert len(choose_many(original, verdicts, "smallest", 1)) == 1

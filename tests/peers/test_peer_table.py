@@ -72,7 +72,11 @@ def test_sweep_output_prints_every_method_vs_setfit(tmp_path):
     text = "\n".join(lines)
     assert "every method vs SetFit" in text and "| sst2 | kd | " in text.split("every method vs SetFit")[1]
     lines.clear()
-    _finish(config.model_copy(update={"peers": []}), SweepResult(store.path, store.load(), 0, 0, 1.0, {}, {}), echo=lines.append)
+    _finish(
+        config.model_copy(update={"peers": []}),
+        SweepResult(store.path, store.load(), 0, 0, 1.0, {}, {}),
+        echo=lines.append,
+    )
     assert "vs SetFit" not in "\n".join(lines)
 
 
@@ -86,7 +90,9 @@ def test_a_peer_runs_inputs_ignore_the_students_training_but_not_its_texts():
     sweep = SweepConfig(peers=["setfit"])
 
     def fp(key: RunKey, **overrides) -> str:
-        dc = DistillConfig.from_dict({"teacher": "t", "k": key.k, "seed": key.seed, "recipe": "kd"}).with_overrides(overrides)
+        dc = DistillConfig.from_dict({"teacher": "t", "k": key.k, "seed": key.seed, "recipe": "kd"}).with_overrides(
+            overrides
+        )
         job = Job(key, dc.to_dict())
         job.inputs = run_inputs(job.config, "teacher-fp", None)
         attach_peer(job, sweep)

@@ -23,11 +23,19 @@ def encoder(tmp_path_factory):
 
 
 def distill_config(sentiment_dir, teacher, student, **kw) -> DistillConfig:
-    return DistillConfig.from_dict({
-        # the trained teacher's validation carve (40 texts), shared with the students
-        "data": {"task": "local", "data_dir": str(sentiment_dir), "validation_size": 40}, "teacher": teacher, "k": 8, "seed": 1, "save_model": False,
-        "student": {"derive": {"source": student, "layers": 1}}, "train": {"max_steps": 2, "batch_size": 4}, **kw,
-    })
+    return DistillConfig.from_dict(
+        {
+            # the trained teacher's validation carve (40 texts), shared with the students
+            "data": {"task": "local", "data_dir": str(sentiment_dir), "validation_size": 40},
+            "teacher": teacher,
+            "k": 8,
+            "seed": 1,
+            "save_model": False,
+            "student": {"derive": {"source": student, "layers": 1}},
+            "train": {"max_steps": 2, "batch_size": 4},
+            **kw,
+        }
+    )
 
 
 def test_setfit_trains_on_the_kd_arms_texts_and_is_deterministic(sentiment_dir, trained_teacher, tiny_models, encoder):  # noqa: F811
@@ -52,7 +60,14 @@ def test_setfit_trains_on_the_kd_arms_texts_and_is_deterministic(sentiment_dir, 
     assert other.metrics["train_set"]["ids"] != first.metrics["train_set"]["ids"]
 
 
-def test_setfit_cod_trains_on_the_cod_set_with_teacher_labels(sentiment_dir, trained_teacher, tiny_models, encoder, tmp_path, monkeypatch):  # noqa: F811
+def test_setfit_cod_trains_on_the_cod_set_with_teacher_labels(
+    sentiment_dir,
+    trained_teacher,  # noqa: F811  (the module fixture imported above)
+    tiny_models,
+    encoder,
+    tmp_path,
+    monkeypatch,
+):
     import codistill.peers.setfit_arm as arm
     from codistill.distill.trainset import build_train_set
 
@@ -66,7 +81,13 @@ def test_setfit_cod_trains_on_the_cod_set_with_teacher_labels(sentiment_dir, tra
     monkeypatch.setattr(arm, "fit_setfit", spy)
     session = DistillSession()
     cf_file = make_counterfactuals(sentiment_dir, trained_teacher, tmp_path)
-    config = distill_config(sentiment_dir, trained_teacher, str(tiny_models("bert", num_layers=2, hidden=16)), cod=True, counterfactuals=cf_file)
+    config = distill_config(
+        sentiment_dir,
+        trained_teacher,
+        str(tiny_models("bert", num_layers=2, hidden=16)),
+        cod=True,
+        counterfactuals=cf_file,
+    )
     result = arm.run_setfit(config, FAST.model_copy(update={"encoder": encoder}), session=session)
     data = session.data(config.data)
     signals = session.teacher(trained_teacher, None, True, 2)
@@ -81,10 +102,17 @@ def make_counterfactuals(sentiment_dir, teacher, tmp_path) -> str:
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
 
-    cf = CounterfactualConfig.from_dict({
-        "data": {"task": "local", "data_dir": str(sentiment_dir), "validation_size": 40}, "k": 8, "seed": 1, "teacher": teacher,
-        "output_dir": str(tmp_path / "cf"), "report_similarity": False, "progress": False,
-    })
+    cf = CounterfactualConfig.from_dict(
+        {
+            "data": {"task": "local", "data_dir": str(sentiment_dir), "validation_size": 40},
+            "k": 8,
+            "seed": 1,
+            "teacher": teacher,
+            "output_dir": str(tmp_path / "cf"),
+            "report_similarity": False,
+            "progress": False,
+        }
+    )
     result = run_counterfactuals(cf, echo=lambda *_: None)
     return str(result.output_dir / "counterfactuals.jsonl")
 
@@ -95,11 +123,20 @@ def test_sweep_runs_the_peer_arms_beside_kd(sentiment_dir, trained_teacher, tiny
     student = tiny_models("bert", num_layers=2, hidden=16)
     config = SweepConfig(
         tasks=[SweepTask(task="local", data_dir=str(sentiment_dir), teacher=trained_teacher)],
-        ks=[4], recipes=["kd"], cod=[False, True], seeds=[0], peers=["setfit", "setfit+cod"],
+        ks=[4],
+        recipes=["kd"],
+        cod=[False, True],
+        seeds=[0],
+        peers=["setfit", "setfit+cod"],
         setfit=FAST.model_copy(update={"encoder": encoder}),
         counterfactual_overrides=["report_similarity=false", "progress=false"],
-        distill_overrides=[f"student.derive.source={student}", "student.derive.layers=1", "train.max_steps=2", "train.batch_size=4",
-                           "data.validation_size=40"],
+        distill_overrides=[
+            f"student.derive.source={student}",
+            "student.derive.layers=1",
+            "train.max_steps=2",
+            "train.batch_size=4",
+            "data.validation_size=40",
+        ],
         output_dir=str(tmp_path / "sweep"),
     )
     first = run_sweep(config, echo=lambda *_: None)

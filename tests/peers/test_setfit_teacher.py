@@ -27,10 +27,30 @@ def test_cli_fits_a_setfit_teacher_that_distill_uses(sentiment_dir, encoder, tin
     from codistill.models.loading import load_scorer
 
     out = tmp_path / "teacher"
-    result = CliRunner().invoke(app, [
-        "teacher", "--method", "setfit", "-m", encoder, "--k", "8", "--seed", "1", "--task", "local",
-        "--data-dir", str(sentiment_dir), "-o", str(out), "--set", "setfit.num_iterations=2", "--set", "train.max_length=32",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "teacher",
+            "--method",
+            "setfit",
+            "-m",
+            encoder,
+            "--k",
+            "8",
+            "--seed",
+            "1",
+            "--task",
+            "local",
+            "--data-dir",
+            str(sentiment_dir),
+            "-o",
+            str(out),
+            "--set",
+            "setfit.num_iterations=2",
+            "--set",
+            "train.max_length=32",
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     data = load_task(DataConfig(task="local", data_dir=str(sentiment_dir)))
@@ -49,10 +69,19 @@ def test_cli_fits_a_setfit_teacher_that_distill_uses(sentiment_dir, encoder, tin
     np.testing.assert_allclose(torch.softmax(logits, -1).numpy(), proba, atol=1e-5)
 
     student = tiny_models("bert", num_layers=2, hidden=16)
-    run = distill(DistillConfig.from_dict({
-        "data": {"task": "local", "data_dir": str(sentiment_dir)}, "teacher": str(out), "k": 8, "seed": 1, "save_model": False,
-        "student": {"derive": {"source": str(student), "layers": 1}}, "train": {"max_steps": 2, "batch_size": 4},
-    }))
+    run = distill(
+        DistillConfig.from_dict(
+            {
+                "data": {"task": "local", "data_dir": str(sentiment_dir)},
+                "teacher": str(out),
+                "k": 8,
+                "seed": 1,
+                "save_model": False,
+                "student": {"derive": {"source": str(student), "layers": 1}},
+                "train": {"max_steps": 2, "batch_size": 4},
+            }
+        )
+    )
     assert run.metrics["signals"]["max_length"] == 32 and 0.0 <= run.metrics["test"]["agreement"] <= 1.0
 
     # the counterfactual verifier reads it too: probabilities, gradient saliency, a bf16 screening copy
@@ -63,7 +92,9 @@ def test_cli_fits_a_setfit_teacher_that_distill_uses(sentiment_dir, encoder, tin
     assert verifier.max_length == 32
     np.testing.assert_allclose(verifier.probs(texts), proba, atol=1e-5)
     saliency = verifier.word_saliency(texts, [tokenize(t) for t in texts], verifier.probs(texts).argmax(-1).tolist())
-    assert [len(s) for s in saliency] == [len(tokenize(t)) for t in texts] and all(np.abs(s).sum() > 0 for s in saliency)
+    assert [len(s) for s in saliency] == [len(tokenize(t)) for t in texts] and all(
+        np.abs(s).sum() > 0 for s in saliency
+    )
     np.testing.assert_allclose(verifier.screening_copy().probs(texts), proba, atol=0.05)
 
 
@@ -75,7 +106,9 @@ def test_the_setfit_fields_leave_finetuned_teachers_cache_keys_alone(sentiment_d
     data = load_task(DataConfig(task="local", data_dir=str(sentiment_dir)))
     base = {"data": {"task": "local", "data_dir": str(sentiment_dir)}}
     plain = teacher_fingerprint(TeacherConfig.from_dict(base), data, "m")
-    dump = TeacherConfig.from_dict(base).model_dump(mode="json", exclude={"output_dir": True, "train": {"report_to", "run_name", "logging_dir"}})
+    dump = TeacherConfig.from_dict(base).model_dump(
+        mode="json", exclude={"output_dir": True, "train": {"report_to", "run_name", "logging_dir"}}
+    )
     for name in ("method", "k", "setfit"):
         dump.pop(name)
     from codistill import __version__
@@ -83,7 +116,17 @@ def test_the_setfit_fields_leave_finetuned_teachers_cache_keys_alone(sentiment_d
     from codistill.utils.hashing import fingerprint
 
     # what a fine-tuned teacher's key was before the setfit method existed
-    assert plain == fingerprint({"config": dump, "data": data.fingerprint, "model": "m", "codistill": __version__, "cache_schema": TEACHER_CACHE_SCHEMA})
+    assert plain == fingerprint(
+        {
+            "config": dump,
+            "data": data.fingerprint,
+            "model": "m",
+            "codistill": __version__,
+            "cache_schema": TEACHER_CACHE_SCHEMA,
+        }
+    )
     assert teacher_fingerprint(TeacherConfig.from_dict({**base, "k": 64}), data, "m") == plain
     setfit = teacher_fingerprint(TeacherConfig.from_dict({**base, "method": "setfit"}), data, "m")
-    assert setfit != plain and setfit != teacher_fingerprint(TeacherConfig.from_dict({**base, "method": "setfit", "k": 8}), data, "m")
+    assert setfit != plain and setfit != teacher_fingerprint(
+        TeacherConfig.from_dict({**base, "method": "setfit", "k": 8}), data, "m"
+    )

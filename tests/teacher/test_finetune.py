@@ -115,8 +115,12 @@ def test_a_teacher_near_chance_is_saved_with_a_warning(tiny_models, sentiment_di
 
     assert chance_warnings([0, 1, 0, 1], [1, 1, 1, 1], 2) and not chance_warnings([0, 1, 0, 1], [0, 1, 0, 1], 2)
     # a teacher that says "positive" to everything
-    monkeypatch.setattr(evaluation, "predict_logits", lambda model, tok, texts, **kw: np.tile([0.0, 1.0], (len(texts), 1)))
-    result = train_teacher(_config(tiny_models("bert", head=False), sentiment_dir, tmp_path / "t", max_steps=2, eval_steps=1))
+    monkeypatch.setattr(
+        evaluation, "predict_logits", lambda model, tok, texts, **kw: np.tile([0.0, 1.0], (len(texts), 1))
+    )
+    result = train_teacher(
+        _config(tiny_models("bert", head=False), sentiment_dir, tmp_path / "t", max_steps=2, eval_steps=1)
+    )
     assert result.metrics["warnings"] and "predicts only 1 of 2 classes" in result.metrics["warnings"][0]
     from codistill.cli import main
 
@@ -129,5 +133,7 @@ def test_freeze_layers_keeps_the_bottom_of_the_teacher(tiny_models, sentiment_di
     source = tiny_models("mpnet", num_layers=4)
     cfg = _config(source, sentiment_dir, tmp_path / "t", max_steps=4, eval_steps=2).with_overrides({"freeze_layers": 3})
     before, after = load_file(source / "model.safetensors"), load_file(train_teacher(cfg).path / "model.safetensors")
-    assert all(torch.equal(before[k], after[k]) for k in after if ".layer.0." in k or ".layer.2." in k or "embeddings" in k)
+    assert all(
+        torch.equal(before[k], after[k]) for k in after if ".layer.0." in k or ".layer.2." in k or "embeddings" in k
+    )
     assert not all(torch.equal(before[k], after[k]) for k in after if ".layer.3." in k)

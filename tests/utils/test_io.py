@@ -62,8 +62,12 @@ def test_stale_temporaries_of_dead_processes_are_cleaned_and_nothing_else(tmp_pa
     (live / io.OWNER_MARKER).write_text('{"kind": "teacher"}')
     unmarked = tmp_path / f".codistill-tmp.mine.h{host}-p{dead}.abcd1234.tmp"  # our name, no marker inside: kept
     unmarked.mkdir()
-    users = [tmp_path / ".bashrc.old-1", tmp_path / ".notes.abcdefgh.tmp", tmp_path / ".cache.old-2",
-             tmp_path / f".teacher.h{host}-p{dead}.abcd1234.tmp"]  # generic patterns are never ours
+    users = [
+        tmp_path / ".bashrc.old-1",
+        tmp_path / ".notes.abcdefgh.tmp",
+        tmp_path / ".cache.old-2",
+        tmp_path / f".teacher.h{host}-p{dead}.abcd1234.tmp",
+    ]  # generic patterns are never ours
     users[0].write_text("alias x=y")
     users[1].write_text("notes")
     for d in users[2:]:

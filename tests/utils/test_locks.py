@@ -37,7 +37,9 @@ def _open_and_write(kind: str, root: str, worker: int, barrier, errors) -> None:
 def test_workers_opening_a_new_cache_together_never_see_database_is_locked(kind, tmp_path):
     ctx = mp.get_context("fork")
     barrier, errors = ctx.Barrier(WORKERS), ctx.Queue()
-    procs = [ctx.Process(target=_open_and_write, args=(kind, str(tmp_path), i, barrier, errors)) for i in range(WORKERS)]
+    procs = [
+        ctx.Process(target=_open_and_write, args=(kind, str(tmp_path), i, barrier, errors)) for i in range(WORKERS)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:

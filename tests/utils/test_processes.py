@@ -52,8 +52,15 @@ def _start(tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
     # a foreground program's Ctrl-C: shells start background jobs (`cmd &`, a CI runner's script)
     # with SIGINT ignored, and an ignored signal stays ignored across exec; reset it for the parent
-    proc = subprocess.Popen([sys.executable, "-c", PARENT], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PARENT],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     workers: set[int] = set()
     results = 0
     deadline = time.monotonic() + 120

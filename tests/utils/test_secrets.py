@@ -6,7 +6,10 @@ def test_redacts_registered_keys_and_key_shapes():
     text = "401: bad key sk-proj-abcdefGHIJ0123456789 (Authorization: Bearer tok.en-1234567) plain-secret-value-42"
     out = redact(text)
     assert "sk-proj" not in out and "tok.en" not in out and "plain-secret" not in out and out.count("[REDACTED]") == 3
-    assert redact_obj({"a": [text], "n": 1})["a"][0] == out and redact("HTTP 503 from the server") == "HTTP 503 from the server"
+    assert (
+        redact_obj({"a": [text], "n": 1})["a"][0] == out
+        and redact("HTTP 503 from the server") == "HTTP 503 from the server"
+    )
 
 
 def test_key_shapes_versus_variable_names():
@@ -80,7 +83,9 @@ def test_the_console_is_redacted_inside_a_command(capsys):
         print("http://u:pw-Secret123@h/v1")
         typer.secho("warning sk-live-0123456789abcdef", err=True)
     captured = capsys.readouterr()
-    assert "registered-secret" not in captured.out and "pw-Secret123" not in captured.out and "sk-live" not in captured.err
+    assert (
+        "registered-secret" not in captured.out and "pw-Secret123" not in captured.out and "sk-live" not in captured.err
+    )
     assert captured.out.count("[REDACTED]") == 2 and "[REDACTED]" in captured.err
     print("after the block, untouched: registered-secret-0043")
     assert "registered-secret-0043" in capsys.readouterr().out

@@ -66,12 +66,26 @@ def _root(
 
 
 #: operating-system errors a user causes (permissions, read-only or full disks, wrong paths)
-USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.EEXIST,
-               errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EXDEV}
+USER_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.ENOENT,
+    errno.EEXIST,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENAMETOOLONG,
+    errno.EXDEV,
+}
 
 
 #: what libraries that wrap an OSError (safetensors, torch.save, datasets) keep of a full disk
-_FULL_DISK = {errno.ENOSPC: ("No space left on device", "StorageFull"), errno.EDQUOT: ("Disk quota exceeded", "QuotaExceeded")}
+_FULL_DISK = {
+    errno.ENOSPC: ("No space left on device", "StorageFull"),
+    errno.EDQUOT: ("Disk quota exceeded", "QuotaExceeded"),
+}
 
 
 def _user_os_error(exc: BaseException) -> OSError | None:
@@ -171,7 +185,11 @@ def _run(argv: list[str] | None) -> int:
         if (os_error := _user_os_error(exc)) is not None:  # a permission, a full disk: the user's to fix
             typer.secho(f"error: {_os_error_line(os_error)}", err=True, fg=typer.colors.RED)
             return 2
-        typer.secho(f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)", err=True, fg=typer.colors.RED)
+        typer.secho(
+            f"error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for the traceback)",
+            err=True,
+            fg=typer.colors.RED,
+        )
         return 1
     if code == 130:  # typer turns a KeyboardInterrupt into 130 under standalone_mode=False
         typer.echo(interrupted_line(), err=True)

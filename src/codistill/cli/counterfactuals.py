@@ -44,20 +44,38 @@ def counterfactuals(
     label_names: LabelNamesOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
-    k: Annotated[Optional[int], typer.Option("--k", "-k", help="k-shot budget; counterfactuals are made for its k/2 CoD originals (with --train: every text).")] = None,
+    k: Annotated[
+        Optional[int],
+        typer.Option(
+            "--k",
+            "-k",
+            help="k-shot budget; counterfactuals are made for its k/2 CoD originals (with --train: every text).",
+        ),
+    ] = None,
     k_per_class: KPerClassOpt = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="k-shot sampling seed.")] = None,
-    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")] = None,
-    generator: Annotated[Optional[str], typer.Option("--generator", "-g", help="editor (offline), openai, or hf-chat.")] = None,
-    selection: Annotated[Optional[str], typer.Option("--selection", help="Which verified flip wins: smallest | nearest_boundary | most_confident.")] = None,
+    teacher: Annotated[
+        Optional[str], typer.Option("--teacher", help="Teacher model directory (labels every counterfactual).")
+    ] = None,
+    generator: Annotated[
+        Optional[str], typer.Option("--generator", "-g", help="editor (offline), openai, or hf-chat.")
+    ] = None,
+    selection: Annotated[
+        Optional[str],
+        typer.Option("--selection", help="Which verified flip wins: smallest | nearest_boundary | most_confident."),
+    ] = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
-    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="LLM attempts per input, with teacher feedback.")] = None,
+    max_attempts: Annotated[
+        Optional[int], typer.Option("--max-attempts", help="LLM attempts per input, with teacher feedback.")
+    ] = None,
     max_budget: MaxBudgetOpt = None,
     output: OutputDirOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
-    report_lm: Annotated[Optional[str], typer.Option("--report-lm", help="Causal LM for report perplexity (e.g. smollm2-135m-instruct).")] = None,
+    report_lm: Annotated[
+        Optional[str], typer.Option("--report-lm", help="Causal LM for report perplexity (e.g. smollm2-135m-instruct).")
+    ] = None,
     quiet: QuietOpt = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -69,11 +87,27 @@ def counterfactuals(
     from codistill.counterfactuals.quality import format_report
 
     options = llm_options(
-        {**data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data."),
-         **own_data_overrides(train, label_names=label_names, prefix="data.")},
-        {"k": k, "seed": seed, "teacher": teacher, "generator": generator, "selection": selection, "max_attempts": max_attempts,
-         "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir, "report_lm": report_lm},
-        generator=generator, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,
+        {
+            **data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data."),
+            **own_data_overrides(train, label_names=label_names, prefix="data."),
+        },
+        {
+            "k": k,
+            "seed": seed,
+            "teacher": teacher,
+            "generator": generator,
+            "selection": selection,
+            "max_attempts": max_attempts,
+            "max_budget_usd": max_budget,
+            "output_dir": output,
+            "cache_dir": cache_dir,
+            "report_lm": report_lm,
+        },
+        generator=generator,
+        model=model,
+        base_url=base_url,
+        no_cache=no_cache,
+        quiet=quiet,
     )
     cfg = build_config(CounterfactualConfig, config, set_, options)
     if k_per_class is not None:
@@ -81,8 +115,10 @@ def counterfactuals(
     result = run_counterfactuals(cfg, echo=typer.echo).check_endpoint()
     typer.echo(format_report(result.report))
     led = result.run["ledger"]
-    typer.echo(f"calls: {led['calls']} new ({led['cached']} cached), tokens {led['prompt_tokens']}+{led['completion_tokens']}, "
-               f"estimated ${led['cost_usd']:.4f}; outcomes from cache: {result.run['cached_outcomes']}/{result.run['originals']}")
+    typer.echo(
+        f"calls: {led['calls']} new ({led['cached']} cached), tokens {led['prompt_tokens']}+{led['completion_tokens']}, "
+        f"estimated ${led['cost_usd']:.4f}; outcomes from cache: {result.run['cached_outcomes']}/{result.run['originals']}"
+    )
     for line in spending_lines(led, result.run["budget_usd"], result.run.get("stopped_by_budget")):
         typer.secho(line, fg=typer.colors.YELLOW)
     typer.echo(f"wrote {len(result.records)} counterfactuals to {result.output_dir / 'counterfactuals.jsonl'}")
@@ -107,15 +143,24 @@ def report(
         check_output_file(output, "counterfactuals-report")
     records = read_counterfactuals(path)
     names = [n.strip() for n in label_names.split(",")]
-    used = {v for r in records for v in (r.original_label, r.counterfactual_label, r.teacher_label_original) if v is not None}
+    used = {
+        v
+        for r in records
+        for v in (r.original_label, r.counterfactual_label, r.teacher_label_original)
+        if v is not None
+    }
     if len(names) < 2 or not all(n for n in names) or any(not 0 <= v < len(names) for v in used):
         from codistill.errors import ConfigError
 
-        raise ConfigError(f"--labels {label_names!r} must name every label, comma-separated (the file has labels {sorted(used) or [0, 1]})")
+        raise ConfigError(
+            f"--labels {label_names!r} must name every label, comma-separated (the file has labels {sorted(used) or [0, 1]})"
+        )
     failures_path = Path(path).with_name("failures.jsonl")
     import json
 
-    failures = [json.loads(x) for x in failures_path.read_text().splitlines() if x.strip()] if failures_path.is_file() else []
+    failures = (
+        [json.loads(x) for x in failures_path.read_text().splitlines() if x.strip()] if failures_path.is_file() else []
+    )
     run_path = Path(path).with_name("run.json")
     n = read_json(run_path)["originals"] if run_path.is_file() else len(records)
     labels = {r.original_id: r.teacher_label_original for r in records}
@@ -124,7 +169,9 @@ def report(
             labels.setdefault(f["original_id"], f["teacher_label_original"])
     by_class = Counter(v for v in labels.values() if v is not None)
     fluency = CausalLMScorer(report_lm) if report_lm else NGramLM([r.original_text for r in records])
-    rep = quality_report(records, failures, originals=n, originals_by_class=dict(by_class), label_names=names, fluency=fluency)
+    rep = quality_report(
+        records, failures, originals=n, originals_by_class=dict(by_class), label_names=names, fluency=fluency
+    )
     typer.echo(format_report(rep))
     if output:
         write_owned_file(output, json_text(rep), "counterfactuals-report")

@@ -35,7 +35,9 @@ def tasks() -> None:
 
     for spec in TASKS.values():
         sources = ", ".join(spec.sources) or "--data-dir"
-        typer.echo(f"{spec.name:16s} {'/'.join(spec.label_names):24s} metrics={','.join(spec.metrics):24s} sources={sources}")
+        typer.echo(
+            f"{spec.name:16s} {'/'.join(spec.label_names):24s} metrics={','.join(spec.metrics):24s} sources={sources}"
+        )
         typer.echo(f"{'':16s} {spec.description}")
 
 
@@ -69,10 +71,14 @@ def show(
 
 @app.command("sample")
 def sample_cmd(
-    k: Annotated[Optional[int], typer.Option("--k", "-k", help="Budget: number of training examples, balanced over the classes.")] = None,
+    k: Annotated[
+        Optional[int], typer.Option("--k", "-k", help="Budget: number of training examples, balanced over the classes.")
+    ] = None,
     k_per_class: KPerClassOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
-    cod: Annotated[bool, typer.Option("--cod", help="The CoD half-budget: the first k/2 of the same ordering.")] = False,
+    cod: Annotated[
+        bool, typer.Option("--cod", help="The CoD half-budget: the first k/2 of the same ordering.")
+    ] = False,
     task: TaskOpt = "rotten_tomatoes",
     data_dir: DataDirOpt = None,
     source: SourceOpt = None,
@@ -91,7 +97,9 @@ def sample_cmd(
     from codistill.data import DataConfig
     from codistill.errors import ConfigError
 
-    k = k_from_per_class(DataConfig().with_overrides(data_overrides(task, data_dir, source, text_column, label_column)), k, k_per_class)
+    k = k_from_per_class(
+        DataConfig().with_overrides(data_overrides(task, data_dir, source, text_column, label_column)), k, k_per_class
+    )
     if k is None:
         raise ConfigError("give --k (a total budget) or --k-per-class")
     data = _load(task, data_dir, source, text_column, label_column)

@@ -45,17 +45,35 @@ def distill_cmd(
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory.")] = None,
-    student: Annotated[Optional[str], typer.Option("--student", help="Student model directory (default: every other layer of the teacher, head included, when it is a sequence classifier; else 2 layers of minilm-l6).")] = None,
-    counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Counterfactual jsonl (implies --cod).")] = None,
+    student: Annotated[
+        Optional[str],
+        typer.Option(
+            "--student",
+            help="Student model directory (default: every other layer of the teacher, head included, when it is a sequence classifier; else 2 layers of minilm-l6).",
+        ),
+    ] = None,
+    counterfactuals: Annotated[
+        Optional[str], typer.Option("--counterfactuals", help="Counterfactual jsonl (implies --cod).")
+    ] = None,
     k: Annotated[Optional[int], typer.Option("--k", "-k", help="Budget.")] = None,
     k_per_class: KPerClassOpt = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling and training seed.")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", help="kd, lwd, ted or ce.")] = None,
-    cod: Annotated[Optional[bool], typer.Option("--cod/--no-cod", help="Train on counterfactuals too (see --cod-mode).")] = None,
-    cod_mode: Annotated[Optional[str], typer.Option("--cod-mode", help="full (default): every original + one counterfactual; multi: cod_m each; paper: k/2 originals + theirs.")] = None,
+    cod: Annotated[
+        Optional[bool], typer.Option("--cod/--no-cod", help="Train on counterfactuals too (see --cod-mode).")
+    ] = None,
+    cod_mode: Annotated[
+        Optional[str],
+        typer.Option(
+            "--cod-mode",
+            help="full (default): every original + one counterfactual; multi: cod_m each; paper: k/2 originals + theirs.",
+        ),
+    ] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where to save the student.")] = None,
     report_to: ReportToOpt = None,
-    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
+    ] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Distil a teacher into a student on a k-shot budget (optionally with counterfactuals, CoD).
@@ -68,8 +86,16 @@ def distill_cmd(
     options: dict = data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data.")
     options.update(own_data_overrides(train, test, validation, unlabeled, label_names, prefix="data."))
     for key, value in (
-        ("teacher", teacher), ("student.path", student), ("counterfactuals", counterfactuals), ("k", k), ("seed", seed),
-        ("recipe", recipe), ("cod", cod), ("cod_mode", cod_mode), ("output_dir", output_dir), ("train.report_to", report_to),
+        ("teacher", teacher),
+        ("student.path", student),
+        ("counterfactuals", counterfactuals),
+        ("k", k),
+        ("seed", seed),
+        ("recipe", recipe),
+        ("cod", cod),
+        ("cod_mode", cod_mode),
+        ("output_dir", output_dir),
+        ("train.report_to", report_to),
     ):
         if value is not None:
             options[key] = value
@@ -90,11 +116,16 @@ def distill_cmd(
     if not is_main():  # under `accelerate launch` the main process reports for all
         return
     m = result.metrics
-    typer.echo(f"{m['method']} k={m['k']} seed={m['seed']}: {m['train_steps']} steps in {m['timings']['train']:.1f}s", err=True)
+    typer.echo(
+        f"{m['method']} k={m['k']} seed={m['seed']}: {m['train_steps']} steps in {m['timings']['train']:.1f}s", err=True
+    )
     for split in ("validation", "test"):
         if split in m:
             s = m[split]
-            typer.echo(f"  {split:10s} acc={s['accuracy']:.4f} f1={s['macro_f1']:.4f} mcc={s['mcc']:.4f} agreement={s['agreement']:.4f} kl={s['kl_teacher_student']:.4f} ece={s['ece']:.4f}", err=True)
+            typer.echo(
+                f"  {split:10s} acc={s['accuracy']:.4f} f1={s['macro_f1']:.4f} mcc={s['mcc']:.4f} agreement={s['agreement']:.4f} kl={s['kl_teacher_student']:.4f} ece={s['ece']:.4f}",
+                err=True,
+            )
     if "counterfactual_pairs" in m:
         p = m["counterfactual_pairs"]
         typer.echo(f"  pairs      flip_consistency={p['flip_consistency']:.4f} over {p['pairs']}", err=True)
@@ -115,15 +146,27 @@ def echo_contrast(c: dict) -> None:
 
 def evaluate_cmd(
     student: Annotated[str, typer.Option("--student", help="Student model directory.")],
-    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Teacher model directory (default: from the student's distill_config.yaml).")] = None,
+    teacher: Annotated[
+        Optional[str],
+        typer.Option("--teacher", help="Teacher model directory (default: from the student's distill_config.yaml)."),
+    ] = None,
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
     split: Annotated[str, typer.Option("--split", help="test or validation.")] = "test",
-    counterfactuals: Annotated[Optional[str], typer.Option("--counterfactuals", help="Pairs for flip consistency.")] = None,
-    contrast: Annotated[Optional[str], typer.Option("--contrast", help="Gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label).")] = None,
+    counterfactuals: Annotated[
+        Optional[str], typer.Option("--counterfactuals", help="Pairs for flip consistency.")
+    ] = None,
+    contrast: Annotated[
+        Optional[str],
+        typer.Option(
+            "--contrast", help="Gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label)."
+        ),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Also write the record to this JSON file.")] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="Also write the record to this JSON file.")
+    ] = None,
 ) -> None:
     """Score a student: accuracy, macro-F1, MCC, agreement with the teacher, KL, ECE and (with
     --counterfactuals) flip consistency; with --contrast, accuracy on gold contrast pairs. Prints one JSON record."""
@@ -143,8 +186,14 @@ def evaluate_cmd(
     saved = Path(student) / "distill_config.yaml"
     if saved.is_file():  # a codistill run: take data, teacher and max_length from it
         run_cfg = DistillConfig.from_yaml(saved)
-        options.update({"teacher": run_cfg.teacher, "data": run_cfg.data.to_dict(), "max_length": run_cfg.train.max_length,
-                        "teacher_max_length": run_cfg.teacher_max_length})
+        options.update(
+            {
+                "teacher": run_cfg.teacher,
+                "data": run_cfg.data.to_dict(),
+                "max_length": run_cfg.train.max_length,
+                "teacher_max_length": run_cfg.teacher_max_length,
+            }
+        )
     options.update(data_overrides(task, data_dir, prefix="data."))
     if teacher:
         options["teacher"] = teacher
@@ -155,7 +204,13 @@ def evaluate_cmd(
     if "teacher" not in options and not config:
         raise ConfigError("--teacher is required (the student has no distill_config.yaml)")
     data = options.pop("data", None)
-    cfg = EvaluateConfig.from_yaml(Path(config)) if config else EvaluateConfig.from_dict({"teacher": options["teacher"], "student": student, **({"data": data} if data else {})})
+    cfg = (
+        EvaluateConfig.from_yaml(Path(config))
+        if config
+        else EvaluateConfig.from_dict(
+            {"teacher": options["teacher"], "student": student, **({"data": data} if data else {})}
+        )
+    )
     cfg = cfg.with_overrides(options)
     if set_:
         cfg = cfg.with_overrides(set_)

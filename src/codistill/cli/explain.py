@@ -35,15 +35,27 @@ def _ints(value: str | None) -> list[int] | None:
 def explain(
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
-    k: Annotated[Optional[int], typer.Option("--k", "-k", help="k-shot budget (the largest a student will use; budgets are nested).")] = None,
-    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Comma-separated k-shot seeds whose examples are explained.")] = None,
-    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Task teacher directory (labels, saliency, verification).")] = None,
+    k: Annotated[
+        Optional[int],
+        typer.Option("--k", "-k", help="k-shot budget (the largest a student will use; budgets are nested)."),
+    ] = None,
+    seeds: Annotated[
+        Optional[str], typer.Option("--seeds", help="Comma-separated k-shot seeds whose examples are explained.")
+    ] = None,
+    teacher: Annotated[
+        Optional[str], typer.Option("--teacher", help="Task teacher directory (labels, saliency, verification).")
+    ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="teacher (offline), openai or hf-chat.")] = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     critique: Annotated[bool, typer.Option("--critique", help="LLM sources: critique each rationale.")] = False,
-    revise: Annotated[bool, typer.Option("--revise", help="LLM sources: revise after the critique (implies --critique).")] = False,
-    eval_examples: Annotated[Optional[int], typer.Option("--eval-examples", help="Also explain this many test examples (reference rationales).")] = None,
+    revise: Annotated[
+        bool, typer.Option("--revise", help="LLM sources: revise after the critique (implies --critique).")
+    ] = False,
+    eval_examples: Annotated[
+        Optional[int],
+        typer.Option("--eval-examples", help="Also explain this many test examples (reference rationales)."),
+    ] = None,
     max_budget: MaxBudgetOpt = None,
     output: OutputDirOpt = None,
     cache_dir: CacheDirOpt = None,
@@ -59,9 +71,21 @@ def explain(
 
     options = llm_options(
         data_overrides(task, data_dir, prefix="data."),
-        {"k": k, "seeds": _ints(seeds), "teacher": teacher, "source": source, "eval_examples": eval_examples,
-         "max_budget_usd": max_budget, "output_dir": output, "cache_dir": cache_dir},
-        generator=source, model=model, base_url=base_url, no_cache=no_cache, quiet=quiet,
+        {
+            "k": k,
+            "seeds": _ints(seeds),
+            "teacher": teacher,
+            "source": source,
+            "eval_examples": eval_examples,
+            "max_budget_usd": max_budget,
+            "output_dir": output,
+            "cache_dir": cache_dir,
+        },
+        generator=source,
+        model=model,
+        base_url=base_url,
+        no_cache=no_cache,
+        quiet=quiet,
     )
     if critique or revise:
         options["critique"] = True
@@ -70,10 +94,15 @@ def explain(
     cfg = build_config(ExplainConfig, config, set_, options)
     result = generate_explanations(cfg, echo=typer.echo)
     run = result.run
-    typer.echo(f"{run['examples']} training + {run['eval_examples']} test examples: {run['with_rationale']} rationales, "
-               f"{run['with_counterfactual']} verified counterfactuals; ${run['cost_usd']:.4f}; {run['seconds']:.0f}s")
+    typer.echo(
+        f"{run['examples']} training + {run['eval_examples']} test examples: {run['with_rationale']} rationales, "
+        f"{run['with_counterfactual']} verified counterfactuals; ${run['cost_usd']:.4f}; {run['seconds']:.0f}s"
+    )
     ledgers = [led for led in (run.get("counterfactual_ledger"), run.get("rationale_ledger")) if led]
-    spent = {"cost_usd": run["cost_usd"], **{k: sum(led.get(k, 0) for led in ledgers) for k in ("unmetered", "over_reported")}}
+    spent = {
+        "cost_usd": run["cost_usd"],
+        **{k: sum(led.get(k, 0) for led in ledgers) for k in ("unmetered", "over_reported")},
+    }
     for line in spending_lines(spent, run.get("budget_usd"), run.get("stopped_by_budget")):
         typer.secho(line, fg=typer.colors.YELLOW)
     for r in result.records[:3]:
@@ -82,21 +111,50 @@ def explain(
 
 
 def explain_distill(
-    explanations: Annotated[Optional[str], typer.Option("--explanations", "-e", help="Output directory of `codistill explain`.")] = None,
-    student: Annotated[Optional[str], typer.Option("--student", help="Causal-LM student (default smollm2-135m-instruct).")] = None,
-    mode: Annotated[Optional[str], typer.Option("--mode", help="task, rationale, counterfactual or both; comma-separated for a grid.")] = None,
-    alpha: Annotated[Optional[float], typer.Option("--alpha", help="loss = alpha * task + (1 - alpha) * explanation.")] = None,
-    k: Annotated[Optional[str], typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (default: the explanations' k).")] = None,
-    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seed(s), comma-separated (explained seeds only).")] = None,
-    teacher: Annotated[Optional[str], typer.Option("--teacher", help="Task teacher (default: the explanations').")] = None,
-    lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters (default settings; tune with --set lora.r=...).")] = False,
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Optimisation steps (overrides epochs).")] = None,
-    results: Annotated[Optional[str], typer.Option("--results", help="Grid: resumable results file (default outputs/explain-distill/results.jsonl).")] = None,
-    report: Annotated[Optional[str], typer.Option("--report", help="Grid: write the report (tables, ANOVA, post-hoc) here.")] = None,
-    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Single run: save the student here.")] = None,
+    explanations: Annotated[
+        Optional[str], typer.Option("--explanations", "-e", help="Output directory of `codistill explain`.")
+    ] = None,
+    student: Annotated[
+        Optional[str], typer.Option("--student", help="Causal-LM student (default smollm2-135m-instruct).")
+    ] = None,
+    mode: Annotated[
+        Optional[str],
+        typer.Option("--mode", help="task, rationale, counterfactual or both; comma-separated for a grid."),
+    ] = None,
+    alpha: Annotated[
+        Optional[float], typer.Option("--alpha", help="loss = alpha * task + (1 - alpha) * explanation.")
+    ] = None,
+    k: Annotated[
+        Optional[str],
+        typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (default: the explanations' k)."),
+    ] = None,
+    seeds: Annotated[
+        Optional[str], typer.Option("--seeds", help="Seed(s), comma-separated (explained seeds only).")
+    ] = None,
+    teacher: Annotated[
+        Optional[str], typer.Option("--teacher", help="Task teacher (default: the explanations').")
+    ] = None,
+    lora: Annotated[
+        bool, typer.Option("--lora", help="Train LoRA adapters (default settings; tune with --set lora.r=...).")
+    ] = False,
+    max_steps: Annotated[
+        Optional[int], typer.Option("--max-steps", help="Optimisation steps (overrides epochs).")
+    ] = None,
+    results: Annotated[
+        Optional[str],
+        typer.Option("--results", help="Grid: resumable results file (default outputs/explain-distill/results.jsonl)."),
+    ] = None,
+    report: Annotated[
+        Optional[str], typer.Option("--report", help="Grid: write the report (tables, ANOVA, post-hoc) here.")
+    ] = None,
+    output_dir: Annotated[
+        Optional[str], typer.Option("--output-dir", "-o", help="Single run: save the student here.")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
+    ] = False,
 ) -> None:
     """Train causal-LM students on labels + teacher explanations (task / rationale / counterfactual / both prefixes);
     report accuracy, macro-F1, agreement and the explanations' validity, self-consistency, overlap and simulatability."""
@@ -108,8 +166,14 @@ def explain_distill(
     modes = [m.strip() for m in mode.split(",")] if mode else None
     ks, seed_list = _ints(k), _ints(seeds)
     options: dict = {}
-    for key, value in (("explanations", explanations), ("student", student), ("alpha", alpha), ("teacher", teacher),
-                       ("train.max_steps", max_steps), ("output_dir", output_dir)):
+    for key, value in (
+        ("explanations", explanations),
+        ("student", student),
+        ("alpha", alpha),
+        ("teacher", teacher),
+        ("train.max_steps", max_steps),
+        ("output_dir", output_dir),
+    ):
         if value is not None:
             options[key] = value
     if modes:
@@ -123,30 +187,50 @@ def explain_distill(
     data = ExplainDistillConfig.from_yaml(Path(config)).to_dict() if config else {}
     if "explanations" not in data and "explanations" not in options:
         raise ConfigError("no explanations: pass --explanations DIR (the output of `codistill explain`)")
-    cfg = ExplainDistillConfig.from_dict({**data, "explanations": options.pop("explanations", data.get("explanations"))}, "options")
+    cfg = ExplainDistillConfig.from_dict(
+        {**data, "explanations": options.pop("explanations", data.get("explanations"))}, "options"
+    )
     cfg = cfg.with_overrides(options) if options else cfg
     if set_:
         cfg = cfg.with_overrides(set_)
     if print_config:
         typer.echo(cfg.to_yaml(), nl=False)
         return
-    grid = results is not None or report is not None or len(modes or []) > 1 or len(ks or []) > 1 or len(seed_list or []) > 1
+    grid = (
+        results is not None
+        or report is not None
+        or len(modes or []) > 1
+        or len(ks or []) > 1
+        or len(seed_list or []) > 1
+    )
     if not grid:
         from codistill.explanations.run import distill_explanations
 
         m = distill_explanations(cfg, echo=typer.echo)
-        typer.echo(f"{m['mode']} student, k={m['k']}, seed {m['seed']}: {m['train_steps']} steps in {m['timings']['train_seconds']:.0f}s")
+        typer.echo(
+            f"{m['mode']} student, k={m['k']}, seed {m['seed']}: {m['train_steps']} steps in {m['timings']['train_seconds']:.0f}s"
+        )
         typer.echo(json.dumps({key: round(v, 4) for key, v in m["metrics"].items()}))
         return
     from codistill.experiments.explain_sweep import run_explain_grid
 
     results_path = Path(results or "outputs/explain-distill/results.jsonl")
-    records = run_explain_grid(cfg, modes or [cfg.mode], ks or [cfg.k or _explained_k(cfg)], seed_list or [cfg.seed], results_path, echo=typer.echo)
+    records = run_explain_grid(
+        cfg,
+        modes or [cfg.mode],
+        ks or [cfg.k or _explained_k(cfg)],
+        seed_list or [cfg.seed],
+        results_path,
+        echo=typer.echo,
+    )
     if records:
         from codistill.experiments.report import write_report
 
-        files = write_report(results_path, Path(report) if report else results_path.parent / "report",
-                             title="codistill explanation distillation")
+        files = write_report(
+            results_path,
+            Path(report) if report else results_path.parent / "report",
+            title="codistill explanation distillation",
+        )
         typer.echo(f"{len(records)} runs; report: {files.markdown}")
 
 

@@ -10,7 +10,9 @@ import typer
 from codistill.cli.options import DataDirOpt, TaskOpt, data_overrides
 
 
-def check_texts(model: str, texts_file: str | None, text_column: str, task: str | None, data_dir: str | None, limit: int | None) -> tuple[list[str], str]:
+def check_texts(
+    model: str, texts_file: str | None, text_column: str, task: str | None, data_dir: str | None, limit: int | None
+) -> tuple[list[str], str]:
     """The texts the export is checked on and what they are: a given file, else the test split of
     the task the model was trained on (its saved config) or of ``--task`` / ``--data-dir``."""
     from codistill.errors import ConfigError, DataError
@@ -31,10 +33,14 @@ def check_texts(model: str, texts_file: str | None, text_column: str, task: str 
             if (Path(model) / saved).is_file():
                 import yaml
 
-                data_config = DataConfig.from_dict((yaml.safe_load((Path(model) / saved).read_text(encoding="utf-8")) or {}).get("data") or {})
+                data_config = DataConfig.from_dict(
+                    (yaml.safe_load((Path(model) / saved).read_text(encoding="utf-8")) or {}).get("data") or {}
+                )
                 break
         if data_config is None and not options:
-            raise ConfigError("no texts to check on: give --texts FILE, --task or --data-dir (the model has no saved data config)")
+            raise ConfigError(
+                "no texts to check on: give --texts FILE, --task or --data-dir (the model has no saved data config)"
+            )
         data = load_task((data_config or DataConfig()).with_overrides(options) if options else data_config)
         texts, what = [e.text for e in data.test], f"{data.task.name} test texts"
     if limit:
@@ -45,16 +51,27 @@ def check_texts(model: str, texts_file: str | None, text_column: str, task: str 
 
 
 def export_cmd(
-    model: Annotated[str, typer.Argument(help="Student or teacher directory (a classifier, or a SetFit / pooled student).")],
+    model: Annotated[
+        str, typer.Argument(help="Student or teacher directory (a classifier, or a SetFit / pooled student).")
+    ],
     output: Annotated[str, typer.Option("--output", "-o", help="Output directory.")],
-    int8: Annotated[bool, typer.Option("--int8", help="Also write model.int8.onnx (dynamic int8 quantization).")] = False,
-    texts_file: Annotated[Optional[str], typer.Option("--texts", help="Check on this file's texts (jsonl/csv/tsv/parquet) instead of the test split.")] = None,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write model.int8.onnx (dynamic int8 quantization).")
+    ] = False,
+    texts_file: Annotated[
+        Optional[str],
+        typer.Option("--texts", help="Check on this file's texts (jsonl/csv/tsv/parquet) instead of the test split."),
+    ] = None,
     text_column: Annotated[str, typer.Option("--text-column", help="Text column of --texts.")] = "text",
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Check on the first N texts only.")] = None,
-    min_agreement: Annotated[float, typer.Option("--min-agreement", min=0.0, max=1.0, help="Refuse below this label agreement.")] = 0.99,
-    max_length: Annotated[Optional[int], typer.Option("--max-length", min=1, help="Tokens per text (default: the model's).")] = None,
+    min_agreement: Annotated[
+        float, typer.Option("--min-agreement", min=0.0, max=1.0, help="Refuse below this label agreement.")
+    ] = 0.99,
+    max_length: Annotated[
+        Optional[int], typer.Option("--max-length", min=1, help="Tokens per text (default: the model's).")
+    ] = None,
     exporter: Annotated[str, typer.Option("--exporter", help="torchscript (fast) or dynamo.")] = "torchscript",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
@@ -65,12 +82,25 @@ def export_cmd(
     try:
         chosen = Exporter(exporter)
     except ValueError:
-        raise ConfigError(f"--exporter must be one of {', '.join(e.value for e in Exporter)}, got {exporter!r}") from None
+        raise ConfigError(
+            f"--exporter must be one of {', '.join(e.value for e in Exporter)}, got {exporter!r}"
+        ) from None
     texts, what = check_texts(model, texts_file, text_column, task, data_dir, limit)
-    result = export_onnx(model, output, texts, int8=int8, min_agreement=min_agreement, exporter=chosen,
-                         max_length=max_length, checked_on=what, progress=not quiet)
+    result = export_onnx(
+        model,
+        output,
+        texts,
+        int8=int8,
+        min_agreement=min_agreement,
+        exporter=chosen,
+        max_length=max_length,
+        checked_on=what,
+        progress=not quiet,
+    )
     for name, value in result.agreement.items():
-        typer.echo(f"{name}: agreement {value:.4f} with PyTorch on {result.texts} {what} (max |logit diff| {result.max_abs_diff[name]:.2e})")
+        typer.echo(
+            f"{name}: agreement {value:.4f} with PyTorch on {result.texts} {what} (max |logit diff| {result.max_abs_diff[name]:.2e})"
+        )
     typer.echo(f"saved to {result.path}")
 
 

@@ -19,7 +19,9 @@ def generate_distill(
     eval_file: Annotated[Optional[str], typer.Option("--eval", help="Evaluation jsonl with prompt/response.")] = None,
     loss: Annotated[Optional[str], typer.Option("--loss", help="forward_kl, reverse_kl or gjsd.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Save the student here.")] = None,
-    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
+    ] = False,
 ) -> None:
     """Distil a causal LM token by token (forward/reverse KL, generalised JSD; optional on-policy
     sampling); reports answer accuracy and teacher-student agreement."""
@@ -29,8 +31,14 @@ def generate_distill(
     from codistill.generation import TokenKDConfig
 
     data: dict = TokenKDConfig.from_yaml(Path(config)).to_dict() if config else {"data": {}}
-    for dotted, value in (("teacher", teacher), ("student", student), ("data.train", train_file), ("data.eval", eval_file),
-                          ("loss", loss), ("output_dir", output_dir)):
+    for dotted, value in (
+        ("teacher", teacher),
+        ("student", student),
+        ("data.train", train_file),
+        ("data.eval", eval_file),
+        ("loss", loss),
+        ("output_dir", output_dir),
+    ):
         if value is not None:
             node = data
             for part in dotted.split(".")[:-1]:

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="List packaged models; derive layer-subset students.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    help="List packaged models; derive layer-subset students.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @app.command("list")
@@ -21,7 +23,9 @@ def list_models() -> None:
 @app.command("derive-student")
 def derive(
     source: Annotated[str, typer.Option("--source", help="Packaged name, local path or hub id.")] = "minilm-l6",
-    layers: Annotated[str, typer.Option("--layers", help="Number of layers to keep, or comma-separated indices.")] = "2",
+    layers: Annotated[
+        str, typer.Option("--layers", help="Number of layers to keep, or comma-separated indices.")
+    ] = "2",
     output: Annotated[str, typer.Option("--output", "-o", help="Directory for the student.")] = "students/minilm-l6-2l",
     seed: Annotated[int, typer.Option("--seed", help="Seed for a freshly initialised head.")] = 0,
 ) -> None:

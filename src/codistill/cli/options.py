@@ -15,37 +15,70 @@ C = TypeVar("C", bound=ConfigBase)
 
 TaskOpt = Annotated[Optional[str], typer.Option("--task", "-t", help="Registered task (see `codistill data tasks`).")]
 DataDirOpt = Annotated[
-    Optional[str], typer.Option("--data-dir", help="Directory with train/test[/validation] .jsonl/.csv/.tsv/.parquet files.")
+    Optional[str],
+    typer.Option("--data-dir", help="Directory with train/test[/validation] .jsonl/.csv/.tsv/.parquet files."),
 ]
-SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Named source of the task (hub, packaged, full_stars).")]
-TextColumnOpt = Annotated[Optional[list[str]], typer.Option("--text-column", help="Text column in local files (repeatable).")]
+SourceOpt = Annotated[
+    Optional[str], typer.Option("--source", help="Named source of the task (hub, packaged, full_stars).")
+]
+TextColumnOpt = Annotated[
+    Optional[list[str]], typer.Option("--text-column", help="Text column in local files (repeatable).")
+]
 LabelColumnOpt = Annotated[Optional[str], typer.Option("--label-column", help="Label column in local files.")]
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="YAML config file.")]
 SetOpt = Annotated[
-    Optional[list[str]], typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable).")
+    Optional[list[str]],
+    typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable)."),
 ]
 KPerClassOpt = Annotated[
-    Optional[int], typer.Option("--k-per-class", help="Budget per class: k = this times the number of classes (instead of --k).")
+    Optional[int],
+    typer.Option("--k-per-class", help="Budget per class: k = this times the number of classes (instead of --k)."),
 ]
 
 # LLM-backed commands (counterfactuals, explain)
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")]
-BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")]
-MaxBudgetOpt = Annotated[Optional[float], typer.Option("--max-budget", help="One spending cap in USD for the whole command: no API call starts that could cross it.")]
+ModelOpt = Annotated[
+    Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")
+]
+BaseUrlOpt = Annotated[
+    Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")
+]
+MaxBudgetOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--max-budget", help="One spending cap in USD for the whole command: no API call starts that could cross it."
+    ),
+]
 OutputDirOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")]
-CacheDirOpt = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")]
+CacheDirOpt = Annotated[
+    Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")
+]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 # your own texts (every stage that reads data takes them the same way)
-TrainFileOpt = Annotated[Optional[str], typer.Option("--train", help="Your own training texts (file): every one is used, no k-shot draw.")]
-TestFileOpt = Annotated[Optional[str], typer.Option("--test", help="With --train: test texts (optional; metrics on them when given).")]
-ValidationFileOpt = Annotated[Optional[str], typer.Option("--validation", help="With --train: validation texts (optional; none: nothing is selected).")]
-UnlabeledFileOpt = Annotated[Optional[str], typer.Option("--unlabeled", help="With --train: unlabeled texts the teacher labels (KD).")]
-LabelNamesOpt = Annotated[Optional[str], typer.Option("--label-names", help="Label names in id order, comma-separated (e.g. negative,positive).")]
+TrainFileOpt = Annotated[
+    Optional[str], typer.Option("--train", help="Your own training texts (file): every one is used, no k-shot draw.")
+]
+TestFileOpt = Annotated[
+    Optional[str], typer.Option("--test", help="With --train: test texts (optional; metrics on them when given).")
+]
+ValidationFileOpt = Annotated[
+    Optional[str],
+    typer.Option("--validation", help="With --train: validation texts (optional; none: nothing is selected)."),
+]
+UnlabeledFileOpt = Annotated[
+    Optional[str], typer.Option("--unlabeled", help="With --train: unlabeled texts the teacher labels (KD).")
+]
+LabelNamesOpt = Annotated[
+    Optional[str],
+    typer.Option("--label-names", help="Label names in id order, comma-separated (e.g. negative,positive)."),
+]
 
 ReportToOpt = Annotated[
-    Optional[str], typer.Option("--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated).")
+    Optional[str],
+    typer.Option(
+        "--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated)."
+    ),
 ]
 
 
@@ -59,7 +92,13 @@ def data_overrides(
 ) -> dict[str, Any]:
     """The non-empty data options as ``{prefix + field: value}`` for :meth:`ConfigBase.with_overrides`
     (``prefix="data."`` where the data config is a section of a larger one)."""
-    values = {"task": task, "data_dir": data_dir, "source": source, "text_columns": text_column or None, "label_column": label_column}
+    values = {
+        "task": task,
+        "data_dir": data_dir,
+        "source": source,
+        "text_columns": text_column or None,
+        "label_column": label_column,
+    }
     return {prefix + k: v for k, v in values.items() if v is not None}
 
 
@@ -75,6 +114,7 @@ def k_from_per_class(config: ConfigBase, k: int | None, k_per_class: int | None)
         raise ConfigError("give --k or --k-per-class, not both")
     data = cast("DataConfig", getattr(config, "data", config))
     return k_for_per_class(k_per_class, resolve_task(data).num_labels)
+
 
 # k lists and seeds are written one way everywhere: comma-separated (--k 8,16,32 --seeds 0,1,2)
 KListOpt = Annotated[Optional[str], typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (e.g. 8,16,32).")]
@@ -93,11 +133,22 @@ def int_list(value: str | None) -> list[int] | None:
         raise ConfigError(f"expected comma-separated integers, got {value!r}") from None
 
 
-def own_data_overrides(train: str | None = None, test: str | None = None, validation: str | None = None, unlabeled: str | None = None,
-                       label_names: str | None = None, prefix: str = "") -> dict[str, Any]:
+def own_data_overrides(
+    train: str | None = None,
+    test: str | None = None,
+    validation: str | None = None,
+    unlabeled: str | None = None,
+    label_names: str | None = None,
+    prefix: str = "",
+) -> dict[str, Any]:
     """Own-text options as ``{prefix + field: value}`` (files and label names)."""
-    values = {"train_file": train, "test_file": test, "validation_file": validation, "unlabeled_file": unlabeled,
-              "label_names": [n.strip() for n in label_names.split(",") if n.strip()] if label_names else None}
+    values = {
+        "train_file": train,
+        "test_file": test,
+        "validation_file": validation,
+        "unlabeled_file": unlabeled,
+        "label_names": [n.strip() for n in label_names.split(",") if n.strip()] if label_names else None,
+    }
     return {prefix + k: v for k, v in values.items() if v is not None}
 
 
@@ -114,8 +165,14 @@ def build_config(cls: type[C], config_path: str | None, sets: list[str] | None, 
 
 
 def llm_options(
-    options: dict[str, Any], values: dict[str, Any], *, generator: str | None, model: str | None, base_url: str | None,
-    no_cache: bool, quiet: bool,
+    options: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    generator: str | None,
+    model: str | None,
+    base_url: str | None,
+    no_cache: bool,
+    quiet: bool,
 ) -> dict[str, Any]:
     """``options`` plus the non-empty ``values`` and the options every LLM-backed command shares:
     cache, progress, and the model / endpoint of the ``openai`` or ``hf-chat`` generator."""

@@ -42,7 +42,9 @@ def _finish(config, result, echo=typer.echo, correction: Correction = "none") ->
 
         echo("\naccuracy, every method vs SetFit:\n" + peer_markdown(result.records, "accuracy"))
     files = write_report(
-        result.results_path, f"{config.output_dir}/report", counterfactual_files=sorted(set(result.counterfactual_files.values())),
+        result.results_path,
+        f"{config.output_dir}/report",
+        counterfactual_files=sorted(set(result.counterfactual_files.values())),
         correction=correction,
     )
     echo(f"{result.ran} run(s) done, {result.skipped} reused, {result.seconds / 60:.1f} min; report: {files.html}")
@@ -52,28 +54,51 @@ def sweep(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     backend: Annotated[Optional[str], typer.Option("--backend", help="local (processes) or ray.")] = None,
-    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local instance).")] = None,
+    address: Annotated[
+        Optional[str], typer.Option("--address", help="Ray cluster address (default: a local instance).")
+    ] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Parallel runs.")] = None,
-    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where results.jsonl and the report go.")] = None,
+    output_dir: Annotated[
+        Optional[str], typer.Option("--output-dir", "-o", help="Where results.jsonl and the report go.")
+    ] = None,
     k: KListOpt = None,
     seeds: SeedsOpt = None,
-    cod_modes: Annotated[Optional[str], typer.Option("--cod-mode", help="CoD budget mode(s), comma-separated: paper, full, multi.")] = None,
+    cod_modes: Annotated[
+        Optional[str], typer.Option("--cod-mode", help="CoD budget mode(s), comma-separated: paper, full, multi.")
+    ] = None,
     report_to: ReportToOpt = None,
     max_budget: MaxBudgetOpt = None,
-    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
+    ] = False,
 ) -> None:
     """Run a grid of tasks x k x recipes x {baseline, +CoD} x seeds; resumable; ends with the report."""
     from codistill.experiments.config import SweepConfig
     from codistill.experiments.sweep import run_sweep
 
-    grid = {"ks": int_list(k), "seeds": int_list(seeds), "cod_modes": [m.strip() for m in cod_modes.split(",")] if cod_modes else None}
-    options = {key: v for key, v in {"backend": backend, "ray_address": address, "workers": workers, "output_dir": output_dir, **grid}.items()
-               if v is not None}
+    grid = {
+        "ks": int_list(k),
+        "seeds": int_list(seeds),
+        "cod_modes": [m.strip() for m in cod_modes.split(",")] if cod_modes else None,
+    }
+    options = {
+        key: v
+        for key, v in {
+            "backend": backend,
+            "ray_address": address,
+            "workers": workers,
+            "output_dir": output_dir,
+            **grid,
+        }.items()
+        if v is not None
+    }
     cfg = build_config(SweepConfig, config, set_, options)
     if report_to is not None:  # every run logs to the trackers under its key (logs/<key> for TensorBoard)
         cfg = cfg.with_overrides({"distill_overrides": [*cfg.distill_overrides, f"train.report_to={report_to}"]})
     if max_budget is not None:  # one cap for every counterfactual run of the sweep
-        cfg = cfg.with_overrides({"counterfactual_overrides": [*cfg.counterfactual_overrides, f"max_budget_usd={max_budget}"]})
+        cfg = cfg.with_overrides(
+            {"counterfactual_overrides": [*cfg.counterfactual_overrides, f"max_budget_usd={max_budget}"]}
+        )
     if print_config:
         typer.echo(cfg.to_yaml(), nl=False)
         return
@@ -94,7 +119,9 @@ def demo_config(output_dir: str = "runs/demo"):
     from codistill.experiments.config import SweepConfig, SweepTask
 
     return SweepConfig(
-        tasks=[SweepTask(task="rotten_tomatoes", teacher_overrides=["max_train_examples=5000", "freeze_embeddings=true"])],
+        tasks=[
+            SweepTask(task="rotten_tomatoes", teacher_overrides=["max_train_examples=5000", "freeze_embeddings=true"])
+        ],
         ks=[8, 16, 32],
         recipes=["kd"],
         cod=[False, True],
@@ -108,10 +135,18 @@ def demo_config(output_dir: str = "runs/demo"):
 
 
 def demo(
-    output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where the demo writes its results and report.")] = "runs/demo",
+    output_dir: Annotated[
+        str, typer.Option("--output-dir", "-o", help="Where the demo writes its results and report.")
+    ] = "runs/demo",
     set_: SetOpt = None,
-    setfit: Annotated[bool, typer.Option("--setfit", help="Also run SetFit (MiniLM-L6, setfit's defaults) on the same k texts and seeds, "
-                                         "the teacher-free peer; adds about 15 minutes on 2 cores, so it is off by default.")] = False,
+    setfit: Annotated[
+        bool,
+        typer.Option(
+            "--setfit",
+            help="Also run SetFit (MiniLM-L6, setfit's defaults) on the same k texts and seeds, "
+            "the teacher-free peer; adds about 15 minutes on 2 cores, so it is off by default.",
+        ),
+    ] = False,
 ) -> None:
     """The whole CoD protocol offline in one command: teacher, counterfactuals, KD vs KD+CoD, report."""
     from codistill.experiments.sweep import run_sweep
@@ -121,7 +156,9 @@ def demo(
         cfg = cfg.with_overrides({"peers": ["setfit"]})
     if set_:
         cfg = cfg.with_overrides(set_)
-    typer.echo("codistill demo: rotten_tomatoes (packaged), MiniLM-L6 teacher, offline counterfactual editor, KD vs KD+CoD")
+    typer.echo(
+        "codistill demo: rotten_tomatoes (packaged), MiniLM-L6 teacher, offline counterfactual editor, KD vs KD+CoD"
+    )
     _finish(cfg, run_sweep(cfg, echo=typer.echo), correction=DEMO_CORRECTION)
 
 

@@ -23,24 +23,42 @@ from codistill.cli.options import (
 
 def teacher(
     task: TaskOpt = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Packaged name (minilm-l6), local path or hub id.")] = None,
+    model: Annotated[
+        Optional[str], typer.Option("--model", "-m", help="Packaged name (minilm-l6), local path or hub id.")
+    ] = None,
     data_dir: DataDirOpt = None,
     source: SourceOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Save here (default: cache keyed by inputs).")] = None,
-    max_train_examples: Annotated[Optional[int], typer.Option("--max-train-examples", help="Train on a stratified subsample of the pool.")] = None,
+    output_dir: Annotated[
+        Optional[str], typer.Option("--output-dir", "-o", help="Save here (default: cache keyed by inputs).")
+    ] = None,
+    max_train_examples: Annotated[
+        Optional[int], typer.Option("--max-train-examples", help="Train on a stratified subsample of the pool.")
+    ] = None,
     epochs: Annotated[Optional[float], typer.Option("--epochs", help="Training epochs.")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Per-device batch size.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Training seed.")] = None,
     report_to: ReportToOpt = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="finetune (default): train on the pool; setfit: fit SetFit on k labelled texts only.")] = None,
-    k: Annotated[Optional[int], typer.Option("--k", help="With --method setfit: the labelled texts to fit on (class-balanced draw, seeded by --seed).")] = None,
+    method: Annotated[
+        Optional[str],
+        typer.Option(
+            "--method", help="finetune (default): train on the pool; setfit: fit SetFit on k labelled texts only."
+        ),
+    ] = None,
+    k: Annotated[
+        Optional[int],
+        typer.Option(
+            "--k", help="With --method setfit: the labelled texts to fit on (class-balanced draw, seeded by --seed)."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Retrain even if a cached teacher matches.")] = False,
-    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
+    ] = False,
 ) -> None:
     """Fine-tune a teacher on a task; select on validation, report test metrics, save model + card.
 
@@ -73,7 +91,9 @@ def teacher(
     if not is_main():  # under `accelerate launch` the main process reports for all
         return
     m = result.metrics
-    state = "cached teacher (same inputs; --force retrains)" if result.cached else f"trained in {m['total_seconds']:.0f}s"
+    state = (
+        "cached teacher (same inputs; --force retrains)" if result.cached else f"trained in {m['total_seconds']:.0f}s"
+    )
     typer.echo(f"{state}: {result.path}")
     typer.echo("test " + json.dumps({k: round(v, 4) for k, v in m["test"].items()}))
     typer.echo("validation " + json.dumps({k: round(v, 4) for k, v in m["validation"].items()}))

@@ -40,7 +40,9 @@ def known_prices(model: str) -> tuple[float, float] | None:
     return KNOWN_PRICES.get(model) or next((v for k, v in KNOWN_PRICES.items() if model.startswith(k + "-20")), None)
 
 
-def prices_for(model: str, input_price: float | None, output_price: float | None, *, budget: float | None = None) -> tuple[float, float] | None:
+def prices_for(
+    model: str, input_price: float | None, output_price: float | None, *, budget: float | None = None
+) -> tuple[float, float] | None:
     """(input, output) USD per 1M tokens; ``None`` when unknown. With a budget an unknown price is
     an error: the cap could not be enforced."""
     known = known_prices(model)
@@ -107,18 +109,26 @@ def spending_lines(ledger: dict, limit: float | None, stopped: str | None) -> li
     cost = float(ledger.get("cost_usd", 0.0))
     lines = []
     if ledger.get("unmetered"):
-        lines.append(f"note: {ledger['unmetered']} reply(ies) came without usage figures; each is counted at its worst case "
-                     "(every prompt token bound and max_tokens completion tokens)")
+        lines.append(
+            f"note: {ledger['unmetered']} reply(ies) came without usage figures; each is counted at its worst case "
+            "(every prompt token bound and max_tokens completion tokens)"
+        )
     if ledger.get("over_reported"):
-        lines.append(f"warning: {ledger['over_reported']} reply(ies) reported more tokens than their request could use (the ledger "
-                     "counts at most max_tokens completion tokens per reply, and the prompt tokens reported); check the endpoint's usage")
+        lines.append(
+            f"warning: {ledger['over_reported']} reply(ies) reported more tokens than their request could use (the ledger "
+            "counts at most max_tokens completion tokens per reply, and the prompt tokens reported); check the endpoint's usage"
+        )
     over = limit is not None and cost > limit + 1e-12
     if over:
-        lines.append(f"warning: the ledger shows ${cost:.4f} spent, above the ${limit:.4f} budget: a server reported more prompt "
-                     "tokens than the prompts could hold (see run.json, ledger.over_reported)")
+        lines.append(
+            f"warning: the ledger shows ${cost:.4f} spent, above the ${limit:.4f} budget: a server reported more prompt "
+            "tokens than the prompts could hold (see run.json, ledger.over_reported)"
+        )
     if stopped and not over:
-        lines.append(f"stopped before exceeding the budget: spent ${cost:.4f} of ${limit or 0.0:.4f} (the next call could have "
-                     "crossed it); rerun with a larger --max-budget to resume")
+        lines.append(
+            f"stopped before exceeding the budget: spent ${cost:.4f} of ${limit or 0.0:.4f} (the next call could have "
+            "crossed it); rerun with a larger --max-budget to resume"
+        )
     elif stopped:
         lines.append("stopped: no further calls were made; rerun with a larger --max-budget to resume")
     return lines

@@ -68,8 +68,10 @@ class Cache:
     def put(self, table: str, key: str, value: Any) -> None:
         assert table in ("responses", "outcomes", "meta")
         with self._lock:
-            self._db.execute(f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
-                             (key, json.dumps(redact_obj(value), ensure_ascii=False), time.time()))
+            self._db.execute(
+                f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)",
+                (key, json.dumps(redact_obj(value), ensure_ascii=False), time.time()),
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -82,16 +84,38 @@ class Ledger:
     def __init__(self, cache: Cache | None, config: dict[str, Any] | None = None) -> None:
         self.cache = cache
         self.run_id = uuid.uuid4().hex[:12]
-        self.totals = {"calls": 0, "ok": 0, "retried": 0, "failed": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
-                       "unmetered": 0, "over_reported": 0}
+        self.totals = {
+            "calls": 0,
+            "ok": 0,
+            "retried": 0,
+            "failed": 0,
+            "cached": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "unmetered": 0,
+            "over_reported": 0,
+        }
         self._lock = threading.Lock()
         if cache is not None:
             with cache._lock:
-                cache._db.execute("INSERT INTO runs (run_id, started, config) VALUES (?, ?, ?)",
-                                  (self.run_id, time.time(), json.dumps(redact_obj(config or {}))))
+                cache._db.execute(
+                    "INSERT INTO runs (run_id, started, config) VALUES (?, ?, ?)",
+                    (self.run_id, time.time(), json.dumps(redact_obj(config or {}))),
+                )
 
-    def record(self, *, generator: str, model: str, key: str, status: str, prompt_tokens: int = 0,
-               completion_tokens: int = 0, cost_usd: float = 0.0, latency_s: float = 0.0) -> None:
+    def record(
+        self,
+        *,
+        generator: str,
+        model: str,
+        key: str,
+        status: str,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost_usd: float = 0.0,
+        latency_s: float = 0.0,
+    ) -> None:
         with self._lock:
             t = self.totals
             if status == "cached":
@@ -110,14 +134,30 @@ class Ledger:
                 self.cache._db.execute(
                     "INSERT INTO calls (run_id, ts, generator, model, key, status, prompt_tokens, completion_tokens, cost_usd, latency_s)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (self.run_id, time.time(), generator, model, key, status, prompt_tokens, completion_tokens, cost_usd, latency_s),
+                    (
+                        self.run_id,
+                        time.time(),
+                        generator,
+                        model,
+                        key,
+                        status,
+                        prompt_tokens,
+                        completion_tokens,
+                        cost_usd,
+                        latency_s,
+                    ),
                 )
 
     def finish(self, summary: dict[str, Any]) -> None:
         if self.cache is not None:
             with self.cache._lock:
-                self.cache._db.execute("UPDATE runs SET finished = ?, summary = ? WHERE run_id = ?",
-                                       (time.time(), json.dumps(redact_obj(summary)), self.run_id))
+                self.cache._db.execute(
+                    "UPDATE runs SET finished = ?, summary = ? WHERE run_id = ?",
+                    (time.time(), json.dumps(redact_obj(summary)), self.run_id),
+                )
 
     def summary(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.totals.items()}}
+        return {
+            "run_id": self.run_id,
+            **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.totals.items()},
+        }

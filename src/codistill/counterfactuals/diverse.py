@@ -43,7 +43,11 @@ def pick_diverse(original: str, ranked: Sequence[str], m: int) -> list[str]:
     for t in ranked[1:]:
         if len(taken) >= m:
             break
-        if t not in taken and sigs[t][1] and all(sigs[t][1] != sigs[u][1] and not sigs[t][1] <= sigs[u][1] for u in taken):
+        if (
+            t not in taken
+            and sigs[t][1]
+            and all(sigs[t][1] != sigs[u][1] and not sigs[t][1] <= sigs[u][1] for u in taken)
+        ):
             taken.append(t)
     return taken
 

@@ -42,7 +42,9 @@ class NGramLM:
         self.p_cont = {w: (c + 1) / (total_types + self.vocab_size) for w, c in continuation.items()}
         self.p_unk = 1 / (total_types + self.vocab_size)
         n = sum(self.unigrams.values()) + self.vocab_size
-        self.log_uni = defaultdict(lambda: math.log(1 / n), {w: math.log((c + 1) / n) for w, c in self.unigrams.items()})
+        self.log_uni = defaultdict(
+            lambda: math.log(1 / n), {w: math.log((c + 1) / n) for w, c in self.unigrams.items()}
+        )
 
     def __contains__(self, word: str) -> bool:
         return word in self.unigrams
@@ -68,7 +70,10 @@ class NGramLM:
         def window(tokens: Sequence[str], a: int, b: int) -> float:
             toks = [BOS, *tokens, EOS]
             lo, hi = a, min(len(toks) - 1, b + 1)  # bigrams ending at positions a+1 .. b+1 (shifted by BOS)
-            return sum(self.logp(toks[i], toks[i + 1]) - (self.log_uni[toks[i + 1]] if toks[i + 1] != EOS else 0.0) for i in range(lo, hi))
+            return sum(
+                self.logp(toks[i], toks[i + 1]) - (self.log_uni[toks[i + 1]] if toks[i + 1] != EOS else 0.0)
+                for i in range(lo, hi)
+            )
 
         return window(new, start, new_end) - window(old, start, old_end)
 
@@ -78,7 +83,11 @@ class NGramLM:
         because SST-2-style phrases end anywhere."""
         toks = [BOS, *new]
         lo, hi = start, min(len(toks) - 1, new_end + 1)  # bigram i is (toks[i], toks[i+1])
-        return [self.logp(toks[i], toks[i + 1]) - self.log_uni[toks[i + 1]] for i in range(lo, max(hi, lo + 1)) if i + 1 < len(toks)]
+        return [
+            self.logp(toks[i], toks[i + 1]) - self.log_uni[toks[i + 1]]
+            for i in range(lo, max(hi, lo + 1))
+            if i + 1 < len(toks)
+        ]
 
     def perplexity(self, text: str) -> float:
         toks = [BOS, *words(text), EOS]
@@ -98,7 +107,9 @@ class CausalLMScorer:
         ref = resolve_model(model)
         self.name = model
         self.tokenizer = load_tokenizer(ref)
-        self.model = AutoModelForCausalLM.from_pretrained(ref.path, dtype=torch.float32, **ref.pretrained_kwargs()).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(
+            ref.path, dtype=torch.float32, **ref.pretrained_kwargs()
+        ).eval()
         self.tokenizer.padding_side = "right"  # positions must start at 0 for every text
         self.batch_size = batch_size
 

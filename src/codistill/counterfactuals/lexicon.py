@@ -25,11 +25,35 @@ WORDNET_DIRS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/local/Wo
 
 # morphy-style detachment rules: (suffix, replacement, form)
 _DETACH = {
-    "n": [("ses", "s", "pl"), ("xes", "x", "pl"), ("zes", "z", "pl"), ("ches", "ch", "pl"), ("shes", "sh", "pl"),
-          ("men", "man", "pl"), ("ies", "y", "pl"), ("s", "", "pl")],
-    "v": [("ies", "y", "s"), ("es", "e", "s"), ("es", "", "s"), ("s", "", "s"), ("ied", "y", "ed"), ("ed", "e", "ed"),
-          ("ed", "", "ed"), ("ing", "e", "ing"), ("ing", "", "ing")],
-    "a": [("iest", "y", "est"), ("ier", "y", "er"), ("est", "e", "est"), ("er", "e", "er"), ("est", "", "est"), ("er", "", "er")],
+    "n": [
+        ("ses", "s", "pl"),
+        ("xes", "x", "pl"),
+        ("zes", "z", "pl"),
+        ("ches", "ch", "pl"),
+        ("shes", "sh", "pl"),
+        ("men", "man", "pl"),
+        ("ies", "y", "pl"),
+        ("s", "", "pl"),
+    ],
+    "v": [
+        ("ies", "y", "s"),
+        ("es", "e", "s"),
+        ("es", "", "s"),
+        ("s", "", "s"),
+        ("ied", "y", "ed"),
+        ("ed", "e", "ed"),
+        ("ed", "", "ed"),
+        ("ing", "e", "ing"),
+        ("ing", "", "ing"),
+    ],
+    "a": [
+        ("iest", "y", "est"),
+        ("ier", "y", "er"),
+        ("est", "e", "est"),
+        ("er", "e", "er"),
+        ("est", "", "est"),
+        ("er", "", "er"),
+    ],
     "r": [],
 }
 
@@ -74,7 +98,11 @@ class Lexicon:
         return pos in self.pos_weight.get(lemma, {}) or lemma in self.curated.get(pos, {})
 
     def dominant_pos(self, word: str) -> str | None:
-        best = max(self.analyse(word), key=lambda a: (self.pos_weight.get(a.lemma, {}).get(a.pos, 0), a.form == "base"), default=None)
+        best = max(
+            self.analyse(word),
+            key=lambda a: (self.pos_weight.get(a.lemma, {}).get(a.pos, 0), a.form == "base"),
+            default=None,
+        )
         return best.pos if best else None
 
     def analyse(self, word: str) -> list[Analysis]:
@@ -162,16 +190,22 @@ class Lexicon:
         """Curated words of part of speech ``pos`` whose polarity has sign ``sign``."""
         words = set(self.curated.get(pos, {}))
         # ties broken by the word: a set's order depends on PYTHONHASHSEED
-        return sorted((w for w in words if (self.polarity.get(w, 0.0) > 0) == (sign > 0) and self.polarity.get(w, 0.0) != 0),
-                      key=lambda w: (-abs(self.polarity[w]), w))
+        return sorted(
+            (w for w in words if (self.polarity.get(w, 0.0) > 0) == (sign > 0) and self.polarity.get(w, 0.0) != 0),
+            key=lambda w: (-abs(self.polarity[w]), w),
+        )
 
 
 def _analyse(lex: Lexicon, word: str):
     seen: set[tuple[str, ...]] = set()
     if word.endswith("ly") and len(word) > 4:  # adverbs from adjectives
         stem = word[:-2]
-        for lemma in (stem, stem[:-1] + "y" if stem.endswith("i") else None, stem + "le" if stem.endswith("ab") or stem.endswith("ib") else None,
-                      stem[:-2] if stem.endswith("ical") else None):
+        for lemma in (
+            stem,
+            stem[:-1] + "y" if stem.endswith("i") else None,
+            stem + "le" if stem.endswith("ab") or stem.endswith("ib") else None,
+            stem[:-2] if stem.endswith("ical") else None,
+        ):
             if lemma and lex.has_pos(lemma, "a") and ("r", word) not in seen:
                 seen.add(("r", word))
                 yield Analysis(lemma, "a", "ly")
@@ -210,9 +244,18 @@ def _inverse_exceptions(lex: Lexicon) -> dict[tuple[str, str, str], str]:
                 if a.lemma == lemma and a.pos == pos and a.form != "base":
                     inverse.setdefault((pos, lemma, a.form), inflected)
     # irregulars the exception lists do not cover in the direction we need
-    inverse.update({("a", "good", "er"): "better", ("a", "good", "est"): "best", ("a", "bad", "er"): "worse",
-                    ("a", "bad", "est"): "worst", ("a", "well", "ly"): "well", ("a", "good", "ly"): "well",
-                    ("a", "bad", "ly"): "badly", ("v", "fail", "ed"): "failed"})
+    inverse.update(
+        {
+            ("a", "good", "er"): "better",
+            ("a", "good", "est"): "best",
+            ("a", "bad", "er"): "worse",
+            ("a", "bad", "est"): "worst",
+            ("a", "well", "ly"): "well",
+            ("a", "good", "ly"): "well",
+            ("a", "bad", "ly"): "badly",
+            ("v", "fail", "ed"): "failed",
+        }
+    )
     return inverse
 
 

@@ -26,7 +26,10 @@ _PREFIX = re.compile(
     r"(?: \w+){0,3}\s*[:\-]|sentence\s*:|text\s*:|review\s*:|tweet\s*:)\s*",
     re.IGNORECASE,
 )
-_REFUSAL = re.compile(r"^\s*(?:i\s*(?:cannot|can't|can ?not|won't|am unable|'m unable|'m sorry|am sorry)|as an ai|sorry\b|i apologi[sz]e)", re.I)
+_REFUSAL = re.compile(
+    r"^\s*(?:i\s*(?:cannot|can't|can ?not|won't|am unable|'m unable|'m sorry|am sorry)|as an ai|sorry\b|i apologi[sz]e)",
+    re.I,
+)
 # phrases of our own instructions: a reply that repeats them is an echo, not a counterfactual
 _ECHO = re.compile(
     r"ignore (?:all |the )?(?:previous|above|prior) instructions|return only|minimal change|"
@@ -59,7 +62,9 @@ def parse_candidate(raw: str | None, original: str, *, max_growth: float = 2.0) 
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     if len(lines) > 1:
         # a preface line ending in ':' followed by exactly one sentence is fine
-        if len(lines) == 2 and (lines[0].endswith(":") or _PREFIX.match(lines[0] + (":" if not lines[0].endswith(":") else ""))):
+        if len(lines) == 2 and (
+            lines[0].endswith(":") or _PREFIX.match(lines[0] + (":" if not lines[0].endswith(":") else ""))
+        ):
             lines = lines[1:]
         else:
             raise ParseError("parse:multiline", f"reply has {len(lines)} lines")

@@ -46,9 +46,15 @@ class RunResult:
         key or URL, an outage): a run that produced nothing because of it must not pass for done."""
         cause = self.run.get("endpoint_failure")
         if cause:
-            where = f"; failures in {self.output_dir / 'failures.jsonl'}" if (self.output_dir / "failures.jsonl").is_file() else ""
-            raise EndpointError(f"every API call failed: {cause}; nothing was cached, so a rerun after fixing the key or the "
-                                f"endpoint (--base-url) calls again{where}")
+            where = (
+                f"; failures in {self.output_dir / 'failures.jsonl'}"
+                if (self.output_dir / "failures.jsonl").is_file()
+                else ""
+            )
+            raise EndpointError(
+                f"every API call failed: {cause}; nothing was cached, so a rerun after fixing the key or the "
+                f"endpoint (--base-url) calls again{where}"
+            )
         return self
 
 
@@ -56,8 +62,16 @@ def default_output_dir(config: CounterfactualConfig) -> Path:
     return Path("outputs") / "counterfactuals" / f"{config.data.task}-k{config.k}-s{config.seed}-{config.generator}"
 
 
-def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: bool = True, echo=print, originals=None, data=None,
-                        budget: Budget | None = None) -> RunResult:
+def run_counterfactuals(
+    config: CounterfactualConfig,
+    *,
+    verifier=None,
+    write: bool = True,
+    echo=print,
+    originals=None,
+    data=None,
+    budget: Budget | None = None,
+) -> RunResult:
     """Generate, verify and write counterfactuals for the CoD originals of ``(task, k, seed)``.
 
     ``verifier`` replaces the teacher (tests pass scripted teachers); otherwise ``config.teacher``
@@ -86,7 +100,9 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     data = data if data is not None else load_task(config.data)
     if originals is None and config.data.owned:
         originals = data.pool  # your own texts: every one gets counterfactuals
-    originals = list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
+    originals = (
+        list(originals) if originals is not None else list(sample(data, config.k, config.seed, cod=True).examples)
+    )
     generator = get_generator(config.generator)(config, data.task)
     for note in generator.notes:
         echo(note)
@@ -98,8 +114,14 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     teacher_fp = verifier.fingerprint if verifier is not None else scorer_fingerprint(config.teacher)
     # the verifier reads as many tokens as the teacher was trained with (distillation does too)
     max_length = getattr(verifier, "max_length", None) or teacher_max_length(config.teacher, config.teacher_max_length)
-    identity = {**generator.identity(), "teacher": teacher_fp, "selection": config.selection, "max_attempts": config.max_attempts,
-                "labels": list(data.task.label_names), "teacher_max_length": max_length}
+    identity = {
+        **generator.identity(),
+        "teacher": teacher_fp,
+        "selection": config.selection,
+        "max_attempts": config.max_attempts,
+        "labels": list(data.task.label_names),
+        "teacher_max_length": max_length,
+    }
     named = named_target(data.task.label_names, config.target_class) if config.target == "named" else None
     if data.num_labels > 2 or config.target != "runner_up":  # binary runner-up keys stay as they were
         identity["target"] = [config.target, named]
@@ -127,17 +149,29 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             from codistill.counterfactuals.verify import TeacherVerifier
 
             echo(f"loading teacher {config.teacher}")
-            verifier = TeacherVerifier(config.teacher, batch_size=config.teacher_batch_size, max_length=max_length, num_labels=data.num_labels)
+            verifier = TeacherVerifier(
+                config.teacher, batch_size=config.teacher_batch_size, max_length=max_length, num_labels=data.num_labels
+            )
             if config.verify.screen_dtype != "none":
                 from codistill.counterfactuals.verify import ScreenedVerifier
 
-                verifier = ScreenedVerifier(verifier, verifier.screening_copy(config.verify.screen_dtype), config.verify.screen_margin,
-                                            saliency_from_screen=config.verify.screen_saliency)
+                verifier = ScreenedVerifier(
+                    verifier,
+                    verifier.screening_copy(config.verify.screen_dtype),
+                    config.verify.screen_margin,
+                    saliency_from_screen=config.verify.screen_saliency,
+                )
         t1, c1 = time.monotonic(), time.process_time()
         probs = verifier.probs([e.text for e in misses])
-        requests = [Request(e, int(p.argmax()), [float(x) for x in p], targets=targets_for(p, config.target, per_original=config.per_original,
-                                                                                           named=named))
-                    for e, p in zip(misses, probs)]
+        requests = [
+            Request(
+                e,
+                int(p.argmax()),
+                [float(x) for x in p],
+                targets=targets_for(p, config.target, per_original=config.per_original, named=named),
+            )
+            for e, p in zip(misses, probs)
+        ]
         by_id = {r.example.id: r for r in requests}
 
         def store(out: Outcome) -> None:
@@ -147,10 +181,26 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             if cache is not None and "stopped" not in out.meta and "transient" not in out.meta:
                 cache.put("outcomes", keys[out.original_id], out.to_dict())
 
-        echo(f"generating counterfactuals for {len(misses)} originals ({len(originals) - len(misses)} cached) with {config.generator}")
-        for req in [r for r in requests if not r.targets]:  # target=named and the teacher already says it: nothing to reach
-            outcomes[req.example.id] = out = Outcome(req.example.id, None, 0, 0.0, [Failure(
-                req.example.id, 0, "target:teacher_label", f"the teacher already predicts {data.task.label_names[req.teacher_label]}")])
+        echo(
+            f"generating counterfactuals for {len(misses)} originals ({len(originals) - len(misses)} cached) with {config.generator}"
+        )
+        for req in [
+            r for r in requests if not r.targets
+        ]:  # target=named and the teacher already says it: nothing to reach
+            outcomes[req.example.id] = out = Outcome(
+                req.example.id,
+                None,
+                0,
+                0.0,
+                [
+                    Failure(
+                        req.example.id,
+                        0,
+                        "target:teacher_label",
+                        f"the teacher already predicts {data.task.label_names[req.teacher_label]}",
+                    )
+                ],
+            )
             store(out)
         for out in generator.search([r for r in requests if r.targets], verifier, on_outcome=store):
             req = by_id[out.original_id]
@@ -163,7 +213,9 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
     records, failures = build_records(config, originals, outcomes)
     for r in records:  # provenance that distillation checks against its own task and teacher
         r.task, r.teacher_fingerprint, r.teacher_max_length = data.task.name, teacher_fp, max_length
-    primary = [r for r in records if not r.meta.get("rank") and r.meta.get("verified", True)]  # the best flip of each original
+    primary = [
+        r for r in records if not r.meta.get("rank") and r.meta.get("verified", True)
+    ]  # the best flip of each original
     elapsed = time.monotonic() - t0
     by_class: dict[int, int] = {}
     for e in originals:
@@ -172,15 +224,33 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
             by_class[int(lab)] = by_class.get(int(lab), 0) + 1
     stopped = sorted({o.meta["stopped"] for o in outcomes.values() if "stopped" in o.meta})
     run = {
-        "task": data.task.name, "k": config.k, "seed": config.seed, "generator": config.generator, "teacher": config.teacher,
-        "teacher_fingerprint": teacher_fp, "teacher_max_length": max_length, "originals": len(originals), "cached_outcomes": len(originals) - len(misses),
-        "valid": len(primary), "records": len(records), "seconds": round(elapsed, 3), "generation_seconds": round(t_teacher, 3),
+        "task": data.task.name,
+        "k": config.k,
+        "seed": config.seed,
+        "generator": config.generator,
+        "teacher": config.teacher,
+        "teacher_fingerprint": teacher_fp,
+        "teacher_max_length": max_length,
+        "originals": len(originals),
+        "cached_outcomes": len(originals) - len(misses),
+        "valid": len(primary),
+        "records": len(records),
+        "seconds": round(elapsed, 3),
+        "generation_seconds": round(t_teacher, 3),
         "generation_cpu_seconds": round(cpu_teacher, 3),  # this process's CPU time: the cost on a shared machine
-        "verified_per_second": round(sum(1 for e in misses if outcomes[e.id].chosen) / t_teacher, 3) if t_teacher else None,
+        "verified_per_second": round(sum(1 for e in misses if outcomes[e.id].chosen) / t_teacher, 3)
+        if t_teacher
+        else None,
         "teacher_texts_scored": getattr(verifier, "calls", 0) if verifier is not None else 0,
         "screening": verifier.report() if hasattr(verifier, "report") else None,
-        "cache": {"path": str(cache.path) if cache else None, "hits": dict(cache.hits) if cache else {}, "misses": dict(cache.misses) if cache else {}},
-        "ledger": ledger.summary(), "budget_usd": config.max_budget_usd, "stopped_by_budget": stopped[0] if stopped else None,
+        "cache": {
+            "path": str(cache.path) if cache else None,
+            "hits": dict(cache.hits) if cache else {},
+            "misses": dict(cache.misses) if cache else {},
+        },
+        "ledger": ledger.summary(),
+        "budget_usd": config.max_budget_usd,
+        "stopped_by_budget": stopped[0] if stopped else None,
         "endpoint_failure": endpoint_failure([outcomes[e.id] for e in misses]),
     }
     from codistill.counterfactuals.quality import quality_report
@@ -196,18 +266,35 @@ def run_counterfactuals(config: CounterfactualConfig, *, verifier=None, write: b
         from codistill.counterfactuals.fluency import NGramLM
 
         fluency = NGramLM(e.text for e in data.pool)
-    report = quality_report(primary, failures, originals=len(originals), originals_by_class=by_class, label_names=data.task.label_names,
-                            fluency=fluency, similarity=config.report_similarity, sample=config.report_sample)
+    report = quality_report(
+        primary,
+        failures,
+        originals=len(originals),
+        originals_by_class=by_class,
+        label_names=data.task.label_names,
+        fluency=fluency,
+        similarity=config.report_similarity,
+        sample=config.report_sample,
+    )
     # one cost figure everywhere: every call's cost lands in its original's outcome, so for a fresh
     # run this equals the ledger (cached outcomes add what they cost when they were made)
     report["cost_usd"] = round(sum(o.cost_usd for o in outcomes.values()), 6)
     if config.keep_unverified:
         report["unverified_records"] = sum(1 for r in records if not r.meta.get("verified", True))
     if config.per_original > 1:
-        report["per_original"] = {"m": config.per_original, "records": len(records),
-                                  "mean": round(len(records) / len(primary), 3) if primary else 0.0,
-                                  "originals_with_m": sum(1 for e in originals if outcomes[e.id].chosen and len(outcomes[e.id].alternatives) + 1 >= config.per_original)}
-    report["run"] = {k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")}
+        report["per_original"] = {
+            "m": config.per_original,
+            "records": len(records),
+            "mean": round(len(records) / len(primary), 3) if primary else 0.0,
+            "originals_with_m": sum(
+                1
+                for e in originals
+                if outcomes[e.id].chosen and len(outcomes[e.id].alternatives) + 1 >= config.per_original
+            ),
+        }
+    report["run"] = {
+        k: run[k] for k in ("task", "k", "seed", "generator", "cached_outcomes", "seconds", "verified_per_second")
+    }
     ledger.finish(run)
     if write:
         write_outputs(out_dir, config, records, failures, report, run)
@@ -220,7 +307,11 @@ def endpoint_failure(outcomes: list[Outcome]) -> str | None:
     """Why, when outcomes made with API calls all failed at the endpoint (no reply worth parsing,
     no budget stop): the commonest reason and its first detail; ``None`` otherwise."""
     failures = [f for o in outcomes for f in o.failures]
-    if not failures or any(o.chosen for o in outcomes) or any(is_fact(f.reason) or f.reason.startswith("budget:") for f in failures):
+    if (
+        not failures
+        or any(o.chosen for o in outcomes)
+        or any(is_fact(f.reason) or f.reason.startswith("budget:") for f in failures)
+    ):
         return None
     reasons = Counter(f.reason for f in failures)
     reason, n = reasons.most_common(1)[0]
@@ -228,19 +319,35 @@ def endpoint_failure(outcomes: list[Outcome]) -> str | None:
     return f"{detail[:200] if detail.startswith(reason) else reason} (x{n})"
 
 
-def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, Outcome]) -> tuple[list[CounterfactualRecord], list[dict[str, Any]]]:
+def build_records(
+    config: CounterfactualConfig, originals, outcomes: dict[str, Outcome]
+) -> tuple[list[CounterfactualRecord], list[dict[str, Any]]]:
     records, failures = [], []
 
     def final_failure(e, out: Outcome, reason: str, detail: str) -> dict[str, Any]:
         """The input ends without a record: one final failure line of its own."""
-        return {"original_id": e.id, "original_text": e.text, "attempt": out.attempts, "reason": reason, "detail": detail,
-                "final": True, "teacher_label_original": out.meta.get("teacher_label_original")}
+        return {
+            "original_id": e.id,
+            "original_text": e.text,
+            "attempt": out.attempts,
+            "reason": reason,
+            "detail": detail,
+            "final": True,
+            "teacher_label_original": out.meta.get("teacher_label_original"),
+        }
 
     for e in originals:
         out = outcomes[e.id]
         for f in out.failures:
-            failures.append({**f.to_dict(), "original_id": e.id, "original_text": e.text, "final": out.chosen is None,
-                             "teacher_label_original": out.meta.get("teacher_label_original")})
+            failures.append(
+                {
+                    **f.to_dict(),
+                    "original_id": e.id,
+                    "original_text": e.text,
+                    "final": out.chosen is None,
+                    "teacher_label_original": out.meta.get("teacher_label_original"),
+                }
+            )
         if out.chosen is None:
             if "stopped" in out.meta:
                 failures.append(final_failure(e, out, "budget:stopped", out.meta["stopped"]))
@@ -248,7 +355,16 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
                 assert best.candidate is not None and best.teacher_probs is not None  # best_unverified checks both
                 probs = list(best.teacher_probs)
                 label = max(range(len(probs)), key=probs.__getitem__)  # the teacher's prediction: it did not flip
-                records.append(_record(config, e, out, Chosen(best.candidate, probs, label, edited_words(e.text, best.candidate)), 0, verified=False))
+                records.append(
+                    _record(
+                        config,
+                        e,
+                        out,
+                        Chosen(best.candidate, probs, label, edited_words(e.text, best.candidate)),
+                        0,
+                        verified=False,
+                    )
+                )
             continue
         kept = [c for c in [out.chosen, *out.alternatives] if has_words(c.text)]
         if not kept:  # an outcome from an older cache or another tool: never write a record the reader refuses
@@ -258,15 +374,30 @@ def build_records(config: CounterfactualConfig, originals, outcomes: dict[str, O
     return records, failures
 
 
-def _record(config: CounterfactualConfig, e, out: Outcome, c: Chosen, rank: int, verified: bool = True) -> CounterfactualRecord:
+def _record(
+    config: CounterfactualConfig, e, out: Outcome, c: Chosen, rank: int, verified: bool = True
+) -> CounterfactualRecord:
     return CounterfactualRecord(
-        original_id=e.id, counterfactual_text=c.text, counterfactual_label=c.label, original_text=e.text, original_label=e.label,
-        teacher_label_original=out.meta.get("teacher_label_original"), teacher_probs_original=out.meta.get("teacher_probs_original"),
-        teacher_probs_counterfactual=c.probs, generator=config.generator, attempts=out.attempts,
+        original_id=e.id,
+        counterfactual_text=c.text,
+        counterfactual_label=c.label,
+        original_text=e.text,
+        original_label=e.label,
+        teacher_label_original=out.meta.get("teacher_label_original"),
+        teacher_probs_original=out.meta.get("teacher_probs_original"),
+        teacher_probs_counterfactual=c.probs,
+        generator=config.generator,
+        attempts=out.attempts,
         cost_usd=round(out.cost_usd, 8) if rank == 0 else 0.0,
-        meta={"edited_words": c.edited_words, "selection": config.selection, "candidates_checked": out.candidates_checked,
-              "valid_candidates": out.valid_candidates, **({"rank": rank} if config.per_original > 1 else {}), **c.meta,
-              **({} if verified else {"verified": False})},
+        meta={
+            "edited_words": c.edited_words,
+            "selection": config.selection,
+            "candidates_checked": out.candidates_checked,
+            "valid_candidates": out.valid_candidates,
+            **({"rank": rank} if config.per_original > 1 else {}),
+            **c.meta,
+            **({} if verified else {"verified": False}),
+        },
     )
 
 
@@ -274,7 +405,11 @@ def best_unverified(out: Outcome) -> Failure | None:
     """The checked candidate of an input without a verified flip that moved the teacher furthest
     towards the other label (``keep_unverified``): what an unchecked generator would have used."""
     label = int(out.meta.get("teacher_label_original", 0))
-    checked = [f for f in out.failures if f.candidate and has_words(f.candidate) and f.teacher_probs and len(f.teacher_probs) > label]
+    checked = [
+        f
+        for f in out.failures
+        if f.candidate and has_words(f.candidate) and f.teacher_probs and len(f.teacher_probs) > label
+    ]
     return max(checked, key=lambda f: max(p for c, p in enumerate(f.teacher_probs or []) if c != label), default=None)
 
 
@@ -293,14 +428,34 @@ def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures
     except ImportError:  # pragma: no cover - datasets is a dependency
         return
     rows = [r.to_dict() for r in records]
-    columns = ["original_id", "counterfactual_text", "counterfactual_label", "original_text", "original_label", "teacher_label_original",
-               "teacher_probs_original", "teacher_probs_counterfactual", "generator", "attempts", "cost_usd"]
+    columns = [
+        "original_id",
+        "counterfactual_text",
+        "counterfactual_label",
+        "original_text",
+        "original_label",
+        "teacher_label_original",
+        "teacher_probs_original",
+        "teacher_probs_counterfactual",
+        "generator",
+        "attempts",
+        "cost_usd",
+    ]
     table = redact_obj({c: [r[c] for r in rows] for c in columns})
-    features = datasets.Features({
-        "original_id": datasets.Value("string"), "counterfactual_text": datasets.Value("string"), "counterfactual_label": datasets.Value("int64"),
-        "original_text": datasets.Value("string"), "original_label": datasets.Value("int64"), "teacher_label_original": datasets.Value("int64"),
-        "teacher_probs_original": datasets.Sequence(datasets.Value("float64")), "teacher_probs_counterfactual": datasets.Sequence(datasets.Value("float64")),
-        "generator": datasets.Value("string"), "attempts": datasets.Value("int64"), "cost_usd": datasets.Value("float64"),
-    })
+    features = datasets.Features(
+        {
+            "original_id": datasets.Value("string"),
+            "counterfactual_text": datasets.Value("string"),
+            "counterfactual_label": datasets.Value("int64"),
+            "original_text": datasets.Value("string"),
+            "original_label": datasets.Value("int64"),
+            "teacher_label_original": datasets.Value("int64"),
+            "teacher_probs_original": datasets.Sequence(datasets.Value("float64")),
+            "teacher_probs_counterfactual": datasets.Sequence(datasets.Value("float64")),
+            "generator": datasets.Value("string"),
+            "attempts": datasets.Value("int64"),
+            "cost_usd": datasets.Value("float64"),
+        }
+    )
     with atomic_directory(out_dir / "dataset", "dataset", check=False) as tmp:
         datasets.Dataset.from_dict(table, features=features).save_to_disk(str(tmp))

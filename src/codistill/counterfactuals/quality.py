@@ -61,7 +61,11 @@ def quality_report(
     """``fluency``: an object with ``perplexities(texts)`` (causal LM) or ``perplexity(text)`` (n-gram)."""
     valid_by_class = Counter(r.teacher_label_original for r in records)
     by_class = {
-        label_names[c]: {"originals": n, "valid": valid_by_class.get(c, 0), "validity": round(valid_by_class.get(c, 0) / n, 4) if n else None}
+        label_names[c]: {
+            "originals": n,
+            "valid": valid_by_class.get(c, 0),
+            "validity": round(valid_by_class.get(c, 0) / n, 4) if n else None,
+        }
         for c, n in sorted(originals_by_class.items())
     }
     ew = [edited_words(r.original_text, r.counterfactual_text) for r in records]
@@ -80,17 +84,27 @@ def quality_report(
         "valid": len(records),
         "validity": round(len(records) / originals, 4) if originals else None,
         "validity_by_class": by_class,
-        "edited_words": {"mean": _mean(ew), "median": statistics.median(ew) if ew else None, "max": max(ew) if ew else None,
-                         "histogram": dict(sorted(Counter(min(x, 5) for x in ew).items()))},
+        "edited_words": {
+            "mean": _mean(ew),
+            "median": statistics.median(ew) if ew else None,
+            "max": max(ew) if ew else None,
+            "histogram": dict(sorted(Counter(min(x, 5) for x in ew).items())),
+        },
         "char_edit_ratio": {"mean": _mean(cer)},
-        "teacher": {"mean_prob_new_label": _mean(p_new), "mean_margin_shift": _mean(shifts),
-                    "near_boundary_share_p_lt_0.75": round(sum(p < 0.75 for p in p_new) / len(p_new), 4) if p_new else None},
+        "teacher": {
+            "mean_prob_new_label": _mean(p_new),
+            "mean_margin_shift": _mean(shifts),
+            "near_boundary_share_p_lt_0.75": round(sum(p < 0.75 for p in p_new) / len(p_new), 4) if p_new else None,
+        },
         "failures": dict(Counter(f.get("reason", "?") for f in failures).most_common()),
         "attempts": {"mean": _mean([r.attempts for r in records])},
         "cost_usd": round(sum(r.cost_usd for r in records), 6),
     }
     sims = minilm_similarity([(r.original_text, r.counterfactual_text) for r in records]) if similarity else None
-    report["semantic_similarity"] = {"mean": _mean(sims) if sims else None, "model": "minilm-l6" if sims is not None else None}
+    report["semantic_similarity"] = {
+        "mean": _mean(sims) if sims else None,
+        "model": "minilm-l6" if sims is not None else None,
+    }
     if fluency is not None and records:
         orig = [r.original_text for r in records]
         cf = [r.counterfactual_text for r in records]
@@ -100,16 +114,26 @@ def quality_report(
         else:
             po, pc = [fluency.perplexity(t) for t in orig], [fluency.perplexity(t) for t in cf]
             name = "ngram(pool)"
-        report["fluency"] = {"scorer": name, "perplexity_original": _mean(po), "perplexity_counterfactual": _mean(pc),
-                             # short phrases give a causal LM huge perplexities: medians are the robust summary
-                             "median_perplexity_original": round(statistics.median(po), 3),
-                             "median_perplexity_counterfactual": round(statistics.median(pc), 3),
-                             "median_ratio": round(statistics.median(c / o for o, c in zip(po, pc)), 4)}
+        report["fluency"] = {
+            "scorer": name,
+            "perplexity_original": _mean(po),
+            "perplexity_counterfactual": _mean(pc),
+            # short phrases give a causal LM huge perplexities: medians are the robust summary
+            "median_perplexity_original": round(statistics.median(po), 3),
+            "median_perplexity_counterfactual": round(statistics.median(pc), 3),
+            "median_ratio": round(statistics.median(c / o for o, c in zip(po, pc)), 4),
+        }
     report["sample"] = [
-        {"original": r.original_text, "counterfactual": r.counterfactual_text,
-         "labels": f"{label_names[r.teacher_label_original]} -> {label_names[r.counterfactual_label]}"
-         if r.teacher_label_original is not None else label_names[r.counterfactual_label],
-         "p_new": round(r.teacher_probs_counterfactual[r.counterfactual_label], 3) if r.teacher_probs_counterfactual else None}
+        {
+            "original": r.original_text,
+            "counterfactual": r.counterfactual_text,
+            "labels": f"{label_names[r.teacher_label_original]} -> {label_names[r.counterfactual_label]}"
+            if r.teacher_label_original is not None
+            else label_names[r.counterfactual_label],
+            "p_new": round(r.teacher_probs_counterfactual[r.counterfactual_label], 3)
+            if r.teacher_probs_counterfactual
+            else None,
+        }
         for r in list(records)[:sample]
     ]
     return report
@@ -119,18 +143,32 @@ def format_report(report: dict[str, Any]) -> str:
     def fmt(v: Any) -> str:
         return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
-    rows = [("originals", report["originals"]), ("valid counterfactuals", report["valid"]), ("validity", report["validity"])]
+    rows = [
+        ("originals", report["originals"]),
+        ("valid counterfactuals", report["valid"]),
+        ("validity", report["validity"]),
+    ]
     for name, c in report["validity_by_class"].items():
         rows.append((f"  validity | teacher said {name}", f"{fmt(c['validity'])} ({c['valid']}/{c['originals']})"))
-    rows += [("edited words (mean / median / max)", f"{fmt(report['edited_words']['mean'])} / {fmt(report['edited_words']['median'])} / {fmt(report['edited_words']['max'])}"),
-             ("char edit ratio (mean)", report["char_edit_ratio"]["mean"]),
-             ("semantic similarity (MiniLM cos)", report["semantic_similarity"]["mean"]),
-             ("teacher p(new label) (mean)", report["teacher"]["mean_prob_new_label"]),
-             ("teacher margin shift (mean)", report["teacher"]["mean_margin_shift"]),
-             ("share with p(new label) < 0.75", report["teacher"]["near_boundary_share_p_lt_0.75"])]
+    rows += [
+        (
+            "edited words (mean / median / max)",
+            f"{fmt(report['edited_words']['mean'])} / {fmt(report['edited_words']['median'])} / {fmt(report['edited_words']['max'])}",
+        ),
+        ("char edit ratio (mean)", report["char_edit_ratio"]["mean"]),
+        ("semantic similarity (MiniLM cos)", report["semantic_similarity"]["mean"]),
+        ("teacher p(new label) (mean)", report["teacher"]["mean_prob_new_label"]),
+        ("teacher margin shift (mean)", report["teacher"]["mean_margin_shift"]),
+        ("share with p(new label) < 0.75", report["teacher"]["near_boundary_share_p_lt_0.75"]),
+    ]
     if "fluency" in report:
         f = report["fluency"]
-        rows.append((f"perplexity orig -> cf [{f['scorer']}]", f"{fmt(f['perplexity_original'])} -> {fmt(f['perplexity_counterfactual'])} (median ratio {fmt(f['median_ratio'])})"))
+        rows.append(
+            (
+                f"perplexity orig -> cf [{f['scorer']}]",
+                f"{fmt(f['perplexity_original'])} -> {fmt(f['perplexity_counterfactual'])} (median ratio {fmt(f['median_ratio'])})",
+            )
+        )
     rows += [("attempts (mean)", report["attempts"]["mean"]), ("cost (USD)", report["cost_usd"])]
     if report["failures"]:
         rows.append(("failures", ", ".join(f"{k}={v}" for k, v in report["failures"].items())))

@@ -32,7 +32,9 @@ def named_target(label_names: Sequence[str], target_class: str | None) -> int:
     raise ConfigError(f"target_class {target_class!r} is not a label of this task; labels: {', '.join(label_names)}")
 
 
-def targets_for(probs: Sequence[float], mode: str, *, per_original: int = 1, named: int | None = None) -> tuple[int, ...]:
+def targets_for(
+    probs: Sequence[float], mode: str, *, per_original: int = 1, named: int | None = None
+) -> tuple[int, ...]:
     """The target classes of an original with teacher probabilities ``probs``, primary first
     (empty when ``named`` is the teacher's own prediction)."""
     p = np.asarray(probs, dtype=np.float64)

@@ -75,9 +75,9 @@ def apply_edits(text: str, tokens: list[Token], edits: list[Edit] | tuple[Edit, 
             a, b = tokens[edit.start].start, tokens[edit.end - 1].end
             replacement = " ".join(edit.new)
             if not edit.new:  # deletion: also drop one neighbouring space
-                if b < len(out) and out[b:b + 1] == " ":
+                if b < len(out) and out[b : b + 1] == " ":
                     b += 1
-                elif a > 0 and out[a - 1:a] == " ":
+                elif a > 0 and out[a - 1 : a] == " ":
                     a -= 1
             else:
                 replacement = _match_case(tokens[edit.start].text, replacement)
@@ -90,7 +90,7 @@ def apply_edits(text: str, tokens: list[Token], edits: list[Edit] | tuple[Edit, 
                 if edit.start == 0 and first[:1].isupper() and first[1:2].islower():
                     # sentence-initial insert: the new word takes the capital
                     replacement = _match_case(first, replacement)
-                    out = out[:a] + replacement + first[0].lower() + out[a + 1:]
+                    out = out[:a] + replacement + first[0].lower() + out[a + 1 :]
                     continue
             else:
                 a = len(out.rstrip())

@@ -47,7 +47,10 @@ class Verdict:
 
 def judge(texts: Sequence[str], probs: np.ndarray, original_label: int) -> list[Verdict]:
     labels = probs.argmax(axis=1)
-    return [Verdict(t, tuple(float(x) for x in p), int(lab), int(lab) != original_label) for t, p, lab in zip(texts, probs, labels)]
+    return [
+        Verdict(t, tuple(float(x) for x in p), int(lab), int(lab) != original_label)
+        for t, p, lab in zip(texts, probs, labels)
+    ]
 
 
 def candidate_probs(verifier: Verifier, texts: Sequence[str], original_labels: Sequence[int]) -> np.ndarray:
@@ -67,8 +70,15 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class TeacherVerifier:
     """A fine-tuned sequence classifier as the judge of every candidate."""
 
-    def __init__(self, teacher: str, *, batch_size: int = 64, max_length: int | None = None, threads: int | None = None,
-                 num_labels: int = 2) -> None:
+    def __init__(
+        self,
+        teacher: str,
+        *,
+        batch_size: int = 64,
+        max_length: int | None = None,
+        threads: int | None = None,
+        num_labels: int = 2,
+    ) -> None:
         import torch
 
         from codistill.models import load_scorer
@@ -107,11 +117,18 @@ class TeacherVerifier:
         from codistill.evaluation import predict_logits
 
         self.calls += len(texts)
-        logits = predict_logits(self.model, self.tokenizer, list(texts), batch_size=self.batch_size, max_length=self.max_length)
+        logits = predict_logits(
+            self.model, self.tokenizer, list(texts), batch_size=self.batch_size, max_length=self.max_length
+        )
         return softmax(logits.astype(np.float64))
 
-    def word_saliency(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int],
-                      targets: Sequence[int] | None = None) -> list[np.ndarray]:
+    def word_saliency(
+        self,
+        texts: Sequence[str],
+        tokens: Sequence[Sequence[Token]],
+        labels: Sequence[int],
+        targets: Sequence[int] | None = None,
+    ) -> list[np.ndarray]:
         """Gradient x input of (logit[label] - logit[target]) per word: how much each word pushes
         the teacher towards its current prediction rather than the target class (positive =
         supports it); without targets, the most likely other class (two classes: the other one)."""
@@ -121,7 +138,14 @@ class TeacherVerifier:
         embed = self.model.get_input_embeddings()
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
-            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt", return_offsets_mapping=True)
+            enc = self.tokenizer(
+                batch,
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+                return_offsets_mapping=True,
+            )
             offsets = enc.pop("offset_mapping").numpy()
             inputs = embed(enc["input_ids"]).detach().requires_grad_(True)
             kwargs = {k: v for k, v in enc.items() if k != "input_ids"}
@@ -161,7 +185,9 @@ class ScreenedVerifier:
     (tokenizer, length) is the exact teacher's.
     """
 
-    def __init__(self, exact: Verifier, screen: Verifier, margin: float = 0.1, *, saliency_from_screen: bool = True) -> None:
+    def __init__(
+        self, exact: Verifier, screen: Verifier, margin: float = 0.1, *, saliency_from_screen: bool = True
+    ) -> None:
         if margin < 0:
             raise ValueError("the screening margin must be >= 0")
         self.exact, self.screen, self.margin, self.saliency_from_screen = exact, screen, margin, saliency_from_screen
@@ -209,5 +235,10 @@ class ScreenedVerifier:
 
     def report(self) -> dict[str, Any]:
         """The counters, the screen's and the exact teacher's texts, and the veto rate of confirmed winners."""
-        return {**self.stats, "screen_texts": self.screen.calls, "exact_texts": self.exact.calls, "margin": self.margin,
-                "veto_rate": round(self.stats["vetoed"] / self.stats["confirmed"], 4) if self.stats["confirmed"] else None}
+        return {
+            **self.stats,
+            "screen_texts": self.screen.calls,
+            "exact_texts": self.exact.calls,
+            "margin": self.margin,
+            "veto_rate": round(self.stats["vetoed"] / self.stats["confirmed"], 4) if self.stats["confirmed"] else None,
+        }

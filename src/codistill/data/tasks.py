@@ -45,6 +45,7 @@ class TaskSpec:
 
 TASKS: dict[str, TaskSpec] = {}
 
+
 def task_kind(task) -> TaskKind:
     """What kind of task this is, for the editor's word lists and the LLM prompt template: a
     registered task says so itself; the local task is sentiment or acceptability only when its

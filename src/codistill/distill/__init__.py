@@ -3,7 +3,16 @@
 from codistill.distill.config import DistillConfig, EvaluateConfig, LossSpec, StudentConfig
 from codistill.distill.recipes import RECIPES
 
-__all__ = ["RECIPES", "DistillConfig", "DistillResult", "DistillSession", "EvaluateConfig", "LossSpec", "StudentConfig", "distill"]
+__all__ = [
+    "RECIPES",
+    "DistillConfig",
+    "DistillResult",
+    "DistillSession",
+    "EvaluateConfig",
+    "LossSpec",
+    "StudentConfig",
+    "distill",
+]
 
 
 def __getattr__(name: str):  # heavy imports (torch, transformers) only when used

@@ -53,9 +53,20 @@ def register_cod_mode(mode: CodMode) -> CodMode:
     return mode
 
 
-PAPER = register_cod_mode(CodMode("paper", half=True, multi=False, description="k/2 originals + one counterfactual each (a fixed budget of k texts)"))
-FULL = register_cod_mode(CodMode("full", half=False, multi=False, description="all k originals + one counterfactual each"))
-MULTI = register_cod_mode(CodMode("multi", half=False, multi=True, description="all k originals + cod_m diverse counterfactuals each"))
+PAPER = register_cod_mode(
+    CodMode(
+        "paper",
+        half=True,
+        multi=False,
+        description="k/2 originals + one counterfactual each (a fixed budget of k texts)",
+    )
+)
+FULL = register_cod_mode(
+    CodMode("full", half=False, multi=False, description="all k originals + one counterfactual each")
+)
+MULTI = register_cod_mode(
+    CodMode("multi", half=False, multi=True, description="all k originals + cod_m diverse counterfactuals each")
+)
 DEFAULT_COD_MODE = FULL.name  # docs/results.md, "Budget modes": paper (k/2 originals) was the weakest of the three
 
 
@@ -77,8 +88,8 @@ def from_run_key(key: str) -> tuple[CodMode, int | None]:
     if key in COD_MODES:
         return COD_MODES[key], None
     for mode in COD_MODES.values():
-        if mode.multi and key.startswith(mode.name) and key[len(mode.name):].isdigit():
-            return mode, int(key[len(mode.name):])
+        if mode.multi and key.startswith(mode.name) and key[len(mode.name) :].isdigit():
+            return mode, int(key[len(mode.name) :])
     raise ConfigError(f"unknown CoD run-key mode {key!r}")
 
 

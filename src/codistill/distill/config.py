@@ -43,7 +43,8 @@ class DeriveConfig(ConfigBase):
         f"sequence classifier (the student then shares its architecture), else {PRETRAINED_DEFAULT}",
     )
     layers: int | list[int] | None = Field(
-        None, description="number of layers (spread evenly) or explicit indices; default: every other layer "
+        None,
+        description="number of layers (spread evenly) or explicit indices; default: every other layer "
         "of the teacher (first and last kept), 2 of a pretrained model",
     )
 
@@ -55,7 +56,9 @@ class ContrastiveConfig(ConfigBase):
     different teacher labels as further negatives; loss: squared error of the pair's cosine."""
 
     pairs_per_text: int = Field(
-        20, ge=1, description="pairs per text of the budget k (SetFit's num_iterations), half positive, half negative; "
+        20,
+        ge=1,
+        description="pairs per text of the budget k (SetFit's num_iterations), half positive, half negative; "
         "the total (pairs_per_text x k) is spread evenly over every training text, counterfactuals included, so KD and "
         "KD+CoD runs of the same k take the same number of contrastive steps",
     )
@@ -71,26 +74,41 @@ class StudentConfig(ConfigBase):
     """Either a model directory (``path``) or a layer subset of a pretrained model (``derive``)."""
 
     kind: StudentKind = Field(
-        "classifier", description="classifier: transformers AutoModelForSequenceClassification (head on the [CLS] pooler); "
+        "classifier",
+        description="classifier: transformers AutoModelForSequenceClassification (head on the [CLS] pooler); "
         "pooled: the encoder pooled as its sentence-transformers modules.json says (mean for minilm-l6 / mpnet-base; mean "
         "when there is none) + a linear head, saved as a SetFit model directory",
     )
-    head_dropout: float = Field(0.0, ge=0, lt=1, description="pooled students: dropout on the sentence embedding before the head")
-    pooling: Literal["auto", "mean", "cls", "max", "lasttoken"] = Field(
-        "auto", description="pooled students: auto = as the encoder's modules.json / 1_Pooling says (mean when it has none)"
+    head_dropout: float = Field(
+        0.0, ge=0, lt=1, description="pooled students: dropout on the sentence embedding before the head"
     )
-    normalize: bool | None = Field(None, description="pooled students: L2-normalise the embedding (None: as the encoder's modules.json says)")
-    contrastive: ContrastiveConfig | None = Field(None, description="pooled students: a contrastive stage before KD (off by default)")
+    pooling: Literal["auto", "mean", "cls", "max", "lasttoken"] = Field(
+        "auto",
+        description="pooled students: auto = as the encoder's modules.json / 1_Pooling says (mean when it has none)",
+    )
+    normalize: bool | None = Field(
+        None, description="pooled students: L2-normalise the embedding (None: as the encoder's modules.json says)"
+    )
+    contrastive: ContrastiveConfig | None = Field(
+        None, description="pooled students: a contrastive stage before KD (off by default)"
+    )
     path: str | None = Field(None, description="student model directory, packaged name or hub id")
     derive: DeriveConfig | None = Field(default_factory=DeriveConfig)
-    reinit_head: bool | None = Field(None, description="re-initialise the classification head with the run seed (default: for students derived from a pretrained model; a teacher-derived student keeps the teacher's head)")
+    reinit_head: bool | None = Field(
+        None,
+        description="re-initialise the classification head with the run seed (default: for students derived from a pretrained model; a teacher-derived student keeps the teacher's head)",
+    )
     head_probe: bool = Field(
-        False, description="before training, fit the head's output layer as a linear probe on the frozen student's features to "
+        False,
+        description="before training, fit the head's output layer as a linear probe on the frozen student's features to "
         "the teacher's probabilities on the training texts (LP-FT); it only helps when the head's input features already "
         "separate the task (docs/results.md, 'Student selection': no gain for MiniLM-L6, whose [CLS] pooler features "
         "carry little)",
     )
-    freeze_embeddings: bool = Field(True, description="freeze the word-embedding matrix (most of a small student's parameters; a k-shot batch touches few rows)")
+    freeze_embeddings: bool = Field(
+        True,
+        description="freeze the word-embedding matrix (most of a small student's parameters; a k-shot batch touches few rows)",
+    )
     lora: LoraSettings | None = Field(None, description="train LoRA adapters (and the head) instead of all weights")
     save_adapter: bool = Field(False, description="with lora: save the adapter instead of the merged, exported model")
 
@@ -108,21 +126,35 @@ class StudentConfig(ConfigBase):
         if self.contrastive is not None and self.kind != "pooled":
             raise ValueError("student.contrastive needs student.kind: pooled (it trains the sentence embeddings)")
         if self.save_adapter and (self.lora is None or self.path is None):
-            raise ValueError("save_adapter needs lora and student.path (a derived student has no saved base to attach an adapter to)")
+            raise ValueError(
+                "save_adapter needs lora and student.path (a derived student has no saved base to attach an adapter to)"
+            )
         return self
 
 
 class EvalConfig(ConfigBase):
     test: bool = Field(True, description="score the test split at the end (reported only, never used for selection)")
-    counterfactuals: str | None = Field(None, description="counterfactual file for flip consistency (default: held-out pairs of the training file)")
-    contrast: str | None = Field(None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label) scored after training")
+    counterfactuals: str | None = Field(
+        None, description="counterfactual file for flip consistency (default: held-out pairs of the training file)"
+    )
+    contrast: str | None = Field(
+        None,
+        description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label) scored after training",
+    )
     batch_size: int = Field(128, gt=0)
 
 
 def _distill_training() -> TrainingConfig:
     return TrainingConfig(
-        learning_rate=1e-4, max_steps=200, batch_size=8, warmup_ratio=0.1, lr_scheduler="linear",
-        select_best=False, eval_steps=50, weight_decay=0.01, logging_steps=25,
+        learning_rate=1e-4,
+        max_steps=200,
+        batch_size=8,
+        warmup_ratio=0.1,
+        lr_scheduler="linear",
+        select_best=False,
+        eval_steps=50,
+        weight_decay=0.01,
+        logging_steps=25,
     )
 
 
@@ -132,27 +164,45 @@ class DistillConfig(ConfigBase):
     data: DataConfig = Field(default_factory=DataConfig)
     teacher: str | None = Field(None, description="teacher model directory (e.g. from `codistill teacher`); required")
     student: StudentConfig = Field(default_factory=StudentConfig)
-    k: int = Field(16, description="budget: k originals drawn from the pool (with cod, cod_mode says what the counterfactuals add)")
+    k: int = Field(
+        16, description="budget: k originals drawn from the pool (with cod, cod_mode says what the counterfactuals add)"
+    )
     seed: int = Field(0, description="k-shot sampling seed; the training seed is seed + train.seed")
     train_texts: Literal["sample", "all"] = Field(
-        "sample", description="sample: a k-shot draw from the task's pool (the benchmark protocol); all: every training text, exactly "
+        "sample",
+        description="sample: a k-shot draw from the task's pool (the benchmark protocol); all: every training text, exactly "
         "(your own texts: data.train_file or texts given in Python; k is then their number)",
     )
-    cod: bool = Field(False, description="train on teacher-verified counterfactuals of the originals too (how many: cod_mode)")
-    cod_mode: str = Field(
-        DEFAULT_COD_MODE, description="with cod, how the budget is spent (distill/budget_modes.py): " + describe_modes(),
+    cod: bool = Field(
+        False, description="train on teacher-verified counterfactuals of the originals too (how many: cod_mode)"
     )
-    cod_m: int = Field(3, ge=1, le=8, description="counterfactuals per original in cod_mode=multi (the file needs per_original >= this)")
-    counterfactuals: str | None = Field(None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)")
-    missing_counterfactuals: Literal["error", "skip"] = Field("skip", description="an original with no counterfactual: fail, or train without one")
+    cod_mode: str = Field(
+        DEFAULT_COD_MODE,
+        description="with cod, how the budget is spent (distill/budget_modes.py): " + describe_modes(),
+    )
+    cod_m: int = Field(
+        3,
+        ge=1,
+        le=8,
+        description="counterfactuals per original in cod_mode=multi (the file needs per_original >= this)",
+    )
+    counterfactuals: str | None = Field(
+        None, description="counterfactual jsonl (original_id, counterfactual_text, counterfactual_label)"
+    )
+    missing_counterfactuals: Literal["error", "skip"] = Field(
+        "skip", description="an original with no counterfactual: fail, or train without one"
+    )
     reuse_counterfactuals: bool = Field(
-        False, description="accept a counterfactual file made for another task or teacher (recorded in the run); default: refuse"
+        False,
+        description="accept a counterfactual file made for another task or teacher (recorded in the run); default: refuse",
     )
     keep_non_flips: bool = Field(
-        False, description="train on counterfactuals that do not flip this teacher (default: drop them, and count them in the report)"
+        False,
+        description="train on counterfactuals that do not flip this teacher (default: drop them, and count them in the report)",
     )
     counterfactual_labels: Literal["teacher", "flipped_gold"] = Field(
-        "teacher", description="label of an attached counterfactual: teacher = this teacher's prediction on it (non-flips dropped "
+        "teacher",
+        description="label of an attached counterfactual: teacher = this teacher's prediction on it (non-flips dropped "
         "unless keep_non_flips); flipped_gold = 1 - the original's gold label with no teacher check, every attached "
         "counterfactual kept (the CoD reference code's unverified labels; binary tasks only)",
     )
@@ -163,7 +213,9 @@ class DistillConfig(ConfigBase):
     )
     train: TrainingConfig = Field(default_factory=_distill_training)
     eval: EvalConfig = Field(default_factory=EvalConfig)
-    signals_cache: bool = Field(True, description="keep teacher signals on disk (cache_home()/signals) as well as in memory")
+    signals_cache: bool = Field(
+        True, description="keep teacher signals on disk (cache_home()/signals) as well as in memory"
+    )
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"
     )
@@ -193,7 +245,9 @@ class DistillConfig(ConfigBase):
         if self.cod and self.train.batch_size % 2:
             # a batch holds whole (original, counterfactual) pairs: an odd size would leave one
             # slot empty, so CoD batches would be smaller than the baseline's
-            raise ValueError(f"cod needs an even train.batch_size (got {self.train.batch_size}): batches hold whole pairs")
+            raise ValueError(
+                f"cod needs an even train.batch_size (got {self.train.batch_size}): batches hold whole pairs"
+            )
         return self
 
     def loss_specs(self) -> list[LossSpec]:
@@ -224,7 +278,9 @@ class EvaluateConfig(ConfigBase):
     student: str
     split: Literal["test", "validation"] = "test"
     counterfactuals: str | None = None
-    contrast: str | None = Field(None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label)")
+    contrast: str | None = Field(
+        None, description="gold contrast pairs (jsonl: original, counterfactual, label, counterfactual_label)"
+    )
     max_length: int = Field(128, gt=0, description="tokens the student reads")
     teacher_max_length: int | None = Field(
         None, gt=0, description="tokens the teacher reads (None: the train.max_length it was trained with, else 128)"

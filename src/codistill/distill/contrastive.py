@@ -34,7 +34,9 @@ def pair_counts(n_texts: int, total: int) -> list[int]:
     return [base + (i < extra) for i in range(n_texts)]
 
 
-def sample_pairs(label_ids: Sequence[int], partners: Sequence[Sequence[int]], counts: Sequence[int], seed: int) -> PairSet:
+def sample_pairs(
+    label_ids: Sequence[int], partners: Sequence[Sequence[int]], counts: Sequence[int], seed: int
+) -> PairSet:
     """``counts[i]`` pairs anchored at text i (half positive, half negative; partners with another label first)."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(label_ids)
@@ -63,8 +65,16 @@ def sample_pairs(label_ids: Sequence[int], partners: Sequence[Sequence[int]], co
 
 
 def contrastive_stage(
-    student: Any, tokenizer: Any, train: TrainSet, teacher_labels: Sequence[int], config: ContrastiveConfig, *,
-    max_length: int, seed: int, budget_texts: int | None = None, train_embeddings: bool = False,
+    student: Any,
+    tokenizer: Any,
+    train: TrainSet,
+    teacher_labels: Sequence[int],
+    config: ContrastiveConfig,
+    *,
+    max_length: int,
+    seed: int,
+    budget_texts: int | None = None,
+    train_embeddings: bool = False,
 ) -> dict[str, Any]:
     """Train ``student``'s encoder (not its head; the word-embedding matrix only if
     ``train_embeddings``) on contrastive pairs of ``train``'s texts. Returns a report.
@@ -117,7 +127,7 @@ def contrastive_stage(
         "counterfactual_negatives": pairs.counterfactual_negatives,
         "steps": steps,
         "first_loss": round(losses[0], 5),
-        "last_loss": round(float(np.mean(losses[-max(1, len(losses) // 10):])), 5),
+        "last_loss": round(float(np.mean(losses[-max(1, len(losses) // 10) :])), 5),
     }
 
 

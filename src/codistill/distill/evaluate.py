@@ -38,8 +38,10 @@ def score_split(
     out: dict[str, Any] = label_metrics(labels, s_logits.argmax(-1), LABEL_METRICS, num_labels)
     out.update(fidelity_metrics(t_logits, s_logits, labels))
     out.update(class_report(labels, s_logits.argmax(-1), num_labels))
-    out["teacher"] = {**label_metrics(labels, t_logits.argmax(-1), LABEL_METRICS, num_labels),
-                      **class_report(labels, t_logits.argmax(-1), num_labels)}
+    out["teacher"] = {
+        **label_metrics(labels, t_logits.argmax(-1), LABEL_METRICS, num_labels),
+        **class_report(labels, t_logits.argmax(-1), num_labels),
+    }
     out["n"] = len(examples)
     return out
 
@@ -57,7 +59,9 @@ def score_pairs(
     if not pairs:
         return None
     originals, cfs = [p[0] for p in pairs], [p[1] for p in pairs]
-    s = predict_logits(student, tokenizer, originals + cfs, batch_size=batch_size, max_length=max_length, sharded=True).argmax(-1)
+    s = predict_logits(
+        student, tokenizer, originals + cfs, batch_size=batch_size, max_length=max_length, sharded=True
+    ).argmax(-1)
     t = signals.logits(originals + cfs).argmax(-1)
     n = len(pairs)
     return flip_consistency(t[:n], t[n:], s[:n], s[n:])
@@ -92,7 +96,9 @@ def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
     quiet_transformers()
     session = session or default_session()
     data = session.data(config.data)
-    contrast = read_contrast(config.contrast, data.task.label_names) if config.contrast else None  # fail before loading models
+    contrast = (
+        read_contrast(config.contrast, data.task.label_names) if config.contrast else None
+    )  # fail before loading models
     signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
     # a merged student, a saved LoRA adapter or even a verbalizer LM can be scored
     student, tokenizer, student_fingerprint = load_scorer(config.student, num_labels=data.num_labels, role="student")
@@ -104,14 +110,25 @@ def evaluate(config: Any, *, session: Any = None) -> dict[str, Any]:
         "teacher": config.teacher,
         "teacher_fingerprint": signals.fingerprint,
         "split": config.split,
-        config.split: score_split(student, tokenizer, signals, examples, max_length=config.max_length, batch_size=config.batch_size),
+        config.split: score_split(
+            student, tokenizer, signals, examples, max_length=config.max_length, batch_size=config.batch_size
+        ),
     }
     if config.counterfactuals:
         pairs = heldout_pairs(session.counterfactuals(config.counterfactuals), data, set(), limit=10**9)
-        scored = score_pairs(student, tokenizer, signals, pairs, max_length=config.max_length, batch_size=config.batch_size)
+        scored = score_pairs(
+            student, tokenizer, signals, pairs, max_length=config.max_length, batch_size=config.batch_size
+        )
         if scored:
             record["counterfactual_pairs"] = {**scored, "source": config.counterfactuals}
     if contrast:
-        record["contrast"] = score_contrast(student, tokenizer, signals, contrast, config.contrast,
-                                            max_length=config.max_length, batch_size=config.batch_size)
+        record["contrast"] = score_contrast(
+            student,
+            tokenizer,
+            signals,
+            contrast,
+            config.contrast,
+            max_length=config.max_length,
+            batch_size=config.batch_size,
+        )
     return record

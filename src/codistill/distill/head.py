@@ -62,7 +62,9 @@ def pooled_position(model: Any, input_ids: Any) -> Any:
     return (positions * (input_ids != pad)).argmax(-1)
 
 
-def head_features(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+def head_features(
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64
+) -> np.ndarray:
     """Inputs of the output layer for ``texts``, with the model in eval mode (no dropout)."""
     import torch
 
@@ -75,10 +77,18 @@ def head_features(model: Any, tokenizer: Any, texts: Sequence[str], max_length: 
     try:
         with torch.no_grad():
             for i in range(0, len(texts), batch_size):
-                enc = tokenizer(list(texts[i : i + batch_size]), truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+                enc = tokenizer(
+                    list(texts[i : i + batch_size]),
+                    truncation=True,
+                    max_length=max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
                 model(**{k: v.to(device) for k, v in enc.items()})
                 if captured[-1].dim() == 3:  # a decoder's head scores every position: keep the one it pools
-                    captured[-1] = captured[-1][torch.arange(len(enc["input_ids"])), pooled_position(model, enc["input_ids"])]
+                    captured[-1] = captured[-1][
+                        torch.arange(len(enc["input_ids"])), pooled_position(model, enc["input_ids"])
+                    ]
     finally:
         hook.remove()
         model.train(was_training)
@@ -86,8 +96,13 @@ def head_features(model: Any, tokenizer: Any, texts: Sequence[str], max_length: 
 
 
 def fit_linear(
-    features: np.ndarray, teacher_logits: np.ndarray, *, temperature: float = 1.0, l2: float = 1e-3,
-    iterations: int = 200, bias: bool = True,
+    features: np.ndarray,
+    teacher_logits: np.ndarray,
+    *,
+    temperature: float = 1.0,
+    l2: float = 1e-3,
+    iterations: int = 200,
+    bias: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights ``W`` (labels x features) and bias minimising mean cross-entropy to
     softmax(teacher_logits / temperature) + ``l2`` * |W|^2 (full-batch L-BFGS from zero, deterministic)."""
@@ -97,8 +112,14 @@ def fit_linear(
     target = torch.softmax(torch.from_numpy(np.asarray(teacher_logits, dtype=np.float64)) / temperature, dim=-1)
     weight = torch.zeros(target.shape[1], x.shape[1], dtype=torch.float64, requires_grad=True)
     offset = torch.zeros(target.shape[1], dtype=torch.float64, requires_grad=bias)
-    opt = torch.optim.LBFGS([weight, offset] if bias else [weight], lr=1.0, max_iter=iterations, tolerance_grad=1e-9,
-                            tolerance_change=1e-12, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [weight, offset] if bias else [weight],
+        lr=1.0,
+        max_iter=iterations,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        line_search_fn="strong_wolfe",
+    )
 
     def objective() -> torch.Tensor:
         opt.zero_grad()
@@ -129,8 +150,12 @@ def fit_probe_head(
     x = head_features(model, tokenizer, texts, max_length)
     teacher_logits = np.asarray(teacher_logits)
     if x.shape[1] != layer.in_features or teacher_logits.shape[1] != layer.out_features:
-        raise ValueError(f"probe shapes: features {x.shape}, teacher logits {teacher_logits.shape}, head {tuple(layer.weight.shape)}")
-    weight, offset = fit_linear(x, teacher_logits, temperature=temperature, l2=l2, iterations=iterations, bias=layer.bias is not None)
+        raise ValueError(
+            f"probe shapes: features {x.shape}, teacher logits {teacher_logits.shape}, head {tuple(layer.weight.shape)}"
+        )
+    weight, offset = fit_linear(
+        x, teacher_logits, temperature=temperature, l2=l2, iterations=iterations, bias=layer.bias is not None
+    )
     logits = x @ weight.T + offset
     target, log_probs = softmax(teacher_logits / temperature), log_softmax(logits)
     with torch.no_grad():

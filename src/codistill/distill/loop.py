@@ -61,7 +61,9 @@ def run_trainer(d: Distiller) -> tuple[Any, Any, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="codistill-distill-"))
     run_name = run_output_dir(config).name
     try:
-        args = tc.trainer_arguments(str(workdir), len(d.train_dataset), run_name=run_name, seed=seed, data_seed=seed, disable_tqdm=True)
+        args = tc.trainer_arguments(
+            str(workdir), len(d.train_dataset), run_name=run_name, seed=seed, data_seed=seed, disable_tqdm=True
+        )
         trainer = DistillTrainer(
             model=d.student,
             args=args,
@@ -69,7 +71,8 @@ def run_trainer(d: Distiller) -> tuple[Any, Any, Any]:
             eval_dataset=val_set,
             data_collator=d.collator,
             compute_metrics=_validation_scorer(d) if select else None,
-            callbacks=([keep_best] if keep_best else []) + ([StepProgress(f"distill {config.method}")] if d.progress else []),
+            callbacks=([keep_best] if keep_best else [])
+            + ([StepProgress(f"distill {config.method}")] if d.progress else []),
             terms=d.terms,
             teacher_layers=d.teacher_layers,
             pair_groups=d.train_items.groups(),
@@ -92,7 +95,9 @@ def evaluate_student(d: Distiller) -> dict[str, Any]:
     student, tok, signals = d.student, d.tokenizer, d.signals
     results: dict[str, Any] = {}
     if d.data.validation:
-        results["validation"] = score_split(student, tok, signals, d.data.validation, max_length=length, batch_size=ev.batch_size)
+        results["validation"] = score_split(
+            student, tok, signals, d.data.validation, max_length=length, batch_size=ev.batch_size
+        )
     if ev.test and d.data.test:
         results["test"] = score_split(student, tok, signals, d.data.test, max_length=length, batch_size=ev.batch_size)
     pairs: list[tuple[str, str]] = []
@@ -106,7 +111,9 @@ def evaluate_student(d: Distiller) -> dict[str, Any]:
     if pairs and (scored := score_pairs(student, tok, signals, pairs, max_length=length)) is not None:
         results["counterfactual_pairs"] = {**scored, "source": pair_source}
     if d.contrast is not None:
-        results["contrast"] = score_contrast(student, tok, signals, d.contrast, str(ev.contrast), max_length=length, batch_size=ev.batch_size)
+        results["contrast"] = score_contrast(
+            student, tok, signals, d.contrast, str(ev.contrast), max_length=length, batch_size=ev.batch_size
+        )
     return results
 
 
@@ -133,8 +140,13 @@ def run_metrics(d: Distiller, results: dict[str, Any]) -> dict[str, Any]:
         "train_steps": int(d.output.global_step),
         "train_loss": float(d.output.training_loss),
         "loss_history": [h for h in d.trainer.state.log_history if "loss" in h],
-        "selection": ("best validation step" if select else
-                      "none: no validation texts, a fixed budget of train.max_steps" if not d.data.validation else "none: a fixed budget of train.max_steps"),
+        "selection": (
+            "best validation step"
+            if select
+            else "none: no validation texts, a fixed budget of train.max_steps"
+            if not d.data.validation
+            else "none: a fixed budget of train.max_steps"
+        ),
         "selected_step": kb.best_step if select else None,
         "select_metric": config.select_metric if select else None,
         "validation_history": kb.history if select else [],
@@ -142,7 +154,8 @@ def run_metrics(d: Distiller, results: dict[str, Any]) -> dict[str, Any]:
         "head_probe": d.probe,
         "contrastive": d.contrastive,
         "frozen_embedding_parameters": d.frozen,
-        "trainable_parameters": d.trainable + sum(p.numel() for _, _, t in d.terms for p in t.parameters() if p.requires_grad),
+        "trainable_parameters": d.trainable
+        + sum(p.numel() for _, _, t in d.terms for p in t.parameters() if p.requires_grad),
         "teacher": config.teacher,
         "teacher_fingerprint": d.signals.fingerprint,
         "signals": d.signals.describe(),

@@ -14,7 +14,9 @@ METRICS_FILE = "metrics.json"
 
 def default_output_dir(config: DistillConfig) -> Path:
     method = config.method.replace("+", "-")
-    task = Path(config.data.train_file).stem if config.data.train_file is not None else config.data.task  # owned: a train_file
+    task = (
+        Path(config.data.train_file).stem if config.data.train_file is not None else config.data.task
+    )  # owned: a train_file
     return Path("runs") / "distill" / f"{task}-{method}-k{config.k}-s{config.seed}"
 
 
@@ -44,8 +46,17 @@ def save_student(tmp: Path, student: Any, tokenizer: Any, config: DistillConfig,
     tokenizer.save_pretrained(tmp)
 
 
-def save_run(out: Path, student: Any, tokenizer: Any, config: DistillConfig, metrics: dict[str, Any], data: TaskData,
-             *, adapter: bool = False, save_model: Any = None) -> None:
+def save_run(
+    out: Path,
+    student: Any,
+    tokenizer: Any,
+    config: DistillConfig,
+    metrics: dict[str, Any],
+    data: TaskData,
+    *,
+    adapter: bool = False,
+    save_model: Any = None,
+) -> None:
     """The run folder: model files (``save_model(tmp)``, default :func:`save_student`), config,
     metrics and a model card, written atomically."""
     from codistill.utils.io import atomic_directory, atomic_write_json
@@ -67,13 +78,19 @@ def run_card(config: DistillConfig, metrics: dict[str, Any], data: TaskData) -> 
     test = metrics.get("test") or {}
     val = metrics.get("validation") or {}
     pick = ("accuracy", "macro_f1", "mcc", "agreement", "kl_teacher_student", "ece")
-    selection = "Weights selected on the validation split carved from the pool. " if config.train.select_best else "Fixed step budget, no selection. "
+    selection = (
+        "Weights selected on the validation split carved from the pool. "
+        if config.train.select_best
+        else "Fixed step budget, no selection. "
+    )
     return model_card(
         title=f"codistill student: {config.method} on {data.task.name} (k={config.k}, seed={config.seed})",
         summary=(
             f"Distilled with codistill {__version__} from the teacher `{config.teacher}` on a k={config.k} "
             f"budget ({metrics['train_set']['originals']} originals, {metrics['train_set']['counterfactuals']} "
-            "teacher-labelled counterfactuals). " + selection + "The test split was never used for training or selection."
+            "teacher-labelled counterfactuals). "
+            + selection
+            + "The test split was never used for training or selection."
         ),
         base_model=metrics["student_source"]["name"],
         task=data.task.name,

@@ -28,7 +28,15 @@ from codistill.models.freeze import freeze_word_embeddings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["METRICS_FILE", "DistillResult", "Distiller", "default_output_dir", "distill", "run_output_dir", "same_tokenization"]
+__all__ = [
+    "METRICS_FILE",
+    "DistillResult",
+    "Distiller",
+    "default_output_dir",
+    "distill",
+    "run_output_dir",
+    "same_tokenization",
+]
 
 
 @dataclass
@@ -40,7 +48,9 @@ class DistillResult:
     student: Any = field(default=None, repr=False)  # the trained model, kept in memory
 
 
-def same_tokenization(student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int, teacher_max_length: int | None = None) -> bool:
+def same_tokenization(
+    student_tok: Any, teacher_tok: Any, texts: list[str], max_length: int, teacher_max_length: int | None = None
+) -> bool:
     a = student_tok(texts, truncation=True, max_length=max_length)["input_ids"]
     b = teacher_tok(texts, truncation=True, max_length=teacher_max_length or max_length)["input_ids"]
     return a == b
@@ -55,16 +65,33 @@ class Distiller:
     ``counterfactuals`` may be records in memory (e.g. from ``generate_counterfactuals``).
     """
 
-    def __init__(self, config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
-                 keep_model: bool = False, train: Any = None, labels: Any = None, test: Any = None, test_labels: Any = None,
-                 validation: Any = None, validation_labels: Any = None, unlabeled: Any = None, counterfactuals: Any = None,
-                 progress: bool | None = None) -> None:
+    def __init__(
+        self,
+        config: DistillConfig,
+        *,
+        session: DistillSession | None = None,
+        data: TaskData | None = None,
+        keep_model: bool = False,
+        train: Any = None,
+        labels: Any = None,
+        test: Any = None,
+        test_labels: Any = None,
+        validation: Any = None,
+        validation_labels: Any = None,
+        unlabeled: Any = None,
+        counterfactuals: Any = None,
+        progress: bool | None = None,
+    ) -> None:
         from codistill.training.callbacks import show_progress
 
         self.keep_model = keep_model
         self.progress = show_progress(progress)  # None: a bar over the steps when stderr is a terminal
         self.session = session or default_session()
-        self._records_in = list(counterfactuals) if counterfactuals is not None and not isinstance(counterfactuals, (str, Path)) else None
+        self._records_in = (
+            list(counterfactuals)
+            if counterfactuals is not None and not isinstance(counterfactuals, (str, Path))
+            else None
+        )
         if isinstance(counterfactuals, (str, Path)):
             config = config.model_copy(update={"counterfactuals": str(counterfactuals)})
         elif self._records_in is not None:
@@ -72,11 +99,24 @@ class Distiller:
         if train is not None:
             from codistill.data.owned import load_owned
 
-            data = load_owned(config.data, train=train, labels=labels, test=test, test_labels=test_labels, validation=validation,
-                              validation_labels=validation_labels, unlabeled=unlabeled)
+            data = load_owned(
+                config.data,
+                train=train,
+                labels=labels,
+                test=test,
+                test_labels=test_labels,
+                validation=validation,
+                validation_labels=validation_labels,
+                unlabeled=unlabeled,
+            )
             # a key of its own in the session: two in-memory sets never share one
-            config = config.model_copy(update={"train_texts": "all", "k": max(2, len(data.pool)),
-                                               "data": config.data.model_copy(update={"task": f"own-{data.fingerprint[:10]}"})})
+            config = config.model_copy(
+                update={
+                    "train_texts": "all",
+                    "k": max(2, len(data.pool)),
+                    "data": config.data.model_copy(update={"task": f"own-{data.fingerprint[:10]}"}),
+                }
+            )
         self.config = config
         self._data_in = data
         self.timings: dict[str, float] = {}
@@ -116,7 +156,9 @@ class Distiller:
             atomic_write_json(out_dir / METRICS_FILE, metrics)
         distributed.barrier()  # the main process saves; the others wait, so the files exist when they return
         student = self.student if self.keep_model else None
-        return DistillResult(metrics=metrics, output_dir=out_dir, timings=self.timings, config=self.config, student=student)
+        return DistillResult(
+            metrics=metrics, output_dir=out_dir, timings=self.timings, config=self.config, student=student
+        )
 
     @contextlib.contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -158,7 +200,9 @@ class Distiller:
         self.contrast = read_contrast(config.eval.contrast, data.task.label_names) if config.eval.contrast else None
         # the teacher is needed even by the `ce` recipe: it labels counterfactuals and scores fidelity
         assert config.teacher is not None
-        self.signals = self.session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
+        self.signals = self.session.teacher(
+            config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels
+        )
         self.records: list[Any] | None
         if self._records_in is not None:
             self.records = self._records_in
@@ -175,9 +219,13 @@ class Distiller:
 
         config = self.config
         self.student_source = resolve_student(config.student, config.teacher)
-        student, tokenizer = self.session.student(config.student, self.data.num_labels, tuple(self.data.task.label_names), config.teacher)
+        student, tokenizer = self.session.student(
+            config.student, self.data.num_labels, tuple(self.data.task.label_names), config.teacher
+        )
         if self.student_source.pooled:
-            cast(Any, student).max_seq_length = config.train.max_length  # saved with it: SetFit reads texts as the student was trained
+            cast(
+                Any, student
+            ).max_seq_length = config.train.max_length  # saved with it: SetFit reads texts as the student was trained
         return student, tokenizer
 
     def build_train_set(self) -> Any:
@@ -199,14 +247,22 @@ class Distiller:
             from codistill.distill.contrastive import contrastive_stage
 
             self.contrastive = contrastive_stage(
-                self.student, self.tokenizer, self.train_items, self.signals.logits(texts).argmax(-1), sc.contrastive,
-                max_length=self.config.train.max_length, seed=self.train_seed, budget_texts=self.config.k,
+                self.student,
+                self.tokenizer,
+                self.train_items,
+                self.signals.logits(texts).argmax(-1),
+                sc.contrastive,
+                max_length=self.config.train.max_length,
+                seed=self.train_seed,
+                budget_texts=self.config.k,
                 train_embeddings=not sc.freeze_embeddings,
             )
         self.probe = None
         if sc.head_probe:
             logits = self.signals.logits(texts)
-            self.probe = fit_probe_head(self.student, self.tokenizer, texts, logits, max_length=self.config.train.max_length)
+            self.probe = fit_probe_head(
+                self.student, self.tokenizer, texts, logits, max_length=self.config.train.max_length
+            )
         self.frozen = freeze_word_embeddings(self.student) if sc.freeze_embeddings else 0
         if sc.lora is not None:
             from codistill.models.lora import apply_lora
@@ -229,7 +285,9 @@ class Distiller:
             teacher_layers=sig.num_layers,
             teacher_hidden=sig.width,
             num_labels=self.data.num_labels,
-            same_tokenizer=same_tokenization(self.tokenizer, sig.tokenizer, self.train_items.texts, tc.max_length, sig.max_length),
+            same_tokenizer=same_tokenization(
+                self.tokenizer, sig.tokenizer, self.train_items.texts, tc.max_length, sig.max_length
+            ),
         )
         torch.manual_seed(self.train_seed)
         for _, _, term in terms:
@@ -252,7 +310,9 @@ class Distiller:
             hidden=self.signals.hidden(items.texts, layers) if layers else None,
         )
         self.collator = DistillCollator(self.tokenizer)
-        return EncodedDataset(items.texts, self.tokenizer, self.config.train.max_length, items.labels, self.train_signals.features())
+        return EncodedDataset(
+            items.texts, self.tokenizer, self.config.train.max_length, items.labels, self.train_signals.features()
+        )
 
     def fit_stage1(self) -> dict[str, Any]:
         """Stage 1 of staged terms (TED filters), on the whole training set as one batch."""
@@ -303,8 +363,14 @@ class Distiller:
         save_student(folder, self.student, self.tokenizer, self.config, adapter=self.adapter)
 
 
-def distill(config: DistillConfig, *, session: DistillSession | None = None, data: TaskData | None = None,
-            keep_model: bool = False, progress: bool | None = False) -> DistillResult:
+def distill(
+    config: DistillConfig,
+    *,
+    session: DistillSession | None = None,
+    data: TaskData | None = None,
+    keep_model: bool = False,
+    progress: bool | None = False,
+) -> DistillResult:
     """Train a student per ``config``; returns metrics, output path and timings (``progress``: a
     bar over the steps; ``None``: when stderr is a terminal)."""
     return Distiller(config, session=session, data=data, keep_model=keep_model, progress=progress).train()

@@ -51,7 +51,9 @@ class PairBatchSampler(Sampler[list[int]]):
             raise ValueError("num_batches must be >= 1")
         largest = max((len(g) for g in self.groups), default=0)
         if largest > batch_size:
-            raise ConfigError(f"batch size {batch_size} cannot hold a group of {largest} (an original and its counterfactuals)")
+            raise ConfigError(
+                f"batch size {batch_size} cannot hold a group of {largest} (an original and its counterfactuals)"
+            )
         seen = [i for g in self.groups for i in g]
         if len(seen) != len(set(seen)):
             raise ValueError("groups overlap")

@@ -37,12 +37,18 @@ class DistillSession:
     def add_data(self, config: DataConfig, data: TaskData) -> None:
         self._data[config.fingerprint()] = data
 
-    def teacher(self, path: str, max_length: int | None = None, disk_cache: bool = True, num_labels: int = 2) -> TeacherSignals:
+    def teacher(
+        self, path: str, max_length: int | None = None, disk_cache: bool = True, num_labels: int = 2
+    ) -> TeacherSignals:
         """Cached signals of the teacher at ``path``, read at its own max_length (or the override)."""
         from codistill.teacher.meta import teacher_max_length
 
         max_length = teacher_max_length(path, max_length)
-        key = (str(Path(path).expanduser().resolve()) if Path(path).expanduser().exists() else path, max_length, disk_cache)
+        key = (
+            str(Path(path).expanduser().resolve()) if Path(path).expanduser().exists() else path,
+            max_length,
+            disk_cache,
+        )
         if key not in self._teachers:
             import torch
 
@@ -54,7 +60,9 @@ class DistillSession:
                 from codistill.utils.distributed import device
 
                 model = model.to(device())  # this process's GPU under a multi-process launch
-            self._teachers[key] = TeacherSignals(model, tokenizer, fingerprint, max_length, cache_dir=None if disk_cache else False)
+            self._teachers[key] = TeacherSignals(
+                model, tokenizer, fingerprint, max_length, cache_dir=None if disk_cache else False
+            )
         return self._teachers[key]
 
     def student(

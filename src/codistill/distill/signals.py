@@ -77,7 +77,8 @@ class SignalStore:
     def put(self, logits: dict[str, np.ndarray], hidden: dict[tuple[str, int], np.ndarray]) -> None:
         with self._lock, self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO logits VALUES (?, ?)", [(k, v.astype(np.float32).tobytes()) for k, v in logits.items()]
+                "INSERT OR REPLACE INTO logits VALUES (?, ?)",
+                [(k, v.astype(np.float32).tobytes()) for k, v in logits.items()],
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO hidden VALUES (?, ?, ?, ?)",
@@ -141,7 +142,12 @@ class TeacherSignals:
         if bad:
             raise ValueError(f"teacher has hidden states 0..{self.num_layers}; asked for {bad}")
         keys = self._ensure(texts, layers)
-        return [np.stack([self._hidden[(k, layer)] for layer in layers]) if layers else np.zeros((0, 0, self.width), np.float16) for k in keys]
+        return [
+            np.stack([self._hidden[(k, layer)] for layer in layers])
+            if layers
+            else np.zeros((0, 0, self.width), np.float16)
+            for k in keys
+        ]
 
     def predictions(self, texts: Sequence[str]) -> np.ndarray:
         return self.logits(texts).argmax(-1)
@@ -189,7 +195,9 @@ class TeacherSignals:
 
         device = next(self.model.parameters()).device
         # length-sorted, then interleaved across processes: this process's share, similar lengths
-        order = np.asarray(distributed.my_share(np.argsort([len(t) for t in texts], kind="stable").tolist()), dtype=np.int64)
+        order = np.asarray(
+            distributed.my_share(np.argsort([len(t) for t in texts], kind="stable").tolist()), dtype=np.int64
+        )
         self.stats["forwarded"] += len(order)
         new_logits: dict[str, np.ndarray] = {}
         new_hidden: dict[tuple[str, int], np.ndarray] = {}
@@ -197,7 +205,11 @@ class TeacherSignals:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 enc = self.tokenizer(
-                    [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
                 ).to(device)
                 out = self.model(**enc, output_hidden_states=bool(layers))
                 logits = out.logits.float().cpu().numpy()
@@ -218,4 +230,9 @@ class TeacherSignals:
             self.store.put(new_logits, new_hidden)
 
     def describe(self) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "max_length": self.max_length, "store": str(self.store.path) if self.store else None, **self.stats}
+        return {
+            "fingerprint": self.fingerprint,
+            "max_length": self.max_length,
+            "store": str(self.store.path) if self.store else None,
+            **self.stats,
+        }

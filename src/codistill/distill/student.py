@@ -62,7 +62,13 @@ def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSourc
     pooled = student.kind == "pooled"
     if student.path is not None:
         # a saved pooled student (SetFit directory) stays pooled: a [CLS] head would silently replace its own
-        return StudentSource("path", student.path, pooled=pooled or saved_pooled(student.path), pooling=student.pooling, normalize=student.normalize)
+        return StudentSource(
+            "path",
+            student.path,
+            pooled=pooled or saved_pooled(student.path),
+            pooling=student.pooling,
+            normalize=student.normalize,
+        )
     derive = student.derive
     assert derive is not None  # StudentConfig requires path or derive
     layers = tuple(derive.layers) if isinstance(derive.layers, list) else derive.layers
@@ -75,8 +81,17 @@ def resolve_student(student: StudentConfig, teacher: str | None) -> StudentSourc
                 f"student.derive.source: teacher needs a teacher saved as a sequence classifier; {teacher!r} is not "
                 "(LoRA and verbalizer teachers: derive from a pretrained model instead)"
             )
-        return StudentSource("teacher", str(teacher), layers, pooled=pooled, pooling=student.pooling, normalize=student.normalize)
-    return StudentSource("pretrained", source, 2 if layers is None else layers, pooled=pooled, pooling=student.pooling, normalize=student.normalize)
+        return StudentSource(
+            "teacher", str(teacher), layers, pooled=pooled, pooling=student.pooling, normalize=student.normalize
+        )
+    return StudentSource(
+        "pretrained",
+        source,
+        2 if layers is None else layers,
+        pooled=pooled,
+        pooling=student.pooling,
+        normalize=student.normalize,
+    )
 
 
 def build_student(
@@ -104,7 +119,9 @@ def build_student(
     return model, tokenizer
 
 
-def _build_pooled(source: StudentSource, num_labels: int, label_names: tuple[str, ...], head_dropout: float) -> tuple[Any, Any]:
+def _build_pooled(
+    source: StudentSource, num_labels: int, label_names: tuple[str, ...], head_dropout: float
+) -> tuple[Any, Any]:
     """A pooled student: the whole encoder (path), some of its layers (pretrained), or some of a
     teacher's layers, which is then pooled as mean (a classifier teacher has no sentence pooling)."""
     from codistill.models.layer_subset import every_other_layer

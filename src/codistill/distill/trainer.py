@@ -125,7 +125,9 @@ class DistillTrainer(Trainer):
         # one epoch of exactly the batches the step budget consumes (over all processes): groups pack
         # into a varying number of batches per pass, and the Trainer would fix the epoch length from the first
         num_batches = self.args.max_steps * self.args.gradient_accumulation_steps * max(1, world)
-        sampler = PairBatchSampler(groups, self._train_batch_size, seed=self.args.seed, num_batches=num_batches, rank=rank, world_size=world)
+        sampler = PairBatchSampler(
+            groups, self._train_batch_size, seed=self.args.seed, num_batches=num_batches, rank=rank, world_size=world
+        )
         if world == 1:
             loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=0)
             return self.accelerator.prepare(loader)
@@ -136,7 +138,9 @@ class DistillTrainer(Trainer):
     def _record_batch(self, pair_ids: torch.Tensor) -> None:
         if self._group_sizes is None:
             dataset = cast(EncodedDataset, self.train_dataset)
-            self._group_sizes = Counter(int(cast(torch.Tensor, SignalBatch.pop(dict(dataset[i])).pair_id)) for i in range(len(dataset)))
+            self._group_sizes = Counter(
+                int(cast(torch.Tensor, SignalBatch.pop(dict(dataset[i])).pair_id)) for i in range(len(dataset))
+            )
         seen = Counter(pair_ids.tolist())
         self.batch_report["batches"] += 1
         self.batch_report["examples"] += int(pair_ids.numel())
@@ -176,7 +180,9 @@ class DistillTrainer(Trainer):
             for name, value in self._term_sums.items():
                 mean = value / self._term_steps
                 if self.args.world_size > 1:  # every process logs, in step: the mean over processes
-                    mean = self.accelerator.reduce(torch.as_tensor(mean, device=self.args.device).float(), reduction="mean")
+                    mean = self.accelerator.reduce(
+                        torch.as_tensor(mean, device=self.args.device).float(), reduction="mean"
+                    )
                 logs[f"loss_{name}"] = round(float(mean), 6)
             self._term_sums, self._term_steps = {}, 0
         super().log(logs, start_time)

@@ -63,7 +63,11 @@ def check_provenance(
     """What differs between the file's task/teacher and this run's: refused in one line unless ``allow``.
 
     Records without provenance (files written by hand or by older versions) are not checked."""
-    run = {"task": task, "teacher_fingerprint": getattr(signals, "fingerprint", None), "teacher_max_length": getattr(signals, "max_length", None)}
+    run = {
+        "task": task,
+        "teacher_fingerprint": getattr(signals, "fingerprint", None),
+        "teacher_max_length": getattr(signals, "max_length", None),
+    }
     differs: dict[str, list] = {}
     for name, expected in run.items():
         found = sorted({str(v) for r in records if (v := getattr(r, name)) not in ("", None)})
@@ -71,7 +75,9 @@ def check_provenance(
             differs[name] = [v for v in found if v != str(expected)]
     if differs and not allow:
         what = "; ".join(f"{k} {', '.join(v)} (this run: {run[k]})" for k, v in differs.items())
-        raise DataError(f"{path}: counterfactuals made for another task or teacher: {what}; set reuse_counterfactuals=true to use them anyway")
+        raise DataError(
+            f"{path}: counterfactuals made for another task or teacher: {what}; set reuse_counterfactuals=true to use them anyway"
+        )
     return differs
 
 
@@ -99,8 +105,10 @@ def build_train_set(
 ) -> TrainSet:
     gold_flip = config.cod and config.counterfactual_labels == "flipped_gold"
     if gold_flip and data.num_labels != 2:
-        raise ConfigError(f"counterfactual_labels=flipped_gold labels a counterfactual 1 - gold, which needs a binary task; "
-                          f"{data.task.name} has {data.num_labels} labels (use counterfactual_labels=teacher)")
+        raise ConfigError(
+            f"counterfactual_labels=flipped_gold labels a counterfactual 1 - gold, which needs a binary task; "
+            f"{data.task.name} has {data.num_labels} labels (use counterfactual_labels=teacher)"
+        )
     half, per_original = cod_budget(config)
     originals = choose_originals(config, data, half)
     items = [TrainItem(e.text, e.label, g, False, e.id) for g, e in enumerate(originals)]
@@ -116,8 +124,10 @@ def choose_originals(config: DistillConfig, data: TaskData, half: bool) -> list[
     """Every training text (own data, ``train_texts=all``) or a k-shot draw from the pool."""
     if config.train_texts == "all":
         if half:
-            raise ConfigError("cod_mode=paper trains on k/2 sampled originals; with your own texts every one is trained on: "
-                              "use cod_mode full or multi")
+            raise ConfigError(
+                "cod_mode=paper trains on k/2 sampled originals; with your own texts every one is trained on: "
+                "use cod_mode full or multi"
+            )
         return list(data.pool)
     if half:  # the paper's budget: k/2 originals, which must split evenly over the classes
         check_cod_budget(config.k, data.num_labels)
@@ -130,17 +140,29 @@ def add_unlabeled(unlabeled: Sequence[Example], signals: TeacherSignals | None, 
         raise DataError("unlabeled texts need a teacher to label them")
     labels = signals.predictions([e.text for e in unlabeled])
     start = max((i.group for i in items), default=-1) + 1
-    items.extend(TrainItem(e.text, int(lab), start + n, False, e.id) for n, (e, lab) in enumerate(zip(unlabeled, labels)))
+    items.extend(
+        TrainItem(e.text, int(lab), start + n, False, e.id) for n, (e, lab) in enumerate(zip(unlabeled, labels))
+    )
     return len(unlabeled)
 
 
-def attach_counterfactuals(config: DistillConfig, data: TaskData, signals: TeacherSignals | None, records: Sequence[CounterfactualRecord],
-                           originals: list[Example], items: list[TrainItem], per_original: int, gold_flip: bool) -> dict[str, Any]:
+def attach_counterfactuals(
+    config: DistillConfig,
+    data: TaskData,
+    signals: TeacherSignals | None,
+    records: Sequence[CounterfactualRecord],
+    originals: list[Example],
+    items: list[TrainItem],
+    per_original: int,
+    gold_flip: bool,
+) -> dict[str, Any]:
     """Append the verified counterfactuals of ``originals`` to ``items``; returns the report's part."""
     report: dict[str, Any] = {}
     if signals is None:
         raise DataError("counterfactuals need a teacher to label them")
-    reused = check_provenance(records, data.task.name, signals, config.counterfactuals, allow=config.reuse_counterfactuals)
+    reused = check_provenance(
+        records, data.task.name, signals, config.counterfactuals, allow=config.reuse_counterfactuals
+    )
     if reused:
         report["counterfactuals_reused"] = reused  # on purpose (reuse_counterfactuals): the record says so
     index = index_counterfactuals(records)
@@ -156,7 +178,9 @@ def attach_counterfactuals(config: DistillConfig, data: TaskData, signals: Teach
             continue
         candidates.extend((g, e, r) for r in same[:per_original])
     if missing and config.missing_counterfactuals == "error":
-        raise DataError(f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})")
+        raise DataError(
+            f"{len(missing)} of {len(originals)} originals have no counterfactual in {config.counterfactuals} (first: {missing[0]})"
+        )
     cf_texts = [r.counterfactual_text for _, _, r in candidates]
     teacher_cf: np.ndarray | list[int] = signals.predictions(cf_texts) if cf_texts else []
     teacher_orig: np.ndarray | list[int] = signals.predictions([e.text for _, e, _ in candidates]) if cf_texts else []

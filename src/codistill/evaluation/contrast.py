@@ -59,18 +59,31 @@ def read_contrast(path: str | Path, label_names: Sequence[str]) -> list[Contrast
         texts = [row["original"], row["counterfactual"]]
         if not all(isinstance(t, str) and t.strip() for t in texts):
             raise DataError(f"{where}: original and counterfactual must be non-empty strings")
-        pairs.append(ContrastPair(texts[0], texts[1], _label(row["label"], label_names, where),
-                                  _label(row["counterfactual_label"], label_names, where)))
+        pairs.append(
+            ContrastPair(
+                texts[0],
+                texts[1],
+                _label(row["label"], label_names, where),
+                _label(row["counterfactual_label"], label_names, where),
+            )
+        )
     if not pairs:
         raise DataError(f"contrast file {p} holds no pairs")
     return pairs
 
 
-def contrast_scores(reference_original: Sequence[int], reference_counterfactual: Sequence[int],
-                    pred_original: Sequence[int], pred_counterfactual: Sequence[int]) -> dict[str, float]:
+def contrast_scores(
+    reference_original: Sequence[int],
+    reference_counterfactual: Sequence[int],
+    pred_original: Sequence[int],
+    pred_counterfactual: Sequence[int],
+) -> dict[str, float]:
     """Accuracy on originals, on counterfactuals, and pair consistency (both right) of
     predictions against reference labels (gold, or a teacher's predictions)."""
-    ro, rc, po, pc = (np.asarray(a, dtype=np.int64) for a in (reference_original, reference_counterfactual, pred_original, pred_counterfactual))
+    ro, rc, po, pc = (
+        np.asarray(a, dtype=np.int64)
+        for a in (reference_original, reference_counterfactual, pred_original, pred_counterfactual)
+    )
     if not (ro.shape == rc.shape == po.shape == pc.shape) or ro.size == 0:
         raise ValueError("contrast scores need four non-empty label arrays of the same shape")
     right_o, right_c = ro == po, rc == pc
@@ -81,15 +94,22 @@ def contrast_scores(reference_original: Sequence[int], reference_counterfactual:
     }
 
 
-def contrast_metrics(pairs: Sequence[ContrastPair], student_original: Sequence[int], student_counterfactual: Sequence[int],
-                     teacher_original: Sequence[int] | None = None, teacher_counterfactual: Sequence[int] | None = None) -> dict[str, Any]:
+def contrast_metrics(
+    pairs: Sequence[ContrastPair],
+    student_original: Sequence[int],
+    student_counterfactual: Sequence[int],
+    teacher_original: Sequence[int] | None = None,
+    teacher_counterfactual: Sequence[int] | None = None,
+) -> dict[str, Any]:
     """The student's contrast scores against gold; with teacher predictions also the student
     against the teacher (``vs_teacher``) and the teacher's own scores against gold (``teacher``)."""
     gold_o = [p.label for p in pairs]
     gold_c = [p.counterfactual_label for p in pairs]
     out: dict[str, Any] = contrast_scores(gold_o, gold_c, student_original, student_counterfactual)
     if teacher_original is not None and teacher_counterfactual is not None:
-        out["vs_teacher"] = contrast_scores(teacher_original, teacher_counterfactual, student_original, student_counterfactual)
+        out["vs_teacher"] = contrast_scores(
+            teacher_original, teacher_counterfactual, student_original, student_counterfactual
+        )
         out["teacher"] = contrast_scores(gold_o, gold_c, teacher_original, teacher_counterfactual)
     out["pairs"] = len(pairs)
     return out

@@ -63,7 +63,9 @@ def flip_consistency(
     - ``pair_agreement``: the student agrees with the teacher on both texts of the pair;
     - ``teacher_flip_rate`` / ``student_flip_rate``: how often each flips.
     """
-    to, tc, so, sc = (np.asarray(a) for a in (teacher_original, teacher_counterfactual, student_original, student_counterfactual))
+    to, tc, so, sc = (
+        np.asarray(a) for a in (teacher_original, teacher_counterfactual, student_original, student_counterfactual)
+    )
     if not (to.shape == tc.shape == so.shape == sc.shape) or to.size == 0:
         raise ValueError("flip consistency needs four non-empty prediction arrays of the same shape")
     t_flip, s_flip = to != tc, so != sc
@@ -76,7 +78,9 @@ def flip_consistency(
     }
 
 
-def fidelity_metrics(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: Labels | None = None) -> dict[str, float]:
+def fidelity_metrics(
+    teacher_logits: np.ndarray, student_logits: np.ndarray, labels: Labels | None = None
+) -> dict[str, float]:
     """Agreement and KL(teacher || student); with gold labels also the student's and teacher's ECE."""
     out = {
         "agreement": agreement(teacher_logits.argmax(-1), student_logits.argmax(-1)),

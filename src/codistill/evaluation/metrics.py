@@ -71,20 +71,30 @@ def per_class_recall(y_true: Labels, y_pred: Labels, num_labels: int | None = No
 
 def class_report(y_true: Labels, y_pred: Labels, num_labels: int | None = None) -> dict[str, list]:
     """Per-class recall and the confusion matrix (rows gold, columns predicted), JSON-ready."""
-    return {"per_class_recall": per_class_recall(y_true, y_pred, num_labels),
-            "confusion_matrix": confusion_matrix(y_true, y_pred, num_labels).tolist()}
+    return {
+        "per_class_recall": per_class_recall(y_true, y_pred, num_labels),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, num_labels).tolist(),
+    }
 
 
 LABEL_METRICS: dict[str, Callable[..., float]] = {"accuracy": accuracy, "macro_f1": macro_f1, "mcc": mcc}
 
 
-def label_metrics(y_true: Labels, y_pred: Labels, names: Sequence[str] = ("accuracy", "macro_f1", "mcc"),
-                  num_labels: int | None = None) -> dict[str, float]:
+def label_metrics(
+    y_true: Labels,
+    y_pred: Labels,
+    names: Sequence[str] = ("accuracy", "macro_f1", "mcc"),
+    num_labels: int | None = None,
+) -> dict[str, float]:
     """The named label-based metrics; unknown names are an error. ``num_labels`` (default: from
     the labels seen) matters for macro-F1 when a class is never predicted nor present."""
     out = {}
     for name in names:
         if name not in LABEL_METRICS:
             raise ValueError(f"unknown metric {name!r}; known: {', '.join(LABEL_METRICS)}")
-        out[name] = LABEL_METRICS[name](y_true, y_pred) if name == "accuracy" else LABEL_METRICS[name](y_true, y_pred, num_labels)
+        out[name] = (
+            LABEL_METRICS[name](y_true, y_pred)
+            if name == "accuracy"
+            else LABEL_METRICS[name](y_true, y_pred, num_labels)
+        )
     return out

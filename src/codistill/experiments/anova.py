@@ -50,8 +50,13 @@ class PairwiseComparison:
 def _frame(records: Iterable[RunRecord], metric: str, task: str):
     import pandas as pd
 
-    rows = [{"method": r.key.method, "seed": r.key.seed, "k": r.key.k, "value": float(r.metrics[metric])}
-            for r in records if r.key.task == task and isinstance(r.metrics.get(metric), (int, float)) and not math.isnan(float(r.metrics[metric]))]
+    rows = [
+        {"method": r.key.method, "seed": r.key.seed, "k": r.key.k, "value": float(r.metrics[metric])}
+        for r in records
+        if r.key.task == task
+        and isinstance(r.metrics.get(metric), (int, float))
+        and not math.isnan(float(r.metrics[metric]))
+    ]
     return pd.DataFrame(rows, columns=["method", "seed", "k", "value"])
 
 
@@ -121,7 +126,9 @@ def posthoc(records: Iterable[RunRecord], metric: str, task: str) -> list[Pairwi
     raw = []
     for k in sorted({k for _, k, _ in cells}):
         for a, b in combinations(methods, 2):
-            seeds = sorted({s for m, kk, s in cells if m == a and kk == k} & {s for m, kk, s in cells if m == b and kk == k})
+            seeds = sorted(
+                {s for m, kk, s in cells if m == a and kk == k} & {s for m, kk, s in cells if m == b and kk == k}
+            )
             if len(seeds) < 2:
                 continue
             x, y = np.array([cells[(a, k, s)] for s in seeds]), np.array([cells[(b, k, s)] for s in seeds])
@@ -131,7 +138,10 @@ def posthoc(records: Iterable[RunRecord], metric: str, task: str) -> list[Pairwi
             dz = math.nan if np.allclose(diff, diff[0]) else float(diff.mean() / sd)
             raw.append((a, b, int(k), len(seeds), float(diff.mean()), p, dz))
     adjusted = holm([r[5] for r in raw])
-    return [PairwiseComparison(task, metric, a, b, k, n, d, p, float(h), dz) for (a, b, k, n, d, p, dz), h in zip(raw, adjusted)]
+    return [
+        PairwiseComparison(task, metric, a, b, k, n, d, p, float(h), dz)
+        for (a, b, k, n, d, p, dz), h in zip(raw, adjusted)
+    ]
 
 
 @dataclass(frozen=True)
@@ -153,9 +163,19 @@ def method_table(records: Sequence[RunRecord], metric: str) -> StatBlock | None:
         return None
     ks = sorted({c.k for c in cells})
     by = {(c.task, c.method, c.k): c for c in cells}
-    rows = [(task, method, *(f"{by[(task, method, k)].mean * 100:.1f}±{by[(task, method, k)].std * 100:.1f} (n={by[(task, method, k)].n})"
-                              if (task, method, k) in by else "" for k in ks))
-            for task, method in sorted({(c.task, c.method) for c in cells})]
+    rows = [
+        (
+            task,
+            method,
+            *(
+                f"{by[(task, method, k)].mean * 100:.1f}±{by[(task, method, k)].std * 100:.1f} (n={by[(task, method, k)].n})"
+                if (task, method, k) in by
+                else ""
+                for k in ks
+            ),
+        )
+        for task, method in sorted({(c.task, c.method) for c in cells})
+    ]
     return StatBlock("table", "", ("task", f"method ({metric})", *(f"k={k}" for k in ks)), tuple(rows), "methods")
 
 
@@ -177,18 +197,49 @@ def statistics_blocks(records: Sequence[RunRecord], metrics: Sequence[str]) -> l
             if effects is None:
                 blocks.append(StatBlock("note", "No ANOVA: it needs two methods, two seeds and values that vary."))
                 continue
-            blocks.append(StatBlock("table", "Two-way ANOVA (type II; seeds as blocks)", ("effect", "df", "F", "p", "partial η²"),
-                                    tuple((e.term, f"{e.df:g}", f"{e.f:.2f}", _p(e.p), f"{e.partial_eta_sq:.3f}") for e in effects), "anova"))
+            blocks.append(
+                StatBlock(
+                    "table",
+                    "Two-way ANOVA (type II; seeds as blocks)",
+                    ("effect", "df", "F", "p", "partial η²"),
+                    tuple((e.term, f"{e.df:g}", f"{e.f:.2f}", _p(e.p), f"{e.partial_eta_sq:.3f}") for e in effects),
+                    "anova",
+                )
+            )
             mixed = method_mixedlm(records, metric, task)
             if mixed:
-                blocks.append(StatBlock("table", "Mixed model (random intercept per seed), fixed effects", ("term", "coef", "p"),
-                                        tuple((t, f"{c * 100:+.2f} pts", _p(p)) for t, (c, p) in mixed.items()), "mixed"))
+                blocks.append(
+                    StatBlock(
+                        "table",
+                        "Mixed model (random intercept per seed), fixed effects",
+                        ("term", "coef", "p"),
+                        tuple((t, f"{c * 100:+.2f} pts", _p(p)) for t, (c, p) in mixed.items()),
+                        "mixed",
+                    )
+                )
             pairs = posthoc(records, metric, task)
             if pairs:
-                blocks.append(StatBlock("table", "Post-hoc paired comparisons (per k, paired over seeds; Holm-corrected over pairs and k)",
-                                        ("a", "b", "k", "n", "a - b", "p", "p (Holm)", "d_z"),
-                                        tuple((c.a, c.b, str(c.k), str(c.n_pairs), f"{c.mean_diff * 100:+.2f} pts", _p(c.t_pvalue), _p(c.holm_pvalue),
-                                               f"{c.cohens_dz:.2f}") for c in pairs), "posthoc"))
+                blocks.append(
+                    StatBlock(
+                        "table",
+                        "Post-hoc paired comparisons (per k, paired over seeds; Holm-corrected over pairs and k)",
+                        ("a", "b", "k", "n", "a - b", "p", "p (Holm)", "d_z"),
+                        tuple(
+                            (
+                                c.a,
+                                c.b,
+                                str(c.k),
+                                str(c.n_pairs),
+                                f"{c.mean_diff * 100:+.2f} pts",
+                                _p(c.t_pvalue),
+                                _p(c.holm_pvalue),
+                                f"{c.cohens_dz:.2f}",
+                            )
+                            for c in pairs
+                        ),
+                        "posthoc",
+                    )
+                )
     return blocks
 
 
@@ -205,6 +256,10 @@ def blocks_markdown(blocks: Sequence[StatBlock]) -> str:
         elif b.kind == "note":
             parts.append(f"\n_{b.text}_")
         else:
-            lines = [f"| {' | '.join(b.header)} |", "|" + "---|" * len(b.header), *(f"| {' | '.join(r)} |" for r in b.rows)]
+            lines = [
+                f"| {' | '.join(b.header)} |",
+                "|" + "---|" * len(b.header),
+                *(f"| {' | '.join(r)} |" for r in b.rows),
+            ]
             parts.append((f"\n{b.text}:\n\n" if b.text else "") + "\n".join(lines))
     return "\n".join(parts) + ("\n" if parts else "")

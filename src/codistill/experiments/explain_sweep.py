@@ -25,8 +25,16 @@ def explain_key(task: str, config: ExplainDistillConfig, k: int) -> RunKey:
     return RunKey(task=task, recipe=f"explain-{config.mode}", cod=False, k=k, seed=config.seed)
 
 
-def run_explain_grid(base: ExplainDistillConfig, modes: Sequence[str], ks: Sequence[int], seeds: Sequence[int], results: str | Path, *,
-                     verifier: Any = None, echo: Callable[[str], None] = print) -> list[RunRecord]:
+def run_explain_grid(
+    base: ExplainDistillConfig,
+    modes: Sequence[str],
+    ks: Sequence[int],
+    seeds: Sequence[int],
+    results: str | Path,
+    *,
+    verifier: Any = None,
+    echo: Callable[[str], None] = print,
+) -> list[RunRecord]:
     """Run every (mode, k, seed) not already in ``results``; returns all records of the grid."""
     from codistill.explanations.run import distill_explanations, load_explanations
 
@@ -35,7 +43,9 @@ def run_explain_grid(base: ExplainDistillConfig, modes: Sequence[str], ks: Seque
     store = ResultStore(results)
     done = store.done()
     grid = [(m, k, s) for k in ks for s in seeds for m in modes]
-    todo = [(m, k, s) for m, k, s in grid if explain_key(task, base.with_overrides({"mode": m, "seed": s}), k) not in done]
+    todo = [
+        (m, k, s) for m, k, s in grid if explain_key(task, base.with_overrides({"mode": m, "seed": s}), k) not in done
+    ]
     echo(f"{len(grid)} runs in the grid, {len(grid) - len(todo)} already in {results}")
     if todo and verifier is None:
         from codistill.counterfactuals.verify import TeacherVerifier
@@ -51,10 +61,22 @@ def run_explain_grid(base: ExplainDistillConfig, modes: Sequence[str], ks: Seque
         t0 = time.perf_counter()
         result = distill_explanations(cfg, verifier=verifier, student_model=copy.deepcopy(student), echo=echo)
         key = explain_key(task, cfg, k)
-        store.append(RunRecord(key=key, metrics=result["metrics"], timings={**result["timings"], "wall_seconds": round(time.perf_counter() - t0, 2)},
-                               config={"mode": mode, "alpha": result["alpha"], "student": base.student, "lora": result["lora"],
-                                       "train_steps": result["train_steps"], "explanation_source": result["explanation_source"]},
-                               samples=result["written"][:SAMPLES]))
+        store.append(
+            RunRecord(
+                key=key,
+                metrics=result["metrics"],
+                timings={**result["timings"], "wall_seconds": round(time.perf_counter() - t0, 2)},
+                config={
+                    "mode": mode,
+                    "alpha": result["alpha"],
+                    "student": base.student,
+                    "lora": result["lora"],
+                    "train_steps": result["train_steps"],
+                    "explanation_source": result["explanation_source"],
+                },
+                samples=result["written"][:SAMPLES],
+            )
+        )
         acc = result["metrics"]["accuracy"]
         echo(f"[{n}/{len(todo)}] {key.as_id()}: accuracy {acc:.3f}, {result['timings']['seconds_per_step']:.2f} s/step")
     keys = {explain_key(task, base.with_overrides({"mode": m, "seed": s}), k) for m, k, s in grid}

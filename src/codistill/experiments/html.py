@@ -69,9 +69,13 @@ def results_table(records: Iterable[RunRecord], metric: str, correction: Correct
             tds.append(
                 f"<td>{100 * r['baseline_mean']:.1f}±{100 * r['baseline_std']:.1f} → {100 * r['cod_mean']:.1f}±{100 * r['cod_std']:.1f}"
                 f"<br><span class='{cls}'>{100 * r['gain']:+.1f}{mark(r)} [{100 * r['gain_ci_low']:+.1f}, {100 * r['gain_ci_high']:+.1f}]"
-                f" p={r['pvalue']:.3g}</span>" + (f"<br><span class='rows'>CoD: {rows_note}</span>" if rows_note else "") + "</td>"
+                f" p={r['pvalue']:.3g}</span>"
+                + (f"<br><span class='rows'>CoD: {rows_note}</span>" if rows_note else "")
+                + "</td>"
             )
-        body.append(f"<tr><td class='l'>{html.escape(task)}</td><td class='l'>{html.escape(label)}</td>{''.join(tds)}</tr>")
+        body.append(
+            f"<tr><td class='l'>{html.escape(task)}</td><td class='l'>{html.escape(label)}</td>{''.join(tds)}</tr>"
+        )
     return (
         f"<table class='results' data-metric='{html.escape(metric)}'><tr><th>task</th><th>method</th>{head}</tr>{''.join(body)}</table>"
         f"<p class='ns'>mean ± std over the paired seeds → gain [bootstrap 95% CI], p = {html.escape(P_LABELS[correction])}; "
@@ -112,7 +116,10 @@ def statistics_html(blocks: Sequence[StatBlock]) -> str:
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
             # left-align the first two columns (the names of the method and post-hoc tables)
             left = " class='l'"
-            cells = ("".join(f"<td{left if i < 2 else ''}>{html.escape(c)}</td>" for i, c in enumerate(row)) for row in b.rows)
+            cells = (
+                "".join(f"<td{left if i < 2 else ''}>{html.escape(c)}</td>" for i, c in enumerate(row))
+                for row in b.rows
+            )
             body = "".join(f"<tr>{c}</tr>" for c in cells)
             caption = f"<caption>{html.escape(b.text)}</caption>" if b.text else ""
             parts.append(f"<table class='stats {html.escape(b.name)}'>{caption}<tr>{head}</tr>{body}</table>")
@@ -143,7 +150,9 @@ def render_report(
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     for metric in metrics:
         sections.append(f"<h2>{html.escape(metric)}</h2>{results_table(records, metric, correction)}")
-    sections += [f"<h2>{html.escape(heading)}</h2>{table}" for heading, table in peer_tables]  # (heading, rendered table)
+    sections += [
+        f"<h2>{html.escape(heading)}</h2>{table}" for heading, table in peer_tables
+    ]  # (heading, rendered table)
     if statistics:
         sections.append(f"<h2>Statistics (methods x seeds x k)</h2>{statistics_html(statistics)}")
     if classes:

@@ -64,5 +64,13 @@ def run_peer_job(job: Job, session: Any, record_metrics: tuple[str, ...]) -> dic
     timings = {k: round(float(v), 3) for k, v in result.timings.items()}
     config = {"distill": job.config, "setfit": result.metrics["setfit"]}
     return RunRecord(
-        job.key, numbers("test"), timings, job.counterfactuals, config, train_set, job.fingerprint, job.inputs, numbers("validation")
+        job.key,
+        numbers("test"),
+        timings,
+        job.counterfactuals,
+        config,
+        train_set,
+        job.fingerprint,
+        job.inputs,
+        numbers("validation"),
     ).to_dict()

@@ -57,18 +57,27 @@ def peer_cells(records: Iterable[RunRecord], metric: str, peer: str = PEER_RECIP
                 continue
             a, b = np.array([base[s] for s in seeds]), np.array([seeds_of[s] for s in seeds])
             p = math.nan if method == peer else paired_tests(a, b)[0]
-            rows[(task, method)].append(PeerCell(task, method, k, len(seeds), float(b.mean()), _std(b), float(a.mean()), float((b - a).mean()), p))
+            rows[(task, method)].append(
+                PeerCell(
+                    task, method, k, len(seeds), float(b.mean()), _std(b), float(a.mean()), float((b - a).mean()), p
+                )
+            )
     out = []
     for cells in rows.values():
         adjusted = holm([c.pvalue for c in cells])
-        out += [PeerCell(c.task, c.method, c.k, c.n_pairs, c.mean, c.std, c.peer_mean, c.gain, p) for c, p in zip(cells, adjusted)]
+        out += [
+            PeerCell(c.task, c.method, c.k, c.n_pairs, c.mean, c.std, c.peer_mean, c.gain, p)
+            for c, p in zip(cells, adjusted)
+        ]
     return out
 
 
 def _layout(cells: list[PeerCell], peer: str) -> tuple[list[int], list[tuple[str, str, list[PeerCell | None]]]]:
     ks = sorted({c.k for c in cells})
+
     def order(tm: tuple[str, str]) -> tuple[str, bool, str]:
         return (tm[0], tm[1] != peer, tm[1])
+
     lines = []
     for task, method in sorted({(c.task, c.method) for c in cells}, key=order):
         by_k = {c.k: c for c in cells if (c.task, c.method) == (task, method)}
@@ -83,8 +92,10 @@ def _cell_text(c: PeerCell | None, peer: str) -> str:
     return text if c.method == peer else f"{text} ({100 * c.gain:+.1f}{c.mark})"
 
 
-NOTE = ("mean ± std over the seeds shared with {peer}, in points; (gain over {peer}): `*` significant gain, `†` significant loss "
-        "(paired t-test by seed, Holm-adjusted over the row's k, p < 0.05).")
+NOTE = (
+    "mean ± std over the seeds shared with {peer}, in points; (gain over {peer}): `*` significant gain, `†` significant loss "
+    "(paired t-test by seed, Holm-adjusted over the row's k, p < 0.05)."
+)
 
 
 def peer_markdown(records: Iterable[RunRecord], metric: str, peer: str = PEER_RECIPE) -> str:
@@ -93,7 +104,9 @@ def peer_markdown(records: Iterable[RunRecord], metric: str, peer: str = PEER_RE
         return f"_no {peer} runs for {metric}_\n"
     ks, lines = _layout(cells, peer)
     out = [f"| task | method ({metric}) | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
-    out += [f"| {task} | {method} | " + " | ".join(_cell_text(c, peer) for c in row) + " |" for task, method, row in lines]
+    out += [
+        f"| {task} | {method} | " + " | ".join(_cell_text(c, peer) for c in row) + " |" for task, method, row in lines
+    ]
     return "\n".join(out) + "\n\n" + NOTE.format(peer=peer) + "\n"
 
 

@@ -34,7 +34,14 @@ def metric_vs_k(records: Iterable[RunRecord], task: str, metric: str, path: str 
         pts = sorted(by_method[method], key=lambda c: c.k)
         colour = colours.setdefault(method, f"C{len(colours)}")  # CoD budget modes get their own colour
         ks = [c.k for c in pts]
-        ax.plot(ks, [100 * c.mean for c in pts], marker="o", color=colour, linestyle="-" if "+cod" in method else "--", label=method)
+        ax.plot(
+            ks,
+            [100 * c.mean for c in pts],
+            marker="o",
+            color=colour,
+            linestyle="-" if "+cod" in method else "--",
+            label=method,
+        )
         ax.fill_between(ks, [100 * c.ci_low for c in pts], [100 * c.ci_high for c in pts], color=colour, alpha=0.15)
     ax.set_xscale("log", base=2)
     ks = sorted({c.k for c in cells})
@@ -47,7 +54,9 @@ def metric_vs_k(records: Iterable[RunRecord], task: str, metric: str, path: str 
     return _save(fig, plt, path)
 
 
-def fidelity_vs_accuracy(records: Iterable[RunRecord], path: str | Path, fidelity: str = "agreement", accuracy: str = "accuracy") -> Path:
+def fidelity_vs_accuracy(
+    records: Iterable[RunRecord], path: str | Path, fidelity: str = "agreement", accuracy: str = "accuracy"
+) -> Path:
     """Each run as a point: teacher agreement (x) against test accuracy (y), coloured by method."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
@@ -56,7 +65,14 @@ def fidelity_vs_accuracy(records: Iterable[RunRecord], path: str | Path, fidelit
         if fidelity in r.metrics and accuracy in r.metrics:
             groups[r.key.method].append(r)
     for i, (method, runs) in enumerate(sorted(groups.items())):
-        ax.scatter([100 * r.metrics[fidelity] for r in runs], [100 * r.metrics[accuracy] for r in runs], s=18, alpha=0.7, color=f"C{i}", label=method)
+        ax.scatter(
+            [100 * r.metrics[fidelity] for r in runs],
+            [100 * r.metrics[accuracy] for r in runs],
+            s=18,
+            alpha=0.7,
+            color=f"C{i}",
+            label=method,
+        )
     ax.set_xlabel(f"{fidelity} with teacher (%)")
     ax.set_ylabel(f"{accuracy} (%)")
     ax.set_title("fidelity vs accuracy (one point per run)")

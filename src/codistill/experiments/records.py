@@ -56,10 +56,19 @@ def run_inputs(
     teacher's and the counterfactual file's fingerprints, and ``more`` (the data's content
     fingerprint, the student weights' fingerprint, the contrast file's hash, the codistill
     version, the counterfactual generation config)."""
-    config = {k: v for k, v in distill_config.items() if k not in NOT_INPUTS and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])}
+    config = {
+        k: v
+        for k, v in distill_config.items()
+        if k not in NOT_INPUTS and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])
+    }
     if isinstance(config.get("train"), dict):  # trackers and where they log do not change the numbers
         config["train"] = {k: v for k, v in config["train"].items() if k not in TRACKING_FIELDS}
-    return {"distill": config, "teacher_fingerprint": teacher_fingerprint, "counterfactuals_sha256": counterfactuals_sha256, **more}
+    return {
+        "distill": config,
+        "teacher_fingerprint": teacher_fingerprint,
+        "counterfactuals_sha256": counterfactuals_sha256,
+        **more,
+    }
 
 
 def input_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -152,7 +161,9 @@ class ResultStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         from codistill.utils.secrets import redact
 
-        line = redact(json.dumps(record.to_dict(), sort_keys=True, ensure_ascii=False)) + "\n"  # like every file codistill writes
+        line = (
+            redact(json.dumps(record.to_dict(), sort_keys=True, ensure_ascii=False)) + "\n"
+        )  # like every file codistill writes
         with self.path.open("a+b") as handle:
             size = handle.seek(0, os.SEEK_END)
             if size > 0:

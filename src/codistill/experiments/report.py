@@ -18,9 +18,16 @@ from codistill.experiments.tables import csv_table, markdown_table
 from codistill.peers.methods import PEER_RECIPE, is_peer_recipe
 from codistill.utils.io import atomic_write_text
 
-REPORT_METRICS = ("accuracy", "mcc", "macro_f1", "agreement",
-                  # gold contrast pairs, when the sweep's task has a `contrast` file
-                  "contrast_accuracy_original", "contrast_accuracy_counterfactual", "contrast_consistency")
+REPORT_METRICS = (
+    "accuracy",
+    "mcc",
+    "macro_f1",
+    "agreement",
+    # gold contrast pairs, when the sweep's task has a `contrast` file
+    "contrast_accuracy_original",
+    "contrast_accuracy_counterfactual",
+    "contrast_consistency",
+)
 # explanation students (codistill explain-distill): what they write, judged by the task teacher
 EXPLANATION_METRICS = ("cf_validity", "cf_self_consistency", "cf_parse_rate", "rationale_f1", "simulatability")
 
@@ -74,16 +81,27 @@ def write_report(
     figures: list[tuple[Path, str]] = []
     for task in tasks:
         for metric in headline_first([m for m in ("accuracy", "mcc", "macro_f1") if m in present], [task]):
-            figures.append((metric_vs_k(records, task, metric, out / f"{task}_{metric}_vs_k.png"), f"{task}: {metric} vs k"))
+            figures.append(
+                (metric_vs_k(records, task, metric, out / f"{task}_{metric}_vs_k.png"), f"{task}: {metric} vs k")
+            )
     if "agreement" in present and "accuracy" in present:
         figures.append((fidelity_vs_accuracy(records, out / "fidelity_vs_accuracy.png"), "fidelity vs accuracy"))
     cf_sets = {
-        f"{r.key.task} s{r.key.seed}": {k: float(r.counterfactuals[k]) for k in ("validity", "edited_words") if isinstance(r.counterfactuals.get(k), (int, float))}
+        f"{r.key.task} s{r.key.seed}": {
+            k: float(r.counterfactuals[k])
+            for k in ("validity", "edited_words")
+            if isinstance(r.counterfactuals.get(k), (int, float))
+        }
         for r in records
         if r.key.cod and r.counterfactuals
     }
     if cf_sets:
-        figures.append((counterfactual_quality(cf_sets, out / "counterfactual_quality.png"), "counterfactual quality per (task, seed)"))
+        figures.append(
+            (
+                counterfactual_quality(cf_sets, out / "counterfactual_quality.png"),
+                "counterfactual quality per (task, seed)",
+            )
+        )
     from codistill.experiments.anova import blocks_markdown, statistics_blocks
 
     stats = statistics_blocks(records, [m for m in (*REPORT_METRICS, *EXPLANATION_METRICS) if m in present])
@@ -100,10 +118,23 @@ def write_report(
 
         pool = [r.to_dict() for f in counterfactual_files for r in read_counterfactuals(f)]
         pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
-    notes = [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"] if store.skipped_partial_lines else []
-    page = render_report(records, title=title, metrics=metrics if any(r.key.cod for r in records) else [], figures=figures, pairs=pairs,
-                         notes=notes, correction=correction, statistics=stats, peer_tables=peer_tables,
-                         classes=classes_html(class_rows))
+    notes = (
+        [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"]
+        if store.skipped_partial_lines
+        else []
+    )
+    page = render_report(
+        records,
+        title=title,
+        metrics=metrics if any(r.key.cod for r in records) else [],
+        figures=figures,
+        pairs=pairs,
+        notes=notes,
+        correction=correction,
+        statistics=stats,
+        peer_tables=peer_tables,
+        classes=classes_html(class_rows),
+    )
     return ReportFiles(
         markdown=atomic_write_text(out / "report.md", "".join(md_parts)),
         html=atomic_write_text(out / "report.html", page),

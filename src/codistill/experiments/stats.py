@@ -81,7 +81,9 @@ class PairedComparison:
         return self.gain_mean < 0 and self._rejects()
 
 
-def bootstrap_ci(values: np.ndarray, *, level: float = 0.95, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: np.ndarray, *, level: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean (a point for a single value)."""
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
@@ -168,8 +170,23 @@ def compare_cod(
             low, high = bootstrap_ci(diff)
             out.append(
                 PairedComparison(
-                    task, recipe, k, metric, len(seeds), float(base.mean()), float(cod.mean()), _std(base), _std(cod),
-                    float(diff.mean()), _std(diff), low, high, t_p, w_p, alpha, method=method,
+                    task,
+                    recipe,
+                    k,
+                    metric,
+                    len(seeds),
+                    float(base.mean()),
+                    float(cod.mean()),
+                    _std(base),
+                    _std(cod),
+                    float(diff.mean()),
+                    _std(diff),
+                    low,
+                    high,
+                    t_p,
+                    w_p,
+                    alpha,
+                    method=method,
                 )
             )
     if correction == "holm":

@@ -75,7 +75,9 @@ def prepare_teacher(task: SweepTask, echo: Callable[[str], None], data: DataConf
     return str(result.path)
 
 
-def counterfactual_config(config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, mode: str = "paper"):
+def counterfactual_config(
+    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, mode: str = "paper"
+):
     """The generation config of one (task, seed, mode) file: for the CoD originals of the largest k
     (covering every smaller k), its k/2 originals for the paper mode, all k (one or cod_m each) for
     the full and multi modes."""
@@ -84,8 +86,14 @@ def counterfactual_config(config: SweepConfig, task: SweepTask, teacher: str, se
 
     budget, _ = from_run_key(mode)
     cf = CounterfactualConfig(
-        data=data_config(task), k=budget.counterfactual_k(max(config.ks)), seed=seed, teacher=teacher, teacher_max_length=task.teacher_max_length,
-        output_dir=str(out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if budget.half else f"{task.task}-{mode}-s{seed}")),
+        data=data_config(task),
+        k=budget.counterfactual_k(max(config.ks)),
+        seed=seed,
+        teacher=teacher,
+        teacher_max_length=task.teacher_max_length,
+        output_dir=str(
+            out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if budget.half else f"{task.task}-{mode}-s{seed}")
+        ),
     )
     if config.counterfactual_overrides:
         cf = cf.with_overrides(config.counterfactual_overrides)
@@ -95,7 +103,13 @@ def counterfactual_config(config: SweepConfig, task: SweepTask, teacher: str, se
 
 
 def prepare_counterfactuals(
-    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, echo: Callable[[str], None], mode: str = "paper",
+    config: SweepConfig,
+    task: SweepTask,
+    teacher: str,
+    seed: int,
+    out_dir: Path,
+    echo: Callable[[str], None],
+    mode: str = "paper",
     budget: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """Generate (or read from the cache) the counterfactuals of :func:`counterfactual_config`.
@@ -114,7 +128,9 @@ def prepare_counterfactuals(
         "cost_usd": report.get("cost_usd", 0.0),
     }
     stopped = " (stopped by the sweep's --max-budget)" if result.run.get("stopped_by_budget") else ""
-    echo(f"[{task.task}] seed {seed}: {stats['valid']}/{stats['originals']} verified counterfactuals ({cf.generator}){stopped}")
+    echo(
+        f"[{task.task}] seed {seed}: {stats['valid']}/{stats['originals']} verified counterfactuals ({cf.generator}){stopped}"
+    )
     return str(result.output_dir / "counterfactuals.jsonl"), stats
 
 
@@ -151,14 +167,24 @@ def student_fingerprint(student: dict[str, Any]) -> str | None:
         return f"unresolved:{source}:{type(exc).__name__}"
 
 
-def _distill_config(config: SweepConfig, task: SweepTask, key: RunKey, teacher: str, cf_file: str | None, out_dir: Path):
+def _distill_config(
+    config: SweepConfig, task: SweepTask, key: RunKey, teacher: str, cf_file: str | None, out_dir: Path
+):
     from codistill.distill.budget_modes import from_run_key
     from codistill.distill.config import DistillConfig
 
     dc = DistillConfig(
-        data=data_config(task), teacher=teacher, recipe=distill_recipe(key), k=key.k, seed=key.seed, cod=key.cod,
-        counterfactuals=cf_file, cod_mode=from_run_key(key.mode)[0].name, cod_m=config.cod_m,
-        teacher_max_length=task.teacher_max_length, save_model=False,
+        data=data_config(task),
+        teacher=teacher,
+        recipe=distill_recipe(key),
+        k=key.k,
+        seed=key.seed,
+        cod=key.cod,
+        counterfactuals=cf_file,
+        cod_mode=from_run_key(key.mode)[0].name,
+        cod_m=config.cod_m,
+        teacher_max_length=task.teacher_max_length,
+        save_model=False,
     )
     if task.contrast:
         dc.eval.contrast = task.contrast
@@ -167,10 +193,12 @@ def _distill_config(config: SweepConfig, task: SweepTask, key: RunKey, teacher: 
     if dc.train.max_steps is None:  # one step budget for every arm of a k: the baseline's k originals x epochs
         dc = dc.with_overrides({"train.max_steps": dc.train.total_steps(key.k)})
     if dc.train.trackers():  # trackers name each run by its key
-        dc = dc.with_overrides({
-            "train.run_name": dc.train.run_name or key.as_id(),
-            "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
-        })
+        dc = dc.with_overrides(
+            {
+                "train.run_name": dc.train.run_name or key.as_id(),
+                "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
+            }
+        )
     return dc
 
 
@@ -179,8 +207,11 @@ def _check_record(store: ResultStore, job: Job, old: RunRecord, ignore: tuple[st
     yet); a record of the same key made with other inputs is a one-line error."""
     if not ignore and old.fingerprint == job.fingerprint:
         return True
-    changed = [c for c in input_differences(old.inputs, job.inputs) if c.split(".")[0] not in ignore] if old.inputs \
+    changed = (
+        [c for c in input_differences(old.inputs, job.inputs) if c.split(".")[0] not in ignore]
+        if old.inputs
         else ["(the record has no input fingerprint)"]
+    )
     if not changed:
         return True
     raise ConfigError(
@@ -189,7 +220,9 @@ def _check_record(store: ResultStore, job: Job, old: RunRecord, ignore: tuple[st
     )
 
 
-def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -> tuple[list[Job], int, dict[str, str], dict]:
+def plan(
+    config: SweepConfig, store: ResultStore, echo: Callable[[str], None]
+) -> tuple[list[Job], int, dict[str, str], dict]:
     """Every run of the grid not yet in ``store`` with the same inputs, teachers and counterfactuals ready.
 
     A run is reused only when its record's fingerprint (resolved config, data content, teacher and
@@ -215,7 +248,10 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         modes = config.mode_names()
         keys = [
             RunKey(task.task, recipe, cod, k, seed, mode)
-            for seed in config.seeds for k in config.ks for recipe in config.recipes for cod in config.cod
+            for seed in config.seeds
+            for k in config.ks
+            for recipe in config.recipes
+            for cod in config.cod
             for mode in (modes if cod else [PAPER.name])
         ] + peer_keys(config, task.task)
         if any(key.cod and from_run_key(key.mode)[0].half for key in keys):
@@ -229,18 +265,30 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         students_data = _distill_config(config, task, keys[0], "", None, out_dir).data
         teacher = teachers[task.task] = prepare_teacher(task, echo, students_data)
         teacher_fp = scorer_fingerprint(teacher)
-        cf_configs = {(seed, mode): counterfactual_config(config, task, teacher, seed, out_dir, mode)
-                      for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod})}
+        cf_configs = {
+            (seed, mode): counterfactual_config(config, task, teacher, seed, out_dir, mode)
+            for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod})
+        }
         task_jobs, old_jobs = [], []
         for key in keys:
             cf = cf_configs.get((key.seed, key.mode)) if key.cod else None
-            dc = _distill_config(config, task, key, teacher, str(Path(cf.output_dir) / "counterfactuals.jsonl") if cf else None, out_dir)
+            dc = _distill_config(
+                config, task, key, teacher, str(Path(cf.output_dir) / "counterfactuals.jsonl") if cf else None, out_dir
+            )
             job = Job(key, dc.to_dict())
             job.inputs = run_inputs(
-                job.config, teacher_fp, None, data_fingerprint=_session().data(dc.data).fingerprint,
-                student_fingerprint=student_fingerprint(job.config["student"]), contrast_sha256=file_sha256(dc.eval.contrast),
+                job.config,
+                teacher_fp,
+                None,
+                data_fingerprint=_session().data(dc.data).fingerprint,
+                student_fingerprint=student_fingerprint(job.config["student"]),
+                contrast_sha256=file_sha256(dc.eval.contrast),
                 codistill_version=codistill.__version__,
-                counterfactual_config=hash_of({k: v for k, v in cf.to_dict().items() if k not in ("output_dir", "progress")}) if cf else None,
+                counterfactual_config=hash_of(
+                    {k: v for k, v in cf.to_dict().items() if k not in ("output_dir", "progress")}
+                )
+                if cf
+                else None,
             )
             attach_peer(job, config)
             old = existing.get(key)
@@ -255,7 +303,9 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
         for seed, mode in cf_configs:
             # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
             name = task.task if from_run_key(mode)[0].half else f"{task.task}/{mode}"
-            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(config, task, teacher, seed, out_dir, echo, mode, budget)
+            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(
+                config, task, teacher, seed, out_dir, echo, mode, budget
+            )
             cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
         for job in old_jobs + task_jobs:
             if job.key.cod:
@@ -331,7 +381,15 @@ def run_job(job: Job) -> dict[str, Any]:
     train_set = {**result.metrics.get("train_set", {}), "train_steps": int(result.metrics["train_steps"])}
     train_set.pop("ids", None)  # the originals' ids are in metrics.json; the record keeps counts
     return RunRecord(
-        job.key, metrics, timings, job.counterfactuals, {"distill": job.config}, train_set, job.fingerprint, job.inputs, validation,
+        job.key,
+        metrics,
+        timings,
+        job.counterfactuals,
+        {"distill": job.config},
+        train_set,
+        job.fingerprint,
+        job.inputs,
+        validation,
         classes=class_record(result.metrics.get("test") or {}, result.config),
     ).to_dict()
 
@@ -342,8 +400,11 @@ def class_record(scores: dict[str, Any], config) -> dict[str, Any]:
         return {}
     from codistill.data.loading import resolve_task
 
-    return {"label_names": list(resolve_task(config.data).label_names), "per_class_recall": scores.get("per_class_recall"),
-            "confusion_matrix": scores["confusion_matrix"]}
+    return {
+        "label_names": list(resolve_task(config.data).label_names),
+        "per_class_recall": scores.get("per_class_recall"),
+        "confusion_matrix": scores["confusion_matrix"],
+    }
 
 
 def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress) -> int:
@@ -360,6 +421,7 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
         import ray
 
         ray.init(address=config.ray_address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+
         def job_in_worker(job: Any) -> dict[str, Any]:
             _worker_init(threads)
             return run_job(job)

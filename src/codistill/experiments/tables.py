@@ -12,7 +12,7 @@ from codistill.experiments.stats import Correction, compare_cod
 
 def method_label(recipe: str, method: str) -> str:
     """``kd → +CoD`` for the paper budget, ``kd → +CoD-full`` / ``kd → +CoD-multi3`` for the others."""
-    suffix = method[len(f"{recipe}+cod"):] if method.startswith(f"{recipe}+cod") else ""
+    suffix = method[len(f"{recipe}+cod") :] if method.startswith(f"{recipe}+cod") else ""
     return f"{recipe} → +CoD{suffix}"
 
 
@@ -52,12 +52,27 @@ def table_rows(records: Iterable[RunRecord], metric: str, correction: Correction
         originals, counterfactuals = rows_of.get((cmp.task, method, cmp.k), (float("nan"), float("nan")))
         rows.append(
             {
-                "task": cmp.task, "recipe": cmp.recipe, "k": cmp.k, "metric": metric, "method": method, "n_pairs": cmp.n_pairs,
-                "baseline_mean": cmp.baseline_mean, "baseline_std": cmp.baseline_std, "cod_mean": cmp.cod_mean, "cod_std": cmp.cod_std,
-                "gain": cmp.gain_mean, "gain_ci_low": cmp.ci_low, "gain_ci_high": cmp.ci_high,
-                "t_pvalue": cmp.t_pvalue, "wilcoxon_pvalue": cmp.wilcoxon_pvalue, "correction": correction, "pvalue": cmp.pvalue,
-                "significant": cmp.significant, "significant_loss": cmp.significant_loss,
-                "cod_originals": originals, "cod_counterfactuals": counterfactuals,
+                "task": cmp.task,
+                "recipe": cmp.recipe,
+                "k": cmp.k,
+                "metric": metric,
+                "method": method,
+                "n_pairs": cmp.n_pairs,
+                "baseline_mean": cmp.baseline_mean,
+                "baseline_std": cmp.baseline_std,
+                "cod_mean": cmp.cod_mean,
+                "cod_std": cmp.cod_std,
+                "gain": cmp.gain_mean,
+                "gain_ci_low": cmp.ci_low,
+                "gain_ci_high": cmp.ci_high,
+                "t_pvalue": cmp.t_pvalue,
+                "wilcoxon_pvalue": cmp.wilcoxon_pvalue,
+                "correction": correction,
+                "pvalue": cmp.pvalue,
+                "significant": cmp.significant,
+                "significant_loss": cmp.significant_loss,
+                "cod_originals": originals,
+                "cod_counterfactuals": counterfactuals,
             }
         )
     return rows
@@ -144,11 +159,15 @@ def significance_lines(records: Iterable[RunRecord], metric: str, correction: Co
         rest = [r for r in present if not (r["significant"] or r["significant_loss"])]
         tested = [r for r in rest if r["pvalue"] == r["pvalue"]]
         untested = [r for r in rest if r["pvalue"] != r["pvalue"]]
-        parts = [f"{cod} beats {base} significantly at " + ", ".join(_cell_text(r, seeds=True) for r in wins)] if wins else [
-            f"{cod} does not beat {base} significantly at any k"
-        ]
+        parts = (
+            [f"{cod} beats {base} significantly at " + ", ".join(_cell_text(r, seeds=True) for r in wins)]
+            if wins
+            else [f"{cod} does not beat {base} significantly at any k"]
+        )
         if losses:
-            parts.append(f"{cod} is significantly WORSE than {base} at " + ", ".join(_cell_text(r, seeds=True) for r in losses))
+            parts.append(
+                f"{cod} is significantly WORSE than {base} at " + ", ".join(_cell_text(r, seeds=True) for r in losses)
+            )
         if tested:
             parts.append("not significant at " + ", ".join(_cell_text(r, seeds=False) for r in tested))
         if untested:

@@ -22,20 +22,33 @@ class ExplainConfig(ConfigBase):
 
     data: DataConfig = Field(default_factory=DataConfig)
     k: int = Field(64, description="k-shot budget; the largest k a student will train on (budgets are nested)")
-    seeds: list[int] = Field(default_factory=lambda: [0], description="k-shot sampling seeds whose examples are explained")
-    eval_examples: int = Field(0, ge=0, description="also explain this many test examples (eval.jsonl: rationale overlap of students)")
-    teacher: str = Field("", description="task teacher (classifier directory): labels, saliency, counterfactual verification")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0], description="k-shot sampling seeds whose examples are explained"
+    )
+    eval_examples: int = Field(
+        0, ge=0, description="also explain this many test examples (eval.jsonl: rationale overlap of students)"
+    )
+    teacher: str = Field(
+        "", description="task teacher (classifier directory): labels, saliency, counterfactual verification"
+    )
     source: Literal["teacher", "openai", "hf-chat"] = Field(
-        "teacher", description="teacher: offline, the teacher's salient words + its verified counterfactual; openai / hf-chat: an LLM writes them"
+        "teacher",
+        description="teacher: offline, the teacher's salient words + its verified counterfactual; openai / hf-chat: an LLM writes them",
     )
     evidence_words: int = Field(3, ge=1, description="salient words in a teacher-grounded rationale")
     counterfactuals: bool = Field(True, description="generate a verified counterfactual per example")
     critique: bool = Field(False, description="LLM sources: the LLM critiques its rationale")
-    revise: bool = Field(False, description="LLM sources: the LLM revises its rationale after the critique (needs critique)")
+    revise: bool = Field(
+        False, description="LLM sources: the LLM revises its rationale after the critique (needs critique)"
+    )
     max_attempts: int = Field(3, ge=1, description="counterfactual attempts per input (LLM sources)")
-    max_budget_usd: float | None = Field(None, ge=0, description="stop cleanly before API spending would exceed this (whole run)")
+    max_budget_usd: float | None = Field(
+        None, ge=0, description="stop cleanly before API spending would exceed this (whole run)"
+    )
     teacher_batch_size: int = Field(64, ge=1)
-    cache_dir: str | None = Field(None, description="default: $CODISTILL_HOME/counterfactuals (shared with `codistill counterfactuals`)")
+    cache_dir: str | None = Field(
+        None, description="default: $CODISTILL_HOME/counterfactuals (shared with `codistill counterfactuals`)"
+    )
     use_cache: bool = True
     output_dir: str | None = Field(None, description="default: outputs/explanations/<task>-k<k>-<source>")
     progress: bool = True
@@ -55,7 +68,9 @@ class ExplainConfig(ConfigBase):
 
 
 def _student_training() -> TrainingConfig:
-    return TrainingConfig(learning_rate=2e-4, max_steps=None, epochs=5, batch_size=8, select_best=False, max_length=128, logging_steps=10)
+    return TrainingConfig(
+        learning_rate=2e-4, max_steps=None, epochs=5, batch_size=8, select_best=False, max_length=128, logging_steps=10
+    )
 
 
 class PromptsConfig(ConfigBase):
@@ -70,22 +85,33 @@ class PromptsConfig(ConfigBase):
 class ExplainDistillConfig(ConfigBase):
     """Train a causal-LM student on labels and teacher explanations; evaluate both."""
 
-    explanations: str = Field(..., description="output directory of `codistill explain` (explanations.jsonl, config.yaml)")
+    explanations: str = Field(
+        ..., description="output directory of `codistill explain` (explanations.jsonl, config.yaml)"
+    )
     student: str = Field("smollm2-135m-instruct", description="causal LM: packaged name, directory or hub id")
     mode: Literal["task", "rationale", "counterfactual", "both"] = Field(
-        "both", description="task: label only; rationale / counterfactual: that explanation as an auxiliary target; both: both"
+        "both",
+        description="task: label only; rationale / counterfactual: that explanation as an auxiliary target; both: both",
     )
-    task_labels: Literal["gold", "teacher"] = Field("gold", description="task target: the gold label or the teacher's prediction")
+    task_labels: Literal["gold", "teacher"] = Field(
+        "gold", description="task target: the gold label or the teacher's prediction"
+    )
     alpha: float = Field(0.5, ge=0, le=1, description="loss = alpha * task + (1 - alpha) * explanation")
     k: int | None = Field(None, description="k-shot budget (default: the explanations' k); must be <= it")
     seed: int = Field(0, description="k-shot sampling seed (must be one the explanations cover) and training seed")
-    teacher: str | None = Field(None, description="task teacher for agreement/validity/simulatability (default: the explanations')")
+    teacher: str | None = Field(
+        None, description="task teacher for agreement/validity/simulatability (default: the explanations')"
+    )
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     lora: LoraSettings | None = Field(None, description="train LoRA adapters on the student (merged at the end)")
     train: TrainingConfig = Field(default_factory=_student_training)
-    max_eval_examples: int | None = Field(500, gt=0, description="test examples scored for the task (stratified subsample)")
+    max_eval_examples: int | None = Field(
+        500, gt=0, description="test examples scored for the task (stratified subsample)"
+    )
     explain_eval_examples: int = Field(100, ge=0, description="test examples the student explains (generation is slow)")
-    max_new_tokens: int | None = Field(None, gt=0, description="length of generated explanations (default: the longest training target + 4)")
+    max_new_tokens: int | None = Field(
+        None, gt=0, description="length of generated explanations (default: the longest training target + 4)"
+    )
     output_dir: str | None = Field(None, description="save the (merged) student, metrics and its explanations here")
 
     @field_validator("train", mode="before")

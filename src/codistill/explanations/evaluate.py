@@ -30,11 +30,15 @@ def task_classifier(lm: Any, tokenizer: Any, prompts: PromptsConfig, label_words
     if getattr(lm.config, "is_encoder_decoder", False):
         from codistill.explanations.seq2seq import Seq2SeqVerbalizer, label_first_tokens
 
-        return Seq2SeqVerbalizer(lm, label_first_tokens(tokenizer, label_words)), PromptTokenizer(tokenizer, cfg, cfg.words(label_words))
+        return Seq2SeqVerbalizer(lm, label_first_tokens(tokenizer, label_words)), PromptTokenizer(
+            tokenizer, cfg, cfg.words(label_words)
+        )
     return build_verbalizer("student", cfg, list(label_words), lm=lm, tokenizer=tokenizer)
 
 
-def predict(classifier: Any, prompt_tok: Any, texts: Sequence[str], batch_size: int = 32, max_length: int = 128) -> np.ndarray:
+def predict(
+    classifier: Any, prompt_tok: Any, texts: Sequence[str], batch_size: int = 32, max_length: int = 128
+) -> np.ndarray:
     from codistill.evaluation import predict_logits
 
     if not len(texts):
@@ -49,7 +53,9 @@ def task_metrics(labels: Sequence[int], student: Sequence[int], teacher: Sequenc
     return {**label_metrics(labels, student, ("accuracy", "macro_f1")), "agreement": agreement(teacher, student)}
 
 
-def generate(lm: Any, tokenizer: Any, template: str, texts: Sequence[str], prompts: PromptsConfig, max_new_tokens: int) -> list[str]:
+def generate(
+    lm: Any, tokenizer: Any, template: str, texts: Sequence[str], prompts: PromptsConfig, max_new_tokens: int
+) -> list[str]:
     from codistill.generation.evaluate import generate_answers
 
     if getattr(lm.config, "is_encoder_decoder", False):
@@ -57,12 +63,25 @@ def generate(lm: Any, tokenizer: Any, template: str, texts: Sequence[str], promp
 
         replies = generate_seq2seq(lm, tokenizer, [fill(template, t) for t in texts], max_new_tokens)
         return [r.strip().split("\n", 1)[0] for r in replies]
-    replies = generate_answers(lm, tokenizer, [fill(template, t) for t in texts], chat=prompts.chat, max_new_tokens=max_new_tokens, desc="explain")
+    replies = generate_answers(
+        lm,
+        tokenizer,
+        [fill(template, t) for t in texts],
+        chat=prompts.chat,
+        max_new_tokens=max_new_tokens,
+        desc="explain",
+    )
     return [r.strip().split("\n", 1)[0] for r in replies]
 
 
-def counterfactual_metrics(texts: Sequence[str], written: Sequence[str], teacher_probs, student_predict, teacher_labels: Sequence[int],
-                           student_labels: Sequence[int]) -> tuple[dict[str, float], list[str | None]]:
+def counterfactual_metrics(
+    texts: Sequence[str],
+    written: Sequence[str],
+    teacher_probs,
+    student_predict,
+    teacher_labels: Sequence[int],
+    student_labels: Sequence[int],
+) -> tuple[dict[str, float], list[str | None]]:
     """Validity against the teacher and self-consistency of the student's counterfactuals."""
     parsed = [parse_counterfactual(w, t) for w, t in zip(written, texts)]
     idx = [i for i, p in enumerate(parsed) if p is not None]
@@ -78,8 +97,13 @@ def counterfactual_metrics(texts: Sequence[str], written: Sequence[str], teacher
     return {"cf_parse_rate": len(idx) / n, "cf_validity": valid / n, "cf_self_consistency": consistent / n}, full
 
 
-def rationale_metrics(written: Sequence[str], references: Sequence[str | None], reader_probs, student_labels: Sequence[int],
-                      label_names: Sequence[str]) -> dict[str, float]:
+def rationale_metrics(
+    written: Sequence[str],
+    references: Sequence[str | None],
+    reader_probs,
+    student_labels: Sequence[int],
+    label_names: Sequence[str],
+) -> dict[str, float]:
     """Token F1 with the teacher's rationales (where there is one) and simulatability."""
     pairs = [(w, r) for w, r in zip(written, references) if r]
     evidence = [rationale_evidence(w, label_names) for w in written]
@@ -90,5 +114,9 @@ def rationale_metrics(written: Sequence[str], references: Sequence[str | None], 
         simulated = sum(int(read[j] == student_labels[i]) for j, i in enumerate(keep))
     out = {"simulatability": simulated / max(1, len(written))}
     if pairs:
-        out["rationale_f1"] = float(np.mean([token_f1(rationale_evidence(w, label_names), rationale_evidence(r, label_names)) for w, r in pairs]))
+        out["rationale_f1"] = float(
+            np.mean(
+                [token_f1(rationale_evidence(w, label_names), rationale_evidence(r, label_names)) for w, r in pairs]
+            )
+        )
     return out

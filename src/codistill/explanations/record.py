@@ -79,12 +79,29 @@ def to_dataset(records: list[ExplanationRecord]):
 
     from codistill.utils.secrets import redact_obj
 
-    string, integer, floats = datasets.Value("string"), datasets.Value("int64"), datasets.Sequence(datasets.Value("float64"))
+    string, integer, floats = (
+        datasets.Value("string"),
+        datasets.Value("int64"),
+        datasets.Sequence(datasets.Value("float64")),
+    )
     schema = {
-        "id": string, "text": string, "teacher_label": integer, "label": integer, "teacher_probs": floats, "rationale": string,
-        "evidence": datasets.Sequence(string), "counterfactual_text": string, "counterfactual_label": integer,
-        "counterfactual_probs": floats, "counterfactual": string, "critique": string, "revision": string, "source": string,
+        "id": string,
+        "text": string,
+        "teacher_label": integer,
+        "label": integer,
+        "teacher_probs": floats,
+        "rationale": string,
+        "evidence": datasets.Sequence(string),
+        "counterfactual_text": string,
+        "counterfactual_label": integer,
+        "counterfactual_probs": floats,
+        "counterfactual": string,
+        "critique": string,
+        "revision": string,
+        "source": string,
         "provenance": string,
     }
     rows = [{**r.to_dict(), "provenance": json.dumps(r.provenance, sort_keys=True)} for r in records]
-    return datasets.Dataset.from_dict(redact_obj({c: [row[c] for row in rows] for c in schema}), features=datasets.Features(schema))
+    return datasets.Dataset.from_dict(
+        redact_obj({c: [row[c] for row in rows] for c in schema}), features=datasets.Features(schema)
+    )

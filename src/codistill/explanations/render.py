@@ -25,7 +25,11 @@ def render_rationale(label_name: str, evidence: Sequence[str]) -> str:
 def render_counterfactual(original: str, counterfactual: str, target_name: str, context: int = 1) -> str:
     """The smallest span of ``original`` that differs, widened by ``context`` words each side."""
     a, b = tokenize(original), tokenize(counterfactual)
-    ops = [op for op in difflib.SequenceMatcher(a=[t.lower for t in a], b=[t.lower for t in b], autojunk=False).get_opcodes() if op[0] != "equal"]
+    ops = [
+        op
+        for op in difflib.SequenceMatcher(a=[t.lower for t in a], b=[t.lower for t in b], autojunk=False).get_opcodes()
+        if op[0] != "equal"
+    ]
     if not ops or not a or not b:
         return f'"{original}" -> "{counterfactual}" would be {target_name}'
     i1, i2 = max(0, ops[0][1] - context), min(len(a), ops[-1][2] + context)

@@ -15,13 +15,19 @@ from codistill.explanations.config import ExplainConfig, ExplainDistillConfig
 from codistill.explanations.record import ExplanationRecord, read_explanations
 
 
-def load_explanations(directory: str | Path) -> tuple[ExplainConfig, list[ExplanationRecord], dict[str, ExplanationRecord]]:
+def load_explanations(
+    directory: str | Path,
+) -> tuple[ExplainConfig, list[ExplanationRecord], dict[str, ExplanationRecord]]:
     """(the explain config, training records, reference records of test examples by id)."""
     root = Path(directory).expanduser()
     if not (root / "explanations.jsonl").is_file() or not (root / "config.yaml").is_file():
         raise DataError(f"{root}: not an explanations directory (run `codistill explain -o {root}` first)")
     refs = read_explanations(root / "eval.jsonl") if (root / "eval.jsonl").is_file() else []
-    return ExplainConfig.from_yaml(root / "config.yaml"), read_explanations(root / "explanations.jsonl"), {r.id: r for r in refs}
+    return (
+        ExplainConfig.from_yaml(root / "config.yaml"),
+        read_explanations(root / "explanations.jsonl"),
+        {r.id: r for r in refs},
+    )
 
 
 def training_records(config: ExplainDistillConfig, source: ExplainConfig, records: list[ExplanationRecord], data: Any):
@@ -32,18 +38,28 @@ def training_records(config: ExplainDistillConfig, source: ExplainConfig, record
     if k > source.k:
         raise ConfigError(f"k={k} exceeds the explanations' k={source.k}; rerun `codistill explain --k {k}`")
     if config.seed not in source.seeds:
-        raise ConfigError(f"seed {config.seed} is not among the explained seeds {source.seeds}; rerun `codistill explain --seeds ...`")
+        raise ConfigError(
+            f"seed {config.seed} is not among the explained seeds {source.seeds}; rerun `codistill explain --seeds ...`"
+        )
     by_id = {r.id: r for r in records}
     shots = sample(data, k, config.seed).examples
     missing = [e.id for e in shots if e.id not in by_id]
     if missing:
-        raise DataError(f"{len(missing)} example(s) of the k={k} seed={config.seed} budget have no explanation (e.g. {missing[0]}); "
-                        "the explanations were made for other data")
+        raise DataError(
+            f"{len(missing)} example(s) of the k={k} seed={config.seed} budget have no explanation (e.g. {missing[0]}); "
+            "the explanations were made for other data"
+        )
     return k, shots, [by_id[e.id] for e in shots]
 
 
-def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, student_model: Any = None, keep_model: bool = False,
-                         echo=print) -> dict[str, Any]:
+def distill_explanations(
+    config: ExplainDistillConfig,
+    *,
+    verifier: Any = None,
+    student_model: Any = None,
+    keep_model: bool = False,
+    echo=print,
+) -> dict[str, Any]:
     """Train and evaluate one student. ``verifier`` replaces the task teacher (tests pass scripted
     teachers; grids share one); ``student_model`` is an already loaded copy of ``config.student``."""
     import torch
@@ -77,14 +93,23 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
 
         student = apply_lora(student, config.lora, "seq2seq_lm" if seq2seq else "causal_lm")
     labels = [e.label for e in shots] if config.task_labels == "gold" else [r.teacher_label for r in train_records]
-    features = build_features(tokenizer, train_records, config.mode, config.prompts, names, labels, tc.max_length, seq2seq)
+    features = build_features(
+        tokenizer, train_records, config.mode, config.prompts, names, labels, tc.max_length, seq2seq
+    )
     alpha = 1.0 if config.mode == "task" else config.alpha
-    echo(f"training a {config.mode} student (alpha {alpha}) on k={k}, seed {config.seed}: {sum(len(f['sequences']) for f in features)} sequences")
+    echo(
+        f"training a {config.mode} student (alpha {alpha}) on k={k}, seed {config.seed}: {sum(len(f['sequences']) for f in features)} sequences"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="codistill-explain-"))
     t_train = time.perf_counter()
     try:
-        trainer = ExplanationTrainer(model=student, args=tc.trainer_arguments(str(workdir), len(features), disable_tqdm=not source.progress),
-                                     train_dataset=features, data_collator=(Seq2SeqCollator if seq2seq else ExplanationCollator)(tokenizer.pad_token_id), alpha=alpha)
+        trainer = ExplanationTrainer(
+            model=student,
+            args=tc.trainer_arguments(str(workdir), len(features), disable_tqdm=not source.progress),
+            train_dataset=features,
+            data_collator=(Seq2SeqCollator if seq2seq else ExplanationCollator)(tokenizer.pad_token_id),
+            alpha=alpha,
+        )
         output = trainer.train()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -111,10 +136,14 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
     n_explain = min(config.explain_eval_examples, len(test)) if config.mode != "task" else 0
     if n_explain:
         sub, sub_s, sub_t = texts[:n_explain], student_labels[:n_explain], teacher_labels[:n_explain]
-        written = [{"id": e.id, "text": e.text, "student_label": s, "teacher_label": t} for e, s, t in zip(test, sub_s, sub_t)]
+        written = [
+            {"id": e.id, "text": e.text, "student_label": s, "teacher_label": t} for e, s, t in zip(test, sub_s, sub_t)
+        ]
         if config.mode in ("counterfactual", "both"):
             cfs = ev.generate(student, tokenizer, config.prompts.counterfactual, sub, config.prompts, gen_tokens)
-            m, full = ev.counterfactual_metrics(sub, cfs, verifier.probs, lambda xs: ev.predict(classifier, prompt_tok, xs), sub_t, sub_s)
+            m, full = ev.counterfactual_metrics(
+                sub, cfs, verifier.probs, lambda xs: ev.predict(classifier, prompt_tok, xs), sub_t, sub_s
+            )
             metrics.update(m)
             for w, c, f in zip(written, cfs, full):
                 w.update(counterfactual=c, counterfactual_text=f)
@@ -125,18 +154,44 @@ def distill_explanations(config: ExplainDistillConfig, *, verifier: Any = None, 
             for w, r in zip(written, rats):
                 w["rationale"] = r
     result: dict[str, Any] = {
-        "task": data.task.name, "mode": config.mode, "alpha": alpha, "k": k, "seed": config.seed, "student": config.student,
-        "lora": config.lora is not None, "seq2seq": seq2seq, "explanation_source": source.source, "metrics": metrics,
-        "train_examples": len(features), "train_sequences": sum(len(f["sequences"]) for f in features),
-        "train_steps": int(output.global_step), "train_loss": float(output.training_loss),
-        "eval_examples": len(test), "explained_eval_examples": n_explain, "max_new_tokens": gen_tokens,
+        "task": data.task.name,
+        "mode": config.mode,
+        "alpha": alpha,
+        "k": k,
+        "seed": config.seed,
+        "student": config.student,
+        "lora": config.lora is not None,
+        "seq2seq": seq2seq,
+        "explanation_source": source.source,
+        "metrics": metrics,
+        "train_examples": len(features),
+        "train_sequences": sum(len(f["sequences"]) for f in features),
+        "train_steps": int(output.global_step),
+        "train_loss": float(output.training_loss),
+        "eval_examples": len(test),
+        "explained_eval_examples": n_explain,
+        "max_new_tokens": gen_tokens,
         "written": written,  # the student's explanations of the first n_explain test texts
-        "timings": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(time.perf_counter() - t_eval, 2),
-                    "seconds_per_step": round(train_seconds / max(1, int(output.global_step)), 3), "total_seconds": round(time.perf_counter() - t0, 2)},
-        "torch_threads": torch.get_num_threads(), "codistill_version": __version__,
+        "timings": {
+            "train_seconds": round(train_seconds, 2),
+            "eval_seconds": round(time.perf_counter() - t_eval, 2),
+            "seconds_per_step": round(train_seconds / max(1, int(output.global_step)), 3),
+            "total_seconds": round(time.perf_counter() - t0, 2),
+        },
+        "torch_threads": torch.get_num_threads(),
+        "codistill_version": __version__,
     }
     if config.output_dir:
-        save_student(Path(config.output_dir).expanduser(), config, student, tokenizer, names, result, written, verbalizer=not seq2seq)
+        save_student(
+            Path(config.output_dir).expanduser(),
+            config,
+            student,
+            tokenizer,
+            names,
+            result,
+            written,
+            verbalizer=not seq2seq,
+        )
     if keep_model:
         result["_student"], result["_tokenizer"] = student, tokenizer
     return result
@@ -147,12 +202,25 @@ def longest_target(features: list[dict[str, Any]]) -> int:
     student's explanations are never cut short of what it was taught to write."""
     from codistill.explanations.student import EXPLANATION
 
-    lengths = [sum(s["response_mask"]) if "response_mask" in s else len(s["labels"]) for f in features for s in f["sequences"] if s["kind"] == EXPLANATION]
+    lengths = [
+        sum(s["response_mask"]) if "response_mask" in s else len(s["labels"])
+        for f in features
+        for s in f["sequences"]
+        if s["kind"] == EXPLANATION
+    ]
     return max(lengths, default=8)
 
 
-def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenizer: Any, names: list[str], result: dict, written: list,
-                 verbalizer: bool = True) -> None:
+def save_student(
+    out: Path,
+    config: ExplainDistillConfig,
+    student: Any,
+    tokenizer: Any,
+    names: list[str],
+    result: dict,
+    written: list,
+    verbalizer: bool = True,
+) -> None:
     """The merged student (a causal LM loads as a verbalizer classifier with ``load_scorer``),
     metrics and the explanations it wrote for the test examples."""
     from codistill.models.verbalizer import VerbalizerConfig, save_verbalizer
@@ -162,8 +230,12 @@ def save_student(out: Path, config: ExplainDistillConfig, student: Any, tokenize
         student.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if verbalizer:
-            vcfg = VerbalizerConfig(template=config.prompts.task, label_words=[[n] for n in names], chat=config.prompts.chat)
+            vcfg = VerbalizerConfig(
+                template=config.prompts.task, label_words=[[n] for n in names], chat=config.prompts.chat
+            )
             save_verbalizer(tmp, base=".", config=vcfg, label_names=names, adapter=False)
         config.save(tmp / "explain_distill_config.yaml")
-        atomic_write_json(tmp / "metrics.json", {k: v for k, v in result.items() if k != "written"})  # written: its own file
+        atomic_write_json(
+            tmp / "metrics.json", {k: v for k, v in result.items() if k != "written"}
+        )  # written: its own file
         atomic_write_jsonl(tmp / "student_explanations.jsonl", written)

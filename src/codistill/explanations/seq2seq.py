@@ -85,8 +85,15 @@ class Seq2SeqVerbalizer(nn.Module):
         self.label_token_ids = label_token_ids
 
     def forward(self, input_ids=None, attention_mask=None, **_: Any):
-        start = torch.full((input_ids.shape[0], 1), self.config.decoder_start_token_id, dtype=torch.long, device=input_ids.device)
-        logprobs = torch.log_softmax(self.model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=start).logits[:, 0].float(), -1)
+        start = torch.full(
+            (input_ids.shape[0], 1), self.config.decoder_start_token_id, dtype=torch.long, device=input_ids.device
+        )
+        logprobs = torch.log_softmax(
+            self.model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=start)
+            .logits[:, 0]
+            .float(),
+            -1,
+        )
         logits = torch.stack([torch.logsumexp(logprobs[:, ids], -1) for ids in self.label_token_ids], -1)
         return type("Output", (), {"logits": logits})()
 
@@ -96,7 +103,9 @@ def label_first_tokens(tokenizer: Any, words: Sequence[str]) -> list[list[int]]:
 
 
 @torch.no_grad()
-def generate_seq2seq(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 16) -> list[str]:
+def generate_seq2seq(
+    model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 16
+) -> list[str]:
     was_training = model.training
     model.eval()
     out: list[str] = []

@@ -32,7 +32,9 @@ CRITIQUE = (
     "Critique the evidence in one sentence: is every phrase quoted from the text, and does each support the label?"
 )
 REVISION = "Critique: {critique}\nGive the corrected evidence as a comma-separated list of quoted phrases from the text. Reply with the list only."
-PROMPT_HASH = fingerprint({"system": SYSTEM, "rationale": RATIONALE, "critique": CRITIQUE, "revision": REVISION}, length=12)
+PROMPT_HASH = fingerprint(
+    {"system": SYSTEM, "rationale": RATIONALE, "critique": CRITIQUE, "revision": REVISION}, length=12
+)
 
 
 def _stopwords() -> set[str]:
@@ -41,7 +43,9 @@ def _stopwords() -> set[str]:
     return set(STOPWORDS)
 
 
-def occlusion_saliency(verifier: Any, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int]) -> list[np.ndarray]:
+def occlusion_saliency(
+    verifier: Any, texts: Sequence[str], tokens: Sequence[Sequence[Token]], labels: Sequence[int]
+) -> list[np.ndarray]:
     """Per word: p(label | text) - p(label | text without the word), one batched teacher call."""
     variants, owners = [], []
     for i, (text, toks) in enumerate(zip(texts, tokens)):
@@ -70,8 +74,14 @@ def salient_words(verifier: Any, texts: Sequence[str], labels: Sequence[int], n:
     stop = _stopwords()
     out = []
     for toks, sc in zip(tokens, scores):
-        ranked = sorted(((float(s), j) for j, s in enumerate(sc) if re.match(r"[a-z]", toks[j].lower) and toks[j].lower not in stop),
-                        key=lambda x: -x[0])
+        ranked = sorted(
+            (
+                (float(s), j)
+                for j, s in enumerate(sc)
+                if re.match(r"[a-z]", toks[j].lower) and toks[j].lower not in stop
+            ),
+            key=lambda x: -x[0],
+        )
         supporting = [j for s, j in ranked if s > 0] or [j for _, j in ranked[:1]]
         chosen: list[str] = []
         for j in supporting:
@@ -99,11 +109,19 @@ class LLMRationales:
     """Rationale (+ critique + revision) for each (text, teacher label) from a chat generator."""
 
     def __init__(self, generator: Any, label_names: Sequence[str], n: int, critique: bool, revise: bool) -> None:
-        self.generator, self.names, self.n, self.do_critique, self.do_revise = generator, list(label_names), n, critique, revise
+        self.generator, self.names, self.n, self.do_critique, self.do_revise = (
+            generator,
+            list(label_names),
+            n,
+            critique,
+            revise,
+        )
 
     def _messages(self, text: str, label: int) -> list[dict[str, str]]:
-        return [{"role": "system", "content": SYSTEM},
-                {"role": "user", "content": RATIONALE.format(text=text, label=self.names[label], n=self.n)}]
+        return [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": RATIONALE.format(text=text, label=self.names[label], n=self.n)},
+        ]
 
     def explain(self, texts: Sequence[str], labels: Sequence[int]) -> list[dict[str, Any]]:
         convs = [self._messages(t, y) for t, y in zip(texts, labels)]
@@ -111,13 +129,35 @@ class LLMRationales:
         out: list[dict[str, Any]] = []
         for text, y, d in zip(texts, labels, drafts):
             phrases = parse_phrases(d.raw, text, self.n) if not d.error else []
-            out.append({"draft": d.raw, "error": d.error, "evidence": phrases, "cost_usd": d.cost_usd,
-                        "rationale": render_rationale(self.names[y], phrases) if phrases else None, "critique": None, "revision": None})
+            out.append(
+                {
+                    "draft": d.raw,
+                    "error": d.error,
+                    "evidence": phrases,
+                    "cost_usd": d.cost_usd,
+                    "rationale": render_rationale(self.names[y], phrases) if phrases else None,
+                    "critique": None,
+                    "revision": None,
+                }
+            )
         if not self.do_critique:
             return out
         todo = [i for i, o in enumerate(out) if o["rationale"]]
-        crit = self.generator.chat([[{"role": "system", "content": SYSTEM}, {"role": "user", "content": CRITIQUE.format(
-            text=texts[i], label=self.names[labels[i]], rationale=out[i]["rationale"])}] for i in todo], "critique")
+        crit = self.generator.chat(
+            [
+                [
+                    {"role": "system", "content": SYSTEM},
+                    {
+                        "role": "user",
+                        "content": CRITIQUE.format(
+                            text=texts[i], label=self.names[labels[i]], rationale=out[i]["rationale"]
+                        ),
+                    },
+                ]
+                for i in todo
+            ],
+            "critique",
+        )
         for i, c in zip(todo, crit):
             # a reply echoing the key is the endpoint's fault, never a critique
             out[i]["critique"] = (c.raw.strip() or None) if not c.error and not carries_secret(c.raw) else None
@@ -125,8 +165,17 @@ class LLMRationales:
         if not self.do_revise:
             return out
         todo = [i for i in todo if out[i]["critique"]]
-        revs = self.generator.chat([[*self._messages(texts[i], labels[i]), {"role": "assistant", "content": out[i]["draft"]},
-                                     {"role": "user", "content": REVISION.format(critique=out[i]["critique"])}] for i in todo], "revision")
+        revs = self.generator.chat(
+            [
+                [
+                    *self._messages(texts[i], labels[i]),
+                    {"role": "assistant", "content": out[i]["draft"]},
+                    {"role": "user", "content": REVISION.format(critique=out[i]["critique"])},
+                ]
+                for i in todo
+            ],
+            "revision",
+        )
         for i, r in zip(todo, revs):
             out[i]["cost_usd"] += r.cost_usd
             phrases = parse_phrases(r.raw, texts[i], self.n) if not r.error else []

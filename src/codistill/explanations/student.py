@@ -29,7 +29,9 @@ def fill(template: str, text: str) -> str:
     return template.replace("{text}", text)
 
 
-def sequences_for(record: ExplanationRecord, mode: str, prompts: PromptsConfig, label_words: Sequence[str], label: int) -> list[tuple[int, Instruction]]:
+def sequences_for(
+    record: ExplanationRecord, mode: str, prompts: PromptsConfig, label_words: Sequence[str], label: int
+) -> list[tuple[int, Instruction]]:
     """(kind, prompt/response) pairs of one example for ``mode``; ``label`` is the task target."""
     out = [(TASK, Instruction(fill(prompts.task, record.text), label_words[label]))]
     if mode in ("rationale", "both") and record.rationale:
@@ -39,8 +41,16 @@ def sequences_for(record: ExplanationRecord, mode: str, prompts: PromptsConfig, 
     return out
 
 
-def build_features(tokenizer: Any, records: Sequence[ExplanationRecord], mode: str, prompts: PromptsConfig, label_words: Sequence[str],
-                   labels: Sequence[int], max_length: int, seq2seq: bool = False) -> list[dict[str, Any]]:
+def build_features(
+    tokenizer: Any,
+    records: Sequence[ExplanationRecord],
+    mode: str,
+    prompts: PromptsConfig,
+    label_words: Sequence[str],
+    labels: Sequence[int],
+    max_length: int,
+    seq2seq: bool = False,
+) -> list[dict[str, Any]]:
     """One training item per example: its encoded sequences with their kinds."""
     from codistill.explanations.seq2seq import encode_seq2seq
 
@@ -48,7 +58,11 @@ def build_features(tokenizer: Any, records: Sequence[ExplanationRecord], mode: s
     for r, y in zip(records, labels):
         seqs = []
         for kind, ins in sequences_for(r, mode, prompts, label_words, y):
-            enc = encode_seq2seq(tokenizer, ins, max_length) if seq2seq else encode(tokenizer, ins, prompts.chat, max_length)
+            enc = (
+                encode_seq2seq(tokenizer, ins, max_length)
+                if seq2seq
+                else encode(tokenizer, ins, prompts.chat, max_length)
+            )
             seqs.append({**enc, "kind": kind})
         items.append({"sequences": seqs})
     return items

@@ -11,4 +11,13 @@ from codistill.export.api import ExportResult, export_onnx
 from codistill.export.check import ExportRefused, OnnxClassifier, label_agreement
 from codistill.export.loading import Exportable, Exporter, load_exportable
 
-__all__ = ["ExportRefused", "ExportResult", "Exportable", "Exporter", "OnnxClassifier", "export_onnx", "label_agreement", "load_exportable"]
+__all__ = [
+    "ExportRefused",
+    "ExportResult",
+    "Exportable",
+    "Exporter",
+    "OnnxClassifier",
+    "export_onnx",
+    "label_agreement",
+    "load_exportable",
+]

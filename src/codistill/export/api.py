@@ -33,13 +33,31 @@ def trace(found: Exportable, path: Path, exporter: Exporter, opset: int) -> None
     args = tuple(example[n] for n in found.input_names)
     if exporter is Exporter.DYNAMO:
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
-        torch.onnx.export(found.module, args, str(path), input_names=list(found.input_names), output_names=["logits"],
-                          dynamo=True, dynamic_shapes=tuple({0: batch, 1: seq} for _ in args), external_data=False,
-                          opset_version=max(opset, 18), verbose=False)
+        torch.onnx.export(
+            found.module,
+            args,
+            str(path),
+            input_names=list(found.input_names),
+            output_names=["logits"],
+            dynamo=True,
+            dynamic_shapes=tuple({0: batch, 1: seq} for _ in args),
+            external_data=False,
+            opset_version=max(opset, 18),
+            verbose=False,
+        )
     else:
         axes = {n: {0: "batch", 1: "sequence"} for n in found.input_names} | {"logits": {0: "batch"}}
-        torch.onnx.export(found.module, args, str(path), input_names=list(found.input_names), output_names=["logits"],
-                          dynamo=False, dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+        torch.onnx.export(
+            found.module,
+            args,
+            str(path),
+            input_names=list(found.input_names),
+            output_names=["logits"],
+            dynamo=False,
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True,
+        )
     found.module.eval()  # an exporter may leave the module in training mode (dropout on)
 
 
@@ -75,8 +93,15 @@ def export_onnx(
         raise ExportRefused("no texts to check the export on")
     check_output_dir(Path(output_dir))
     found = load_exportable(model, max_length=max_length)
-    reference = torch_logits(found.module, found.tokenizer, found.input_names, texts, found.max_length,
-                             batch_size=batch_size, progress="pytorch" if progress else False)
+    reference = torch_logits(
+        found.module,
+        found.tokenizer,
+        found.input_names,
+        texts,
+        found.max_length,
+        batch_size=batch_size,
+        progress="pytorch" if progress else False,
+    )
     with atomic_directory(output_dir, "export") as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -92,14 +117,29 @@ def export_onnx(
         failed = {k: v for k, v in agreement.items() if v < min_agreement}
         if failed:
             said = ", ".join(f"{k} agrees with the PyTorch model on {v:.2%}" for k, v in failed.items())
-            raise ExportRefused(f"export refused: {said} of {len(texts)} {checked_on} (needs >= {min_agreement:.0%}); nothing was written")
+            raise ExportRefused(
+                f"export refused: {said} of {len(texts)} {checked_on} (needs >= {min_agreement:.0%}); nothing was written"
+            )
         found.tokenizer.save_pretrained(tmp)
         meta = {
-            "kind": found.kind, "source": str(model), "label_names": list(found.label_names), "max_length": found.max_length,
-            "inputs": list(found.input_names), "output": "logits", "pad_token": found.tokenizer.pad_token, "pooling": found.pooling or None,
-            "files": {"fp32": MODEL_FILE, **({"int8": INT8_FILE} if int8 else {})}, "exporter": exporter.value, "opset": opset,
-            "check": {"on": checked_on, "texts": len(texts), "min_agreement": min_agreement, "agreement": agreement,
-                      "max_abs_logit_diff": diff},
+            "kind": found.kind,
+            "source": str(model),
+            "label_names": list(found.label_names),
+            "max_length": found.max_length,
+            "inputs": list(found.input_names),
+            "output": "logits",
+            "pad_token": found.tokenizer.pad_token,
+            "pooling": found.pooling or None,
+            "files": {"fp32": MODEL_FILE, **({"int8": INT8_FILE} if int8 else {})},
+            "exporter": exporter.value,
+            "opset": opset,
+            "check": {
+                "on": checked_on,
+                "texts": len(texts),
+                "min_agreement": min_agreement,
+                "agreement": agreement,
+                "max_abs_logit_diff": diff,
+            },
         }
         atomic_write_json(tmp / META_FILE, meta)
         (tmp / "README.md").write_text(readme_snippet(meta), encoding="utf-8")

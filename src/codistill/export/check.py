@@ -37,7 +37,9 @@ class OnnxClassifier:
         self.tokenizer, self.max_length = tokenizer, max_length
 
     def encode(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+        enc = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+        )
         return {n: np.asarray(enc[n], dtype=np.int64) for n in self.input_names}
 
     def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -63,8 +65,16 @@ def batched(fn: Any, texts: Sequence[str], batch_size: int, progress: bool | str
     return np.stack(filled) if filled else np.zeros((0, 0), dtype=np.float32)
 
 
-def torch_logits(module: Any, tokenizer: Any, input_names: Sequence[str], texts: Sequence[str], max_length: int, *,
-                 batch_size: int = 32, progress: bool | str = False) -> np.ndarray:
+def torch_logits(
+    module: Any,
+    tokenizer: Any,
+    input_names: Sequence[str],
+    texts: Sequence[str],
+    max_length: int,
+    *,
+    batch_size: int = 32,
+    progress: bool | str = False,
+) -> np.ndarray:
     """The PyTorch module's logits under exactly the tokenization the ONNX runner uses."""
     import torch
 

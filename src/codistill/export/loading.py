@@ -41,7 +41,11 @@ def is_setfit_directory(path: Path) -> bool:
 def load_exportable(model: str | Path, *, max_length: int | None = None) -> Exportable:
     """A plain classifier (directory, packaged name, LoRA adapter) or a SetFit directory, in eval mode."""
     path = Path(str(model)).expanduser()
-    found = _load_setfit(path, max_length) if path.is_dir() and is_setfit_directory(path) else _load_classifier(str(model), max_length)
+    found = (
+        _load_setfit(path, max_length)
+        if path.is_dir() and is_setfit_directory(path)
+        else _load_classifier(str(model), max_length)
+    )
     found.module.eval()
     return found
 
@@ -93,8 +97,14 @@ def _load_classifier(name: str, max_length: int | None) -> Exportable:
     elif not path.is_dir():
         resolve_model(name)
     model, tokenizer, _ = load_scorer(name, num_labels=num_labels)
-    if not hasattr(model, "config") or not hasattr(model.config, "id2label") or type(model).__name__.endswith("Verbalizer"):
-        raise AssetError(f"{name}: only sequence classifiers and SetFit directories can be exported (a verbalizer LM cannot)")
+    if (
+        not hasattr(model, "config")
+        or not hasattr(model.config, "id2label")
+        or type(model).__name__.endswith("Verbalizer")
+    ):
+        raise AssetError(
+            f"{name}: only sequence classifiers and SetFit directories can be exported (a verbalizer LM cannot)"
+        )
     accepted = ("input_ids", "attention_mask", "token_type_ids")
     names = _input_names(tokenizer, accepted)
     id2label = model.config.id2label or {}
@@ -135,7 +145,9 @@ def _load_setfit(path: Path, max_length: int | None) -> Exportable:
                 embedding = torch.nn.functional.normalize(embedding, p=2, dim=-1)
             return self.head.linear(embedding) / (self.head.temperature + self.head.eps)
 
-    labels = tuple(str(x) for x in setfit.labels) if setfit.labels else tuple(f"LABEL_{i}" for i in range(head.out_features))
+    labels = (
+        tuple(str(x) for x in setfit.labels) if setfit.labels else tuple(f"LABEL_{i}" for i in range(head.out_features))
+    )
     pooling = _pooling_description(body, normalize)
     length = max_length or int(body.max_seq_length or 128)
     return Exportable(PooledLogits(), tokenizer, names, labels, length, "pooled", pooling)
@@ -148,7 +160,9 @@ def _pooling_description(body: Any, normalize_embeddings: bool) -> dict[str, Any
         name = type(module).__name__
         if name == "Pooling":
             config = module.get_config_dict()
-            found = config.get("pooling_mode") or [k[len("pooling_mode_"):] for k, v in config.items() if k.startswith("pooling_mode_") and v]
+            found = config.get("pooling_mode") or [
+                k[len("pooling_mode_") :] for k, v in config.items() if k.startswith("pooling_mode_") and v
+            ]
             mode = found if isinstance(found, str) else "+".join(found)
         normalize = normalize or name == "Normalize"
     return {"mode": mode, "normalize": normalize}

@@ -40,10 +40,13 @@ def readme_snippet(meta: dict[str, Any]) -> str:
     return TEMPLATE.format(
         title=f"ONNX {meta['kind']} ({', '.join(meta['files'].values())})",
         kind=meta["kind"],
-        pooling=f", {pooling['mode']} pooling{', L2-normalised' if pooling.get('normalize') else ''}" if pooling else "",
+        pooling=f", {pooling['mode']} pooling{', L2-normalised' if pooling.get('normalize') else ''}"
+        if pooling
+        else "",
         inputs=", ".join(f"`{n}`" for n in meta["inputs"]),
         labels=", ".join(f"`{n}`" for n in meta["label_names"]),
-        n=check["texts"], on=check["on"],
+        n=check["texts"],
+        on=check["on"],
         agreement=", ".join(f"{k} {v:.2%}" for k, v in check["agreement"].items()),
         pad=meta.get("pad_token", "[PAD]"),
         model_file=model_file,

@@ -24,7 +24,9 @@ class InstructionDataConfig(ConfigBase):
 
 
 def _generation_training() -> TrainingConfig:
-    return TrainingConfig(learning_rate=1e-4, max_steps=100, batch_size=4, select_best=False, max_length=256, logging_steps=10)
+    return TrainingConfig(
+        learning_rate=1e-4, max_steps=100, batch_size=4, select_best=False, max_length=256, logging_steps=10
+    )
 
 
 class TokenKDConfig(ConfigBase):
@@ -36,7 +38,9 @@ class TokenKDConfig(ConfigBase):
     loss: Literal["forward_kl", "reverse_kl", "gjsd"] = "forward_kl"
     beta: float = Field(0.5, ge=0, le=1, description="gjsd interpolation (0: forward KL, 1: reverse KL)")
     temperature: float = Field(1.0, gt=0, description="softmax temperature of both distributions")
-    lambda_on_policy: float = Field(0.0, ge=0, le=1, description="fraction of sequences the student generates itself (GKD lambda)")
+    lambda_on_policy: float = Field(
+        0.0, ge=0, le=1, description="fraction of sequences the student generates itself (GKD lambda)"
+    )
     max_new_tokens: int = Field(32, gt=0, description="answer length for on-policy sampling and evaluation")
     sampling_temperature: float = Field(1.0, gt=0, description="student sampling temperature on-policy")
     lora: LoraSettings | None = Field(None, description="train LoRA adapters on the student")

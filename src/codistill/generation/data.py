@@ -17,7 +17,9 @@ class Instruction:
     response: str
 
 
-def read_instructions(path: str | Path, prompt_field: str = "prompt", response_field: str = "response", limit: int | None = None) -> list[Instruction]:
+def read_instructions(
+    path: str | Path, prompt_field: str = "prompt", response_field: str = "response", limit: int | None = None
+) -> list[Instruction]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"instruction file not found: {path}")
@@ -37,7 +39,9 @@ def read_instructions(path: str | Path, prompt_field: str = "prompt", response_f
 
 def format_prompt(tokenizer: Any, prompt: str, chat: bool) -> str:
     if chat and getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
     return prompt
 
 
@@ -45,12 +49,18 @@ def encode(tokenizer: Any, example: Instruction, chat: bool, max_length: int) ->
     """``input_ids`` = prompt + response + eos; ``response_mask`` marks the response tokens (the
     ones the loss is computed on). The prompt is cut from the left if the pair is too long."""
     prompt_ids = tokenizer(format_prompt(tokenizer, example.prompt, chat), add_special_tokens=not chat)["input_ids"]
-    response_ids = tokenizer(" " + example.response if not chat else example.response, add_special_tokens=False)["input_ids"]
+    response_ids = tokenizer(" " + example.response if not chat else example.response, add_special_tokens=False)[
+        "input_ids"
+    ]
     if tokenizer.eos_token_id is not None:
         response_ids = response_ids + [tokenizer.eos_token_id]
     response_ids = response_ids[: max(1, max_length // 2)]
     prompt_ids = prompt_ids[-(max_length - len(response_ids)) :]
-    return {"input_ids": prompt_ids + response_ids, "response_mask": [0] * len(prompt_ids) + [1] * len(response_ids), "prompt_length": len(prompt_ids)}
+    return {
+        "input_ids": prompt_ids + response_ids,
+        "response_mask": [0] * len(prompt_ids) + [1] * len(response_ids),
+        "prompt_length": len(prompt_ids),
+    }
 
 
 class InstructionCollator:

@@ -19,7 +19,16 @@ def normalise_answer(text: str) -> str:
 
 
 @torch.no_grad()
-def generate_answers(model: Any, tokenizer: Any, prompts: Sequence[str], *, chat: bool, max_new_tokens: int = 32, batch_size: int = 16, desc: str = "generate") -> list[str]:
+def generate_answers(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    *,
+    chat: bool,
+    max_new_tokens: int = 32,
+    batch_size: int = 16,
+    desc: str = "generate",
+) -> list[str]:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -27,11 +36,22 @@ def generate_answers(model: Any, tokenizer: Any, prompts: Sequence[str], *, chat
     tokenizer.padding_side = "left"  # continuations start at the same column
     answers: list[str] = []
     try:
-        for start in tqdm(range(0, len(prompts), batch_size), desc=desc, leave=False, disable=len(prompts) <= batch_size):
+        for start in tqdm(
+            range(0, len(prompts), batch_size), desc=desc, leave=False, disable=len(prompts) <= batch_size
+        ):
             batch = [format_prompt(tokenizer, p, chat) for p in prompts[start : start + batch_size]]
-            enc = tokenizer(batch, padding=True, return_tensors="pt", add_special_tokens=not (chat and getattr(tokenizer, "chat_template", None))).to(device)
+            enc = tokenizer(
+                batch,
+                padding=True,
+                return_tensors="pt",
+                add_special_tokens=not (chat and getattr(tokenizer, "chat_template", None)),
+            ).to(device)
             out = model.generate(
-                **enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id
+                **enc,
+                do_sample=False,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
             )
             answers += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     finally:

@@ -74,12 +74,16 @@ def length_groups(lengths: list[int], overhead: int = 32) -> list[list[int]]:
     return groups[::-1]
 
 
-def response_token_ce(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+def response_token_ce(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, response_mask: torch.Tensor
+) -> torch.Tensor:
     """Mean cross-entropy of each sequence's response tokens, shape (B,) (0 for a sequence without
     any). A right-padded batch runs as groups of similar length (:func:`length_groups`), each
     trimmed to its longest row: the same values as one padded forward, without computing the pads."""
     lengths = attention_mask.sum(1)
-    right_padded = bool((attention_mask == (torch.arange(attention_mask.shape[1], device=lengths.device) < lengths[:, None])).all())
+    right_padded = bool(
+        (attention_mask == (torch.arange(attention_mask.shape[1], device=lengths.device) < lengths[:, None])).all()
+    )
     # a forward's fixed cost, in tokens: small on a CPU (compute-bound), large on an accelerator
     overhead = 32 if input_ids.device.type == "cpu" else 1024
     groups = length_groups(lengths.tolist(), overhead) if right_padded else [list(range(input_ids.shape[0]))]
@@ -87,8 +91,14 @@ def response_token_ce(model: Any, input_ids: torch.Tensor, attention_mask: torch
     for rows in groups:
         index = torch.tensor(rows, device=input_ids.device)
         width = int(lengths[index].max()) if right_padded else input_ids.shape[1]
-        ids, attn, keep = input_ids[index, :width], attention_mask[index, :width], target_positions(response_mask[index, :width])
-        ce = torch.nn.functional.cross_entropy(logits_at(model, ids, attn, keep).float(), next_tokens(ids, keep), reduction="none")
+        ids, attn, keep = (
+            input_ids[index, :width],
+            attention_mask[index, :width],
+            target_positions(response_mask[index, :width]),
+        )
+        ce = torch.nn.functional.cross_entropy(
+            logits_at(model, ids, attn, keep).float(), next_tokens(ids, keep), reduction="none"
+        )
         per_row = ce.new_zeros(len(rows)).index_add(0, keep.nonzero()[:, 0], ce) / keep.sum(1).clamp_min(1)
         out = out.index_put((index,), per_row)
     return out

@@ -15,10 +15,14 @@ from codistill.errors import ConfigError
 LOSSES = ("forward_kl", "reverse_kl", "gjsd")
 
 
-def shared_vocab_logits(student: torch.Tensor, teacher: torch.Tensor, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def shared_vocab_logits(
+    student: torch.Tensor, teacher: torch.Tensor, vocab_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Both logits cut to the tokenizer's vocabulary (embedding matrices are often padded)."""
     if student.shape[-1] < vocab_size or teacher.shape[-1] < vocab_size:
-        raise ConfigError(f"logits ({student.shape[-1]} / {teacher.shape[-1]}) are narrower than the shared vocabulary ({vocab_size})")
+        raise ConfigError(
+            f"logits ({student.shape[-1]} / {teacher.shape[-1]}) are narrower than the shared vocabulary ({vocab_size})"
+        )
     return student[..., :vocab_size], teacher[..., :vocab_size]
 
 

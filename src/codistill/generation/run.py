@@ -59,8 +59,12 @@ def distill_generation(config: TokenKDConfig, *, keep_model: bool = False) -> di
 
     def evaluate(model: Any, teacher_answers: list[str] | None) -> tuple[dict[str, float], list[str]]:
         prompts = [e.prompt for e in evals]
-        teacher_answers = teacher_answers or generate_answers(teacher, teacher_tok, prompts, chat=dc.chat, max_new_tokens=config.max_new_tokens, desc="teacher")
-        answers = generate_answers(model, student_tok, prompts, chat=dc.chat, max_new_tokens=config.max_new_tokens, desc="student")
+        teacher_answers = teacher_answers or generate_answers(
+            teacher, teacher_tok, prompts, chat=dc.chat, max_new_tokens=config.max_new_tokens, desc="teacher"
+        )
+        answers = generate_answers(
+            model, student_tok, prompts, chat=dc.chat, max_new_tokens=config.max_new_tokens, desc="student"
+        )
         return answer_metrics(answers, teacher_answers, [e.response for e in evals]), teacher_answers
 
     before, teacher_answers = evaluate(student, None) if evals else ({}, None)

@@ -33,7 +33,11 @@ class TokenKDTrainer(Trainer):
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.vocab_size, self.loss_name, self.beta, self.temperature = vocab_size, loss, beta, temperature
-        self.lambda_on_policy, self.max_new_tokens, self.sampling_temperature = lambda_on_policy, max_new_tokens, sampling_temperature
+        self.lambda_on_policy, self.max_new_tokens, self.sampling_temperature = (
+            lambda_on_policy,
+            max_new_tokens,
+            sampling_temperature,
+        )
         self.pad_id, self.eos_id = pad_id, eos_id
         self.model_accepts_loss_kwargs = False
         self.on_policy_sequences = 0
@@ -48,7 +52,9 @@ class TokenKDTrainer(Trainer):
         return super().training_step(model, inputs, num_items_in_batch)
 
     @torch.no_grad()
-    def _student_responses(self, model: Any, inputs: dict[str, torch.Tensor], chosen: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _student_responses(
+        self, model: Any, inputs: dict[str, torch.Tensor], chosen: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         unwrapped = self.accelerator.unwrap_model(model)
         was_training = unwrapped.training
         unwrapped.eval()
@@ -59,8 +65,14 @@ class TokenKDTrainer(Trainer):
         ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts], device=inputs["input_ids"].device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=ids.device)
         generated = unwrapped.generate(
-            input_ids=ids, attention_mask=mask, do_sample=True, temperature=self.sampling_temperature, top_k=0,
-            max_new_tokens=self.max_new_tokens, pad_token_id=self.pad_id, eos_token_id=self.eos_id,
+            input_ids=ids,
+            attention_mask=mask,
+            do_sample=True,
+            temperature=self.sampling_temperature,
+            top_k=0,
+            max_new_tokens=self.max_new_tokens,
+            pad_token_id=self.pad_id,
+            eos_token_id=self.eos_id,
         )[:, width:]
         unwrapped.train(was_training)
         self.on_policy_sequences += len(rows)
@@ -80,7 +92,9 @@ class TokenKDTrainer(Trainer):
         device = inputs["input_ids"].device
         return {
             "input_ids": torch.tensor([s + [self.pad_id] * (length - len(s)) for s, _ in sequences], device=device),
-            "attention_mask": torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s, _ in sequences], device=device),
+            "attention_mask": torch.tensor(
+                [[1] * len(s) + [0] * (length - len(s)) for s, _ in sequences], device=device
+            ),
             "response_mask": torch.tensor([m + [0] * (length - len(m)) for _, m in sequences], device=device),
             "prompt_length": inputs["prompt_length"],
         }

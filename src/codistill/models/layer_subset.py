@@ -87,7 +87,9 @@ def keep_layers(model: PreTrainedModel, layers: int | Sequence[int]) -> PreTrain
     # tied or persistent buffers may legitimately be absent; real parameters may not
     missing_params = [k for k in missing if k in dict(student.named_parameters())]
     if missing_params or unexpected:
-        raise ConfigError(f"layer subset does not fit {type(model).__name__}: missing {missing_params[:5]}, unexpected {unexpected[:5]}")
+        raise ConfigError(
+            f"layer subset does not fit {type(model).__name__}: missing {missing_params[:5]}, unexpected {unexpected[:5]}"
+        )
     student.config.codistill_layer_subset = {"source_layers": total, "kept": list(indices)}
     return student
 

@@ -56,12 +56,20 @@ def resolve_model(name_or_path: str | os.PathLike) -> ModelRef:
 def looks_local(name: str) -> bool:
     """A name that is meant as a path (so a miss is a typo, not a hub id to download)."""
     first = name.split("/", 1)[0]
-    return (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name or name.endswith((".gguf", ".safetensors", ".bin", ".json"))
-            or ("/" in name and Path(first).is_dir()))
+    return (
+        name.startswith((".", "/", "~"))
+        or name.count("/") > 1
+        or "\\" in name
+        or name.endswith((".gguf", ".safetensors", ".bin", ".json"))
+        or ("/" in name and Path(first).is_dir())
+    )
 
 
 def hub_offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 @lru_cache(maxsize=64)
@@ -86,7 +94,9 @@ def check_hub_model(name: str) -> None:
     import urllib.request
 
     try:
-        urllib.request.urlopen(urllib.request.Request(f"{constants.ENDPOINT}/api/models/{name}", method="HEAD"), timeout=5).close()
+        urllib.request.urlopen(
+            urllib.request.Request(f"{constants.ENDPOINT}/api/models/{name}", method="HEAD"), timeout=5
+        ).close()
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 404):
             raise AssetError(f"{what}, and there is no such model on the Hugging Face hub") from None
@@ -109,9 +119,15 @@ def damaged_weights(ref: ModelRef, exc: Exception) -> AssetError | None:
     import pickle
 
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if type(exc).__name__ == "SafetensorError" or isinstance(exc, (EOFError, pickle.UnpicklingError)) or "deserializ" in text.lower():
-        return AssetError(f"{ref.path}: the model weights cannot be read ({text}); the file is truncated or damaged, "
-                          "save or copy it again")
+    if (
+        type(exc).__name__ == "SafetensorError"
+        or isinstance(exc, (EOFError, pickle.UnpicklingError))
+        or "deserializ" in text.lower()
+    ):
+        return AssetError(
+            f"{ref.path}: the model weights cannot be read ({text}); the file is truncated or damaged, "
+            "save or copy it again"
+        )
     return None
 
 
@@ -127,7 +143,9 @@ def check_label_count(ref: ModelRef, num_labels: int, role: str = "model") -> No
     trained_head = any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or ())
     labels = len(config.get("id2label") or {}) or config.get("num_labels")
     if trained_head and labels and labels != num_labels:
-        raise AssetError(f"{role} {ref.name} has {labels} labels, the task has {num_labels}; use a {role} trained for this task")
+        raise AssetError(
+            f"{role} {ref.name} has {labels} labels, the task has {num_labels}; use a {role} trained for this task"
+        )
 
 
 def load_tokenizer(ref: ModelRef | str, *, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
@@ -136,7 +154,9 @@ def load_tokenizer(ref: ModelRef | str, *, trust_remote_code: bool = False) -> P
 
     ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(ref.path, trust_remote_code=trust_remote_code, **ref.pretrained_kwargs())
+        tokenizer = AutoTokenizer.from_pretrained(
+            ref.path, trust_remote_code=trust_remote_code, **ref.pretrained_kwargs()
+        )
     except OSError as exc:
         raise _hub_error(ref, exc) from None
     ensure_pad_token(tokenizer)
@@ -172,7 +192,11 @@ def load_classifier(
 
     ref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
     check_label_count(ref, num_labels, role)
-    kwargs: dict[str, Any] = {"num_labels": num_labels, "trust_remote_code": trust_remote_code, **ref.pretrained_kwargs()}
+    kwargs: dict[str, Any] = {
+        "num_labels": num_labels,
+        "trust_remote_code": trust_remote_code,
+        **ref.pretrained_kwargs(),
+    }
     if label_names:
         kwargs["id2label"] = dict(enumerate(label_names))
         kwargs["label2id"] = {n: i for i, n in enumerate(label_names)}
@@ -222,8 +246,12 @@ def model_fingerprint(ref: ModelRef | str) -> str:
     if ref.kind == "hub":
         return hashlib.sha256(f"hub:{ref.path}@{hub_revision(ref.path) or 'unresolved'}".encode()).hexdigest()[:16]
     root = Path(ref.path)
-    files = [root / ref.gguf_file] if ref.gguf_file else sorted(
-        p for p in root.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and p.is_file()
+    files = (
+        [root / ref.gguf_file]
+        if ref.gguf_file
+        else sorted(
+            p for p in root.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and p.is_file()
+        )
     )
     return _hash_files(tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
 
@@ -263,7 +291,9 @@ def load_scorer(
     path = Path(str(name_or_path)).expanduser()
     from codistill.models.pooled import is_pooled_directory, load_pooled
 
-    if path.is_dir() and is_pooled_directory(path):  # a pooled student saved by codistill (a SetFit directory with its head in safetensors)
+    if path.is_dir() and is_pooled_directory(
+        path
+    ):  # a pooled student saved by codistill (a SetFit directory with its head in safetensors)
         pooled, tokenizer = load_pooled(path, num_labels)
         return pooled, tokenizer, model_fingerprint(resolve_model(str(path)))
     if is_setfit_dir(path):  # a SetFit model (sentence encoder + head): its head's logits
@@ -273,12 +303,25 @@ def load_scorer(
         return verbalizer, tokenizer, directory_fingerprint(path, spec["base"])
     if path.is_dir() and (base := adapter_base(path)) is not None:
         tokenizer = load_tokenizer(base, trust_remote_code=trust_remote_code)
-        model = load_classifier(base, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code)
+        model = load_classifier(
+            base,
+            num_labels=num_labels,
+            label_names=label_names,
+            tokenizer=tokenizer,
+            trust_remote_code=trust_remote_code,
+        )
         return load_adapter(model, path, merge=True), tokenizer, directory_fingerprint(path, base)
     ref = resolve_model(name_or_path)
     check_label_count(ref, num_labels, role)
     tokenizer = load_tokenizer(ref, trust_remote_code=trust_remote_code)
-    model = load_classifier(ref, num_labels=num_labels, label_names=label_names, tokenizer=tokenizer, trust_remote_code=trust_remote_code, role=role)
+    model = load_classifier(
+        ref,
+        num_labels=num_labels,
+        label_names=label_names,
+        tokenizer=tokenizer,
+        trust_remote_code=trust_remote_code,
+        role=role,
+    )
     return model, tokenizer, model_fingerprint(ref)
 
 
@@ -321,4 +364,3 @@ def quiet_transformers() -> None:
     """Keep transformers' info/warning chatter out of CLI output."""
     logging.getLogger("transformers").setLevel(logging.ERROR)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-

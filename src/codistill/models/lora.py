@@ -44,8 +44,12 @@ class LoraSettings(ConfigBase):
     r: int = Field(8, gt=0, description="rank")
     alpha: float = Field(16, gt=0, description="scaling numerator (lora_alpha); the update is scaled by alpha / r")
     dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] | Literal["all-linear"] | None = Field(None, description="module names to adapt (default: per architecture)")
-    modules_to_save: list[str] | None = Field(None, description="extra modules trained in full (default: the classification head)")
+    target_modules: list[str] | Literal["all-linear"] | None = Field(
+        None, description="module names to adapt (default: per architecture)"
+    )
+    modules_to_save: list[str] | None = Field(
+        None, description="extra modules trained in full (default: the classification head)"
+    )
 
 
 def default_targets(model_type: str) -> list[str]:
@@ -58,7 +62,9 @@ def default_targets(model_type: str) -> list[str]:
     raise ConfigError(f"lora: no default target modules for model type {model_type!r}; set lora.target_modules")
 
 
-def apply_lora(model: nn.Module, settings: LoraSettings, task: Literal["classifier", "causal_lm", "seq2seq_lm"]) -> nn.Module:
+def apply_lora(
+    model: nn.Module, settings: LoraSettings, task: Literal["classifier", "causal_lm", "seq2seq_lm"]
+) -> nn.Module:
     """Wrap ``model`` in a PEFT LoRA model. For classifiers the head (``score``/``classifier``)
     is trained in full: it is new and tiny, and a low-rank update of a random matrix is pointless."""
     from peft import LoraConfig, TaskType, get_peft_model
@@ -67,14 +73,20 @@ def apply_lora(model: nn.Module, settings: LoraSettings, task: Literal["classifi
     targets = settings.target_modules or default_targets(getattr(config, "model_type", ""))
     names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
     if isinstance(targets, list) and not set(targets) & names:
-        raise ConfigError(f"lora: none of the target modules {targets} exist in this {getattr(config, 'model_type', 'model')}")
+        raise ConfigError(
+            f"lora: none of the target modules {targets} exist in this {getattr(config, 'model_type', 'model')}"
+        )
     peft_config = LoraConfig(
         r=settings.r,
         lora_alpha=settings.alpha,  # type: ignore[arg-type]  # peft annotates int; a float scales the same
         lora_dropout=settings.dropout,
         target_modules=targets,
         modules_to_save=settings.modules_to_save,
-        task_type={"classifier": TaskType.SEQ_CLS, "causal_lm": TaskType.CAUSAL_LM, "seq2seq_lm": TaskType.SEQ_2_SEQ_LM}[task],
+        task_type={
+            "classifier": TaskType.SEQ_CLS,
+            "causal_lm": TaskType.CAUSAL_LM,
+            "seq2seq_lm": TaskType.SEQ_2_SEQ_LM,
+        }[task],
     )
     return get_peft_model(model, peft_config)
 
@@ -103,7 +115,9 @@ def adapter_base(directory: str | Path) -> str | None:
     return json.loads(marker.read_text(encoding="utf-8"))["base"]
 
 
-def load_adapter(base_model: nn.Module, directory: str | Path, *, merge: bool = True, trainable: bool = False) -> nn.Module:
+def load_adapter(
+    base_model: nn.Module, directory: str | Path, *, merge: bool = True, trainable: bool = False
+) -> nn.Module:
     """Attach a saved adapter to ``base_model``; ``merge`` folds it into the weights (plain model,
     no LoRA overhead at inference)."""
     from peft import PeftModel

@@ -48,7 +48,13 @@ class PoolingSpec:
         """``1_Pooling/config.json`` as sentence-transformers writes it."""
         config: dict[str, Any] = {"word_embedding_dimension": dimension}
         config.update({key: self.mode == mode for key, mode in POOLING_KEYS.items()})
-        config.update({"pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False, "include_prompt": True})
+        config.update(
+            {
+                "pooling_mode_mean_sqrt_len_tokens": False,
+                "pooling_mode_weightedmean_tokens": False,
+                "include_prompt": True,
+            }
+        )
         return config
 
 
@@ -67,9 +73,13 @@ def read_pooling(path: str | Path) -> PoolingSpec | None:
     config_path = root / types["Pooling"].get("path", "") / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     modes = [mode for key, mode in POOLING_KEYS.items() if config.get(key)]
-    unsupported = [k for k in ("pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens") if config.get(k)]
+    unsupported = [
+        k for k in ("pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens") if config.get(k)
+    ]
     if len(modes) != 1 or unsupported:
-        raise AssetError(f"{config_path}: exactly one of mean/cls/max/lasttoken pooling is supported; got {modes + unsupported}")
+        raise AssetError(
+            f"{config_path}: exactly one of mean/cls/max/lasttoken pooling is supported; got {modes + unsupported}"
+        )
     return PoolingSpec(mode=modes[0], normalize="Normalize" in types)
 
 
@@ -92,8 +102,16 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, spec: PoolingSpec) -> torch.T
 class PooledClassifier(nn.Module):
     """A transformer encoder, its sentence pooling and a (dropout +) linear classification head."""
 
-    def __init__(self, encoder: Any, pooling: PoolingSpec, num_labels: int, *, dropout: float = 0.0,
-                 label_names: tuple[str, ...] | None = None, max_seq_length: int = 128) -> None:
+    def __init__(
+        self,
+        encoder: Any,
+        pooling: PoolingSpec,
+        num_labels: int,
+        *,
+        dropout: float = 0.0,
+        label_names: tuple[str, ...] | None = None,
+        max_seq_length: int = 128,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
@@ -117,24 +135,46 @@ class PooledClassifier(nn.Module):
     def get_input_embeddings(self) -> nn.Module:
         return self.encoder.get_input_embeddings()
 
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *,
-              output_hidden_states: bool = False, **encoder_inputs: Any) -> tuple[torch.Tensor, Any]:
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        *,
+        output_hidden_states: bool = False,
+        **encoder_inputs: Any,
+    ) -> tuple[torch.Tensor, Any]:
         """Sentence embeddings (B, H) and the encoder's outputs."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                               output_hidden_states=output_hidden_states, return_dict=True, **encoder_inputs)
+        outputs = self.encoder(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+            **encoder_inputs,
+        )
         return pool(outputs.last_hidden_state, attention_mask, self.pooling), outputs
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                output_hidden_states: bool | None = None, token_type_ids: torch.Tensor | None = None, **_: Any) -> Any:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        **_: Any,
+    ) -> Any:
         from transformers.modeling_outputs import SequenceClassifierOutput
 
         extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
-        embedding, outputs = self.embed(input_ids, attention_mask, output_hidden_states=bool(output_hidden_states), **extra)
+        embedding, outputs = self.embed(
+            input_ids, attention_mask, output_hidden_states=bool(output_hidden_states), **extra
+        )
         logits = self.classifier(self.dropout(embedding))
         loss = nn.functional.cross_entropy(logits.float(), labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states if output_hidden_states else None)
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states if output_hidden_states else None
+        )
 
     def save_pretrained(self, directory: str | Path) -> None:
         """A SetFit model directory (see :mod:`codistill.models.setfit_format`); save the tokenizer next to it."""
@@ -149,8 +189,15 @@ def is_pooled_directory(path: str | Path) -> bool:
     return (root / HEAD_WEIGHTS).is_file() and (root / HEAD_CONFIG).is_file()
 
 
-def build_pooled(source: str, num_labels: int, label_names: tuple[str, ...] | None = None, *,
-                 layers: int | list[int] | None = None, pooling: PoolingSpec | None = None, dropout: float = 0.0) -> tuple[PooledClassifier, Any]:
+def build_pooled(
+    source: str,
+    num_labels: int,
+    label_names: tuple[str, ...] | None = None,
+    *,
+    layers: int | list[int] | None = None,
+    pooling: PoolingSpec | None = None,
+    dropout: float = 0.0,
+) -> tuple[PooledClassifier, Any]:
     """A pooled student from a sentence-transformers directory, packaged name or any encoder
     (``pooling``: override; default: the directory's own, else mean). A classifier checkpoint
     (e.g. a fine-tuned teacher) contributes its encoder only. ``layers``: keep a subset."""
@@ -169,8 +216,14 @@ def build_pooled(source: str, num_labels: int, label_names: tuple[str, ...] | No
     encoder = AutoModel.from_pretrained(ref.path, **ref.pretrained_kwargs())
     if layers is not None:
         encoder = keep_layers(encoder, layers)
-    model = PooledClassifier(encoder, spec, num_labels, dropout=dropout, label_names=label_names,
-                             max_seq_length=_max_seq_length(Path(ref.path)))
+    model = PooledClassifier(
+        encoder,
+        spec,
+        num_labels,
+        dropout=dropout,
+        label_names=label_names,
+        max_seq_length=_max_seq_length(Path(ref.path)),
+    )
     return model, tokenizer
 
 
@@ -184,11 +237,19 @@ def load_pooled(path: str | Path, num_labels: int | None = None) -> tuple[Pooled
     root = Path(path).expanduser()
     head = json.loads((root / HEAD_CONFIG).read_text(encoding="utf-8"))
     if num_labels is not None and head["num_labels"] != num_labels:
-        raise AssetError(f"{root} has {head['num_labels']} labels, the task has {num_labels}; use a model trained for this task")
+        raise AssetError(
+            f"{root} has {head['num_labels']} labels, the task has {num_labels}; use a model trained for this task"
+        )
     spec = read_pooling(root) or PoolingSpec(head["pooling"], head["normalize"])
     encoder = AutoModel.from_pretrained(str(root))
-    model = PooledClassifier(encoder, spec, head["num_labels"], dropout=head.get("dropout", 0.0),
-                             label_names=tuple(head["label_names"]), max_seq_length=_max_seq_length(root))
+    model = PooledClassifier(
+        encoder,
+        spec,
+        head["num_labels"],
+        dropout=head.get("dropout", 0.0),
+        label_names=tuple(head["label_names"]),
+        max_seq_length=_max_seq_length(root),
+    )
     model.classifier.load_state_dict(load_file(str(root / HEAD_WEIGHTS)))
     model.eval()
     return model, load_tokenizer(str(root))

@@ -27,11 +27,20 @@ class Demonstration(ConfigBase):
 class VerbalizerConfig(ConfigBase):
     """How a causal LM is prompted and scored. ``{text}`` in ``template`` is replaced by the input."""
 
-    template: str = Field("Review: {text}\nSentiment:", description="prompt; the label word is scored as its continuation")
-    label_words: list[list[str]] | None = Field(None, description="per label, one or more words (default: the task's label names)")
-    num_demonstrations: int = Field(0, ge=0, description="few-shot examples drawn (class-stratified, seeded) from the training pool")
+    template: str = Field(
+        "Review: {text}\nSentiment:", description="prompt; the label word is scored as its continuation"
+    )
+    label_words: list[list[str]] | None = Field(
+        None, description="per label, one or more words (default: the task's label names)"
+    )
+    num_demonstrations: int = Field(
+        0, ge=0, description="few-shot examples drawn (class-stratified, seeded) from the training pool"
+    )
     demonstration_seed: int = 0
-    demonstrations: list[Demonstration] = Field(default_factory=list, description="explicit demonstrations (filled in from the pool when num_demonstrations > 0)")
+    demonstrations: list[Demonstration] = Field(
+        default_factory=list,
+        description="explicit demonstrations (filled in from the pool when num_demonstrations > 0)",
+    )
     separator: str = Field("\n\n", description="between demonstrations and the query")
     chat: bool = Field(False, description="wrap the prompt in the tokenizer's chat template (instruct models)")
     system_prompt: str | None = None
@@ -68,7 +77,9 @@ class PromptTokenizer:
     the text, and prompt tokens get (0, 0) like special tokens, so word-level saliency works.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, config: VerbalizerConfig, label_words: list[list[str]]) -> None:
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, config: VerbalizerConfig, label_words: list[list[str]]
+    ) -> None:
         self.base = tokenizer
         self.config = config
         self.label_words = label_words
@@ -106,8 +117,17 @@ class PromptTokenizer:
             return text
         return text[: enc["offset_mapping"][max_tokens - 1][1]]
 
-    def __call__(self, texts: str | Sequence[str], *, truncation: bool = False, max_length: int | None = None,
-                 padding: bool | str = False, return_tensors: str | None = None, return_offsets_mapping: bool = False, **kwargs: Any):
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        *,
+        truncation: bool = False,
+        max_length: int | None = None,
+        padding: bool | str = False,
+        return_tensors: str | None = None,
+        return_offsets_mapping: bool = False,
+        **kwargs: Any,
+    ):
         single = isinstance(texts, str)
         texts = [texts] if isinstance(texts, str) else list(texts)
         texts = [self.truncate(t, max_length if truncation else None) for t in texts]
@@ -116,8 +136,13 @@ class PromptTokenizer:
         self.base.padding_side = "left"
         try:
             enc = self.base(
-                list(prompts), padding=padding, truncation=False, return_tensors=return_tensors,
-                add_special_tokens=not self.config.chat, return_offsets_mapping=return_offsets_mapping, **kwargs,
+                list(prompts),
+                padding=padding,
+                truncation=False,
+                return_tensors=return_tensors,
+                add_special_tokens=not self.config.chat,
+                return_offsets_mapping=return_offsets_mapping,
+                **kwargs,
             )
         finally:
             self.base.padding_side = side

@@ -56,15 +56,24 @@ def save_setfit_directory(model: PooledClassifier, directory: Path) -> None:
     _write_json(directory / "1_Pooling" / "config.json", spec.pooling_config(width))
     if spec.normalize:
         (directory / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(directory / "sentence_bert_config.json", {"max_seq_length": model.max_seq_length, "do_lower_case": False})
+    _write_json(
+        directory / "sentence_bert_config.json", {"max_seq_length": model.max_seq_length, "do_lower_case": False}
+    )
     labels = list(model.label_names)
     _write_json(directory / SETFIT_CONFIG, {"normalize_embeddings": False, "labels": labels})
     head = model.classifier
     save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(directory / HEAD_WEIGHTS))
-    _write_json(directory / HEAD_CONFIG, {
-        "num_labels": head.out_features, "label_names": labels, "pooling": spec.mode, "normalize": spec.normalize,
-        "dropout": float(model.dropout.p), "in_features": head.in_features,
-    })
+    _write_json(
+        directory / HEAD_CONFIG,
+        {
+            "num_labels": head.out_features,
+            "label_names": labels,
+            "pooling": spec.mode,
+            "normalize": spec.normalize,
+            "dropout": float(model.dropout.p),
+            "in_features": head.in_features,
+        },
+    )
     setfit_head = make_setfit_head(model)
     if setfit_head is not None:
         import joblib
@@ -82,8 +91,14 @@ def make_setfit_head(model: PooledClassifier):  # noqa: ANN201 - setfit is optio
     import torch
 
     head = model.classifier
-    out = SetFitHead(in_features=head.in_features, out_features=head.out_features, temperature=1.0, eps=0.0,
-                     bias=head.bias is not None, device="cpu")
+    out = SetFitHead(
+        in_features=head.in_features,
+        out_features=head.out_features,
+        temperature=1.0,
+        eps=0.0,
+        bias=head.bias is not None,
+        device="cpu",
+    )
     with torch.no_grad():
         out.linear.weight.copy_(head.weight.detach().cpu())
         if head.bias is not None:

@@ -37,9 +37,15 @@ def head_weights(head: Any, num_labels: int, dim: int) -> tuple[Any, Any]:
         linear = cast(torch.nn.Linear, head.linear)
         scale = 1.0 / (float(getattr(head, "temperature", 1.0)) + float(getattr(head, "eps", 0.0)))
         return linear.weight.detach().float() * scale, linear.bias.detach().float() * scale
-    coef, intercept, classes = getattr(head, "coef_", None), getattr(head, "intercept_", None), getattr(head, "classes_", None)
+    coef, intercept, classes = (
+        getattr(head, "coef_", None),
+        getattr(head, "intercept_", None),
+        getattr(head, "classes_", None),
+    )
     if coef is None or classes is None:
-        raise AssetError(f"unsupported SetFit head {type(head).__name__}: expected a LogisticRegression or a SetFitHead")
+        raise AssetError(
+            f"unsupported SetFit head {type(head).__name__}: expected a LogisticRegression or a SetFitHead"
+        )
     if [int(c) for c in classes] != list(range(num_labels)):
         raise AssetError(f"the SetFit head predicts classes {list(classes)}, the task has labels 0..{num_labels - 1}")
     coef, intercept = torch.as_tensor(coef, dtype=torch.float32), torch.as_tensor(intercept, dtype=torch.float32)
@@ -86,18 +92,35 @@ def wrap_setfit(setfit_model: Any) -> Any:
         def get_input_embeddings(self) -> nn.Module:
             return self.body[0].auto_model.get_input_embeddings()
 
-        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None,
-                    output_hidden_states: bool = False, **_: Any):
+        def forward(
+            self,
+            input_ids=None,
+            attention_mask=None,
+            token_type_ids=None,
+            inputs_embeds=None,
+            output_hidden_states: bool = False,
+            **_: Any,
+        ):
             """The transformer (token ids or, for saliency, input embeddings), then the body's own
             pooling/normalisation modules, then the head."""
             modules = list(self.body)
             extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
-            out = modules[0].auto_model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                                        output_hidden_states=bool(output_hidden_states), return_dict=True, **extra)
+            out = modules[0].auto_model(
+                input_ids=input_ids,
+                inputs_embeds=inputs_embeds,
+                attention_mask=attention_mask,
+                output_hidden_states=bool(output_hidden_states),
+                return_dict=True,
+                **extra,
+            )
             if attention_mask is None:
                 shape = (input_ids if input_ids is not None else inputs_embeds).shape[:2]
                 attention_mask = torch.ones(shape, dtype=torch.long, device=out.last_hidden_state.device)
-            features = {"input_ids": input_ids, "attention_mask": attention_mask, "token_embeddings": out.last_hidden_state}
+            features = {
+                "input_ids": input_ids,
+                "attention_mask": attention_mask,
+                "token_embeddings": out.last_hidden_state,
+            }
             for module in modules[1:]:
                 features = module(features)
             emb = features["sentence_embedding"]
@@ -113,7 +136,9 @@ def setfit_fingerprint(path: str | Path) -> str:
     """Content hash of every file of a SetFit directory (the head is a pickle)."""
     root = Path(str(path)).expanduser()
     h = hashlib.sha256()
-    for p in sorted(q for q in root.rglob("*") if q.is_file() and q.suffix in (".json", ".safetensors", ".bin", ".txt", ".pkl")):
+    for p in sorted(
+        q for q in root.rglob("*") if q.is_file() and q.suffix in (".json", ".safetensors", ".bin", ".txt", ".pkl")
+    ):
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
@@ -124,7 +149,9 @@ def load_setfit(path: str | Path) -> tuple[Any, Any, str]:
     try:
         from setfit import SetFitModel
     except ImportError:
-        raise AssetError(f"{path} is a SetFit model: install the setfit extra (pip install 'codistill[setfit]')") from None
+        raise AssetError(
+            f"{path} is a SetFit model: install the setfit extra (pip install 'codistill[setfit]')"
+        ) from None
     model = SetFitModel.from_pretrained(str(Path(str(path)).expanduser()), device="cpu", local_files_only=True)
     classifier = wrap_setfit(model)
     classifier.eval()

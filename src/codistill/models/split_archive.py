@@ -101,7 +101,7 @@ class SplitArchive:
                     name = info.filename
                     if not name.startswith(root) or info.is_dir() or name.endswith("desktop.ini"):
                         continue
-                    relative = Path(name[len(root):])
+                    relative = Path(name[len(root) :])
                     if relative.is_absolute() or ".." in relative.parts:
                         raise AssetError(f"model archive holds an unsafe path: {name}")
                     dest = into / relative

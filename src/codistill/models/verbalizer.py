@@ -25,7 +25,14 @@ from transformers.modeling_outputs import SequenceClassifierOutputWithPast
 from codistill.errors import AssetError, ConfigError
 from codistill.models.prompting import Demonstration, PromptTokenizer, VerbalizerConfig
 
-__all__ = ["Demonstration", "PromptTokenizer", "VerbalizerClassifier", "VerbalizerConfig", "build_verbalizer", "load_verbalizer"]
+__all__ = [
+    "Demonstration",
+    "PromptTokenizer",
+    "VerbalizerClassifier",
+    "VerbalizerConfig",
+    "build_verbalizer",
+    "load_verbalizer",
+]
 
 VERBALIZER_FILE = "verbalizer.json"
 
@@ -44,28 +51,41 @@ class VerbalizerClassifier(nn.Module):
         self.config = config
         flat = [t for row in label_token_ids for t in row]
         self.register_buffer("label_ids", torch.tensor(flat, dtype=torch.long), persistent=False)
-        self.register_buffer("label_group", torch.tensor([i for i, row in enumerate(label_token_ids) for _ in row]), persistent=False)
+        self.register_buffer(
+            "label_group", torch.tensor([i for i, row in enumerate(label_token_ids) for _ in row]), persistent=False
+        )
         self.label_token_ids = label_token_ids
 
     def get_input_embeddings(self) -> nn.Module:
         return self.lm.get_input_embeddings()
 
-    def forward(self, input_ids=None, attention_mask=None, labels=None, inputs_embeds=None, output_hidden_states=False, **_: Any):
+    def forward(
+        self, input_ids=None, attention_mask=None, labels=None, inputs_embeds=None, output_hidden_states=False, **_: Any
+    ):
         if attention_mask is None:
             ref = input_ids if input_ids is not None else inputs_embeds[..., 0]
             attention_mask = torch.ones(ref.shape[:2], dtype=torch.long, device=ref.device)
         # positions count real tokens only, so a left-padded prompt scores like an unpadded one
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp_min(0)
         out = self.lm(
-            input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids,
-            output_hidden_states=output_hidden_states, logits_to_keep=1, use_cache=False,
+            input_ids=input_ids,
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            output_hidden_states=output_hidden_states,
+            logits_to_keep=1,
+            use_cache=False,
         )
         logprobs = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
         picked = logprobs[:, self.label_ids]  # (B, number of label tokens)
         # log-sum-exp over each label's synonyms
-        logits = torch.stack([torch.logsumexp(picked[:, self.label_group == c], dim=-1) for c in range(self.config.num_labels)], dim=-1)
+        logits = torch.stack(
+            [torch.logsumexp(picked[:, self.label_group == c], dim=-1) for c in range(self.config.num_labels)], dim=-1
+        )
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutputWithPast(loss=loss, logits=logits, hidden_states=out.hidden_states if output_hidden_states else None)
+        return SequenceClassifierOutputWithPast(
+            loss=loss, logits=logits, hidden_states=out.hidden_states if output_hidden_states else None
+        )
 
 
 def is_verbalizer(model: Any) -> bool:
@@ -100,7 +120,9 @@ def plain_weights(model: Any) -> Any:
     """A GGUF checkpoint is de-quantised on load, yet transformers keeps marking it quantized,
     which makes the Trainer refuse to fine-tune it (even with LoRA): drop the stale marks."""
     quantizer = getattr(model, "hf_quantizer", None)
-    if quantizer is not None and str(getattr(quantizer.quantization_config, "quant_method", "")).lower().endswith("gguf"):
+    if quantizer is not None and str(getattr(quantizer.quantization_config, "quant_method", "")).lower().endswith(
+        "gguf"
+    ):
         quantizer.remove_quantization_config(model)
         for module in model.modules():
             if hasattr(getattr(module, "config", None), "_is_quantized"):
@@ -108,7 +130,9 @@ def plain_weights(model: Any) -> Any:
     return model
 
 
-def build_verbalizer(model: str, config: VerbalizerConfig, label_names: Sequence[str], *, lm: Any = None, tokenizer: Any = None) -> tuple[Any, PromptTokenizer]:
+def build_verbalizer(
+    model: str, config: VerbalizerConfig, label_names: Sequence[str], *, lm: Any = None, tokenizer: Any = None
+) -> tuple[Any, PromptTokenizer]:
     """(classifier, prompt tokenizer) for the causal LM ``model`` (a packaged name, path or hub id)."""
     from codistill.models.loading import load_tokenizer
 
@@ -122,7 +146,9 @@ def build_verbalizer(model: str, config: VerbalizerConfig, label_names: Sequence
     return VerbalizerClassifier(lm, prompt_tok.label_token_ids()), prompt_tok
 
 
-def save_verbalizer(directory: str | Path, *, base: str, config: VerbalizerConfig, label_names: Sequence[str], adapter: bool) -> Path:
+def save_verbalizer(
+    directory: str | Path, *, base: str, config: VerbalizerConfig, label_names: Sequence[str], adapter: bool
+) -> Path:
     """The spec that rebuilds a verbalizer teacher: base LM, prompt, label words, demonstrations."""
     path = Path(directory) / VERBALIZER_FILE
     spec = {"base": base, "label_names": list(label_names), "adapter": adapter, "verbalizer": config.to_dict()}

@@ -33,7 +33,9 @@ def peer_encoder(config: DistillConfig, setfit: SetFitConfig) -> str:
     return setfit.encoder or config.student.path or DEFAULT_ENCODER
 
 
-def score_examples(model: Any, tokenizer: Any, signals: Any, examples: list, max_length: int, batch_size: int) -> dict[str, Any]:
+def score_examples(
+    model: Any, tokenizer: Any, signals: Any, examples: list, max_length: int, batch_size: int
+) -> dict[str, Any]:
     """Accuracy, macro-F1, MCC, and with a teacher agreement, KL and ECE (codistill's scoring)."""
     from codistill.distill.evaluate import LABEL_METRICS, score_split
     from codistill.evaluation import label_metrics, predict_logits
@@ -41,11 +43,18 @@ def score_examples(model: Any, tokenizer: Any, signals: Any, examples: list, max
     if signals is not None:
         return score_split(model, tokenizer, signals, examples, max_length=max_length, batch_size=batch_size)
     logits = predict_logits(model, tokenizer, [e.text for e in examples], batch_size=batch_size, max_length=max_length)
-    return {**label_metrics(np.array([e.label for e in examples]), logits.argmax(-1), LABEL_METRICS), "n": len(examples)}
+    return {
+        **label_metrics(np.array([e.label for e in examples]), logits.argmax(-1), LABEL_METRICS),
+        "n": len(examples),
+    }
 
 
 def run_setfit(
-    config: DistillConfig, setfit: SetFitConfig | None = None, *, session: DistillSession | None = None, save_dir: Path | None = None
+    config: DistillConfig,
+    setfit: SetFitConfig | None = None,
+    *,
+    session: DistillSession | None = None,
+    save_dir: Path | None = None,
 ) -> PeerResult:
     """SetFit on ``config``'s training set (``cod`` picks the CoD set), scored on validation and test."""
     from codistill.distill.trainset import build_train_set
@@ -57,7 +66,11 @@ def run_setfit(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     data = session.data(config.data)
-    signals = session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels) if config.teacher else None
+    signals = (
+        session.teacher(config.teacher, config.teacher_max_length, config.signals_cache, data.num_labels)
+        if config.teacher
+        else None
+    )
     records = session.counterfactuals(config.counterfactuals) if config.cod and config.counterfactuals else None
     train_seed = config.seed + config.train.seed  # the KD arm's training seed
     seed_everything(train_seed)

@@ -27,22 +27,35 @@ class TeacherConfig(ConfigBase):
         False, description="keep the word-embedding matrix fixed (much cheaper steps on CPU; see models/freeze.py)"
     )
     freeze_layers: int = Field(
-        0, ge=0, description="keep the embeddings and the first N transformer layers fixed (a big teacher on CPU: the backward pass runs through the top layers only)"
+        0,
+        ge=0,
+        description="keep the embeddings and the first N transformer layers fixed (a big teacher on CPU: the backward pass runs through the top layers only)",
     )
     head: Literal["classifier", "verbalizer"] = Field(
-        "classifier", description="classifier: a sequence-classification head (encoders; decoders pool the last token); "
+        "classifier",
+        description="classifier: a sequence-classification head (encoders; decoders pool the last token); "
         "verbalizer: a causal LM scored through label words after a prompt (no head)",
     )
-    verbalizer: VerbalizerConfig = Field(default_factory=VerbalizerConfig, description="prompt and label words (head: verbalizer)")
+    verbalizer: VerbalizerConfig = Field(
+        default_factory=VerbalizerConfig, description="prompt and label words (head: verbalizer)"
+    )
     finetune: bool = Field(True, description="false: no training, the prompted LM as is (head: verbalizer)")
-    lora: LoraSettings | None = Field(None, description="train LoRA adapters instead of all weights (saved as an adapter)")
-    max_eval_examples: int | None = Field(None, gt=0, description="score at most this many validation/test examples (stratified; for slow LLM teachers)")
+    lora: LoraSettings | None = Field(
+        None, description="train LoRA adapters instead of all weights (saved as an adapter)"
+    )
+    max_eval_examples: int | None = Field(
+        None, gt=0, description="score at most this many validation/test examples (stratified; for slow LLM teachers)"
+    )
     method: Literal["finetune", "setfit"] = Field(
-        "finetune", description="finetune: train a classifier on the pool; setfit: fit SetFit on k labelled texts only "
+        "finetune",
+        description="finetune: train a classifier on the pool; setfit: fit SetFit on k labelled texts only "
         "(codistill's class-balanced draw, seeded by train.seed), for a user with no teacher and no more labels",
     )
     k: int = Field(16, ge=2, description="labelled texts the setfit method fits on")
-    setfit: SetFitConfig = Field(default_factory=SetFitConfig, description="SetFit settings of the setfit method (max_length None: train.max_length)")
+    setfit: SetFitConfig = Field(
+        default_factory=SetFitConfig,
+        description="SetFit settings of the setfit method (max_length None: train.max_length)",
+    )
     train: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str | None = Field(None, description="where to save; default: a cache directory keyed by the inputs")
 

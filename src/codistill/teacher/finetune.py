@@ -97,8 +97,10 @@ def chance_warnings(labels: Any, predictions: Any, num_labels: int) -> list[str]
     used = len(np.unique(predictions))
     if used < num_labels or f1 <= chance:
         which = f"predicts only {used} of {num_labels} classes" if used < num_labels else "is near chance"
-        return [f"this teacher {which} on validation (macro-F1 {f1:.2f}); counterfactuals and distillation from it "
-                "would be meaningless: train longer, on more examples, or with a higher learning rate"]
+        return [
+            f"this teacher {which} on validation (macro-F1 {f1:.2f}); counterfactuals and distillation from it "
+            "would be meaningless: train longer, on more examples, or with a higher learning rate"
+        ]
     return []
 
 
@@ -155,8 +157,12 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
         freeze_bottom_layers(model, config.freeze_layers)
     demo_texts = {d.text for d in verbalizer.demonstrations} if verbalizer else set()
     train_examples = subsample([e for e in data.pool if e.text not in demo_texts], config.max_train_examples, tc.seed)
-    train_set = EncodedDataset([e.text for e in train_examples], tokenizer, tc.max_length, [e.label for e in train_examples])
-    val_set = EncodedDataset([e.text for e in data.validation], tokenizer, tc.max_length, [e.label for e in data.validation])
+    train_set = EncodedDataset(
+        [e.text for e in train_examples], tokenizer, tc.max_length, [e.label for e in train_examples]
+    )
+    val_set = EncodedDataset(
+        [e.text for e in data.validation], tokenizer, tc.max_length, [e.label for e in data.validation]
+    )
     metric_names = data.task.metrics
 
     def compute_metrics(prediction) -> dict[str, float]:
@@ -185,7 +191,13 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
 
         def score(examples: list[Example], desc: str) -> dict[str, float]:
             logits = predict_logits(
-                model, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=tc.max_length, progress=desc, sharded=True
+                model,
+                tokenizer,
+                [e.text for e in examples],
+                batch_size=tc.eval_batch_size,
+                max_length=tc.max_length,
+                progress=desc,
+                sharded=True,
             )
             if desc == "validation":
                 warnings.extend(chance_warnings([e.label for e in examples], logits.argmax(-1), data.num_labels))
@@ -209,7 +221,10 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
             "train_loss": float(train_output.training_loss) if train_output else None,
             "head": config.head,
             "lora": config.lora.to_dict() if config.lora else None,
-            "eval_examples": {"validation": min(len(data.validation), config.max_eval_examples or 10**12), "test": min(len(data.test), config.max_eval_examples or 10**12)},
+            "eval_examples": {
+                "validation": min(len(data.validation), config.max_eval_examples or 10**12),
+                "test": min(len(data.test), config.max_eval_examples or 10**12),
+            },
             "train_seconds": round(train_seconds, 2),
             "total_seconds": round(time.perf_counter() - started, 2),
             "device": str(next(model.parameters()).device),
@@ -227,7 +242,15 @@ def train_teacher(config: TeacherConfig, *, force: bool = False, data: TaskData 
     return TeacherResult(path=out, metrics=metrics, cached=False)
 
 
-def write_teacher(tmp: Path, model: Any, tokenizer: Any, config: TeacherConfig, verbalizer: Any, data: TaskData, metrics: dict[str, Any]) -> None:
+def write_teacher(
+    tmp: Path,
+    model: Any,
+    tokenizer: Any,
+    config: TeacherConfig,
+    verbalizer: Any,
+    data: TaskData,
+    metrics: dict[str, Any],
+) -> None:
     """Weights, tokenizer, config, metrics and model card into ``tmp``."""
     from codistill.training.card import model_card
 
@@ -239,8 +262,9 @@ def write_teacher(tmp: Path, model: Any, tokenizer: Any, config: TeacherConfig, 
         model_card(
             title=f"codistill teacher: {config.model} on {data.task.name}",
             summary=(
-                f"{config.model} prompted as a verbalizer classifier (no training); {len(verbalizer.demonstrations)} demonstrations." if not config.finetune else
-                f"Fine-tuned with codistill {__version__} on {metrics['train_examples']} examples of the {data.task.name} "
+                f"{config.model} prompted as a verbalizer classifier (no training); {len(verbalizer.demonstrations)} demonstrations."
+                if not config.finetune
+                else f"Fine-tuned with codistill {__version__} on {metrics['train_examples']} examples of the {data.task.name} "
                 f"pool; weights selected on a {len(data.validation)}-example validation split carved from the "
                 "pool (the test split was never used for selection)."
             ),
@@ -270,7 +294,10 @@ def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tupl
     tokenizer = load_tokenizer(ref, trust_remote_code=config.trust_remote_code)
     if config.head == "classifier":
         model: Any = load_classifier(  # a transformers classifier, or a peft model wrapping one
-            ref, num_labels=data.num_labels, label_names=data.task.label_names, tokenizer=tokenizer,
+            ref,
+            num_labels=data.num_labels,
+            label_names=data.task.label_names,
+            tokenizer=tokenizer,
             trust_remote_code=config.trust_remote_code,
         )
         if config.lora is not None:
@@ -287,8 +314,12 @@ def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tupl
         shots = subsample(data.pool, vconfig.num_demonstrations, vconfig.demonstration_seed)
         # alternate the classes so no label word dominates the end of the prompt
         by_label = [[e for e in shots if e.label == c] for c in range(data.num_labels)]
-        ordered = [e for group in zip(*by_label) for e in group] + [e for g in by_label for e in g[min(map(len, by_label)):]]
-        vconfig = vconfig.model_copy(update={"demonstrations": [Demonstration(text=e.text, label=e.label) for e in ordered]})
+        ordered = [e for group in zip(*by_label) for e in group] + [
+            e for g in by_label for e in g[min(map(len, by_label)) :]
+        ]
+        vconfig = vconfig.model_copy(
+            update={"demonstrations": [Demonstration(text=e.text, label=e.label) for e in ordered]}
+        )
     lm = load_causal_lm(ref, trust_remote_code=config.trust_remote_code)
     model, prompt_tokenizer = build_verbalizer(config.model, vconfig, data.task.label_names, lm=lm, tokenizer=tokenizer)
     if config.lora is not None:
@@ -301,7 +332,9 @@ def build_teacher_model(config: TeacherConfig, ref: Any, data: TaskData) -> tupl
     return model, prompt_tokenizer, vconfig
 
 
-def save_teacher_model(directory: Path, model: Any, tokenizer: Any, config: TeacherConfig, verbalizer: Any, label_names: tuple[str, ...]) -> None:
+def save_teacher_model(
+    directory: Path, model: Any, tokenizer: Any, config: TeacherConfig, verbalizer: Any, label_names: tuple[str, ...]
+) -> None:
     """Classifier: full weights, or the LoRA adapter + its base name. Verbalizer: the spec, plus the
     adapter (LoRA) or the fine-tuned LM's weights (full fine-tuning)."""
     from codistill.models.lora import save_adapter

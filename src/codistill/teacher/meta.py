@@ -69,7 +69,9 @@ def check_shared_carve(teacher: str, data) -> None:
     carve = recorded_carve(teacher)
     if carve is None:
         logging.getLogger(__name__).warning(
-            "teacher %s records no validation carve: cannot check that the students' validation texts were not in its training data", teacher)
+            "teacher %s records no validation carve: cannot check that the students' validation texts were not in its training data",
+            teacher,
+        )
         return
     if carve["task"] != data.task:
         return

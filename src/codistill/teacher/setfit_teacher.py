@@ -35,14 +35,23 @@ def train_setfit_teacher(config: TeacherConfig, data: TaskData, key: str, out: P
     setfit = config.setfit.model_copy(update={"max_length": max_length})
     started = time.perf_counter()
     shots = list(sample(data, config.k, tc.seed).examples)
-    model = fit_setfit(config.model, [e.text for e in shots], [e.label for e in shots], setfit, tc.seed, data.task.label_names)
+    model = fit_setfit(
+        config.model, [e.text for e in shots], [e.label for e in shots], setfit, tc.seed, data.task.label_names
+    )
     train_seconds = time.perf_counter() - started
     classifier, tokenizer = wrap_setfit(model), model.model_body.tokenizer
     classifier.eval()
     warnings: list[str] = []
 
     def score(examples: list, split: str) -> dict[str, float]:
-        logits = predict_logits(classifier, tokenizer, [e.text for e in examples], batch_size=tc.eval_batch_size, max_length=max_length, progress=split)
+        logits = predict_logits(
+            classifier,
+            tokenizer,
+            [e.text for e in examples],
+            batch_size=tc.eval_batch_size,
+            max_length=max_length,
+            progress=split,
+        )
         if split == "validation":
             warnings.extend(chance_warnings([e.label for e in examples], logits.argmax(-1), data.num_labels))
         return label_metrics([e.label for e in examples], logits.argmax(-1), data.task.metrics)

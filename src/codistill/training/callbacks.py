@@ -34,7 +34,9 @@ class KeepBestCallback(TrainerCallback):
         if not metrics or self.metric not in metrics:
             return
         score = float(metrics[self.metric])
-        self.history.append({"step": state.global_step, **{k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}})
+        self.history.append(
+            {"step": state.global_step, **{k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}}
+        )
         if self.best_score is None or self.sign * score > self.sign * self.best_score:
             self.best_score, self.best_step = score, state.global_step
             self._state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

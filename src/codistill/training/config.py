@@ -25,10 +25,16 @@ class TrainingConfig(ConfigBase):
     evals_per_epoch: float = Field(4, gt=0, description="validation evaluations per epoch when selecting")
     eval_steps: int | None = Field(None, gt=0, description="evaluate every N steps (overrides evals_per_epoch)")
     select_best: bool = Field(True, description="keep the weights that score best on validation (never on test)")
-    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field("auto", description="auto: bf16/fp16 on GPU, fp32 on CPU")
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field(
+        "auto", description="auto: bf16/fp16 on GPU, fp32 on CPU"
+    )
     logging_steps: int = Field(50, gt=0)
-    report_to: str = Field("none", description="experiment trackers: none, or tensorboard, wandb, mlflow, trackio (comma-separated)")
-    run_name: str | None = Field(None, description="the run's name in trackers (default: the output folder's name; sweeps: the run key)")
+    report_to: str = Field(
+        "none", description="experiment trackers: none, or tensorboard, wandb, mlflow, trackio (comma-separated)"
+    )
+    run_name: str | None = Field(
+        None, description="the run's name in trackers (default: the output folder's name; sweeps: the run key)"
+    )
     logging_dir: str | None = Field(None, description="TensorBoard event files go here (default: runs/logs/<run name>)")
     seed: int = 0
 

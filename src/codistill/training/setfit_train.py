@@ -26,12 +26,18 @@ DEFAULT_ENCODER = "minilm-l6"
 class SetFitConfig(ConfigBase):
     """SetFit hyperparameters (setfit's own defaults unless set)."""
 
-    encoder: str | None = Field(None, description="sentence encoder (packaged name or directory); None: the student's path, else minilm-l6")
+    encoder: str | None = Field(
+        None, description="sentence encoder (packaged name or directory); None: the student's path, else minilm-l6"
+    )
     batch_size: int = Field(16, ge=1, description="contrastive-stage batch size")
     num_epochs: int = Field(1, ge=1, description="contrastive-stage epochs")
-    num_iterations: int | None = Field(20, ge=1, description="pairs per text and sign (None: setfit's oversampling strategy)")
+    num_iterations: int | None = Field(
+        20, ge=1, description="pairs per text and sign (None: setfit's oversampling strategy)"
+    )
     body_learning_rate: float = Field(2e-5, gt=0)
-    max_length: int | None = Field(None, gt=0, description="tokens the encoder reads (None: the encoder's max_seq_length)")
+    max_length: int | None = Field(
+        None, gt=0, description="tokens the encoder reads (None: the encoder's max_seq_length)"
+    )
 
 
 @contextlib.contextmanager
@@ -90,18 +96,29 @@ def fit_setfit(
         raise ConfigError(f"SetFit needs texts of at least two labels (got {len(texts)} texts of {len(set(labels))})")
     ref = resolve_model(encoder)
     if ref.gguf_file:
-        raise AssetError(f"{encoder} is a GGUF checkpoint; SetFit needs a sentence-transformers or transformers encoder")
+        raise AssetError(
+            f"{encoder} is a GGUF checkpoint; SetFit needs a sentence-transformers or transformers encoder"
+        )
     set_seed(seed)  # the head of a non-sentence-transformers encoder and the body's dropout
     for name in ("setfit", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
     with quiet_training(), tempfile.TemporaryDirectory(prefix="codistill-setfit-") as out:
-        model = SetFitModel.from_pretrained(ref.path, labels=list(label_names) if label_names else None, local_files_only=True)
+        model = SetFitModel.from_pretrained(
+            ref.path, labels=list(label_names) if label_names else None, local_files_only=True
+        )
         if config.max_length:
             model.model_body.max_seq_length = config.max_length
         args = TrainingArguments(
-            output_dir=out, batch_size=config.batch_size, num_epochs=config.num_epochs, num_iterations=config.num_iterations,
-            body_learning_rate=config.body_learning_rate, seed=seed, report_to="none", save_strategy="no",
-            show_progress_bar=False, logging_strategy="no",
+            output_dir=out,
+            batch_size=config.batch_size,
+            num_epochs=config.num_epochs,
+            num_iterations=config.num_iterations,
+            body_learning_rate=config.body_learning_rate,
+            seed=seed,
+            report_to="none",
+            save_strategy="no",
+            show_progress_bar=False,
+            logging_strategy="no",
         )
         train = Dataset.from_dict({"text": list(texts), "label": [int(y) for y in labels]})
         trainer = Trainer(model=model, args=args, train_dataset=train)

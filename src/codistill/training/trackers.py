@@ -15,7 +15,12 @@ from typing import Any
 from codistill.errors import ConfigError
 
 #: tracker name -> the importable package it needs
-TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",), "mlflow": ("mlflow",), "trackio": ("trackio",)}
+TRACKERS = {
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "wandb": ("wandb",),
+    "mlflow": ("mlflow",),
+    "trackio": ("trackio",),
+}
 
 
 def parse_report_to(value: Any) -> str:
@@ -32,7 +37,9 @@ def parse_report_to(value: Any) -> str:
 def require_trackers(names: list[str]) -> None:
     for name in names:
         if not any(importlib.util.find_spec(module) is not None for module in TRACKERS[name]):
-            raise ConfigError(f"train.report_to={name} needs the {TRACKERS[name][0]} package: pip install {TRACKERS[name][0]}")
+            raise ConfigError(
+                f"train.report_to={name} needs the {TRACKERS[name][0]} package: pip install {TRACKERS[name][0]}"
+            )
 
 
 def point_tensorboard(trainer: Any, logging_dir: str | Path) -> None:

@@ -38,8 +38,11 @@ def init() -> None:
     """Join the launcher's process group (idempotent; nothing to do in a single process)."""
     import torch.distributed as dist
 
-    if os.environ.get("ACCELERATE_USE_CPU", "").lower() in _TRUE and "MASTER_ADDR" in os.environ and "WORLD_SIZE" not in os.environ and not any(
-        k in os.environ for k in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+    if (
+        os.environ.get("ACCELERATE_USE_CPU", "").lower() in _TRUE
+        and "MASTER_ADDR" in os.environ
+        and "WORLD_SIZE" not in os.environ
+        and not any(k in os.environ for k in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"))
     ):
         raise ConfigError(
             "`accelerate launch --cpu --num_processes N` starts one process unless run under mpirun; "
@@ -105,7 +108,6 @@ def my_share(items: Sequence[T]) -> list[T]:
     """This process's items: ``items[rank::world_size]`` (interleaved, so a length-sorted list
     gives every process similar work)."""
     return list(items[rank() :: world_size()])
-
 
 
 @contextlib.contextmanager

@@ -154,9 +154,13 @@ def check_output_dir(path: str | os.PathLike, what: str = "output directory", ki
             raise ConfigError(f"{what} {path} exists and is a file, not a directory; choose another path")
         marker = read_marker(path)
         if marker is None and any(path.iterdir()):
-            raise ConfigError(f"{what} {path} exists and is not a codistill run; choose another path (nothing was changed)")
+            raise ConfigError(
+                f"{what} {path} exists and is not a codistill run; choose another path (nothing was changed)"
+            )
         if marker is not None and kind is not None and not _same_kind(marker["kind"], kind):
-            raise ConfigError(f"{what} {path} holds another codistill output (kind {marker['kind']}, not {kind}); choose another path (nothing was changed)")
+            raise ConfigError(
+                f"{what} {path} holds another codistill output (kind {marker['kind']}, not {kind}); choose another path (nothing was changed)"
+            )
     _check_creatable(path, what)
     return path
 
@@ -248,7 +252,9 @@ def check_output_file(path: str | os.PathLike, kind: str, *, what: str = "output
         except (OSError, UnicodeDecodeError, ValueError, AttributeError):
             owned = False
         if not owned:
-            raise ConfigError(f"{what} {path} exists and was not written by codistill; choose another path (nothing was changed)")
+            raise ConfigError(
+                f"{what} {path} exists and was not written by codistill; choose another path (nothing was changed)"
+            )
     _check_creatable(path, what)
     return path
 

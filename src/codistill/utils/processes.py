@@ -68,8 +68,14 @@ def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="codistill-parent-watchdog", daemon=True).start()
 
 
-def run_in_pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int, on_result: Callable[[Any], None],
-                initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> None:
+def run_in_pool(
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    workers: int,
+    on_result: Callable[[Any], None],
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple = (),
+) -> None:
     """``fn(item)`` in ``workers`` spawned processes, ``on_result`` for each result as it arrives.
 
     On any interruption (Ctrl-C, SIGTERM, an error) the queued items are cancelled and the

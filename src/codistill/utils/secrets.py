@@ -30,7 +30,9 @@ _PATTERNS = [
     # the password of a URL's user info: scheme://user:PASSWORD@host
     re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:?#'\"]*:(?P<s>[^\s/@?#'\"]+)(?=@)"),
     # a query parameter named like a credential: ?api_key=..., &token=..., ;sig=...
-    re.compile(r"(?i)[?&;][A-Za-z0-9_.\-]*(?:key|token|secret|pass|pwd|auth|sig|credential)[A-Za-z0-9_.\-]*=(?P<s>[^&#\s'\"]+)"),
+    re.compile(
+        r"(?i)[?&;][A-Za-z0-9_.\-]*(?:key|token|secret|pass|pwd|auth|sig|credential)[A-Za-z0-9_.\-]*=(?P<s>[^&#\s'\"]+)"
+    ),
 ]
 _KNOWN: set[str] = set()
 _LOCK = threading.Lock()

@@ -13,4 +13,15 @@ from codistill.counterfactuals.generators.base import (
     register_generator,
 )
 
-__all__ = ["GENERATORS", "Chosen", "Failure", "Generator", "Outcome", "Proposal", "Request", "choose", "get_generator", "register_generator"]
+__all__ = [
+    "GENERATORS",
+    "Chosen",
+    "Failure",
+    "Generator",
+    "Outcome",
+    "Proposal",
+    "Request",
+    "choose",
+    "get_generator",
+    "register_generator",
+]

@@ -48,7 +48,9 @@ class Request:
     teacher_label: int
     teacher_probs: list[float]
     feedback: list[dict[str, Any]] = field(default_factory=list)
-    targets: tuple[int, ...] | None = None  # classes a counterfactual may reach, primary first (see counterfactuals.targets)
+    targets: tuple[int, ...] | None = (
+        None  # classes a counterfactual may reach, primary first (see counterfactuals.targets)
+    )
 
     def __post_init__(self) -> None:
         if self.targets is None:  # the runner-up class (for two classes: the other one)
@@ -128,8 +130,12 @@ class Outcome:
         return cls(**d)
 
 
-def rank(original: str, verdicts: Sequence[tuple[str, list[float], int]], selection: str,
-         penalty: Callable[[str], float] | None = None) -> list[Chosen]:
+def rank(
+    original: str,
+    verdicts: Sequence[tuple[str, list[float], int]],
+    selection: str,
+    penalty: Callable[[str], float] | None = None,
+) -> list[Chosen]:
     """Verified flips ``(text, probs, label)``, best first.
 
     ``smallest``: fewest edited words, then nearest the boundary (the informative side for
@@ -154,18 +160,30 @@ def rank(original: str, verdicts: Sequence[tuple[str, list[float], int]], select
             key = (-p + 0.02 * n + extra, n)
         scored.append((key, text, probs, label, n))
     scored.sort(key=lambda s: s[0])
-    return [Chosen(text=text, probs=list(probs), label=int(label), edited_words=n) for _, text, probs, label, n in scored]
+    return [
+        Chosen(text=text, probs=list(probs), label=int(label), edited_words=n) for _, text, probs, label, n in scored
+    ]
 
 
-def choose(original: str, verdicts: Sequence[tuple[str, list[float], int]], target: int, selection: str,
-           penalty: Callable[[str], float] | None = None) -> Chosen | None:
+def choose(
+    original: str,
+    verdicts: Sequence[tuple[str, list[float], int]],
+    target: int,
+    selection: str,
+    penalty: Callable[[str], float] | None = None,
+) -> Chosen | None:
     """The winning candidate among verified flips (see :func:`rank`)."""
     ranked = rank(original, verdicts, selection, penalty)
     return ranked[0] if ranked else None
 
 
-def choose_many(original: str, verdicts: Sequence[tuple[str, list[float], int]], selection: str, m: int,
-                penalty: Callable[[str], float] | None = None) -> list[Chosen]:
+def choose_many(
+    original: str,
+    verdicts: Sequence[tuple[str, list[float], int]],
+    selection: str,
+    m: int,
+    penalty: Callable[[str], float] | None = None,
+) -> list[Chosen]:
     """Up to ``m`` diverse verified flips, the winner first (see :mod:`codistill.counterfactuals.diverse`)."""
     from codistill.counterfactuals.diverse import pick_diverse
 
@@ -254,7 +272,9 @@ class Generator(ABC):
         """Release models / clients; a no-op by default."""
         return None
 
-    def search(self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    def search(
+        self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None
+    ) -> list[Outcome]:
         """Propose, parse, verify with the teacher, and retry with feedback up to ``max_attempts``."""
         from codistill.counterfactuals.budget import BudgetExceeded
 
@@ -286,7 +306,9 @@ class Generator(ABC):
                     try:
                         text = parse_candidate(prop.raw, req.example.text)
                     except ParseError as exc:
-                        out.failures.append(Failure(req.example.id, attempt, exc.reason, str(exc), candidate=redact(prop.raw)[:500]))
+                        out.failures.append(
+                            Failure(req.example.id, attempt, exc.reason, str(exc), candidate=redact(prop.raw)[:500])
+                        )
                         continue
                     texts.append(text)
                     owners.append(i)
@@ -299,19 +321,39 @@ class Generator(ABC):
                     if req.reached(label):
                         valid[i].append((text, [float(x) for x in p], label))
                     else:
-                        out.failures.append(Failure(req.example.id, attempt, "teacher:no_flip",
-                                                    f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
-                                                    candidate=text, teacher_probs=[float(x) for x in p]))
+                        out.failures.append(
+                            Failure(
+                                req.example.id,
+                                attempt,
+                                "teacher:no_flip",
+                                f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
+                                candidate=text,
+                                teacher_probs=[float(x) for x in p],
+                            )
+                        )
                         req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
-            jobs = {i: Confirmation(requests[i].example.text, valid[i], requests[i].teacher_label, targets=requests[i].target_classes)
-                    for i in pending if valid[i]}
+            jobs = {
+                i: Confirmation(
+                    requests[i].example.text, valid[i], requests[i].teacher_label, targets=requests[i].target_classes
+                )
+                for i in pending
+                if valid[i]
+            }
             picks = dict(zip(jobs, pick_confirmed(verifier, list(jobs.values()), cfg.selection, cfg.per_original)))
             for i, job in jobs.items():
                 for text, p in job.vetoed:
                     label = int(np.argmax(p))
-                    outcomes[i].failures.append(Failure(requests[i].example.id, attempt, "teacher:no_flip",
-                                                        f"the exact teacher vetoed the screen's flip: it predicts {self.task.label_names[label]} "
-                                                        f"(p={p[label]:.2f})", candidate=text, teacher_probs=p))
+                    outcomes[i].failures.append(
+                        Failure(
+                            requests[i].example.id,
+                            attempt,
+                            "teacher:no_flip",
+                            f"the exact teacher vetoed the screen's flip: it predicts {self.task.label_names[label]} "
+                            f"(p={p[label]:.2f})",
+                            candidate=text,
+                            teacher_probs=p,
+                        )
+                    )
                     requests[i].feedback.append({"text": text, "label": label, "prob": p[label]})
                 job.vetoed.clear()
             still = []

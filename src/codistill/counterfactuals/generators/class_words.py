@@ -29,7 +29,9 @@ _WORD = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
 class ClassWords:
     """Per-class log-odds z-scores of words, from texts and the teacher's labels for them."""
 
-    def __init__(self, texts: Sequence[str], labels: Sequence[int], num_labels: int, *, prior: float = 0.5, min_count: int = 2) -> None:
+    def __init__(
+        self, texts: Sequence[str], labels: Sequence[int], num_labels: int, *, prior: float = 0.5, min_count: int = 2
+    ) -> None:
         docs = [{t.lower for t in tokenize(text) if _WORD.match(t.lower)} for text in texts]
         vocab = sorted({w for d in docs for w in d})
         index = {w: i for i, w in enumerate(vocab)}
@@ -54,8 +56,11 @@ class ClassWords:
     def top(self, label: int, n: int) -> list[tuple[str, float]]:
         """The ``n`` words most tied to ``label`` (positive z, seen there at least ``min_count`` times)."""
         order = np.argsort(-self.z[label], kind="stable")
-        out = [(self.vocab[i], float(self.z[label, i])) for i in order[: 4 * n + 16]
-               if self.z[label, i] > 0 and self.counts[label, i] >= self.min_count]
+        out = [
+            (self.vocab[i], float(self.z[label, i]))
+            for i in order[: 4 * n + 16]
+            if self.z[label, i] > 0 and self.counts[label, i] >= self.min_count
+        ]
         return out[:n]
 
 

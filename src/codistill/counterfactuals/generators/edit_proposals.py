@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.data.tasks import TaskKind
 
+
 class EditProposals:
     """Proposal methods; expects ``self.lexicon``, ``self.lm``, ``self.kind`` and ``self.ecfg``.
     Each proposal is ``(edit, prior weight, operation name, index of the word it is about)``."""
@@ -66,7 +67,11 @@ class EditProposals:
 
     def _in_vocab(self, word: str) -> bool:
         lex = self.lexicon
-        return (self.lm is not None and word in self.lm) or word in lex.polarity or any(word in t for t in lex.curated.values())
+        return (
+            (self.lm is not None and word in self.lm)
+            or word in lex.polarity
+            or any(word in t for t in lex.curated.values())
+        )
 
     def _sentiment_edits(self, st: State) -> list[tuple[Edit, float, str, int]]:
         lower, lex, sign = st.lower, self.lexicon, st.sign
@@ -90,11 +95,27 @@ class EditProposals:
                 for rep in NEGATOR_SWAPS[w]:
                     out.append((Edit(i, i + 1, (rep,) if rep else ()), 0.7 + near_any, "negation-", i))
             # -- negation insertion after auxiliaries and copulas
-            is_aux = w in AUX_NOT or (w in ("'s",) and prev in PRON_S) or (w.endswith(("'s", "'re", "'m")) and w.split("'")[0] in PRON_S | {"they", "you", "we", "i"})
+            is_aux = (
+                w in AUX_NOT
+                or (w in ("'s",) and prev in PRON_S)
+                or (w.endswith(("'s", "'re", "'m")) and w.split("'")[0] in PRON_S | {"they", "you", "we", "i"})
+            )
             if is_aux and nxt not in NEG and nxt not in ("n't",) and nxt and _ALPHA.match(nxt):
-                if w in ("has", "have", "had") and not (nxt == "been" or nxt.endswith(("ed", "en")) or lex.exceptions.get("v", {}).get(nxt)):
+                if w in ("has", "have", "had") and not (
+                    nxt == "been" or nxt.endswith(("ed", "en")) or lex.exceptions.get("v", {}).get(nxt)
+                ):
                     pass
-                elif w == "be" and prev not in ("to", "will", "would", "can", "could", "should", "might", "must", "may"):
+                elif w == "be" and prev not in (
+                    "to",
+                    "will",
+                    "would",
+                    "can",
+                    "could",
+                    "should",
+                    "might",
+                    "must",
+                    "may",
+                ):
                     out.append((Edit(i, i, ("not",)), 0.5 + near, "negation+", i + 1))
                 elif w != "be":
                     out.append((Edit(i + 1, i + 1, ("not",)), 1.0 + near, "negation+", i + 1))
@@ -120,7 +141,9 @@ class EditProposals:
                         continue
                     if not self._in_vocab(opp):
                         continue
-                    base = {"curated": 1.0, "wordnet": 0.85}.get(source, 0.7) if wt >= 0.9 or source == "curated" else 0.65
+                    base = (
+                        {"curated": 1.0, "wordnet": 0.85}.get(source, 0.7) if wt >= 0.9 or source == "curated" else 0.65
+                    )
                     out.append((Edit(i, i + 1, (opp,)), base + 0.5 * aligned, "antonym", i))
                     taken += 1
                     if taken >= self.ecfg.max_antonyms:
@@ -162,16 +185,30 @@ class EditProposals:
         an opposite-polarity word of the same part of speech, "not" before a phrase-initial
         adjective or adverb, an opposite adjective before a noun."""
         lower, lex, sign = st.lower, self.lexicon, st.sign
-        content = [i for i, w in enumerate(lower) if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG and w not in MARKUP]
+        content = [
+            i
+            for i, w in enumerate(lower)
+            if _ALPHA.match(w) and w not in STOPWORDS and w not in NEG and w not in MARKUP
+        ]
         if (saliency := st.saliency) is not None and len(saliency) == len(lower):
             content.sort(key=lambda i: -saliency[i])
         out: list[tuple[Edit, float, str, int]] = []
-        n_salient = len(lower) if every else self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
+        n_salient = (
+            len(lower)
+            if every
+            else self.ecfg.salient_words + (self.ecfg.salient_words_per_100 * len(lower) // 100 if st.long else 0)
+        )
         for i in [i for i in content if i < st.visible][:n_salient]:
             w, prev = lower[i], (lower[i - 1] if i else "")
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
             pos = guess_pos(lex, w)
-            if pos == "v" and w.endswith(("ing", "ed")) and (prev in DETERMINERS or prev in BOUNDARY) and nxt and guess_pos(lex, nxt) == "n":
+            if (
+                pos == "v"
+                and w.endswith(("ing", "ed"))
+                and (prev in DETERMINERS or prev in BOUNDARY)
+                and nxt
+                and guess_pos(lex, nxt) == "n"
+            ):
                 pos = "a"  # attributive participle: "a disturbing disregard"
             aligned = lex.polarity_of(w) * sign
             if aligned < 0:
@@ -179,7 +216,10 @@ class EditProposals:
             if aligned <= 0.2 and pos == "n" and (not nxt or nxt in BOUNDARY or nxt in (".", "!", "?")):
                 # a phrase-final noun carries the judgement ("conceivable mistake"): a curated noun
                 # of opposite polarity, at a lower prior than modifier edits
-                nouns = [lex.inflect(g, "n", "pl" if w.endswith("s") and not w.endswith("ss") else "base") for g in lex.polar_words("n", -sign)[:25]]
+                nouns = [
+                    lex.inflect(g, "n", "pl" if w.endswith("s") and not w.endswith("ss") else "base")
+                    for g in lex.polar_words("n", -sign)[:25]
+                ]
                 for g in self._most_fluent(lower, i, i + 1, [g for g in nouns if g and self._in_vocab(g)], 2):
                     out.append((Edit(i, i + 1, (g,)), 0.3, "polarity-swap", i))
             if pos in ("n", "v") and not (aligned <= 0.2 and pos == "n" and (not nxt or nxt in BOUNDARY)):
@@ -188,7 +228,9 @@ class EditProposals:
                 readings = [a for a in lex.analyse(w) if a.pos == pos]
                 form = readings[0].form if readings else "base"
                 options = [lex.inflect(g, pos, form) for g in lex.polar_words(pos, -sign)[:25]]
-                for g in self._most_fluent(lower, i, i + 1, [g for g in options if g and g != w and self._in_vocab(g)], 2):
+                for g in self._most_fluent(
+                    lower, i, i + 1, [g for g in options if g and g != w and self._in_vocab(g)], 2
+                ):
                     out.append((Edit(i, i + 1, (g,)), 0.0, "polarity-swap", i))
             if aligned <= 0.2 and pos in ("a", "r"):
                 # generic opposites only for modifiers: a generic noun or verb ("pay" -> "sparkle")
@@ -208,7 +250,9 @@ class EditProposals:
                     out.append((Edit(i, i + 1, (g,)), 0.45, "polarity-swap", i))
             if prev in BOUNDARY and (pos in ("a", "r") or (i == 0 and pos != "v")) and lower[i - 1 : i] != ["not"]:
                 out.append((Edit(i, i, ("not",)), 0.55, "negation+", i))
-            if pos == "n" and (prev in BOUNDARY or prev in DETERMINERS or prev in ("of", "in", "with", "for", "on", "to")):
+            if pos == "n" and (
+                prev in BOUNDARY or prev in DETERMINERS or prev in ("of", "in", "with", "for", "on", "to")
+            ):
                 adjs = [a for a in lex.polar_words("a", -sign)[:30] if self._in_vocab(a)]
                 for g in self._most_fluent(lower, i, i, adjs, 2):
                     out.append((Edit(i, i, (g,)), 0.4, "adjective+", i))
@@ -257,5 +301,3 @@ class EditProposals:
             scored.append((self.lm.delta(lower, new, start, end, start + 1), opt))
         scored.sort(key=lambda s: -s[0])
         return [o for _, o in scored[:k]]
-
-

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 EDITOR_VERSION = 7  # bump when proposals or search change, so cached results are not reused
 MINED_VERSION = 1  # the same for the mined edits of tasks without a lexicon
 
+
 @dataclass
 class Cand:
     edits: tuple[Edit, ...]
@@ -91,7 +92,9 @@ class State:
     def flips(self) -> list[tuple[str, list[float], int]]:
         """The tried candidates that flip the teacher, as ``(text, probs, label)``."""
         reached = self.request.reached
-        return [(t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in self.tried.items() if reached(int(p.argmax()))]
+        return [
+            (t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in self.tried.items() if reached(int(p.argmax()))
+        ]
 
     @property
     def target(self) -> int:
@@ -130,10 +133,18 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
 
     def identity(self) -> dict[str, Any]:
         mined = self.kind == "generic" and self.ecfg.mined_texts > 0
-        exclude = {"chunk_size"} | (set() if mined else {"mined_texts", "mined_words", "mined_positions"})  # sentiment keys unchanged
-        return {"generator": self.name, "version": EDITOR_VERSION, "kind": self.kind, "lexicon": self.lexicon.sources,
-                "params": self.ecfg.model_dump(mode="json", exclude=exclude), "lm": self._lm_source,
-                **({"mined": [MINED_VERSION, self._pool_source]} if mined else {})}
+        exclude = {"chunk_size"} | (
+            set() if mined else {"mined_texts", "mined_words", "mined_positions"}
+        )  # sentiment keys unchanged
+        return {
+            "generator": self.name,
+            "version": EDITOR_VERSION,
+            "kind": self.kind,
+            "lexicon": self.lexicon.sources,
+            "params": self.ecfg.model_dump(mode="json", exclude=exclude),
+            "lm": self._lm_source,
+            **({"mined": [MINED_VERSION, self._pool_source]} if mined else {}),
+        }
 
     def prepare(self, texts: Sequence[str], source: str) -> None:
         """Fit the fluency model on the task's pool (``source`` names it in cache keys)."""
@@ -145,14 +156,18 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
             self._lm_source = source
 
     # ------------------------------------------------------------------------------------
-    def search(self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    def search(
+        self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None
+    ) -> list[Outcome]:
         from tqdm.auto import tqdm
 
         if self.kind == "generic" and self.class_words is None and self._pool:
             self.class_words = mine_class_words(self._pool, verifier, len(self.task.label_names), self.ecfg.mined_texts)
         outcomes: list[Outcome] = []
         size = max(1, self.ecfg.chunk_size)
-        with tqdm(total=len(requests), desc="editor", unit="input", disable=not self.config.progress, leave=False) as bar:
+        with tqdm(
+            total=len(requests), desc="editor", unit="input", disable=not self.config.progress, leave=False
+        ) as bar:
             for start in range(0, len(requests), size):
                 chunk = self._search_chunk(list(requests[start : start + size]), verifier)
                 for out in chunk:
@@ -166,11 +181,23 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
         states = []
         for req in requests:
             tokens = tokenize(req.example.text)
-            states.append(State(req, tokens, [t.lower for t in tokens], +1 if req.teacher_label == 1 else -1,
-                                long=len(tokens) >= self.ecfg.long_words))
+            states.append(
+                State(
+                    req,
+                    tokens,
+                    [t.lower for t in tokens],
+                    +1 if req.teacher_label == 1 else -1,
+                    long=len(tokens) >= self.ecfg.long_words,
+                )
+            )
         long_states = [s for s in states if s.long]
         if long_states:
-            for st, n in zip(long_states, visible_tokens(verifier, [s.request.example.text for s in long_states], [s.tokens for s in long_states])):
+            for st, n in zip(
+                long_states,
+                visible_tokens(
+                    verifier, [s.request.example.text for s in long_states], [s.tokens for s in long_states]
+                ),
+            ):
                 st.visible = n
         if self.ecfg.saliency and hasattr(verifier, "word_saliency"):
             # one forward+backward per input tells which words the teacher relies on; it pays for
@@ -199,7 +226,9 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
                 for st in active:
                     st.done = True
                 continue
-            probs = candidate_probs(verifier, [t for _, _, t in batch], [st.request.teacher_label for st, _, _ in batch])
+            probs = candidate_probs(
+                verifier, [t for _, _, t in batch], [st.request.teacher_label for st, _, _ in batch]
+            )
             for (st, cand, text), p in zip(batch, probs):
                 st.tried[text] = (cand, p)
                 if not st.request.reached(int(p.argmax())):
@@ -209,7 +238,9 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
                 st.done = self._enough(st)
         penalties: list[dict[str, float] | None] = [None] * len(states)
         if self.chooser is not None:
-            penalties = list(self.chooser.penalties([(st.request.example.text, [t for t, _, _ in st.flips()]) for st in states]))
+            penalties = list(
+                self.chooser.penalties([(st.request.example.text, [t for t, _, _ in st.flips()]) for st in states])
+            )
             self._confirm(states, verifier, penalties)  # the LM may prefer a flip not yet confirmed
         return [self._outcome(st, pen) for st, pen in zip(states, penalties)]
 
@@ -223,8 +254,19 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
         for st, pen in zip(states, penalties):
             flips = st.flips()
             if flips:
-                jobs.append((st, Confirmation(st.request.example.text, flips, st.request.teacher_label, self._penalty(st, pen), st.exact,
-                                              targets=st.request.target_classes)))
+                jobs.append(
+                    (
+                        st,
+                        Confirmation(
+                            st.request.example.text,
+                            flips,
+                            st.request.teacher_label,
+                            self._penalty(st, pen),
+                            st.exact,
+                            targets=st.request.target_classes,
+                        ),
+                    )
+                )
         pick_confirmed(verifier, [j for _, j in jobs], self.config.selection, self.config.per_original)
         for st, job in jobs:
             for text, probs, _ in job.flips:
@@ -259,27 +301,51 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
         fluency = {t: c.fluency for t, (c, _) in st.tried.items()}
         ops = {t: c.ops for t, (c, _) in st.tried.items()}
         lm_pen = lm_penalty or {}
-        picked = choose_many(req.example.text, flips, self.config.selection, self.config.per_original, self._penalty(st, lm_penalty))
+        picked = choose_many(
+            req.example.text, flips, self.config.selection, self.config.per_original, self._penalty(st, lm_penalty)
+        )
         chosen = picked[0] if picked else None
-        out = Outcome(req.example.id, chosen, st.rounds, 0.0, [], candidates_checked=len(st.tried), valid_candidates=len(flips),
-                      alternatives=picked[1:])
+        out = Outcome(
+            req.example.id,
+            chosen,
+            st.rounds,
+            0.0,
+            [],
+            candidates_checked=len(st.tried),
+            valid_candidates=len(flips),
+            alternatives=picked[1:],
+        )
         for c in picked:
             c.meta = {"ops": list(ops[c.text]), "fluency_delta": round(fluency[c.text], 3)}
             if c.text in lm_pen:
                 c.meta["lm_log_ppl_ratio"] = round(lm_pen[c.text] / max(self.ecfg.lm_weight, 1e-9), 4)
         if chosen is None:
             best = max(st.tried.items(), key=lambda kv: kv[1][1][req.target_label], default=None)
-            detail = (f"no flip in {len(st.tried)} candidates over {st.rounds} rounds"
-                      + (f"; best p({self.task.label_names[req.target_label]})={best[1][1][req.target_label]:.2f}" if best else "; no edit applies"))
-            out.failures.append(Failure(req.example.id, st.rounds, "editor:no_flip" if st.tried else "editor:no_edit", detail,
-                                        candidate=best[0] if best else None,
-                                        teacher_probs=[float(x) for x in best[1][1]] if best else None))
+            detail = f"no flip in {len(st.tried)} candidates over {st.rounds} rounds" + (
+                f"; best p({self.task.label_names[req.target_label]})={best[1][1][req.target_label]:.2f}"
+                if best
+                else "; no edit applies"
+            )
+            out.failures.append(
+                Failure(
+                    req.example.id,
+                    st.rounds,
+                    "editor:no_flip" if st.tried else "editor:no_edit",
+                    detail,
+                    candidate=best[0] if best else None,
+                    teacher_probs=[float(x) for x in best[1][1]] if best else None,
+                )
+            )
         return out
 
     # -- search -----------------------------------------------------------------------------
     def _add_saliency(self, states: list[State], verifier) -> None:
-        sal = verifier.word_saliency([s.request.example.text for s in states], [s.tokens for s in states],
-                                     [s.request.teacher_label for s in states], [s.target for s in states])
+        sal = verifier.word_saliency(
+            [s.request.example.text for s in states],
+            [s.tokens for s in states],
+            [s.request.teacher_label for s in states],
+            [s.target for s in states],
+        )
         for st, values in zip(states, sal):
             pos = np.clip(values, 0, None)
             st.saliency = pos / pos.max() if pos.size and pos.max() > 0 else np.zeros_like(values)
@@ -334,8 +400,13 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
         for edit, weight, op, focus in raw:
             if edit.start >= st.visible:
                 continue  # past the teacher's max_length: it would never see the edit
-            if (self.ecfg.pos_consistent and op in ("antonym", "polarity-swap") and edit.end - edit.start == 1 and len(edit.new) == 1
-                    and not pos_consistent(self.lexicon, lower[edit.start], edit.new[0])):
+            if (
+                self.ecfg.pos_consistent
+                and op in ("antonym", "polarity-swap")
+                and edit.end - edit.start == 1
+                and len(edit.new) == 1
+                and not pos_consistent(self.lexicon, lower[edit.start], edit.new[0])
+            ):
                 continue  # "can't recommend" -> "asset recommend"
             edit = self._fix_article(edit, lower)
             new_lower = lower[: edit.start] + [w.lower() for w in edit.new] + lower[edit.end :]
@@ -348,8 +419,12 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
                     if want_fluent and min(scores) < self.ecfg.min_bigram_slor:
                         continue  # an ungrammatical or very unnatural junction ("a not good", "film not is")
                     fl = max(-3.0, min(3.0, sum(scores) / len(scores)))
-            prior = (weight + self.ecfg.saliency_weight * self._sal(st, focus) - 0.25 * (edit.cost - 1)
-                     + (self.ecfg.fluency_prior * fl if want_fluent else 0.0))
+            prior = (
+                weight
+                + self.ecfg.saliency_weight * self._sal(st, focus)
+                - 0.25 * (edit.cost - 1)
+                + (self.ecfg.fluency_prior * fl if want_fluent else 0.0)
+            )
             key = (edit.start, edit.end, edit.new)
             if key not in cands or cands[key].prior < prior:
                 cands[key] = Cand((edit,), prior, fl, (op,), focus)

@@ -37,8 +37,15 @@ class HFChatGenerator(Generator):
 
     def identity(self) -> dict[str, Any]:
         h = self.hcfg
-        return {"generator": self.name, "model": self.model_fp, "prompt": self.template.hash, "temperature": h.temperature,
-                "max_new_tokens": h.max_new_tokens, "num_candidates": h.num_candidates, "seed": h.seed}
+        return {
+            "generator": self.name,
+            "model": self.model_fp,
+            "prompt": self.template.hash,
+            "temperature": h.temperature,
+            "max_new_tokens": h.max_new_tokens,
+            "num_candidates": h.num_candidates,
+            "seed": h.seed,
+        }
 
     def _load(self) -> None:
         if self._model is not None:
@@ -52,7 +59,9 @@ class HFChatGenerator(Generator):
         quiet_transformers()
         self._tokenizer = load_tokenizer(self.ref)
         self._tokenizer.padding_side = "left"  # generation continues from the right edge
-        self._model = AutoModelForCausalLM.from_pretrained(self.ref.path, dtype=torch.float32, **self.ref.pretrained_kwargs()).eval()
+        self._model = AutoModelForCausalLM.from_pretrained(
+            self.ref.path, dtype=torch.float32, **self.ref.pretrained_kwargs()
+        ).eval()
 
     def _prompt(self, messages: list[dict[str, str]]) -> str:
         tok = self._tokenizer
@@ -65,16 +74,29 @@ class HFChatGenerator(Generator):
         h = self.hcfg
         items = []
         for i, req in enumerate(requests):
-            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback, req.target_label)
+            messages = build_messages(
+                self.template, self.task, req.example.text, req.teacher_label, req.feedback, req.target_label
+            )
             for j in range(h.num_candidates):
-                items.append(((i, j), fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32), messages))
+                items.append(
+                    (
+                        (i, j),
+                        fingerprint(
+                            {**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32
+                        ),
+                        messages,
+                    )
+                )
         results = self._complete(items)
         return [[results[(i, j)] for j in range(h.num_candidates)] for i in range(len(requests))]
 
     def chat(self, conversations: Sequence[list[dict[str, str]]], purpose: str) -> list[Proposal]:
         """One reply per conversation (any prompt, e.g. a rationale), cached and in the ledger like
         counterfactual proposals; ``purpose`` separates cache keys."""
-        items = [(i, fingerprint({**self.identity(), "messages": m, "purpose": purpose}, length=32), m) for i, m in enumerate(conversations)]
+        items = [
+            (i, fingerprint({**self.identity(), "messages": m, "purpose": purpose}, length=32), m)
+            for i, m in enumerate(conversations)
+        ]
         results = self._complete(items)
         return [results[i] for i in range(len(conversations))]
 
@@ -99,15 +121,22 @@ class HFChatGenerator(Generator):
         self._load()
         h = self.hcfg
         tok, model = self._tokenizer, self._model
-        for start in tqdm(range(0, len(jobs), h.batch_size), desc="hf-chat", leave=False, disable=not self.config.progress):
+        for start in tqdm(
+            range(0, len(jobs), h.batch_size), desc="hf-chat", leave=False, disable=not self.config.progress
+        ):
             batch = jobs[start : start + h.batch_size]
             prompts = [self._prompt(m) for _, _, m in batch]
             enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
             generator_seed = h.seed + start
             torch.manual_seed(generator_seed)
             with torch.inference_mode():
-                out = model.generate(**enc, do_sample=h.temperature > 0, temperature=h.temperature or None,
-                                     max_new_tokens=h.max_new_tokens, pad_token_id=tok.pad_token_id)
+                out = model.generate(
+                    **enc,
+                    do_sample=h.temperature > 0,
+                    temperature=h.temperature or None,
+                    max_new_tokens=h.max_new_tokens,
+                    pad_token_id=tok.pad_token_id,
+                )
             new = out[:, enc["input_ids"].shape[1] :]
             for (slot, key, _), ids in zip(batch, new):
                 raw = tok.decode(ids, skip_special_tokens=True)

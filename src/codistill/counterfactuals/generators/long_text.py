@@ -90,6 +90,13 @@ def stacked(measured: Sequence[tuple[float, _CandLike]], sizes: Sequence[int], m
             take.extend(c.edits)
             used.append(c)
         if len(take) >= 2 and (not out or len(out[-1].edits) < len(take)):
-            out.append(make(tuple(take), sum(c.prior for c in used), sum(c.fluency for c in used) / len(used),
-                            tuple(op for c in used for op in c.ops), used[0].focus))
+            out.append(
+                make(
+                    tuple(take),
+                    sum(c.prior for c in used),
+                    sum(c.fluency for c in used) / len(used),
+                    tuple(op for c in used for op in c.ops),
+                    used[0].focus,
+                )
+            )
     return out

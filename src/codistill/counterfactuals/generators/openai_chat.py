@@ -43,18 +43,27 @@ class OpenAIGenerator(Generator):
         self.cache: Cache | None = None
         self.ledger = Ledger(None)
         self.budget = Budget(config.max_budget_usd)
-        prices = prices_for(self.ocfg.model, self.ocfg.price_input_per_mtok, self.ocfg.price_output_per_mtok, budget=config.max_budget_usd)
+        prices = prices_for(
+            self.ocfg.model,
+            self.ocfg.price_input_per_mtok,
+            self.ocfg.price_output_per_mtok,
+            budget=config.max_budget_usd,
+        )
         self.notes: list[str] = []
         if prices is None:
-            self.notes.append(f"warning: no known price for model {self.ocfg.model!r}; costs are shown as $0 "
-                              "(set openai.price_input_per_mtok / price_output_per_mtok)")
+            self.notes.append(
+                f"warning: no known price for model {self.ocfg.model!r}; costs are shown as $0 "
+                "(set openai.price_input_per_mtok / price_output_per_mtok)"
+            )
         self.price_in, self.price_out = prices or (0.0, 0.0)
         self.api_key = os.environ.get(self.ocfg.api_key_env)
         register_secret(self.api_key)
         base_url = self.ocfg.base_url or os.environ.get("OPENAI_BASE_URL")
         if not self.api_key:
             if base_url is None:
-                raise ConfigError(f"generator openai needs an API key in ${self.ocfg.api_key_env} (or openai.base_url for a local server)")
+                raise ConfigError(
+                    f"generator openai needs an API key in ${self.ocfg.api_key_env} (or openai.base_url for a local server)"
+                )
             self.api_key = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) ignore it
         self.base_url = base_url
         self._identity: dict[str, Any] | None = None
@@ -74,9 +83,17 @@ class OpenAIGenerator(Generator):
                     served = self.cache.get("meta", where)
                 else:
                     self.cache.put("meta", where, served)
-            self._identity = {"generator": self.name, "model": o.model, "endpoint": endpoint,
-                              "served": served, "prompt": self.template.hash, "temperature": o.temperature,
-                              "max_tokens": o.max_tokens, "num_candidates": o.num_candidates, "seed": o.seed}
+            self._identity = {
+                "generator": self.name,
+                "model": o.model,
+                "endpoint": endpoint,
+                "served": served,
+                "prompt": self.template.hash,
+                "temperature": o.temperature,
+                "max_tokens": o.max_tokens,
+                "num_candidates": o.num_candidates,
+                "seed": o.seed,
+            }
         return self._identity
 
     def _served_model(self) -> Any:
@@ -85,7 +102,9 @@ class OpenAIGenerator(Generator):
         try:
             from openai import OpenAI
 
-            client = OpenAI(api_key=self.api_key, base_url=self.base_url, timeout=min(5.0, self.ocfg.timeout_s), max_retries=0)
+            client = OpenAI(
+                api_key=self.api_key, base_url=self.base_url, timeout=min(5.0, self.ocfg.timeout_s), max_retries=0
+            )
             try:
                 for entry in client.models.list().data:
                     if entry.id == self.ocfg.model:
@@ -107,9 +126,18 @@ class OpenAIGenerator(Generator):
             raise ConfigError("generator openai needs the openai package: pip install openai") from None
         jobs = []
         for req in requests:
-            messages = build_messages(self.template, self.task, req.example.text, req.teacher_label, req.feedback, req.target_label)
+            messages = build_messages(
+                self.template, self.task, req.example.text, req.teacher_label, req.feedback, req.target_label
+            )
             for j in range(self.ocfg.num_candidates):
-                jobs.append((messages, fingerprint({**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32)))
+                jobs.append(
+                    (
+                        messages,
+                        fingerprint(
+                            {**self.identity(), "messages": messages, "candidate": j, "attempt": attempt}, length=32
+                        ),
+                    )
+                )
         results = await self._gather(AsyncOpenAI, jobs)
         n = self.ocfg.num_candidates
         return [list(results[i * n : (i + 1) * n]) for i in range(len(requests))]
@@ -119,7 +147,9 @@ class OpenAIGenerator(Generator):
         sem = asyncio.Semaphore(self.ocfg.concurrency)
         probe = asyncio.Lock()  # one call at a time until the budget has seen a real usage figure
         try:
-            return list(await asyncio.gather(*(self._call(client, sem, probe, messages, key) for messages, key in jobs)))
+            return list(
+                await asyncio.gather(*(self._call(client, sem, probe, messages, key) for messages, key in jobs))
+            )
         finally:
             await client.close()
 
@@ -128,7 +158,9 @@ class OpenAIGenerator(Generator):
         ledger, budget and retries as counterfactual proposals; ``purpose`` separates cache keys."""
         from openai import AsyncOpenAI
 
-        jobs = [(m, fingerprint({**self.identity(), "messages": m, "purpose": purpose}, length=32)) for m in conversations]
+        jobs = [
+            (m, fingerprint({**self.identity(), "messages": m, "purpose": purpose}, length=32)) for m in conversations
+        ]
         return asyncio.run(self._gather(AsyncOpenAI, jobs))
 
     def _estimate(self, messages: list[dict[str, str]]) -> tuple[float, int]:
@@ -137,7 +169,9 @@ class OpenAIGenerator(Generator):
         bound = prompt_token_bound(messages)
         return (bound * self.budget.scale * self.price_in + self.ocfg.max_tokens * self.price_out) / 1e6, bound
 
-    async def _call(self, client, sem: asyncio.Semaphore, probe: asyncio.Lock, messages: list[dict[str, str]], key: str) -> Proposal:
+    async def _call(
+        self, client, sem: asyncio.Semaphore, probe: asyncio.Lock, messages: list[dict[str, str]], key: str
+    ) -> Proposal:
         o = self.ocfg
         if self.cache is not None:
             hit = self.cache.get("responses", key)
@@ -164,7 +198,9 @@ class OpenAIGenerator(Generator):
                     await asyncio.sleep(min(o.max_backoff_s, delay) if delay is not None else backoff)
         return Proposal("", spent, error=f"{TRANSIENT} after {o.max_retries + 1} tries ({last})")
 
-    async def _attempt(self, client, messages: list[dict[str, str]], key: str) -> Proposal | tuple[str, float | None, float]:
+    async def _attempt(
+        self, client, messages: list[dict[str, str]], key: str
+    ) -> Proposal | tuple[str, float | None, float]:
         """One request: a final :class:`Proposal`, or ``(why, retry delay, cost)`` for a transient
         failure. A request the server may have received and billed (a timeout, a lost connection,
         a 200 that is not a chat completion) costs its reservation: the worst case."""
@@ -176,7 +212,12 @@ class OpenAIGenerator(Generator):
             return Proposal("", error=self.budget.stop_message())
         started = time.monotonic()
         try:
-            kwargs: dict[str, Any] = {"model": o.model, "messages": messages, "temperature": o.temperature, "max_tokens": o.max_tokens}
+            kwargs: dict[str, Any] = {
+                "model": o.model,
+                "messages": messages,
+                "temperature": o.temperature,
+                "max_tokens": o.max_tokens,
+            }
             if o.seed is not None:
                 kwargs["seed"] = o.seed
             resp = await client.chat.completions.create(**kwargs)
@@ -194,7 +235,9 @@ class OpenAIGenerator(Generator):
             self.budget.settle(reserve, reserve)
             return why, None, reserve
         except (openai.APIResponseValidationError, ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
-            self.budget.settle(reserve, reserve)  # a 200 whose body is not JSON (garbage from a proxy or a broken server)
+            self.budget.settle(
+                reserve, reserve
+            )  # a 200 whose body is not JSON (garbage from a proxy or a broken server)
             return f"bad response ({type(exc).__name__})", None, reserve
         raw = _reply_text(resp)
         if raw is None:  # a 200 whose JSON is not a chat completion: never cached, retried
@@ -209,10 +252,28 @@ class OpenAIGenerator(Generator):
             self.budget.settle(reserve, cost, prompt_tokens=pt, prompt_bound=bound)
         served = getattr(resp, "model", None)
         if self.cache is not None and not carries_secret(raw):  # an echoed key is the endpoint's fault, not a reply
-            self.cache.put("responses", key, {"raw": raw, "prompt_tokens": pt, "completion_tokens": ct, "cost_usd": cost,
-                                              "model": o.model, "served_model": served})
-        self.ledger.record(generator=self.name, model=o.model, key=key, status=status, prompt_tokens=pt,
-                           completion_tokens=ct, cost_usd=cost, latency_s=time.monotonic() - started)
+            self.cache.put(
+                "responses",
+                key,
+                {
+                    "raw": raw,
+                    "prompt_tokens": pt,
+                    "completion_tokens": ct,
+                    "cost_usd": cost,
+                    "model": o.model,
+                    "served_model": served,
+                },
+            )
+        self.ledger.record(
+            generator=self.name,
+            model=o.model,
+            key=key,
+            status=status,
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            cost_usd=cost,
+            latency_s=time.monotonic() - started,
+        )
         return Proposal(raw, cost)
 
 
@@ -245,8 +306,19 @@ def _usage(resp: Any, max_tokens: int, prompt_bound: float) -> tuple[int, int, s
 
 
 #: transport errors raised before a request left this machine (httpx's names, whichever httpx the client uses)
-NOT_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "InvalidURL", "LocalProtocolError",
-                      "ProxyError", "SSLError", "SSLCertVerificationError"})
+NOT_SENT = frozenset(
+    {
+        "ConnectError",
+        "ConnectTimeout",
+        "PoolTimeout",
+        "UnsupportedProtocol",
+        "InvalidURL",
+        "LocalProtocolError",
+        "ProxyError",
+        "SSLError",
+        "SSLCertVerificationError",
+    }
+)
 
 
 def _may_have_been_received(exc: Exception) -> bool:

@@ -43,7 +43,11 @@ class PromptTemplate:
         missing = {"system", "user"} - set(sections)
         if missing:
             raise ConfigError(f"{path}: prompt template lacks section(s) {', '.join(sorted(missing))}")
-        return cls(path.stem, {k: "\n".join(v).strip() for k, v in sections.items()}, hashlib.sha256(text.encode()).hexdigest()[:12])
+        return cls(
+            path.stem,
+            {k: "\n".join(v).strip() for k, v in sections.items()},
+            hashlib.sha256(text.encode()).hexdigest()[:12],
+        )
 
     def render(self, section: str, **values: Any) -> str:
         return Template(self.sections.get(section, "")).safe_substitute({k: str(v) for k, v in values.items()})
@@ -57,8 +61,9 @@ def template_for(task) -> PromptTemplate:
     return PromptTemplate.load(PROMPT_DIR / f"{'default' if kind == 'generic' else kind}.txt")
 
 
-def build_messages(template: PromptTemplate, task, text: str, source: int, feedback: list[dict[str, Any]],
-                   target: int | None = None) -> list[dict[str, str]]:
+def build_messages(
+    template: PromptTemplate, task, text: str, source: int, feedback: list[dict[str, Any]], target: int | None = None
+) -> list[dict[str, str]]:
     """Chat messages for one attempt: the worked example and the input, then one corrective turn
     per earlier candidate the teacher did not flip (what it still predicts, with probability).
     The prompt names the source and target classes and lists every label name of the task
@@ -68,12 +73,29 @@ def build_messages(template: PromptTemplate, task, text: str, source: int, feedb
         if len(names) != 2:
             raise ValueError(f"a task with {len(names)} classes needs the target class of each counterfactual")
         target = 1 - source
-    values = dict(text=text, text_noun=getattr(task, "text_noun", "text"), source_label=names[source], target_label=names[target],
-                  label_names=", ".join(names))
-    messages = [{"role": "system", "content": template.render("system", **values)},
-                {"role": "user", "content": template.render("user", **values)}]
+    values = dict(
+        text=text,
+        text_noun=getattr(task, "text_noun", "text"),
+        source_label=names[source],
+        target_label=names[target],
+        label_names=", ".join(names),
+    )
+    messages = [
+        {"role": "system", "content": template.render("system", **values)},
+        {"role": "user", "content": template.render("user", **values)},
+    ]
     for fb in feedback:
         messages.append({"role": "assistant", "content": fb["text"]})
-        messages.append({"role": "user", "content": template.render(
-            "feedback", **values, previous=fb["text"], previous_label=names[fb["label"]], previous_prob=f"{fb['prob']:.2f}")})
+        messages.append(
+            {
+                "role": "user",
+                "content": template.render(
+                    "feedback",
+                    **values,
+                    previous=fb["text"],
+                    previous_label=names[fb["label"]],
+                    previous_prob=f"{fb['prob']:.2f}",
+                ),
+            }
+        )
     return messages

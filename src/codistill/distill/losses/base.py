@@ -74,7 +74,9 @@ class LossTerm(nn.Module):
     def build(self, shapes: ModelShapes) -> None:
         """Create parameters that depend on model sizes (called once, before training)."""
 
-    def fit(self, batch: dict[str, torch.Tensor], teacher_hidden: dict[int, torch.Tensor], student: nn.Module, seed: int) -> dict[str, Any]:
+    def fit(
+        self, batch: dict[str, torch.Tensor], teacher_hidden: dict[int, torch.Tensor], student: nn.Module, seed: int
+    ) -> dict[str, Any]:
         """Optional stage before training, on the whole training set as one padded ``batch``
         (TED stage 1); returns values to log."""
         return {}

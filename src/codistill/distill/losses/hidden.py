@@ -62,7 +62,11 @@ def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
 
 
 def pooled_pair(
-    student_h: torch.Tensor, teacher_h: torch.Tensor, inputs: LossInputs, pooling: str, teacher_pooling: str | None = None
+    student_h: torch.Tensor,
+    teacher_h: torch.Tensor,
+    inputs: LossInputs,
+    pooling: str,
+    teacher_pooling: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Both sides reduced to comparable (B, T, H) tensors plus the mask to average over.
     ``teacher_pooling`` (default: ``pooling``) lets an encoder student's [CLS] meet a decoder
@@ -94,12 +98,17 @@ class HiddenMSE(LossTerm):
     needs_student_hidden = True
 
     def __init__(
-        self, layer_map: dict[int, int] | None = None, pooling: Pooling = "auto", project: bool | None = None,
+        self,
+        layer_map: dict[int, int] | None = None,
+        pooling: Pooling = "auto",
+        project: bool | None = None,
         teacher_pooling: Pooling | None = None,
     ) -> None:
         super().__init__()
         if pooling not in ("auto", *POOLINGS) or (teacher_pooling is not None and teacher_pooling not in POOLINGS[1:]):
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)} (teacher_pooling: not tokens), got {pooling!r}/{teacher_pooling!r}")
+            raise ValueError(
+                f"pooling must be one of {', '.join(POOLINGS)} (teacher_pooling: not tokens), got {pooling!r}/{teacher_pooling!r}"
+            )
         if teacher_pooling is not None and pooling in ("tokens", "auto"):
             raise ValueError("teacher_pooling needs a pooled student side (pooling: mean, cls or last)")
         self.teacher_pooling = teacher_pooling
@@ -113,15 +122,23 @@ class HiddenMSE(LossTerm):
         return sorted(set(self.layer_map.values()))
 
     def build(self, shapes: ModelShapes) -> None:
-        self.layer_map = check_layer_map(self.requested_map or default_layer_map(shapes.student_layers, shapes.teacher_layers), shapes)
+        self.layer_map = check_layer_map(
+            self.requested_map or default_layer_map(shapes.student_layers, shapes.teacher_layers), shapes
+        )
         self.pooling = resolve_pooling(self.pooling, shapes)
         if self.pooling == "tokens" and not shapes.same_tokenizer:
-            raise ConfigError("hidden: pooling=tokens needs the same tokenizer for teacher and student; use pooling: mean")
+            raise ConfigError(
+                "hidden: pooling=tokens needs the same tokenizer for teacher and student; use pooling: mean"
+            )
         project = shapes.student_hidden != shapes.teacher_hidden if self.project is None else self.project
         if not project and shapes.student_hidden != shapes.teacher_hidden:
-            raise ConfigError(f"hidden: widths differ ({shapes.student_hidden} vs {shapes.teacher_hidden}); projections are required")
+            raise ConfigError(
+                f"hidden: widths differ ({shapes.student_hidden} vs {shapes.teacher_hidden}); projections are required"
+            )
         if project:
-            self.projections = nn.ModuleDict({str(s): nn.Linear(shapes.student_hidden, shapes.teacher_hidden) for s in self.layer_map})
+            self.projections = nn.ModuleDict(
+                {str(s): nn.Linear(shapes.student_hidden, shapes.teacher_hidden) for s in self.layer_map}
+            )
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         assert inputs.student_hidden is not None  # the loop asks the student for hidden states

@@ -38,7 +38,9 @@ class Filter(nn.Module):
         return self.head(masked_mean(self.filter(h), mask))
 
 
-def _train_filters(filters: list[Filter], states: list[torch.Tensor], mask: torch.Tensor, labels: torch.Tensor, steps: int, lr: float) -> list[float]:
+def _train_filters(
+    filters: list[Filter], states: list[torch.Tensor], mask: torch.Tensor, labels: torch.Tensor, steps: int, lr: float
+) -> list[float]:
     params = [p for f in filters for p in f.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     losses: list[float] = []
@@ -77,15 +79,23 @@ class TaskAwareFilters(LossTerm):
         return sorted(set(self.layer_map.values()))
 
     def build(self, shapes: ModelShapes) -> None:
-        self.layer_map = check_layer_map(self.requested_map or default_layer_map(shapes.student_layers, shapes.teacher_layers), shapes)
+        self.layer_map = check_layer_map(
+            self.requested_map or default_layer_map(shapes.student_layers, shapes.teacher_layers), shapes
+        )
         self.pooling = resolve_pooling(self.pooling, shapes)
         if self.pooling == "tokens" and not shapes.same_tokenizer:
             raise ConfigError("ted: pooling=tokens needs the same tokenizer for teacher and student; use pooling: mean")
         dim = self.filter_dim or shapes.teacher_hidden
-        self.teacher_filters = nn.ModuleDict({str(s): Filter(shapes.teacher_hidden, dim, shapes.num_labels) for s in self.layer_map})
-        self.student_filters = nn.ModuleDict({str(s): Filter(shapes.student_hidden, dim, shapes.num_labels) for s in self.layer_map})
+        self.teacher_filters = nn.ModuleDict(
+            {str(s): Filter(shapes.teacher_hidden, dim, shapes.num_labels) for s in self.layer_map}
+        )
+        self.student_filters = nn.ModuleDict(
+            {str(s): Filter(shapes.student_hidden, dim, shapes.num_labels) for s in self.layer_map}
+        )
 
-    def fit(self, batch: dict[str, torch.Tensor], teacher_hidden: dict[int, torch.Tensor], student: nn.Module, seed: int) -> dict[str, Any]:
+    def fit(
+        self, batch: dict[str, torch.Tensor], teacher_hidden: dict[int, torch.Tensor], student: nn.Module, seed: int
+    ) -> dict[str, Any]:
         """Stage 1 on the whole (small) training set: teacher filters, then student filters."""
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
@@ -93,7 +103,14 @@ class TaskAwareFilters(LossTerm):
         keys = list(self.layer_map)
         tmask = batch["teacher_mask"]
         t_states = [teacher_hidden[self.layer_map[s]].float() for s in keys]
-        teacher_losses = _train_filters([cast(Filter, self.teacher_filters[str(s)]) for s in keys], t_states, tmask, labels, self.filter_steps, self.filter_lr)
+        teacher_losses = _train_filters(
+            [cast(Filter, self.teacher_filters[str(s)]) for s in keys],
+            t_states,
+            tmask,
+            labels,
+            self.filter_steps,
+            self.filter_lr,
+        )
         for p in self.teacher_filters.parameters():
             p.requires_grad_(False)
         was_training = student.training
@@ -104,7 +121,12 @@ class TaskAwareFilters(LossTerm):
         student.train(was_training)
         s_states = [hidden[s].float() for s in keys]
         student_losses = _train_filters(
-            [cast(Filter, self.student_filters[str(s)]) for s in keys], s_states, batch["attention_mask"], labels, self.filter_steps, self.filter_lr
+            [cast(Filter, self.student_filters[str(s)]) for s in keys],
+            s_states,
+            batch["attention_mask"],
+            labels,
+            self.filter_steps,
+            self.filter_lr,
         )
         # the student filters' heads are not used in stage 2
         for f in self.student_filters.values():
