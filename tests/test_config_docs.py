@@ -32,3 +32,12 @@ def test_cli_reference_has_a_page_per_command():
     text = cli_reference()
     for command in ("teacher", "counterfactuals", "distill", "evaluate", "sweep", "report", "data sample"):
         assert f"## `codistill {command}`" in text
+
+
+def test_print_config_writes_the_descriptions_as_comments_and_loads_back(capsys):
+    from codistill.cli import main
+
+    assert main(["teacher", "--print-config"]) == 0
+    text = capsys.readouterr().out
+    assert "  # registered task name" in text  # data.task's description, above the key
+    assert TeacherConfig.from_dict(yaml.safe_load(text)) == TeacherConfig()

@@ -105,7 +105,9 @@ def distill_cmd(
     if k_per_class is not None:
         cfg = cfg.with_overrides({"k": k_from_per_class(cfg, None if k is None else cfg.k, k_per_class)})
     if print_config:  # what a run would use, inputs given or not
-        typer.echo(cfg.to_yaml(), nl=False)
+        from codistill.config_docs import commented_yaml
+
+        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
         return
     if cfg.teacher is None:
         raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")

@@ -194,7 +194,9 @@ def explain_distill(
     if set_:
         cfg = cfg.with_overrides(set_)
     if print_config:
-        typer.echo(cfg.to_yaml(), nl=False)
+        from codistill.config_docs import commented_yaml
+
+        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
         return
     grid = (
         results is not None

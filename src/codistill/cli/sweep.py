@@ -100,7 +100,9 @@ def sweep(
             {"counterfactual_overrides": [*cfg.counterfactual_overrides, f"max_budget_usd={max_budget}"]}
         )
     if print_config:
-        typer.echo(cfg.to_yaml(), nl=False)
+        from codistill.config_docs import commented_yaml
+
+        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
         return
     _finish(cfg, run_sweep(cfg, echo=typer.echo))
 

@@ -83,7 +83,9 @@ def teacher(
             options[key] = value
     cfg = build_config(TeacherConfig, config, set_, options)
     if print_config:
-        typer.echo(cfg.to_yaml(), nl=False)
+        from codistill.config_docs import commented_yaml
+
+        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
         return
     from codistill.utils.distributed import is_main
 
