@@ -26,21 +26,25 @@ DEMO_CORRECTION: Correction = "holm"
 
 
 def _finish(config, result, echo=typer.echo, correction: Correction = "none") -> None:
-    from codistill.data.tasks import get_task
-    from codistill.experiments.report import write_report
+    from codistill.experiments.design import design_note, load_design, split_records
+    from codistill.experiments.report import headline_first, write_report
     from codistill.experiments.tables import markdown_table, significance_lines
 
-    # MCC is the headline for CoLA-like tasks; elsewhere it would only repeat accuracy's story
-    mcc_tasks = any(get_task(r.key.task).primary_metric == "mcc" for r in result.records)
-    metrics = (["mcc"] if mcc_tasks else []) + ["accuracy", "agreement"]
+    design = load_design(result.results_path.parent)
+    records, secondary = split_records(result.records, design)  # the pre-set design's runs are the result
+    # the tasks' headline metric first: MCC for CoLA-like tasks, macro-F1 for more than two classes
+    head = headline_first(["mcc", "macro_f1", "accuracy"], [r.key.task for r in records])[0]
+    metrics = list(dict.fromkeys([head, "accuracy", "agreement"]))
     for metric in metrics:
-        echo(f"\n{metric}:\n" + markdown_table(result.records, metric, correction))
-        for line in significance_lines(result.records, metric, correction):
+        echo(f"\n{metric}:\n" + markdown_table(records, metric, correction))
+        for line in significance_lines(records, metric, correction):
             echo(line)
     if config.peers:  # every method beside the teacher-free peer (paired by seed, Holm over each row)
         from codistill.experiments.peer_table import peer_markdown
 
-        echo("\naccuracy, every method vs SetFit:\n" + peer_markdown(result.records, "accuracy"))
+        echo(f"\n{metrics[0]}, every method vs SetFit:\n" + peer_markdown(records, metrics[0]))
+    if secondary:
+        echo(f"\n{design_note(design, secondary)} (report.md: the secondary analysis)")
     files = write_report(
         result.results_path,
         f"{config.output_dir}/report",

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from codistill.errors import DataError
 from codistill.experiments.classes import class_summary, classes_html, classes_markdown
+from codistill.experiments.design import SECONDARY_TITLE, design_note, load_design, split_records
 from codistill.experiments.html import render_report
 from codistill.experiments.peer_table import peer_html, peer_markdown
 from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
-from codistill.experiments.records import ResultStore
+from codistill.experiments.records import ResultStore, RunRecord
 from codistill.experiments.stats import Correction
 from codistill.experiments.tables import csv_table, markdown_table
 from codistill.peers.methods import PEER_RECIPE, is_peer_recipe
@@ -40,6 +41,27 @@ def headline_first(metrics: list[str], tasks: Sequence[str]) -> list[str]:
     return sorted(metrics, key=lambda m: (m not in heads, heads.index(m) if m in heads else 0))
 
 
+def secondary_tables(
+    everything: Sequence[RunRecord],
+    secondary: Sequence[RunRecord],
+    metrics: Sequence[str],
+    correction: Correction,
+    md_parts: list[str],
+) -> list[tuple[str, str]]:
+    """The secondary analysis: every run, pre-set and added, in tables labelled as such (HTML
+    sections returned, Markdown appended to ``md_parts``); nothing when no run was added."""
+    from codistill.experiments.html import results_table
+
+    if not secondary or not any(r.key.cod for r in everything):
+        return []
+    sections = []
+    md_parts.append(f"\n## {SECONDARY_TITLE}\n\nEvery run, the {len(secondary)} added ones included.\n")
+    for metric in metrics:
+        md_parts.append(f"\n### {metric}\n\n{markdown_table(everything, metric, correction)}")
+        sections.append((f"{metric}: {SECONDARY_TITLE}", results_table(everything, metric, correction)))
+    return sections
+
+
 @dataclass
 class ReportFiles:
     markdown: Path
@@ -59,15 +81,23 @@ def write_report(
     correction: Correction = "none",
 ) -> ReportFiles:
     store = ResultStore(results)
-    records = store.load()
-    if not records:
+    everything = store.load()
+    if not everything:
         raise DataError(f"{results}: no result records")
+    design = load_design(Path(results).parent)
+    records, secondary = split_records(everything, design)  # the pre-set design's runs are the result
+    if not records:
+        raise DataError(f"{results}: no record of the pre-set design ({design.describe() if design else ''})")
     out = Path(out_dir)
     present = {m for r in records for m in r.metrics}
     tasks = sorted({r.key.task for r in records})
     metrics = headline_first([m for m in REPORT_METRICS if m in present], tasks)
 
-    md_parts = [f"# {title}\n", f"{len(records)} runs; tasks: {', '.join(tasks)}.\n"]
+    md_parts = [
+        f"# {title}\n",
+        f"{len(records)} runs; tasks: {', '.join(tasks)}.\n",
+        f"\n{design_note(design, secondary)}.\n",
+    ]
     csv_paths = []
     # the baseline -> +CoD tables need CoD runs (explanation students have none; their tables are in the statistics)
     for metric in metrics if any(r.key.cod for r in records) else ():
@@ -77,6 +107,8 @@ def write_report(
     for metric in metrics if any(is_peer_recipe(r.key.recipe) for r in records) else ():
         md_parts.append(f"\n## {metric}: every method vs {PEER_RECIPE}\n\n{peer_markdown(records, metric)}")
         peer_tables.append((f"{metric}: every method vs {PEER_RECIPE}", peer_html(records, metric)))
+
+    peer_tables += secondary_tables(everything, secondary, metrics, correction, md_parts)
 
     figures: list[tuple[Path, str]] = []
     for task in tasks:
@@ -118,11 +150,9 @@ def write_report(
 
         pool = [r.to_dict() for f in counterfactual_files for r in read_counterfactuals(f)]
         pairs = random.Random(seed).sample(pool, min(sample_pairs, len(pool)))
-    notes = (
-        [f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run"]
-        if store.skipped_partial_lines
-        else []
-    )
+    notes = [design_note(design, secondary)]
+    if store.skipped_partial_lines:
+        notes.append(f"skipped {store.skipped_partial_lines} partial record(s) from an interrupted run")
     page = render_report(
         records,
         title=title,

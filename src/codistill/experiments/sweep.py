@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codistill.data.config import DataConfig
 from codistill.errors import ConfigError
 from codistill.experiments.config import SweepConfig, SweepTask
+from codistill.experiments.design import record_design, save_config
 from codistill.experiments.peer_runs import attach_peer, distill_recipe, peer_keys, run_peer_job
+from codistill.experiments.prepare import (
+    counterfactual_config,
+    data_config,
+    prepare_counterfactuals,
+    prepare_teacher,
+    sweep_budget,
+)
 from codistill.experiments.records import ResultStore, RunKey, RunRecord, input_differences, run_inputs
 from codistill.utils.hashing import fingerprint
 
@@ -50,97 +57,6 @@ class SweepResult:
     seconds: float
     teachers: dict[str, str]
     counterfactual_files: dict[tuple[str, int], str]
-
-
-def data_config(task: SweepTask) -> DataConfig:
-    return DataConfig(task=task.task, data_dir=task.data_dir, source=task.source)
-
-
-def prepare_teacher(task: SweepTask, echo: Callable[[str], None], data: DataConfig | None = None) -> str:
-    """The task's teacher: its directory, or one fine-tuned on ``data`` (the students' data section,
-    so both share one validation carve; default: the task's)."""
-    if task.teacher:
-        return task.teacher
-    from codistill.teacher import TeacherConfig, train_teacher
-
-    config = TeacherConfig(data=data or data_config(task))
-    if task.teacher_overrides:
-        config = config.with_overrides(task.teacher_overrides)
-    echo(f"[{task.task}] teacher: fine-tuning {config.model} (cached after the first time)")
-    result = train_teacher(config)
-    test = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics["test"].items())
-    echo(f"[{task.task}] teacher {'reused' if result.cached else 'trained'}: {result.path} (test {test})")
-    for warning in result.metrics.get("warnings", []):
-        echo(f"[{task.task}] warning: {warning}")
-    return str(result.path)
-
-
-def counterfactual_config(
-    config: SweepConfig, task: SweepTask, teacher: str, seed: int, out_dir: Path, mode: str = "paper"
-):
-    """The generation config of one (task, seed, mode) file: for the CoD originals of the largest k
-    (covering every smaller k), its k/2 originals for the paper mode, all k (one or cod_m each) for
-    the full and multi modes."""
-    from codistill.counterfactuals.config import CounterfactualConfig
-    from codistill.distill.budget_modes import from_run_key
-
-    budget, _ = from_run_key(mode)
-    cf = CounterfactualConfig(
-        data=data_config(task),
-        k=budget.counterfactual_k(max(config.ks)),
-        seed=seed,
-        teacher=teacher,
-        teacher_max_length=task.teacher_max_length,
-        output_dir=str(
-            out_dir / "counterfactuals" / (f"{task.task}-s{seed}" if budget.half else f"{task.task}-{mode}-s{seed}")
-        ),
-    )
-    if config.counterfactual_overrides:
-        cf = cf.with_overrides(config.counterfactual_overrides)
-    if budget.multi:
-        cf.per_original = max(cf.per_original, config.cod_m)
-    return cf
-
-
-def prepare_counterfactuals(
-    config: SweepConfig,
-    task: SweepTask,
-    teacher: str,
-    seed: int,
-    out_dir: Path,
-    echo: Callable[[str], None],
-    mode: str = "paper",
-    budget: Any = None,
-) -> tuple[str, dict[str, Any]]:
-    """Generate (or read from the cache) the counterfactuals of :func:`counterfactual_config`.
-    ``budget`` is the sweep's one spending cap (:func:`sweep_budget`), shared by every run."""
-    from codistill.counterfactuals.pipeline import run_counterfactuals
-
-    cf = counterfactual_config(config, task, teacher, seed, out_dir, mode)
-    result = run_counterfactuals(cf, echo=lambda *_: None, budget=budget).check_endpoint()
-    report = result.report
-    stats = {
-        "generator": cf.generator,
-        "originals": report.get("originals"),
-        "valid": report.get("valid"),
-        "validity": report.get("validity"),
-        "edited_words": (report.get("edited_words") or {}).get("mean"),
-        "cost_usd": report.get("cost_usd", 0.0),
-    }
-    stopped = " (stopped by the sweep's --max-budget)" if result.run.get("stopped_by_budget") else ""
-    echo(
-        f"[{task.task}] seed {seed}: {stats['valid']}/{stats['originals']} verified counterfactuals ({cf.generator}){stopped}"
-    )
-    return str(result.output_dir / "counterfactuals.jsonl"), stats
-
-
-def sweep_budget(config: SweepConfig) -> Any:
-    """The one spending cap of a sweep (``max_budget_usd`` of its counterfactual overrides): every
-    counterfactual run of every task, seed and mode draws on it, so the sweep spends it once."""
-    from codistill.counterfactuals.budget import Budget
-    from codistill.counterfactuals.config import CounterfactualConfig
-
-    return Budget(CounterfactualConfig().with_overrides(config.counterfactual_overrides).max_budget_usd)
 
 
 def file_sha256(path: str | None) -> str | None:
@@ -220,6 +136,21 @@ def _check_record(store: ResultStore, job: Job, old: RunRecord, ignore: tuple[st
     )
 
 
+def grid_keys(config: SweepConfig, task: SweepTask) -> list[RunKey]:
+    """Every run of the grid for ``task``: seeds x k x recipes x {baseline, CoD modes}, then the peers."""
+    from codistill.distill.budget_modes import PAPER
+
+    modes = config.mode_names()
+    return [
+        RunKey(task.task, recipe, cod, k, seed, mode)
+        for seed in config.seeds
+        for k in config.ks
+        for recipe in config.recipes
+        for cod in config.cod
+        for mode in (modes if cod else [PAPER.name])
+    ] + peer_keys(config, task.task)
+
+
 def plan(
     config: SweepConfig, store: ResultStore, echo: Callable[[str], None]
 ) -> tuple[list[Job], int, dict[str, str], dict]:
@@ -231,7 +162,7 @@ def plan(
     one-line error naming the difference, so results are never mixed. Every input but the
     counterfactual file's content is checked before any counterfactual file is (re)written."""
     import codistill
-    from codistill.distill.budget_modes import PAPER, from_run_key
+    from codistill.distill.budget_modes import from_run_key
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import scorer_fingerprint
     from codistill.teacher.meta import check_shared_carve
@@ -245,15 +176,7 @@ def plan(
     cf_files: dict[tuple[str, int], str] = {}
     budget = sweep_budget(config)
     for task in config.tasks:
-        modes = config.mode_names()
-        keys = [
-            RunKey(task.task, recipe, cod, k, seed, mode)
-            for seed in config.seeds
-            for k in config.ks
-            for recipe in config.recipes
-            for cod in config.cod
-            for mode in (modes if cod else [PAPER.name])
-        ] + peer_keys(config, task.task)
+        keys = grid_keys(config, task)
         if any(key.cod and from_run_key(key.mode)[0].half for key in keys):
             from codistill.data.sampling import check_cod_budget
 
@@ -452,22 +375,6 @@ def _remove_if_only_marker(directory: Path) -> None:
         directory.rmdir()
 
 
-def save_config(config: SweepConfig, out_dir: Path, echo: Callable[[str], None]) -> Path:
-    """Write ``sweep.yaml``; a different earlier config (say a grid extended by more seeds) is
-    kept as ``sweep.<n>.yaml`` rather than overwritten."""
-    path = out_dir / "sweep.yaml"
-    from codistill.utils.secrets import redact_obj
-
-    if path.is_file() and SweepConfig.from_yaml(path).to_dict() != redact_obj(config.to_dict()):  # stored redacted
-        n = 1
-        while (out_dir / f"sweep.{n}.yaml").exists():
-            n += 1
-        path.rename(out_dir / f"sweep.{n}.yaml")
-        echo(f"the sweep config changed: the previous one is kept as {out_dir / f'sweep.{n}.yaml'}")
-    config.save(path)
-    return path
-
-
 def run_sweep(config: SweepConfig, *, echo: Callable[[str], None] = print) -> SweepResult:
     from tqdm.auto import tqdm
 
@@ -485,6 +392,7 @@ def run_sweep(config: SweepConfig, *, echo: Callable[[str], None] = print) -> Sw
             _remove_if_only_marker(out_dir)
         raise
     save_config(config, out_dir, echo)  # only once the sweep validated and is about to run
+    record_design(out_dir, [key for task in config.tasks for key in grid_keys(config, task)], echo)
     if skipped:
         echo(f"resuming: {skipped} run(s) already in {store.path}")
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not jobs)
