@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.text import Token
 
 
@@ -242,3 +243,20 @@ class ScreenedVerifier:
             "margin": self.margin,
             "veto_rate": round(self.stats["vetoed"] / self.stats["confirmed"], 4) if self.stats["confirmed"] else None,
         }
+
+
+def load_verifier(
+    config: CounterfactualConfig, *, max_length: int | None, num_labels: int
+) -> TeacherVerifier | ScreenedVerifier:
+    """A run's ``config.teacher`` as its verifier, screened by a cheaper copy when ``verify.screen_dtype`` is set."""
+    teacher = TeacherVerifier(
+        config.teacher, batch_size=config.teacher_batch_size, max_length=max_length, num_labels=num_labels
+    )
+    if config.verify.screen_dtype == "none":
+        return teacher
+    return ScreenedVerifier(
+        teacher,
+        teacher.screening_copy(config.verify.screen_dtype),
+        config.verify.screen_margin,
+        saliency_from_screen=config.verify.screen_saliency,
+    )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from codistill.counterfactuals.generators.outcome import Chosen, Failure, Outcome, Proposal, Request, is_fact
 from codistill.counterfactuals.parse import ParseError, parse_candidate
 from codistill.counterfactuals.text import char_edit_ratio, edited_words, has_words
 from codistill.counterfactuals.verify import candidate_probs
@@ -24,110 +25,32 @@ from codistill.utils.secrets import redact
 if TYPE_CHECKING:
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.verify import Verifier
-    from codistill.data import Example, TaskSpec
+    from codistill.data import TaskSpec
 
-
-def is_fact(reason: str) -> bool:
-    """Whether a failure is a fact about the input text (a parsed reply, the teacher's verdict),
-    which a cached outcome may keep. Failures of the endpoint (an outage, a rate limit, a 401, a
-    200 that is not a chat completion, a reply echoing the key) and budget stops say nothing about
-    the text: an outcome with one is never cached, so a rerun after the fix calls again."""
-    return not reason.startswith(("api:", "budget:")) and reason != "parse:secret"
+__all__ = [  # the request and outcome types live in generators.outcome and are re-exported here
+    "GENERATORS",
+    "SELECTIONS",
+    "Chosen",
+    "Confirmation",
+    "Failure",
+    "Generator",
+    "Outcome",
+    "Proposal",
+    "Request",
+    "SearchState",
+    "choose",
+    "choose_many",
+    "get_generator",
+    "is_fact",
+    "known_generators",
+    "pick_confirmed",
+    "rank",
+    "register_generator",
+]
 
 
 #: rules choosing the winner among an input's verified flips (``CounterfactualConfig.selection``)
 SELECTIONS = ("smallest", "nearest_boundary", "most_confident")
-
-
-@dataclass
-class Request:
-    """One original to flip. ``feedback`` holds earlier failed candidates with the teacher's
-    probabilities on them, for generators that can use it (LLMs are told about them)."""
-
-    example: Example
-    teacher_label: int
-    teacher_probs: list[float]
-    feedback: list[dict[str, Any]] = field(default_factory=list)
-    targets: tuple[int, ...] | None = (
-        None  # classes a counterfactual may reach, primary first (see counterfactuals.targets)
-    )
-
-    def __post_init__(self) -> None:
-        if self.targets is None:  # the runner-up class (for two classes: the other one)
-            from codistill.counterfactuals.targets import targets_for
-
-            self.targets = targets_for(self.teacher_probs, "runner_up")
-
-    @property
-    def target_classes(self) -> tuple[int, ...]:
-        """``targets`` as set (``__post_init__`` fills in the default)."""
-        assert self.targets is not None
-        return self.targets
-
-    @property
-    def target_label(self) -> int:
-        """The primary target: the class the search moves the teacher towards."""
-        return self.target_classes[0]
-
-    def reached(self, label: int) -> bool:
-        """Whether a candidate the teacher assigns to ``label`` is a verified counterfactual."""
-        return label in self.target_classes and label != self.teacher_label
-
-
-@dataclass
-class Proposal:
-    """A generator's answer for one request: the raw reply (for LLMs) and what it cost."""
-
-    raw: str
-    cost_usd: float = 0.0
-    error: str | None = None  # an API error, a budget stop, ...
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Failure:
-    original_id: str
-    attempt: int
-    reason: str  # short machine-readable code: parse:empty, teacher:no_flip, api:error, ...
-    detail: str = ""
-    candidate: str | None = None
-    teacher_probs: list[float] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Chosen:
-    text: str
-    probs: list[float]
-    label: int
-    edited_words: int
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Outcome:
-    original_id: str
-    chosen: Chosen | None
-    attempts: int
-    cost_usd: float
-    failures: list[Failure]
-    candidates_checked: int = 0
-    valid_candidates: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)
-    alternatives: list[Chosen] = field(default_factory=list)  # further diverse flips (per_original > 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Outcome:
-        d = dict(d)
-        d["chosen"] = Chosen(**d["chosen"]) if d.get("chosen") else None
-        d["failures"] = [Failure(**f) for f in d.get("failures", [])]
-        d["alternatives"] = [Chosen(**c) for c in d.get("alternatives", [])]
-        return cls(**d)
 
 
 def rank(
@@ -235,6 +158,23 @@ def pick_confirmed(verifier: Verifier, jobs: Sequence[Confirmation], selection: 
                 j.vetoed.append((text, probs))
 
 
+@dataclass
+class SearchState:
+    """The verify-and-retry loop's state: one outcome and the verified flips per request, the
+    indices still without a flip, and why the search stopped early (a budget), if it did."""
+
+    requests: Sequence[Request]
+    outcomes: list[Outcome] = field(init=False)
+    valid: list[list[tuple[str, list[float], int]]] = field(init=False)
+    pending: list[int] = field(init=False)
+    stopped: str | None = None
+
+    def __post_init__(self) -> None:
+        self.outcomes = [Outcome(r.example.id, None, 0, 0.0, []) for r in self.requests]
+        self.valid = [[] for _ in self.requests]
+        self.pending = list(range(len(self.requests)))
+
+
 class Generator(ABC):
     """Base of every counterfactual generator (registered by name in :data:`GENERATORS`)."""
 
@@ -275,108 +215,136 @@ class Generator(ABC):
     def search(
         self, requests: Sequence[Request], verifier: Verifier, on_outcome: Callable[[Outcome], None] | None = None
     ) -> list[Outcome]:
-        """Propose, parse, verify with the teacher, and retry with feedback up to ``max_attempts``."""
+        """Propose, parse, verify with the teacher, and retry with feedback up to ``max_attempts``.
+
+        Each attempt: :meth:`propose` for the inputs without a flip, :meth:`_parse_proposals`,
+        :meth:`_check_candidates` (the teacher), :meth:`_keep_picks` (the selection, confirmed by
+        the exact teacher); then :meth:`_settle_unfinished` for the inputs left without one."""
         from codistill.counterfactuals.budget import BudgetExceeded
 
-        cfg = self.config
-        outcomes: dict[int, Outcome] = {i: Outcome(r.example.id, None, 0, 0.0, []) for i, r in enumerate(requests)}
-        valid: dict[int, list[tuple[str, list[float], int]]] = {i: [] for i in range(len(requests))}
-        pending = list(range(len(requests)))
-        stopped: str | None = None
-        for attempt in range(1, cfg.max_attempts + 1):
-            if not pending or stopped:
+        state = SearchState(requests)
+        for attempt in range(1, self.config.max_attempts + 1):
+            if not state.pending or state.stopped:
                 break
             try:
-                proposals = self.propose([requests[i] for i in pending], attempt)
+                proposals = self.propose([requests[i] for i in state.pending], attempt)
             except BudgetExceeded as exc:
-                stopped = str(exc)
+                state.stopped = str(exc)
                 break
-            texts, owners = [], []
-            for i, props in zip(pending, proposals):
-                out = outcomes[i]
-                out.attempts = attempt
-                req = requests[i]
-                for prop in props:
-                    out.cost_usd += prop.cost_usd
-                    if prop.error:
-                        if prop.error.startswith("budget:"):
-                            stopped = prop.error
-                        out.failures.append(Failure(req.example.id, attempt, prop.error.split(" ", 1)[0], prop.error))
-                        continue
-                    try:
-                        text = parse_candidate(prop.raw, req.example.text)
-                    except ParseError as exc:
-                        out.failures.append(
-                            Failure(req.example.id, attempt, exc.reason, str(exc), candidate=redact(prop.raw)[:500])
-                        )
-                        continue
-                    texts.append(text)
-                    owners.append(i)
+            texts, owners = self._parse_proposals(state, proposals, attempt)
             if texts:
-                probs = candidate_probs(verifier, texts, [requests[i].teacher_label for i in owners])
-                for text, p, i in zip(texts, probs, owners):
-                    req, out = requests[i], outcomes[i]
-                    out.candidates_checked += 1
-                    label = int(p.argmax())
-                    if req.reached(label):
-                        valid[i].append((text, [float(x) for x in p], label))
-                    else:
-                        out.failures.append(
-                            Failure(
-                                req.example.id,
-                                attempt,
-                                "teacher:no_flip",
-                                f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
-                                candidate=text,
-                                teacher_probs=[float(x) for x in p],
-                            )
-                        )
-                        req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
-            jobs = {
-                i: Confirmation(
-                    requests[i].example.text, valid[i], requests[i].teacher_label, targets=requests[i].target_classes
-                )
-                for i in pending
-                if valid[i]
-            }
-            picks = dict(zip(jobs, pick_confirmed(verifier, list(jobs.values()), cfg.selection, cfg.per_original)))
-            for i, job in jobs.items():
-                for text, p in job.vetoed:
-                    label = int(np.argmax(p))
-                    outcomes[i].failures.append(
-                        Failure(
-                            requests[i].example.id,
-                            attempt,
-                            "teacher:no_flip",
-                            f"the exact teacher vetoed the screen's flip: it predicts {self.task.label_names[label]} "
-                            f"(p={p[label]:.2f})",
-                            candidate=text,
-                            teacher_probs=p,
-                        )
+                self._check_candidates(state, texts, owners, verifier, attempt)
+            self._keep_picks(state, verifier, attempt, on_outcome)
+        self._settle_unfinished(state, on_outcome)
+        return list(state.outcomes)
+
+    def _parse_proposals(
+        self, state: SearchState, proposals: list[list[Proposal]], attempt: int
+    ) -> tuple[list[str], list[int]]:
+        """The candidate texts of an attempt's replies and whose they are; an error or an
+        unparseable reply is a failure (a budget error also stops the search after this attempt)."""
+        texts, owners = [], []
+        for i, props in zip(state.pending, proposals):
+            out, req = state.outcomes[i], state.requests[i]
+            out.attempts = attempt
+            for prop in props:
+                out.cost_usd += prop.cost_usd
+                if prop.error:
+                    if prop.error.startswith("budget:"):
+                        state.stopped = prop.error
+                    out.failures.append(Failure(req.example.id, attempt, prop.error.split(" ", 1)[0], prop.error))
+                    continue
+                try:
+                    text = parse_candidate(prop.raw, req.example.text)
+                except ParseError as exc:
+                    out.failures.append(
+                        Failure(req.example.id, attempt, exc.reason, str(exc), candidate=redact(prop.raw)[:500])
                     )
-                    requests[i].feedback.append({"text": text, "label": label, "prob": p[label]})
-                job.vetoed.clear()
-            still = []
-            for i in pending:
-                if picks.get(i):
-                    out = outcomes[i]
-                    out.valid_candidates = len(valid[i])
-                    picked = picks[i]
-                    out.chosen, out.alternatives = picked[0], picked[1:]
-                    if on_outcome:
-                        on_outcome(out)
-                else:
-                    still.append(i)
-            pending = still
-        for i in pending:
-            out = outcomes[i]
-            if stopped:
-                out.meta["stopped"] = stopped  # not final: a resumed run with more budget retries it
+                    continue
+                texts.append(text)
+                owners.append(i)
+        return texts, owners
+
+    def _check_candidates(
+        self, state: SearchState, texts: list[str], owners: list[int], verifier: Verifier, attempt: int
+    ) -> None:
+        """The teacher on every candidate of the attempt in one batch: flips are kept as valid,
+        the rest are failures fed back to the next attempt."""
+        probs = candidate_probs(verifier, texts, [state.requests[i].teacher_label for i in owners])
+        for text, p, i in zip(texts, probs, owners):
+            req, out = state.requests[i], state.outcomes[i]
+            out.candidates_checked += 1
+            label = int(p.argmax())
+            if req.reached(label):
+                state.valid[i].append((text, [float(x) for x in p], label))
+            else:
+                out.failures.append(
+                    Failure(
+                        req.example.id,
+                        attempt,
+                        "teacher:no_flip",
+                        f"teacher still predicts {self.task.label_names[label]} (p={p[label]:.2f})",
+                        candidate=text,
+                        teacher_probs=[float(x) for x in p],
+                    )
+                )
+                req.feedback.append({"text": text, "label": label, "prob": float(p[label])})
+
+    def _keep_picks(
+        self, state: SearchState, verifier: Verifier, attempt: int, on_outcome: Callable[[Outcome], None] | None
+    ) -> None:
+        """Pick each input's flips (confirmed by the exact teacher when screening; a veto is a
+        failure fed back); inputs with a pick are done, the others stay pending."""
+        requests, outcomes = state.requests, state.outcomes
+        jobs = {
+            i: Confirmation(
+                requests[i].example.text, state.valid[i], requests[i].teacher_label, targets=requests[i].target_classes
+            )
+            for i in state.pending
+            if state.valid[i]
+        }
+        picks = dict(
+            zip(jobs, pick_confirmed(verifier, list(jobs.values()), self.config.selection, self.config.per_original))
+        )
+        for i, job in jobs.items():
+            for text, p in job.vetoed:
+                label = int(np.argmax(p))
+                outcomes[i].failures.append(
+                    Failure(
+                        requests[i].example.id,
+                        attempt,
+                        "teacher:no_flip",
+                        f"the exact teacher vetoed the screen's flip: it predicts {self.task.label_names[label]} "
+                        f"(p={p[label]:.2f})",
+                        candidate=text,
+                        teacher_probs=p,
+                    )
+                )
+                requests[i].feedback.append({"text": text, "label": label, "prob": p[label]})
+            job.vetoed.clear()
+        still = []
+        for i in state.pending:
+            if picks.get(i):
+                out = outcomes[i]
+                out.valid_candidates = len(state.valid[i])
+                out.chosen, out.alternatives = picks[i][0], picks[i][1:]
+                if on_outcome:
+                    on_outcome(out)
+            else:
+                still.append(i)
+        state.pending = still
+
+    def _settle_unfinished(self, state: SearchState, on_outcome: Callable[[Outcome], None] | None) -> None:
+        """Inputs without a flip: final unless a budget stop or an endpoint failure ended them
+        (those are marked, never cached, and retried by a later run)."""
+        for i in state.pending:
+            out = state.outcomes[i]
+            if state.stopped:
+                out.meta["stopped"] = state.stopped  # not final: a resumed run with more budget retries it
             elif not all(is_fact(f.reason) for f in out.failures):
                 out.meta["transient"] = True  # not final either: an outage may pass, a key or an endpoint be fixed
             elif on_outcome:
                 on_outcome(out)
-        return [outcomes[i] for i in range(len(requests))]
 
 
 GENERATORS: dict[str, type[Generator]] = {}
