@@ -44,6 +44,7 @@ def test_a_training_file_trains_on_exactly_its_texts(tiny_dir, tmp_path, monkeyp
     assert m["k"] == 6 and m["train_set"]["texts"] == "all"
     assert m["train_set"]["ids"] == [f"train-{i}" for i in range(6)]  # all of them, in file order: no draw, no carve
     assert "test" not in m and "validation" not in m  # neither given: no metrics invented
+    assert "unlabeled" not in m and m["measured_on"].startswith("nothing to measure on")  # and the record says so
     assert m["selection"].startswith("none: no validation texts") and m["selected_step"] is None
     assert (tmp_path / "run" / "metrics.json").exists()
 
@@ -62,6 +63,9 @@ def test_optional_test_validation_and_unlabeled(tiny_dir, tmp_path, monkeypatch)
     assert m["k"] == 4 and m["train_set"]["unlabeled"] == 5 and m["train_set"]["size"] == 9
     assert m["test"]["n"] == 6 and m["validation"]["n"] == 4
     assert m["selection"] == "best validation step"
+    unlabeled = m["unlabeled"]  # agreement with the teacher on the unlabeled texts, saying which and how many
+    assert unlabeled["n"] == 5 and 0.0 <= unlabeled["agreement"] <= 1.0 and unlabeled["kl_teacher_student"] >= 0.0
+    assert "trained on" in unlabeled["texts"] and "measured_on" not in m
 
 
 def test_counterfactuals_for_each_own_text_and_paper_mode_is_refused(tiny_dir, tmp_path, monkeypatch):
@@ -76,8 +80,10 @@ def test_counterfactuals_for_each_own_text_and_paper_mode_is_refused(tiny_dir, t
         CounterfactualRecord(f"train-{i}", t.replace("film", "movie"), 0, original_text=t) for i, t in enumerate(texts)
     ]
     cfg = _config(tiny_dir, tmp_path).model_copy(update={"cod": True, "cod_mode": "full", "save_model": False})
-    m = Distiller(cfg, train=texts, labels=labels, counterfactuals=cfs).train().metrics
+    more = [r["text"] for r in _rows(3, 40)]
+    m = Distiller(cfg, train=texts, labels=labels, counterfactuals=cfs, unlabeled=more).train().metrics
     assert m["train_set"]["originals"] == 4 and m["train_set"]["counterfactuals"] == 4 and m["method"] == "kd+cod-full"
+    assert "test" not in m and m["unlabeled"]["n"] == 3 and 0.0 <= m["unlabeled"]["agreement"] <= 1.0  # no test file
     with pytest.raises(ConfigError, match="cod_mode=paper"):
         Distiller(cfg.model_copy(update={"cod_mode": "paper"}), train=texts, labels=labels, counterfactuals=cfs).train()
 

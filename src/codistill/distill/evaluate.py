@@ -46,6 +46,26 @@ def score_split(
     return out
 
 
+UNLABELED_SCOPE = "all unlabeled texts; the teacher labelled them and the student was also trained on them (KD)"
+
+
+def score_agreement(
+    student: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    signals: TeacherSignals,
+    examples: Sequence[Example],
+    *,
+    max_length: int,
+    batch_size: int = 128,
+    scope: str = UNLABELED_SCOPE,
+) -> dict[str, Any]:
+    """Agreement with the teacher and KL(teacher || student) on texts without gold labels; ``scope``
+    says which texts they are (``n`` how many)."""
+    texts = [e.text for e in examples]
+    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length, sharded=True)
+    return {**fidelity_metrics(signals.logits(texts), s_logits), "n": len(examples), "texts": scope}
+
+
 def score_pairs(
     student: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,

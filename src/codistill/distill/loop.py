@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from codistill.distill.run import Distiller
 
 
+NOTHING_TO_MEASURE = (
+    "nothing to measure on: no test texts and no unlabeled texts (give a test file for scores against gold labels, "
+    "or unlabeled texts for agreement with the teacher)"
+)
+
+
 def _validation_scorer(d: Distiller) -> Any:
     from codistill.evaluation import fidelity_metrics, label_metrics
 
@@ -88,7 +94,7 @@ def run_trainer(d: Distiller) -> tuple[Any, Any, Any]:
 
 def evaluate_student(d: Distiller) -> dict[str, Any]:
     """Validation and test scores, counterfactual-pair flips and contrast sets."""
-    from codistill.distill.evaluate import score_contrast, score_pairs, score_split
+    from codistill.distill.evaluate import score_agreement, score_contrast, score_pairs, score_split
     from codistill.distill.trainset import heldout_pairs
 
     config, ev, length = d.config, d.config.eval, d.config.train.max_length
@@ -100,6 +106,16 @@ def evaluate_student(d: Distiller) -> dict[str, Any]:
         )
     if ev.test and d.data.test:
         results["test"] = score_split(student, tok, signals, d.data.test, max_length=length, batch_size=ev.batch_size)
+    if d.data.unlabeled:  # no gold labels: how faithfully the student follows its teacher on them
+        results["unlabeled"] = score_agreement(
+            student, tok, signals, d.data.unlabeled, max_length=length, batch_size=ev.batch_size
+        )
+    if "test" not in results and "unlabeled" not in results:
+        results["measured_on"] = (
+            NOTHING_TO_MEASURE
+            if not d.data.test
+            else "nothing measured: the test texts are not scored (eval.test=false)"
+        )
     pairs: list[tuple[str, str]] = []
     pair_source = None
     if ev.counterfactuals:

@@ -49,8 +49,11 @@ def run_explain_grid(
     echo(f"{len(grid)} runs in the grid, {len(grid) - len(todo)} already in {results}")
     if todo and verifier is None:
         from codistill.counterfactuals.verify import TeacherVerifier
+        from codistill.data import load_task
 
-        verifier = TeacherVerifier(base.teacher or source.teacher)
+        # the task's label count (any number of classes), as distill_explanations loads its teacher
+        num_labels = load_task(source.data).num_labels
+        verifier = TeacherVerifier(base.teacher or source.teacher, num_labels=num_labels)
     student = None
     for n, (mode, k, seed) in enumerate(todo, 1):
         if student is None:
