@@ -33,7 +33,7 @@ def _finish(config, result, echo=typer.echo, correction: Correction = "none") ->
     design = load_design(result.results_path.parent)
     records, secondary = split_records(result.records, design)  # the pre-set design's runs are the result
     # the tasks' headline metric first: MCC for CoLA-like tasks, macro-F1 for more than two classes
-    head = headline_first(["mcc", "macro_f1", "accuracy"], [r.key.task for r in records])[0]
+    head = headline_first(["accuracy", "mcc", "macro_f1"], [r.key.task for r in records])[0]
     metrics = list(dict.fromkeys([head, "accuracy", "agreement"]))
     for metric in metrics:
         echo(f"\n{metric}:\n" + markdown_table(records, metric, correction))

@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 LABEL_METRICS = ("accuracy", "macro_f1", "mcc")
 
 
+def _logits(
+    student: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    signals: TeacherSignals,
+    examples: Sequence[Example],
+    max_length: int,
+    batch_size: int,
+) -> tuple[Any, Any]:
+    """(teacher logits, student logits) on the examples' texts."""
+    texts = [e.text for e in examples]
+    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length, sharded=True)
+    return signals.logits(texts), s_logits
+
+
 def score_split(
     student: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -30,10 +44,8 @@ def score_split(
 ) -> dict[str, Any]:
     """Accuracy, macro-F1, MCC, agreement, KL(teacher || student), ECE; plus the teacher's own
     label metrics on the same examples for reference."""
-    texts = [e.text for e in examples]
     labels = np.array([e.label for e in examples])
-    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length, sharded=True)
-    t_logits = signals.logits(texts)
+    t_logits, s_logits = _logits(student, tokenizer, signals, examples, max_length, batch_size)
     num_labels = int(s_logits.shape[-1])
     out: dict[str, Any] = label_metrics(labels, s_logits.argmax(-1), LABEL_METRICS, num_labels)
     out.update(fidelity_metrics(t_logits, s_logits, labels))
@@ -61,9 +73,8 @@ def score_agreement(
 ) -> dict[str, Any]:
     """Agreement with the teacher and KL(teacher || student) on texts without gold labels; ``scope``
     says which texts they are (``n`` how many)."""
-    texts = [e.text for e in examples]
-    s_logits = predict_logits(student, tokenizer, texts, batch_size=batch_size, max_length=max_length, sharded=True)
-    return {**fidelity_metrics(signals.logits(texts), s_logits), "n": len(examples), "texts": scope}
+    t_logits, s_logits = _logits(student, tokenizer, signals, examples, max_length, batch_size)
+    return {**fidelity_metrics(t_logits, s_logits), "n": len(examples), "texts": scope}
 
 
 def score_pairs(

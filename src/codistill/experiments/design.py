@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from codistill.errors import DataError
+from codistill.experiments.config import SweepConfig
 from codistill.experiments.records import RunKey, RunRecord
 from codistill.utils.io import atomic_write_json
 
@@ -121,8 +122,11 @@ def split_records(records: Sequence[RunRecord], design: Design | None) -> tuple[
     """(the pre-set design's records, the rest); with no recorded design every record is primary."""
     if design is None:
         return list(records), []
-    primary = [r for r in records if design.is_primary(r.key)]
-    return primary, [r for r in records if not design.is_primary(r.key)]
+    primary: list[RunRecord] = []
+    secondary: list[RunRecord] = []
+    for r in records:
+        (primary if design.is_primary(r.key) else secondary).append(r)
+    return primary, secondary
 
 
 def design_note(design: Design | None, secondary: Sequence[RunRecord]) -> str:
@@ -138,11 +142,10 @@ def design_note(design: Design | None, secondary: Sequence[RunRecord]) -> str:
     return note
 
 
-def save_config(config: Any, out_dir: Path, echo: Callable[[str], None]) -> Path:
+def save_config(config: SweepConfig, out_dir: Path, echo: Callable[[str], None]) -> Path:
     """Write ``sweep.yaml``; a different earlier config (say a grid extended by more seeds) is
     kept as ``sweep.<n>.yaml`` rather than overwritten."""
     path = out_dir / "sweep.yaml"
-    from codistill.experiments.config import SweepConfig
     from codistill.utils.secrets import redact_obj
 
     if path.is_file() and SweepConfig.from_yaml(path).to_dict() != redact_obj(config.to_dict()):  # stored redacted
