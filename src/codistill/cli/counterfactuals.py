@@ -15,9 +15,11 @@ from codistill.cli.options import (
     KPerClassOpt,
     LabelColumnOpt,
     LabelNamesOpt,
+    LlmOpt,
     MaxBudgetOpt,
-    ModelOpt,
     NoCacheOpt,
+    OldModelOpt,
+    OldOutputOpt,
     OutputDirOpt,
     QuietOpt,
     SetOpt,
@@ -28,8 +30,13 @@ from codistill.cli.options import (
     data_overrides,
     k_from_per_class,
     llm_options,
+    output_dir,
     own_data_overrides,
+    renamed,
 )
+
+#: the ownership kind of a counterfactuals-report output directory
+REPORT_KIND = "counterfactuals-report"
 
 
 def register(app: typer.Typer) -> None:
@@ -64,13 +71,15 @@ def counterfactuals(
         Optional[str],
         typer.Option("--selection", help="Which verified flip wins: smallest | nearest_boundary | most_confident."),
     ] = None,
-    model: ModelOpt = None,
+    llm: LlmOpt = None,
+    old_model: OldModelOpt = None,
     base_url: BaseUrlOpt = None,
     max_attempts: Annotated[
         Optional[int], typer.Option("--max-attempts", help="LLM attempts per input, with teacher feedback.")
     ] = None,
     max_budget: MaxBudgetOpt = None,
     output: OutputDirOpt = None,
+    old_output: OldOutputOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     report_lm: Annotated[
@@ -99,12 +108,12 @@ def counterfactuals(
             "selection": selection,
             "max_attempts": max_attempts,
             "max_budget_usd": max_budget,
-            "output_dir": output,
+            "output_dir": output_dir(output, old_output),
             "cache_dir": cache_dir,
             "report_lm": report_lm,
         },
         generator=generator,
-        model=model,
+        llm=renamed(llm, old_model, "--llm", "--model"),
         base_url=base_url,
         no_cache=no_cache,
         quiet=quiet,
@@ -127,20 +136,25 @@ def counterfactuals(
 def report(
     path: Annotated[str, typer.Argument(help="A counterfactuals.jsonl file.")],
     label_names: Annotated[str, typer.Option("--labels", help="Comma-separated label names.")] = "negative,positive",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report JSON here.")] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output-dir", "-o", help="Write report.json into this directory.")
+    ] = None,
+    old_output: OldOutputOpt = None,
     report_lm: Annotated[Optional[str], typer.Option("--report-lm", help="Causal LM for perplexity.")] = None,
 ) -> None:
     """Quality report of an existing counterfactual file (validity counts only what the file holds)."""
     from collections import Counter
     from pathlib import Path
 
+    from codistill.cli.outputs import REPORT_FILE, check_result_dir, write_result_dir
     from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
     from codistill.counterfactuals.quality import format_report, quality_report
     from codistill.counterfactuals.record import read_counterfactuals
-    from codistill.utils.io import check_output_file, json_text, read_json, write_owned_file
+    from codistill.utils.io import json_text, read_json
 
+    output = output_dir(output, old_output)
     if output:
-        check_output_file(output, "counterfactuals-report")
+        check_result_dir(output, REPORT_KIND)
     records = read_counterfactuals(path)
     names = [n.strip() for n in label_names.split(",")]
     used = {
@@ -174,4 +188,5 @@ def report(
     )
     typer.echo(format_report(rep))
     if output:
-        write_owned_file(output, json_text(rep), "counterfactuals-report")
+        out = write_result_dir(output, REPORT_KIND, {REPORT_FILE: json_text(rep)})
+        typer.echo(f"wrote {out / REPORT_FILE}")

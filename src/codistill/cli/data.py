@@ -9,14 +9,21 @@ import typer
 
 from codistill.cli.options import (
     DataDirOpt,
+    DataSourceOpt,
     KPerClassOpt,
     LabelColumnOpt,
-    SourceOpt,
+    OldOutputOpt,
+    OldSourceOpt,
     TaskOpt,
     TextColumnOpt,
     data_overrides,
     k_from_per_class,
+    output_dir,
+    renamed,
 )
+
+#: the ownership kind of a `data sample` output directory
+SAMPLE_KIND = "data-sample"
 
 app = typer.Typer(help="Inspect tasks, splits and k-shot budgets.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -45,13 +52,15 @@ def tasks() -> None:
 def show(
     task: TaskOpt = "rotten_tomatoes",
     data_dir: DataDirOpt = None,
-    source: SourceOpt = None,
+    source: DataSourceOpt = None,
+    old_source: OldSourceOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
     examples: Annotated[int, typer.Option("--examples", "-n", min=0, help="Examples to print per split.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Load a task and print its splits, label balance and a few examples."""
+    source = renamed(source, old_source, "--data-source", "--source")
     data = _load(task, data_dir, source, text_column, label_column)
     summary = data.summary()
     if as_json:
@@ -81,19 +90,27 @@ def sample_cmd(
     ] = False,
     task: TaskOpt = "rotten_tomatoes",
     data_dir: DataDirOpt = None,
-    source: SourceOpt = None,
+    source: DataSourceOpt = None,
+    old_source: OldSourceOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the examples as JSON lines.")] = None,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output-dir", "-o", help="Write the examples as train.jsonl into this directory."),
+    ] = None,
+    old_output: OldOutputOpt = None,
 ) -> None:
     """Draw a nested, class-balanced k-shot set."""
+    from codistill.cli.outputs import SAMPLE_FILE, check_result_dir, write_result_dir
     from codistill.data import sample
-    from codistill.utils.io import check_output_file, jsonl_text, write_owned_file
+    from codistill.utils.io import jsonl_text
     from codistill.utils.seed import check_seed
 
     check_seed(seed)
+    source = renamed(source, old_source, "--data-source", "--source")
+    output = output_dir(output, old_output)
     if output:
-        check_output_file(output, "data-sample")
+        check_result_dir(output, SAMPLE_KIND)
     from codistill.data import DataConfig
     from codistill.errors import ConfigError
 
@@ -106,8 +123,8 @@ def sample_cmd(
     shots = sample(data, k, seed, cod=cod)
     rows = [{**e.to_dict(), "label_name": data.task.label_names[e.label]} for e in shots.examples]
     if output:
-        write_owned_file(output, jsonl_text(rows), "data-sample")
-        typer.echo(f"wrote {len(rows)} examples to {output}")
+        out = write_result_dir(output, SAMPLE_KIND, {SAMPLE_FILE: jsonl_text(rows)})
+        typer.echo(f"wrote {len(rows)} examples to {out / SAMPLE_FILE}")
     else:
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))

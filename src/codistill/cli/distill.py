@@ -13,6 +13,7 @@ from codistill.cli.options import (
     KPerClassOpt,
     LabelColumnOpt,
     LabelNamesOpt,
+    OldOutputOpt,
     QuietOpt,
     ReportToOpt,
     SetOpt,
@@ -25,6 +26,7 @@ from codistill.cli.options import (
     build_config,
     data_overrides,
     k_from_per_class,
+    output_dir,
     own_data_overrides,
 )
 
@@ -167,21 +169,25 @@ def evaluate_cmd(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="Also write the record to this JSON file.")
+        Optional[str],
+        typer.Option("--output-dir", "-o", help="Also write the record as metrics.json into this directory."),
     ] = None,
+    old_output: OldOutputOpt = None,
 ) -> None:
     """Score a student: accuracy, macro-F1, MCC, agreement with the teacher, KL, ECE and (with
     --counterfactuals) flip consistency; with --contrast, accuracy on gold contrast pairs. Prints one JSON record."""
     from pathlib import Path
 
+    from codistill.cli.outputs import EVALUATE_FILE, check_result_dir, write_result_dir
     from codistill.distill import DistillConfig, EvaluateConfig
     from codistill.distill.evaluate import evaluate
     from codistill.errors import ConfigError
     from codistill.models.loading import resolve_model
-    from codistill.utils.io import check_output_file, json_text, write_owned_file
+    from codistill.utils.io import json_text
 
+    output = output_dir(output, old_output)
     if output:
-        check_output_file(output, "evaluate")
+        check_result_dir(output, EVALUATE_KIND)
     if not Path(student).expanduser().exists():
         resolve_model(student)  # a missing path or unknown name fails here, in one line, not as "--teacher is required"
     options: dict = {"student": student, "split": split}
@@ -220,8 +226,13 @@ def evaluate_cmd(
     if "contrast" in record:
         echo_contrast(record["contrast"])
     if output:
-        write_owned_file(output, json_text(record), "evaluate")
+        out = write_result_dir(output, EVALUATE_KIND, {EVALUATE_FILE: json_text(record)})
+        typer.echo(f"wrote {out / EVALUATE_FILE}", err=True)
     typer.echo(json.dumps(record, sort_keys=True))
+
+
+#: the ownership kind of an `evaluate` output directory
+EVALUATE_KIND = "evaluate"
 
 
 def register(app: typer.Typer) -> None:

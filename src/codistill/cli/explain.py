@@ -13,9 +13,11 @@ from codistill.cli.options import (
     CacheDirOpt,
     ConfigOpt,
     DataDirOpt,
+    LlmOpt,
     MaxBudgetOpt,
-    ModelOpt,
     NoCacheOpt,
+    OldModelOpt,
+    OldOutputOpt,
     OutputDirOpt,
     QuietOpt,
     SetOpt,
@@ -23,6 +25,8 @@ from codistill.cli.options import (
     build_config,
     data_overrides,
     llm_options,
+    output_dir,
+    renamed,
 )
 
 
@@ -45,8 +49,12 @@ def explain(
     teacher: Annotated[
         Optional[str], typer.Option("--teacher", help="Task teacher directory (labels, saliency, verification).")
     ] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="teacher (offline), openai or hf-chat.")] = None,
-    model: ModelOpt = None,
+    explainer: Annotated[
+        Optional[str], typer.Option("--explainer", help="Who explains: teacher (offline), openai or hf-chat.")
+    ] = None,
+    old_source: Annotated[Optional[str], typer.Option("--source", hidden=True, help="Renamed to --explainer.")] = None,
+    llm: LlmOpt = None,
+    old_model: OldModelOpt = None,
     base_url: BaseUrlOpt = None,
     critique: Annotated[bool, typer.Option("--critique", help="LLM sources: critique each rationale.")] = False,
     revise: Annotated[
@@ -58,6 +66,7 @@ def explain(
     ] = None,
     max_budget: MaxBudgetOpt = None,
     output: OutputDirOpt = None,
+    old_output: OldOutputOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     quiet: QuietOpt = False,
@@ -69,20 +78,21 @@ def explain(
     from codistill.explanations.config import ExplainConfig
     from codistill.explanations.generate import generate_explanations
 
+    explainer = renamed(explainer, old_source, "--explainer", "--source")
     options = llm_options(
         data_overrides(task, data_dir, prefix="data."),
         {
             "k": k,
             "seeds": _ints(seeds),
             "teacher": teacher,
-            "source": source,
+            "source": explainer,
             "eval_examples": eval_examples,
             "max_budget_usd": max_budget,
-            "output_dir": output,
+            "output_dir": output_dir(output, old_output),
             "cache_dir": cache_dir,
         },
-        generator=source,
-        model=model,
+        generator=explainer,
+        llm=renamed(llm, old_model, "--llm", "--model"),
         base_url=base_url,
         no_cache=no_cache,
         quiet=quiet,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import DataDirOpt, TaskOpt, data_overrides
+from codistill.cli.options import DataDirOpt, OldOutputOpt, TaskOpt, data_overrides, output_dir
 
 
 def check_texts(
@@ -54,7 +54,8 @@ def export_cmd(
     model: Annotated[
         str, typer.Argument(help="Student or teacher directory (a classifier, or a SetFit / pooled student).")
     ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output directory.")],
+    output: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Output directory (required).")] = None,
+    old_output: OldOutputOpt = None,
     int8: Annotated[
         bool, typer.Option("--int8", help="Also write model.int8.onnx (dynamic int8 quantization).")
     ] = False,
@@ -79,6 +80,9 @@ def export_cmd(
     from codistill.errors import ConfigError
     from codistill.export import Exporter, export_onnx
 
+    out = output_dir(output, old_output)
+    if out is None:
+        raise ConfigError("give the output directory: -o/--output-dir DIR")
     try:
         chosen = Exporter(exporter)
     except ValueError:
@@ -88,7 +92,7 @@ def export_cmd(
     texts, what = check_texts(model, texts_file, text_column, task, data_dir, limit)
     result = export_onnx(
         model,
-        output,
+        out,
         texts,
         int8=int8,
         min_agreement=min_agreement,

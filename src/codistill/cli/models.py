@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
+
+from codistill.cli.options import OldOutputOpt, output_dir, renamed
+
+#: what `models derive-student` derives from, and where it saves, unless told
+DEFAULT_SOURCE, DEFAULT_STUDENT_DIR = "minilm-l6", "students/minilm-l6-2l"
 
 app = typer.Typer(
     help="List packaged models; derive layer-subset students.", no_args_is_help=True, rich_markup_mode=None
@@ -22,11 +27,22 @@ def list_models() -> None:
 
 @app.command("derive-student")
 def derive(
-    source: Annotated[str, typer.Option("--source", help="Packaged name, local path or hub id.")] = "minilm-l6",
+    from_: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from",
+            help=f"The model to take layers from: packaged name, local path or hub id (default {DEFAULT_SOURCE}).",
+        ),
+    ] = None,
+    old_source: Annotated[Optional[str], typer.Option("--source", hidden=True, help="Renamed to --from.")] = None,
     layers: Annotated[
         str, typer.Option("--layers", help="Number of layers to keep, or comma-separated indices.")
     ] = "2",
-    output: Annotated[str, typer.Option("--output", "-o", help="Directory for the student.")] = "students/minilm-l6-2l",
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output-dir", "-o", help=f"Directory for the student (default {DEFAULT_STUDENT_DIR})."),
+    ] = None,
+    old_output: OldOutputOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for a freshly initialised head.")] = 0,
 ) -> None:
     """Initialise a student from a subset of a pretrained model's layers (saved as a normal HF model)."""
@@ -35,9 +51,11 @@ def derive(
     from codistill.utils.seed import check_seed
 
     check_seed(seed)
+    source = renamed(from_, old_source, "--from", "--source")
+    out = output_dir(output, old_output)
     try:
         keep: int | list[int] = [int(x) for x in layers.split(",")] if "," in layers else int(layers)
     except ValueError:
         raise ConfigError(f"--layers must be a count or comma-separated indices, got {layers!r}") from None
-    path = derive_student(source, keep, output, seed=seed)
+    path = derive_student(source or DEFAULT_SOURCE, keep, out or DEFAULT_STUDENT_DIR, seed=seed)
     typer.echo(f"saved student to {path}")

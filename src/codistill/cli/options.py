@@ -12,15 +12,17 @@ if TYPE_CHECKING:
     from codistill.data.config import DataConfig
 
 C = TypeVar("C", bound=ConfigBase)
+T = TypeVar("T")
 
 TaskOpt = Annotated[Optional[str], typer.Option("--task", "-t", help="Registered task (see `codistill data tasks`).")]
 DataDirOpt = Annotated[
     Optional[str],
     typer.Option("--data-dir", help="Directory with train/test[/validation] .jsonl/.csv/.tsv/.parquet files."),
 ]
-SourceOpt = Annotated[
-    Optional[str], typer.Option("--source", help="Named source of the task (hub, packaged, full_stars).")
+DataSourceOpt = Annotated[
+    Optional[str], typer.Option("--data-source", help="Named source of the task (hub, packaged, full_stars).")
 ]
+OldSourceOpt = Annotated[Optional[str], typer.Option("--source", hidden=True, help="Renamed to --data-source.")]
 TextColumnOpt = Annotated[
     Optional[list[str]], typer.Option("--text-column", help="Text column in local files (repeatable).")
 ]
@@ -36,9 +38,10 @@ KPerClassOpt = Annotated[
 ]
 
 # LLM-backed commands (counterfactuals, explain)
-ModelOpt = Annotated[
-    Optional[str], typer.Option("--model", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")
+LlmOpt = Annotated[
+    Optional[str], typer.Option("--llm", help="LLM for openai / hf-chat (e.g. gpt-4o, smollm2-135m-instruct).")
 ]
+OldModelOpt = Annotated[Optional[str], typer.Option("--model", hidden=True, help="Renamed to --llm.")]
 BaseUrlOpt = Annotated[
     Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).")
 ]
@@ -48,7 +51,8 @@ MaxBudgetOpt = Annotated[
         "--max-budget", help="One spending cap in USD for the whole command: no API call starts that could cross it."
     ),
 ]
-OutputDirOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Output directory.")]
+OutputDirOpt = Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Output directory.")]
+OldOutputOpt = Annotated[Optional[str], typer.Option("--output", hidden=True, help="Renamed to --output-dir.")]
 CacheDirOpt = Annotated[
     Optional[str], typer.Option("--cache-dir", help="Cache directory (default $CODISTILL_HOME/counterfactuals).")
 ]
@@ -80,6 +84,34 @@ ReportToOpt = Annotated[
         "--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated)."
     ),
 ]
+
+
+def renamed(new_value: T | None, old_value: T | None, new: str, old: str) -> T | None:
+    """The value of option ``new`` or of its hidden old spelling ``old`` (one deprecation line on
+    stderr when the old one is used; both at once is a one-line config error)."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        from codistill.errors import ConfigError
+
+        raise ConfigError(f"{old} is the old spelling of {new}; give {new} only")
+    typer.echo(f"warning: {old} is deprecated; use {new}", err=True)
+    return old_value
+
+
+#: suffixes that mark a path as a file, which ``-o/--output-dir`` (always a directory) refuses
+FILE_SUFFIXES = (".json", ".jsonl")
+
+
+def output_dir(new_value: str | None, old_value: str | None = None) -> str | None:
+    """``-o/--output-dir`` or its old spelling ``--output``; a file-looking path (the old
+    ``--output FILE``) is a one-line config error: the option names a directory."""
+    value = renamed(new_value, old_value, "--output-dir", "--output")
+    if value is not None and value.lower().endswith(FILE_SUFFIXES):
+        from codistill.errors import ConfigError
+
+        raise ConfigError(f"-o/--output-dir takes a directory (codistill names the files in it), not a file: {value}")
+    return value
 
 
 def data_overrides(
@@ -169,20 +201,20 @@ def llm_options(
     values: dict[str, Any],
     *,
     generator: str | None,
-    model: str | None,
+    llm: str | None,
     base_url: str | None,
     no_cache: bool,
     quiet: bool,
 ) -> dict[str, Any]:
     """``options`` plus the non-empty ``values`` and the options every LLM-backed command shares:
-    cache, progress, and the model / endpoint of the ``openai`` or ``hf-chat`` generator."""
+    cache, progress, and the LLM / endpoint of the ``openai`` or ``hf-chat`` generator."""
     options.update({k: v for k, v in values.items() if v is not None})
     if no_cache:
         options["use_cache"] = False
     if quiet:
         options["progress"] = False
-    if model is not None:
-        options["openai.model" if (generator or "") == "openai" else "hf_chat.model"] = model
+    if llm is not None:
+        options["openai.model" if (generator or "") == "openai" else "hf_chat.model"] = llm
     if base_url is not None:
         options["openai.base_url"] = base_url
     return options

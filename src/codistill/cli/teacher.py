@@ -10,14 +10,16 @@ import typer
 from codistill.cli.options import (
     ConfigOpt,
     DataDirOpt,
+    DataSourceOpt,
     LabelColumnOpt,
+    OldSourceOpt,
     ReportToOpt,
     SetOpt,
-    SourceOpt,
     TaskOpt,
     TextColumnOpt,
     build_config,
     data_overrides,
+    renamed,
 )
 
 
@@ -27,7 +29,8 @@ def teacher(
         Optional[str], typer.Option("--model", "-m", help="Packaged name (minilm-l6), local path or hub id.")
     ] = None,
     data_dir: DataDirOpt = None,
-    source: SourceOpt = None,
+    source: DataSourceOpt = None,
+    old_source: OldSourceOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
     config: ConfigOpt = None,
@@ -66,6 +69,7 @@ def teacher(
     """
     from codistill.teacher import TeacherConfig, train_teacher
 
+    source = renamed(source, old_source, "--data-source", "--source")
     options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     for key, value in (
         ("model", model),
