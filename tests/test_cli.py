@@ -32,7 +32,7 @@ def test_version_and_help(capsys):
 def test_data_show_and_sample(capsys, sentiment_dir, tmp_path):
     code, out, _ = run(capsys, "data", "show", "--task", "local", "--data-dir", str(sentiment_dir), "--json")
     assert code == 0 and json.loads(out)["splits"]["test"]["size"] == 60
-    target = tmp_path / "shots.jsonl"
+    target = tmp_path / "shots"
     code, out, _ = run(
         capsys,
         "data",
@@ -48,7 +48,7 @@ def test_data_show_and_sample(capsys, sentiment_dir, tmp_path):
         "-o",
         str(target),
     )
-    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    rows = [json.loads(line) for line in (target / "train.jsonl").read_text().splitlines()]
     assert code == 0 and len(rows) == 8 and sum(r["label"] for r in rows) == 4
     code, out, _ = run(
         capsys, "data", "sample", "-k", "8", "--seed", "1", "--cod", "--task", "local", "--data-dir", str(sentiment_dir)

@@ -111,16 +111,18 @@ def test_gitignore_covers_every_default_output_folder():
     assert not (Path(__file__).parents[1] / "None").exists()
 
 
-def test_single_file_outputs_replace_only_their_own_earlier_output(capsys, sentiment_dir, tmp_path):
-    target = tmp_path / "shots.jsonl"
+def test_single_result_outputs_replace_only_their_own_earlier_output(capsys, sentiment_dir, tmp_path):
+    target = tmp_path / "shots"
     args = ["data", "sample", "-k", "4", "--task", "local", "--data-dir", sentiment_dir, "-o", target]
     assert run(capsys, *args)[0] == 0
-    first = target.read_text()
-    assert run(capsys, *args, "--seed", "1")[0] == 0 and target.read_text() != first  # ours: replaced
-    notes = tmp_path / "notes.jsonl"
-    notes.write_text('{"my": "data"}\n')
+    first = (target / "train.jsonl").read_text()
+    assert run(capsys, *args, "--seed", "1")[0] == 0 and (target / "train.jsonl").read_text() != first  # ours
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "train.jsonl").write_text('{"my": "data"}\n')
     code, _, err = run(capsys, *args[:-1], notes)
-    assert code == 2 and "was not written by codistill" in err and notes.read_text() == '{"my": "data"}\n'
+    assert code == 2 and "is not a codistill run" in err
+    assert (notes / "train.jsonl").read_text() == '{"my": "data"}\n'
 
 
 def _stop_in_load(monkeypatch, stop):
@@ -222,19 +224,21 @@ def test_teacher_force_rerun_keeps_a_users_file_in_its_folder(capsys, tiny_model
     assert (out / "MY_NOTES.txt").read_text() == "my notes" and (out / "metrics.json").is_file()
 
 
-def test_named_files_that_merely_look_like_ours_are_refused(capsys, sentiment_dir, tmp_path):
-    lookalike = tmp_path / "shots.jsonl"
-    lookalike.write_text('{"id": "a", "text": "my text", "label": 1, "label_name": "positive"}\n')
+def test_folders_that_merely_look_like_ours_are_refused(capsys, sentiment_dir, tmp_path):
+    lookalike = tmp_path / "shots"
+    lookalike.mkdir()
+    (lookalike / "train.jsonl").write_text('{"id": "a", "text": "my text", "label": 1, "label_name": "positive"}\n')
     code, _, err = run(
         capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", lookalike
     )
-    assert code == 2 and "was not written by codistill" in err
-    assert lookalike.read_text().startswith('{"id": "a", "text": "my text"')
-    record = tmp_path / "eval.json"
-    record.write_text('{"student": "my student", "split": "test", "accuracy": 0.99}')
+    assert code == 2 and "is not a codistill run" in err
+    assert (lookalike / "train.jsonl").read_text().startswith('{"id": "a", "text": "my text"')
+    record = tmp_path / "eval"
+    record.mkdir()
+    (record / "metrics.json").write_text('{"student": "my student", "split": "test", "accuracy": 0.99}')
     code, _, err = run(capsys, "evaluate", "--student", tmp_path / "missing", "-o", record)
-    assert code == 2 and "was not written by codistill" in err and "0.99" in record.read_text()
+    assert code == 2 and "is not a codistill run" in err and "0.99" in (record / "metrics.json").read_text()
     code, _, err = run(
         capsys, "data", "sample", "-k", 4, "--task", "local", "--data-dir", sentiment_dir, "-o", "/dev/stdout"
     )
-    assert code == 2 and "not a regular file" in err
+    assert code == 2 and "is a file, not a directory" in err

@@ -94,8 +94,8 @@ def test_cli_with_tiny_teacher(data_dir, tmp_path, monkeypatch):
         and (out / "report.json").is_file()
     )
     assert (tmp_path / "home" / "counterfactuals" / "cache.sqlite").is_file()
-    assert main(["counterfactuals-report", str(out / "counterfactuals.jsonl"), "-o", str(tmp_path / "r.json")]) == 0
-    assert json.loads((tmp_path / "r.json").read_text())["originals"] == 4
+    assert main(["counterfactuals-report", str(out / "counterfactuals.jsonl"), "-o", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["originals"] == 4
 
 
 def test_cli_user_errors_are_one_line(data_dir, tmp_path, capsys, monkeypatch):
