@@ -181,6 +181,7 @@ def test_a_sweep_spends_its_budget_once(base_config, monkeypatch):
             tasks=[SweepTask(task="sst2", data_dir=base_config.data.data_dir)],
             ks=[8],
             seeds=[0, 1, 2],
+            cod_modes=["paper"],  # the k/2 budget these tests count
             counterfactual_overrides=overrides,
             output_dir=base_config.output_dir,
         )

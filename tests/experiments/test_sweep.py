@@ -40,6 +40,7 @@ def sweep_config(tiny_models, sentiment_dir, tmp_path, trained_teacher):
         ks=[4, 8],
         recipes=["kd"],
         cod=[False, True],
+        cod_modes=["paper"],  # the k/2 budget these tests count
         seeds=[0, 1],
         counterfactual_overrides=["report_similarity=false", "progress=false"],
         distill_overrides=[

@@ -126,6 +126,7 @@ def test_sweep_runs_the_peer_arms_beside_kd(sentiment_dir, trained_teacher, tiny
         ks=[4],
         recipes=["kd"],
         cod=[False, True],
+        cod_modes=["paper"],  # the k/2 budget these tests count
         seeds=[0],
         peers=["setfit", "setfit+cod"],
         setfit=FAST.model_copy(update={"encoder": encoder}),

@@ -122,6 +122,7 @@ def demo_config(output_dir: str = "runs/demo"):
     Sized for <= 10 minutes on 2 CPU cores: the teacher trains on a 5,000-example stratified
     subsample with frozen word embeddings, and the 18 student runs go to two single-threaded
     worker processes."""
+    from codistill.distill.budget_modes import PAPER
     from codistill.experiments.config import SweepConfig, SweepTask
 
     return SweepConfig(
@@ -131,6 +132,7 @@ def demo_config(output_dir: str = "runs/demo"):
         ks=[8, 16, 32],
         recipes=["kd"],
         cod=[False, True],
+        cod_modes=[PAPER.name],  # the mode of the pre-set design (docs/results.md, "The demo")
         seeds=[0, 1, 2],  # the pre-set design (docs/results.md, "The demo")
         # teacher-derived students, chosen on validation agreement within the time budget
         distill_overrides=["student.derive.source=teacher", "student.derive.layers=2"],

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from codistill.config import ConfigBase
-from codistill.distill.budget_modes import check_cod_mode, describe_modes, get_cod_mode
+from codistill.distill.budget_modes import DEFAULT_COD_MODE, check_cod_mode, describe_modes, get_cod_mode
 from codistill.peers.methods import PeerMethod
 from codistill.training.setfit_train import SetFitConfig
 
@@ -56,7 +56,9 @@ class SweepConfig(ConfigBase):
     recipes: list[str] = Field(default_factory=lambda: ["kd", "lwd", "ted"])
     cod: list[bool] = Field(default_factory=lambda: [False, True], description="baseline (false) and/or +CoD (true)")
     cod_modes: list[str] = Field(
-        default_factory=lambda: ["paper"],
+        default_factory=lambda: [
+            DEFAULT_COD_MODE
+        ],  # distill's default: the best mode of docs/results.md, "Budget modes"
         description="CoD budget modes, each a method: " + describe_modes(),
     )
     cod_m: int = Field(3, ge=2, le=8, description="counterfactuals per original in the multi mode")
