@@ -26,6 +26,7 @@ from codistill.cli.options import (
     data_overrides,
     llm_options,
     output_dir,
+    printable_config,
     renamed,
 )
 
@@ -195,10 +196,14 @@ def explain_distill(
     if lora:
         options["lora"] = {}
     data = ExplainDistillConfig.from_yaml(Path(config)).to_dict() if config else {}
-    if "explanations" not in data and "explanations" not in options:
+    if "explanations" not in data and "explanations" not in options and not print_config:
         raise ConfigError("no explanations: pass --explanations DIR (the output of `codistill explain`)")
-    cfg = ExplainDistillConfig.from_dict(
-        {**data, "explanations": options.pop("explanations", data.get("explanations"))}, "options"
+    if "explanations" in options:
+        data["explanations"] = options.pop("explanations")
+    cfg = (
+        printable_config(ExplainDistillConfig, data)
+        if print_config
+        else ExplainDistillConfig.from_dict(data, "options")
     )
     cfg = cfg.with_overrides(options) if options else cfg
     if set_:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, SetOpt
+from codistill.cli.options import ConfigOpt, SetOpt, printable_config
 
 
 def generate_distill(
@@ -44,7 +44,7 @@ def generate_distill(
             for part in dotted.split(".")[:-1]:
                 node = node.setdefault(part, {})
             node[dotted.split(".")[-1]] = value
-    cfg = TokenKDConfig.from_dict(data, "options")
+    cfg = printable_config(TokenKDConfig, data) if print_config else TokenKDConfig.from_dict(data, "options")
     if set_:
         cfg = cfg.with_overrides(set_)
     if print_config:

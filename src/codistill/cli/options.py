@@ -196,6 +196,34 @@ def build_config(cls: type[C], config_path: str | None, sets: list[str] | None, 
     return config
 
 
+#: what --print-config shows for a required value not given yet
+REQUIRED = "<required>"
+
+
+def printable_config(cls: type[C], data: dict[str, Any], source: str = "options") -> C:
+    """``cls`` from ``data`` for ``--print-config``, which works without the command's required
+    inputs: a required value not given yet shows as :data:`REQUIRED`; any other bad value is the
+    usual one-line config error."""
+    import copy
+
+    from pydantic import ValidationError
+
+    data = copy.deepcopy(data)
+    for _ in range(4):  # a nested section can be missing before its own required fields
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            missing = [e["loc"] for e in exc.errors() if e["type"] == "missing"]
+            if not missing:
+                break
+            for loc in missing:
+                node = data
+                for part in loc[:-1]:
+                    node = node.setdefault(str(part), {})
+                node[str(loc[-1])] = REQUIRED
+    return cls.from_dict(data, source)
+
+
 def llm_options(
     options: dict[str, Any],
     values: dict[str, Any],
