@@ -12,6 +12,7 @@ from codistill.cli.options import (
     CacheDirOpt,
     ConfigOpt,
     DataDirOpt,
+    DataSourceOpt,
     KPerClassOpt,
     LabelColumnOpt,
     LabelNamesOpt,
@@ -20,6 +21,7 @@ from codistill.cli.options import (
     NoCacheOpt,
     OldModelOpt,
     OldOutputOpt,
+    OldSourceOpt,
     OutputDirOpt,
     QuietOpt,
     SetOpt,
@@ -47,6 +49,8 @@ def register(app: typer.Typer) -> None:
 def counterfactuals(
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
+    data_source: DataSourceOpt = None,
+    old_source: OldSourceOpt = None,
     train: TrainFileOpt = None,
     label_names: LabelNamesOpt = None,
     text_column: TextColumnOpt = None,
@@ -97,7 +101,14 @@ def counterfactuals(
 
     options = llm_options(
         {
-            **data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data."),
+            **data_overrides(
+                task,
+                data_dir,
+                renamed(data_source, old_source, "--data-source", "--source"),
+                text_column,
+                label_column,
+                prefix="data.",
+            ),
             **own_data_overrides(train, label_names=label_names, prefix="data."),
         },
         {

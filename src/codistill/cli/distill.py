@@ -10,10 +10,12 @@ import typer
 from codistill.cli.options import (
     ConfigOpt,
     DataDirOpt,
+    DataSourceOpt,
     KPerClassOpt,
     LabelColumnOpt,
     LabelNamesOpt,
     OldOutputOpt,
+    OldSourceOpt,
     QuietOpt,
     ReportToOpt,
     SetOpt,
@@ -28,6 +30,7 @@ from codistill.cli.options import (
     k_from_per_class,
     output_dir,
     own_data_overrides,
+    renamed,
 )
 
 OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
@@ -39,6 +42,8 @@ def distill_cmd(
     set_: SetOpt = None,
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
+    data_source: DataSourceOpt = None,
+    old_source: OldSourceOpt = None,
     train: TrainFileOpt = None,
     test: TestFileOpt = None,
     validation: ValidationFileOpt = None,
@@ -85,7 +90,8 @@ def distill_cmd(
     from codistill.distill import DistillConfig
     from codistill.errors import ConfigError
 
-    options: dict = data_overrides(task, data_dir, text_column=text_column, label_column=label_column, prefix="data.")
+    source = renamed(data_source, old_source, "--data-source", "--source")
+    options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     options.update(own_data_overrides(train, test, validation, unlabeled, label_names, prefix="data."))
     for key, value in (
         ("teacher", teacher),
@@ -156,6 +162,11 @@ def evaluate_cmd(
     ] = None,
     task: TaskOpt = None,
     data_dir: DataDirOpt = None,
+    data_source: DataSourceOpt = None,
+    old_source: OldSourceOpt = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    label_names: LabelNamesOpt = None,
     split: Annotated[str, typer.Option("--split", help="test or validation.")] = "test",
     counterfactuals: Annotated[
         Optional[str], typer.Option("--counterfactuals", help="Pairs for flip consistency.")
@@ -202,7 +213,9 @@ def evaluate_cmd(
                 "teacher_max_length": run_cfg.teacher_max_length,
             }
         )
-    options.update(data_overrides(task, data_dir, prefix="data."))
+    source = renamed(data_source, old_source, "--data-source", "--source")
+    options.update(data_overrides(task, data_dir, source, text_column, label_column, prefix="data."))
+    options.update(own_data_overrides(label_names=label_names, prefix="data."))
     if teacher:
         options["teacher"] = teacher
     if counterfactuals:

@@ -12,13 +12,18 @@ from codistill.cli.options import (
     DataDirOpt,
     DataSourceOpt,
     LabelColumnOpt,
+    LabelNamesOpt,
     OldSourceOpt,
     ReportToOpt,
     SetOpt,
     TaskOpt,
+    TestFileOpt,
     TextColumnOpt,
+    TrainFileOpt,
+    ValidationFileOpt,
     build_config,
     data_overrides,
+    own_data_overrides,
     renamed,
 )
 
@@ -31,6 +36,10 @@ def teacher(
     data_dir: DataDirOpt = None,
     source: DataSourceOpt = None,
     old_source: OldSourceOpt = None,
+    train: TrainFileOpt = None,
+    test: TestFileOpt = None,
+    validation: ValidationFileOpt = None,
+    label_names: LabelNamesOpt = None,
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
     config: ConfigOpt = None,
@@ -71,6 +80,7 @@ def teacher(
 
     source = renamed(source, old_source, "--data-source", "--source")
     options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
+    options.update(own_data_overrides(train, test, validation, label_names=label_names, prefix="data."))
     for key, value in (
         ("model", model),
         ("output_dir", output_dir),
