@@ -30,11 +30,12 @@ from codistill.cli.options import (
     TrainFileOpt,
     build_config,
     data_overrides,
+    data_source_value,
     k_from_per_class,
     llm_options,
+    llm_value,
     output_dir,
     own_data_overrides,
-    renamed,
 )
 
 #: the ownership kind of a counterfactuals-report output directory
@@ -104,7 +105,7 @@ def counterfactuals(
             **data_overrides(
                 task,
                 data_dir,
-                renamed(data_source, old_source, "--data-source", "--source"),
+                data_source_value(data_source, old_source),
                 text_column,
                 label_column,
                 prefix="data.",
@@ -124,7 +125,7 @@ def counterfactuals(
             "report_lm": report_lm,
         },
         generator=generator,
-        llm=renamed(llm, old_model, "--llm", "--model"),
+        llm=llm_value(llm, old_model),
         base_url=base_url,
         no_cache=no_cache,
         quiet=quiet,

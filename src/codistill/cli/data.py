@@ -17,9 +17,9 @@ from codistill.cli.options import (
     TaskOpt,
     TextColumnOpt,
     data_overrides,
+    data_source_value,
     k_from_per_class,
     output_dir,
-    renamed,
 )
 
 #: the ownership kind of a `data sample` output directory
@@ -60,7 +60,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Load a task and print its splits, label balance and a few examples."""
-    source = renamed(source, old_source, "--data-source", "--source")
+    source = data_source_value(source, old_source)
     data = _load(task, data_dir, source, text_column, label_column)
     summary = data.summary()
     if as_json:
@@ -107,7 +107,7 @@ def sample_cmd(
     from codistill.utils.seed import check_seed
 
     check_seed(seed)
-    source = renamed(source, old_source, "--data-source", "--source")
+    source = data_source_value(source, old_source)
     output = output_dir(output, old_output)
     if output:
         check_result_dir(output, SAMPLE_KIND)

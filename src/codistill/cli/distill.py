@@ -27,10 +27,10 @@ from codistill.cli.options import (
     ValidationFileOpt,
     build_config,
     data_overrides,
+    data_source_value,
     k_from_per_class,
     output_dir,
     own_data_overrides,
-    renamed,
 )
 
 OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
@@ -90,7 +90,7 @@ def distill_cmd(
     from codistill.distill import DistillConfig
     from codistill.errors import ConfigError
 
-    source = renamed(data_source, old_source, "--data-source", "--source")
+    source = data_source_value(data_source, old_source)
     options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     options.update(own_data_overrides(train, test, validation, unlabeled, label_names, prefix="data."))
     for key, value in (
@@ -213,7 +213,7 @@ def evaluate_cmd(
                 "teacher_max_length": run_cfg.teacher_max_length,
             }
         )
-    source = renamed(data_source, old_source, "--data-source", "--source")
+    source = data_source_value(data_source, old_source)
     options.update(data_overrides(task, data_dir, source, text_column, label_column, prefix="data."))
     options.update(own_data_overrides(label_names=label_names, prefix="data."))
     if teacher:

@@ -99,6 +99,16 @@ def renamed(new_value: T | None, old_value: T | None, new: str, old: str) -> T |
     return old_value
 
 
+def data_source_value(new_value: str | None, old_value: str | None) -> str | None:
+    """``--data-source`` or its old spelling ``--source``."""
+    return renamed(new_value, old_value, "--data-source", "--source")
+
+
+def llm_value(new_value: str | None, old_value: str | None) -> str | None:
+    """``--llm`` or its old spelling ``--model``."""
+    return renamed(new_value, old_value, "--llm", "--model")
+
+
 #: suffixes that mark a path as a file, which ``-o/--output-dir`` (always a directory) refuses
 FILE_SUFFIXES = (".json", ".jsonl")
 

@@ -23,8 +23,8 @@ from codistill.cli.options import (
     ValidationFileOpt,
     build_config,
     data_overrides,
+    data_source_value,
     own_data_overrides,
-    renamed,
 )
 
 
@@ -78,7 +78,7 @@ def teacher(
     """
     from codistill.teacher import TeacherConfig, train_teacher
 
-    source = renamed(source, old_source, "--data-source", "--source")
+    source = data_source_value(source, old_source)
     options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     options.update(own_data_overrides(train, test, validation, label_names=label_names, prefix="data."))
     for key, value in (
