@@ -75,3 +75,24 @@ def test_evaluate_reads_other_column_names(capsys, tiny_models, tmp_path):
     )
     out = capsys.readouterr().out
     assert code == 0 and json.loads(out.strip().splitlines()[-1])["test"]["n"] == 20
+
+
+def test_teacher_on_own_files_needs_validation_texts(capsys, tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", synthetic_sentiment(20, seed=1))
+    assert main(["teacher", "--train", str(tmp_path / "train.jsonl"), "--set", "train.max_steps=1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "give --validation FILE" in err[0]
+
+
+def test_teacher_trains_on_own_files_with_other_column_names(capsys, tiny_models, tmp_path):
+    model = tiny_models("bert", head=False)
+    capsys.readouterr()
+    for name, n, seed in (("train", 60, 1), ("test", 20, 2), ("dev", 20, 3)):
+        rows = [{"s": r["text"], "y": r["label"]} for r in synthetic_sentiment(n, seed=seed)]
+        write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    args = ["teacher", "--model", model, "--train", tmp_path / "train.jsonl", "--test", tmp_path / "test.jsonl"]
+    args += ["--validation", tmp_path / "dev.jsonl", "--text-column", "s", "--label-column", "y"]
+    args += ["--label-names", "neg,pos", "--set", "train.max_steps=1", "-o", tmp_path / "teacher"]
+    assert main([str(a) for a in args]) == 0, capsys.readouterr().err
+    metrics = json.loads((tmp_path / "teacher" / "metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0

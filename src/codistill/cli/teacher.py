@@ -101,6 +101,10 @@ def teacher(
 
         typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
         return
+    if cfg.method == "finetune" and cfg.data.train_file and not cfg.data.validation_file:
+        from codistill.errors import ConfigError
+
+        raise ConfigError("a fine-tuned teacher is selected on validation texts: with --train, give --validation FILE")
     from codistill.utils.distributed import is_main
 
     result = train_teacher(cfg, force=force)
