@@ -32,7 +32,7 @@ from codistill.counterfactuals.text import Edit
 if TYPE_CHECKING:
     from codistill.counterfactuals.config import EditorConfig
     from codistill.counterfactuals.fluency import NGramLM
-    from codistill.counterfactuals.generators.editor import State
+    from codistill.counterfactuals.generators.editor_state import State
     from codistill.counterfactuals.lexicon import Lexicon
     from codistill.data.tasks import TaskKind
 
