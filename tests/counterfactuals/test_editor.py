@@ -148,3 +148,42 @@ def test_editor_never_deletes_every_word(base_config):
     assert all(any(ch.isalnum() for ch in t) for t in teacher.seen)
     assert [o.chosen for o in outs] == [None, None]
     assert all(o.failures and o.failures[0].reason == "editor:no_flip" for o in outs)
+
+
+def _state(text: str, label: int):
+    from codistill.counterfactuals.generators.editor import State
+    from codistill.counterfactuals.text import tokenize
+
+    tokens = tokenize(text)
+    req = Request(Example("x", text, label), label, [0.5, 0.5])
+    return State(req, tokens, [t.lower for t in tokens], 1 if label == 1 else -1)
+
+
+def test_word_sites_pad_the_ends():
+    from codistill.counterfactuals.generators.edit_proposals import WordSite, word_sites
+
+    assert word_sites(["it", "is", "good"]) == [
+        WordSite(0, "it", "", "is"),
+        WordSite(1, "is", "it", "good"),
+        WordSite(2, "good", "is", ""),
+    ]
+    assert word_sites([]) == []
+
+
+def test_negation_steps_of_the_sentiment_edits(base_config):
+    from codistill.counterfactuals.generators.edit_proposals import word_sites
+
+    gen = EditorGenerator(base_config, get_task("sst2"))
+    st = _state("it is n't fun , but it will be good", 1)
+    sites = word_sites(st.lower)
+    # "is n't" -> "is": the negation is removed, nothing is inserted after "is" before "n't"
+    removed = gen._negation_removals(st, sites[2])
+    assert [(e.start, e.end, e.new, op) for e, _, op, _ in removed] == [(2, 3, (), "negation-")]
+    assert gen._negation_insertions(st, sites[1]) == []
+    # "be" after a modal gets no "not"; a plain copula gets "not" after it
+    assert gen._negation_insertions(st, sites[8]) == []
+    inserted = gen._negation_insertions(_state("it is good", 1), word_sites(["it", "is", "good"])[1])
+    assert [(e.start, e.end, e.new, op) for e, _, op, _ in inserted] == [(2, 2, ("not",), "negation+")]
+    # every step's proposal is part of the whole list, in the per-word order
+    everything = gen._sentiment_edits(st)
+    assert removed[0] in everything

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from codistill.counterfactuals.record import CounterfactualRecord
 from codistill.counterfactuals.text import char_edit_ratio, edited_words
@@ -47,6 +47,14 @@ def minilm_similarity(pairs: Sequence[tuple[str, str]], model: str = "minilm-l6"
     return [float(x) for x in (a * b).sum(-1)]
 
 
+class Perplexities(NamedTuple):
+    """Perplexities of the originals and of their counterfactuals, and the scorer's name."""
+
+    scorer: str
+    original: list[float]
+    counterfactual: list[float]
+
+
 def quality_report(
     records: Sequence[CounterfactualRecord],
     failures: Sequence[dict[str, Any]],
@@ -59,17 +67,58 @@ def quality_report(
     sample: int = 10,
 ) -> dict[str, Any]:
     """``fluency``: an object with ``perplexities(texts)`` (causal LM) or ``perplexity(text)`` (n-gram)."""
-    valid_by_class = Counter(r.teacher_label_original for r in records)
-    by_class = {
+    report: dict[str, Any] = {
+        "originals": originals,
+        "valid": len(records),
+        "validity": round(len(records) / originals, 4) if originals else None,
+        "validity_by_class": validity_by_class(records, originals_by_class, label_names),
+        **edit_size(records),
+        "teacher": teacher_shift(records),
+        "failures": dict(Counter(f.get("reason", "?") for f in failures).most_common()),
+        "attempts": {"mean": _mean([r.attempts for r in records])},
+        "cost_usd": round(sum(r.cost_usd for r in records), 6),
+        "semantic_similarity": semantic_similarity(records, similarity),
+    }
+    if fluency is not None and records:
+        report["fluency"] = fluency_summary(perplexities(fluency, records))
+    report["sample"] = sample_pairs(records, label_names, sample)
+    return report
+
+
+def validity_by_class(
+    records: Sequence[CounterfactualRecord], originals_by_class: dict[int, int], label_names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Originals, valid counterfactuals and their share per class the teacher gave the original."""
+    valid = Counter(r.teacher_label_original for r in records)
+    return {
         label_names[c]: {
             "originals": n,
-            "valid": valid_by_class.get(c, 0),
-            "validity": round(valid_by_class.get(c, 0) / n, 4) if n else None,
+            "valid": valid.get(c, 0),
+            "validity": round(valid.get(c, 0) / n, 4) if n else None,
         }
         for c, n in sorted(originals_by_class.items())
     }
+
+
+def edit_size(records: Sequence[CounterfactualRecord]) -> dict[str, dict[str, Any]]:
+    """The ``edited_words`` summary (mean, median, max, histogram capped at 5) and the
+    ``char_edit_ratio`` mean."""
     ew = [edited_words(r.original_text, r.counterfactual_text) for r in records]
     cer = [char_edit_ratio(r.original_text, r.counterfactual_text) for r in records]
+    return {
+        "edited_words": {
+            "mean": _mean(ew),
+            "median": statistics.median(ew) if ew else None,
+            "max": max(ew) if ew else None,
+            "histogram": dict(sorted(Counter(min(x, 5) for x in ew).items())),
+        },
+        "char_edit_ratio": {"mean": _mean(cer)},
+    }
+
+
+def teacher_shift(records: Sequence[CounterfactualRecord]) -> dict[str, float | None]:
+    """The teacher's mean probability of the new label, the mean shift of the margin of the
+    original's label over the reached class, and the share of counterfactuals near the boundary."""
     p_new = [r.teacher_probs_counterfactual[r.counterfactual_label] for r in records if r.teacher_probs_counterfactual]
     shifts = []
     for r in records:
@@ -79,51 +128,48 @@ def quality_report(
             m0 = r.teacher_probs_original[lab] - r.teacher_probs_original[new]
             m1 = r.teacher_probs_counterfactual[lab] - r.teacher_probs_counterfactual[new]
             shifts.append(m0 - m1)
-    report: dict[str, Any] = {
-        "originals": originals,
-        "valid": len(records),
-        "validity": round(len(records) / originals, 4) if originals else None,
-        "validity_by_class": by_class,
-        "edited_words": {
-            "mean": _mean(ew),
-            "median": statistics.median(ew) if ew else None,
-            "max": max(ew) if ew else None,
-            "histogram": dict(sorted(Counter(min(x, 5) for x in ew).items())),
-        },
-        "char_edit_ratio": {"mean": _mean(cer)},
-        "teacher": {
-            "mean_prob_new_label": _mean(p_new),
-            "mean_margin_shift": _mean(shifts),
-            "near_boundary_share_p_lt_0.75": round(sum(p < 0.75 for p in p_new) / len(p_new), 4) if p_new else None,
-        },
-        "failures": dict(Counter(f.get("reason", "?") for f in failures).most_common()),
-        "attempts": {"mean": _mean([r.attempts for r in records])},
-        "cost_usd": round(sum(r.cost_usd for r in records), 6),
+    return {
+        "mean_prob_new_label": _mean(p_new),
+        "mean_margin_shift": _mean(shifts),
+        "near_boundary_share_p_lt_0.75": round(sum(p < 0.75 for p in p_new) / len(p_new), 4) if p_new else None,
     }
-    sims = minilm_similarity([(r.original_text, r.counterfactual_text) for r in records]) if similarity else None
-    report["semantic_similarity"] = {
-        "mean": _mean(sims) if sims else None,
-        "model": "minilm-l6" if sims is not None else None,
+
+
+def semantic_similarity(records: Sequence[CounterfactualRecord], enabled: bool) -> dict[str, Any]:
+    """Mean MiniLM cosine of each original and its counterfactual (None when off or MiniLM is missing)."""
+    sims = minilm_similarity([(r.original_text, r.counterfactual_text) for r in records]) if enabled else None
+    return {"mean": _mean(sims) if sims else None, "model": "minilm-l6" if sims is not None else None}
+
+
+def perplexities(fluency: Any, records: Sequence[CounterfactualRecord]) -> Perplexities:
+    """Score originals and counterfactuals with a causal LM (``perplexities``) or an n-gram
+    model (``perplexity``)."""
+    orig = [r.original_text for r in records]
+    cf = [r.counterfactual_text for r in records]
+    if hasattr(fluency, "perplexities"):
+        return Perplexities(getattr(fluency, "name", "causal-lm"), fluency.perplexities(orig), fluency.perplexities(cf))
+    return Perplexities("ngram(pool)", [fluency.perplexity(t) for t in orig], [fluency.perplexity(t) for t in cf])
+
+
+def fluency_summary(ppl: Perplexities) -> dict[str, Any]:
+    """Mean and median perplexities and the median counterfactual/original ratio."""
+    po, pc = ppl.original, ppl.counterfactual
+    return {
+        "scorer": ppl.scorer,
+        "perplexity_original": _mean(po),
+        "perplexity_counterfactual": _mean(pc),
+        # short phrases give a causal LM huge perplexities: medians are the robust summary
+        "median_perplexity_original": round(statistics.median(po), 3),
+        "median_perplexity_counterfactual": round(statistics.median(pc), 3),
+        "median_ratio": round(statistics.median(c / o for o, c in zip(po, pc)), 4),
     }
-    if fluency is not None and records:
-        orig = [r.original_text for r in records]
-        cf = [r.counterfactual_text for r in records]
-        if hasattr(fluency, "perplexities"):
-            po, pc = fluency.perplexities(orig), fluency.perplexities(cf)
-            name = getattr(fluency, "name", "causal-lm")
-        else:
-            po, pc = [fluency.perplexity(t) for t in orig], [fluency.perplexity(t) for t in cf]
-            name = "ngram(pool)"
-        report["fluency"] = {
-            "scorer": name,
-            "perplexity_original": _mean(po),
-            "perplexity_counterfactual": _mean(pc),
-            # short phrases give a causal LM huge perplexities: medians are the robust summary
-            "median_perplexity_original": round(statistics.median(po), 3),
-            "median_perplexity_counterfactual": round(statistics.median(pc), 3),
-            "median_ratio": round(statistics.median(c / o for o, c in zip(po, pc)), 4),
-        }
-    report["sample"] = [
+
+
+def sample_pairs(
+    records: Sequence[CounterfactualRecord], label_names: Sequence[str], sample: int
+) -> list[dict[str, Any]]:
+    """The first ``sample`` pairs with their labels and the teacher's probability of the new one."""
+    return [
         {
             "original": r.original_text,
             "counterfactual": r.counterfactual_text,
@@ -136,7 +182,6 @@ def quality_report(
         }
         for r in list(records)[:sample]
     ]
-    return report
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from codistill.errors import ConfigError
 from codistill.experiments.config import SweepConfig, SweepTask
 from codistill.experiments.design import record_design, save_config
-from codistill.experiments.peer_runs import attach_peer, distill_recipe, peer_keys, run_peer_job
+from codistill.experiments.peer_runs import attach_peer, peer_keys, run_peer_job
 from codistill.experiments.prepare import (
     counterfactual_config,
     data_config,
@@ -27,25 +26,12 @@ from codistill.experiments.prepare import (
     prepare_teacher,
     sweep_budget,
 )
-from codistill.experiments.records import ResultStore, RunKey, RunRecord, input_differences, run_inputs
-from codistill.utils.hashing import fingerprint
+from codistill.experiments.records import ResultStore, RunKey, RunRecord, run_inputs
+from codistill.experiments.run_config import Job, check_record, file_sha256, run_distill_config, student_fingerprint
 
 RESULTS_FILE = "results.jsonl"
 #: metrics copied from a run's test scores into its record (when present)
 RECORD_METRICS = ("accuracy", "macro_f1", "mcc", "agreement", "kl_teacher_student", "ece")
-
-
-@dataclass
-class Job:
-    key: RunKey
-    config: dict[str, Any]  # a DistillConfig, as a dict so it crosses process boundaries
-    counterfactuals: dict[str, Any] = field(default_factory=dict)
-    inputs: dict[str, Any] = field(default_factory=dict)
-    peer: dict[str, Any] | None = None  # a peer arm's settings (SetFit); None: a distillation run
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.inputs)
 
 
 @dataclass
@@ -57,83 +43,6 @@ class SweepResult:
     seconds: float
     teachers: dict[str, str]
     counterfactual_files: dict[tuple[str, int], str]
-
-
-def file_sha256(path: str | None) -> str | None:
-    if not path:
-        return None
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def student_fingerprint(student: dict[str, Any]) -> str | None:
-    """Content fingerprint of the weights a run's student starts from (a derived student of the
-    teacher's own layers is covered by the teacher fingerprint; ``auto`` may pick the default
-    pretrained model, so its weights count)."""
-    from codistill.distill.config import AUTO_SOURCE, PRETRAINED_DEFAULT, TEACHER_SOURCE
-    from codistill.models.loading import model_fingerprint
-
-    source = student.get("path") or (student.get("derive") or {}).get("source")
-    if source in (None, TEACHER_SOURCE):
-        return None
-    try:
-        return model_fingerprint(PRETRAINED_DEFAULT if source == AUTO_SOURCE else source)
-    except Exception as exc:  # noqa: BLE001 - an unresolvable name fails later, where it is loaded
-        return f"unresolved:{source}:{type(exc).__name__}"
-
-
-def _distill_config(
-    config: SweepConfig, task: SweepTask, key: RunKey, teacher: str, cf_file: str | None, out_dir: Path
-):
-    from codistill.distill.budget_modes import from_run_key
-    from codistill.distill.config import DistillConfig
-
-    dc = DistillConfig(
-        data=data_config(task),
-        teacher=teacher,
-        recipe=distill_recipe(key),
-        k=key.k,
-        seed=key.seed,
-        cod=key.cod,
-        counterfactuals=cf_file,
-        cod_mode=from_run_key(key.mode)[0].name,
-        cod_m=config.cod_m,
-        teacher_max_length=task.teacher_max_length,
-        save_model=False,
-    )
-    if task.contrast:
-        dc.eval.contrast = task.contrast
-    if config.distill_overrides:
-        dc = dc.with_overrides(config.distill_overrides)
-    if dc.train.max_steps is None:  # one step budget for every arm of a k: the baseline's k originals x epochs
-        dc = dc.with_overrides({"train.max_steps": dc.train.total_steps(key.k)})
-    if dc.train.trackers():  # trackers name each run by its key
-        dc = dc.with_overrides(
-            {
-                "train.run_name": dc.train.run_name or key.as_id(),
-                "train.logging_dir": dc.train.logging_dir or str(out_dir / "logs" / key.as_id()),
-            }
-        )
-    return dc
-
-
-def _check_record(store: ResultStore, job: Job, old: RunRecord, ignore: tuple[str, ...] = ()) -> bool:
-    """True when ``old`` was made with ``job``'s inputs (``ignore``: top-level inputs not compared
-    yet); a record of the same key made with other inputs is a one-line error."""
-    if not ignore and old.fingerprint == job.fingerprint:
-        return True
-    changed = (
-        [c for c in input_differences(old.inputs, job.inputs) if c.split(".")[0] not in ignore]
-        if old.inputs
-        else ["(the record has no input fingerprint)"]
-    )
-    if not changed:
-        return True
-    raise ConfigError(
-        f"{store.path} holds {job.key.as_id()} made with other inputs ({', '.join(changed[:4])}"
-        f"{', ...' if len(changed) > 4 else ''} differ); use a new output_dir so results are not mixed"
-    )
 
 
 def grid_keys(config: SweepConfig, task: SweepTask) -> list[RunKey]:
@@ -151,9 +60,17 @@ def grid_keys(config: SweepConfig, task: SweepTask) -> list[RunKey]:
     ] + peer_keys(config, task.task)
 
 
-def plan(
-    config: SweepConfig, store: ResultStore, echo: Callable[[str], None]
-) -> tuple[list[Job], int, dict[str, str], dict]:
+class SweepPlan(NamedTuple):
+    """What a sweep will run: the jobs with no matching record, how many had one, each task's
+    teacher, and the counterfactual files by (task, or task/mode, seed)."""
+
+    jobs: list[Job]
+    skipped: int
+    teachers: dict[str, str]
+    counterfactual_files: dict[tuple[str, int], str]
+
+
+def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -> SweepPlan:
     """Every run of the grid not yet in ``store`` with the same inputs, teachers and counterfactuals ready.
 
     A run is reused only when its record's fingerprint (resolved config, data content, teacher and
@@ -161,12 +78,9 @@ def plan(
     version) matches; a record of the same run made with other inputs stops the sweep with a
     one-line error naming the difference, so results are never mixed. Every input but the
     counterfactual file's content is checked before any counterfactual file is (re)written."""
-    import codistill
-    from codistill.distill.budget_modes import from_run_key
     from codistill.distill.config import DistillConfig
     from codistill.models.loading import scorer_fingerprint
     from codistill.teacher.meta import check_shared_carve
-    from codistill.utils.hashing import fingerprint as hash_of
 
     out_dir = Path(config.output_dir)
     existing = store.by_key()
@@ -177,70 +91,118 @@ def plan(
     budget = sweep_budget(config)
     for task in config.tasks:
         keys = grid_keys(config, task)
-        if any(key.cod and from_run_key(key.mode)[0].half for key in keys):
-            from codistill.data.sampling import check_cod_budget
-
-            num_labels = _session().data(data_config(task)).num_labels
-            for k in sorted({key.k for key in keys if key.cod and from_run_key(key.mode)[0].half}):
-                check_cod_budget(k, num_labels)  # before any teacher or counterfactual work
+        _check_cod_budgets(task, keys)
         # inputs are fingerprinted for every run, done or not: the teacher and counterfactual
         # files come from their caches, so a finished sweep redoes no work to check them
-        students_data = _distill_config(config, task, keys[0], "", None, out_dir).data
+        students_data = run_distill_config(config, task, keys[0], "", None, out_dir).data
         teacher = teachers[task.task] = prepare_teacher(task, echo, students_data)
         teacher_fp = scorer_fingerprint(teacher)
         cf_configs = {
             (seed, mode): counterfactual_config(config, task, teacher, seed, out_dir, mode)
             for seed, mode in sorted({(key.seed, key.mode) for key in keys if key.cod})
         }
-        task_jobs, old_jobs = [], []
-        for key in keys:
-            cf = cf_configs.get((key.seed, key.mode)) if key.cod else None
-            dc = _distill_config(
-                config, task, key, teacher, str(Path(cf.output_dir) / "counterfactuals.jsonl") if cf else None, out_dir
+        grid = _grid_jobs(config, task, keys, teacher, teacher_fp, cf_configs, store, existing)
+        check_shared_carve(teacher, DistillConfig.from_dict(grid[-1].config).data)  # before any counterfactual is made
+        cf_files.update(_attach_counterfactuals(config, task, teacher, cf_configs, grid, echo, budget))
+        done = [job for job in grid if job.key in existing]
+        for job in done:
+            check_record(store, job, existing[job.key])
+        skipped += len(done)
+        todo = [job for job in grid if job.key not in existing]
+        if todo:
+            warm_teacher_signals(DistillConfig.from_dict(todo[0].config), echo)
+        jobs.extend(todo)
+    return SweepPlan(jobs, skipped, teachers, cf_files)
+
+
+def _check_cod_budgets(task: SweepTask, keys: list[RunKey]) -> None:
+    """Each k of a half-budget CoD mode must leave k/2 originals that hold every class (checked
+    before any teacher or counterfactual work)."""
+    from codistill.distill.budget_modes import from_run_key
+
+    half_ks = sorted({key.k for key in keys if key.cod and from_run_key(key.mode)[0].half})
+    if not half_ks:
+        return
+    from codistill.data.sampling import check_cod_budget
+
+    num_labels = _session().data(data_config(task)).num_labels
+    for k in half_ks:
+        check_cod_budget(k, num_labels)
+
+
+def _grid_jobs(
+    config: SweepConfig,
+    task: SweepTask,
+    keys: list[RunKey],
+    teacher: str,
+    teacher_fp: str,
+    cf_configs: dict[tuple[int, str], Any],
+    store: ResultStore,
+    existing: dict[RunKey, RunRecord],
+) -> list[Job]:
+    """A task's jobs in grid order with their fingerprinted inputs; a stored record of a job made
+    with other inputs (the counterfactual file's content aside) is refused here, before anything
+    is regenerated."""
+    import codistill
+    from codistill.utils.hashing import fingerprint as hash_of
+
+    out_dir = Path(config.output_dir)
+    jobs = []
+    for key in keys:
+        cf = cf_configs.get((key.seed, key.mode)) if key.cod else None
+        dc = run_distill_config(
+            config, task, key, teacher, str(Path(cf.output_dir) / "counterfactuals.jsonl") if cf else None, out_dir
+        )
+        job = Job(key, dc.to_dict())
+        job.inputs = run_inputs(
+            job.config,
+            teacher_fp,
+            None,
+            data_fingerprint=_session().data(dc.data).fingerprint,
+            student_fingerprint=student_fingerprint(job.config["student"]),
+            contrast_sha256=file_sha256(dc.eval.contrast),
+            codistill_version=codistill.__version__,
+            counterfactual_config=hash_of(
+                {k: v for k, v in cf.to_dict().items() if k not in ("output_dir", "progress")}
             )
-            job = Job(key, dc.to_dict())
-            job.inputs = run_inputs(
-                job.config,
-                teacher_fp,
-                None,
-                data_fingerprint=_session().data(dc.data).fingerprint,
-                student_fingerprint=student_fingerprint(job.config["student"]),
-                contrast_sha256=file_sha256(dc.eval.contrast),
-                codistill_version=codistill.__version__,
-                counterfactual_config=hash_of(
-                    {k: v for k, v in cf.to_dict().items() if k not in ("output_dir", "progress")}
-                )
-                if cf
-                else None,
-            )
-            attach_peer(job, config)
-            old = existing.get(key)
-            if old is not None:  # check first: nothing is regenerated for a sweep that will be refused
-                _check_record(store, job, old, ignore=("counterfactuals_sha256",))
-                old_jobs.append(job)
-            else:
-                task_jobs.append(job)
-        check_shared_carve(teacher, DistillConfig.from_dict(job.config).data)  # before any counterfactual is made
-        cf_stats: dict[tuple[int, str], dict[str, Any]] = {}
-        cf_hashes: dict[tuple[int, str], str | None] = {}
-        for seed, mode in cf_configs:
-            # paper files keep their (task, seed) key; the other modes' files are keyed by (task/mode, seed)
-            name = task.task if from_run_key(mode)[0].half else f"{task.task}/{mode}"
-            cf_files[(name, seed)], cf_stats[(seed, mode)] = prepare_counterfactuals(
-                config, task, teacher, seed, out_dir, echo, mode, budget
-            )
-            cf_hashes[(seed, mode)] = file_sha256(cf_files[(name, seed)])
-        for job in old_jobs + task_jobs:
-            if job.key.cod:
-                job.counterfactuals = cf_stats[(job.key.seed, job.key.mode)]
-                job.inputs["counterfactuals_sha256"] = cf_hashes[(job.key.seed, job.key.mode)]
-        for job in old_jobs:
-            _check_record(store, job, existing[job.key])
-            skipped += 1
-        if task_jobs:
-            warm_teacher_signals(DistillConfig.from_dict(task_jobs[0].config), echo)
-        jobs.extend(task_jobs)
-    return jobs, skipped, teachers, cf_files
+            if cf
+            else None,
+        )
+        attach_peer(job, config)
+        if key in existing:
+            check_record(store, job, existing[key], ignore=("counterfactuals_sha256",))
+        jobs.append(job)
+    return jobs
+
+
+def _attach_counterfactuals(
+    config: SweepConfig,
+    task: SweepTask,
+    teacher: str,
+    cf_configs: dict[tuple[int, str], Any],
+    jobs: list[Job],
+    echo: Callable[[str], None],
+    budget: Any,
+) -> dict[tuple[str, int], str]:
+    """Make (or reuse) each (seed, mode) counterfactual file and give every CoD job its file's
+    statistics and content hash; the files by (task, or task/mode for modes other than the
+    paper's, seed)."""
+    from codistill.distill.budget_modes import from_run_key
+
+    files: dict[tuple[str, int], str] = {}
+    stats: dict[tuple[int, str], dict[str, Any]] = {}
+    hashes: dict[tuple[int, str], str | None] = {}
+    for seed, mode in cf_configs:
+        name = task.task if from_run_key(mode)[0].half else f"{task.task}/{mode}"
+        files[(name, seed)], stats[(seed, mode)] = prepare_counterfactuals(
+            config, task, teacher, seed, Path(config.output_dir), echo, mode, budget
+        )
+        hashes[(seed, mode)] = file_sha256(files[(name, seed)])
+    for job in jobs:
+        if job.key.cod:
+            job.counterfactuals = stats[(job.key.seed, job.key.mode)]
+            job.inputs["counterfactuals_sha256"] = hashes[(job.key.seed, job.key.mode)]
+    return files
 
 
 def warm_teacher_signals(config, echo: Callable[[str], None]) -> None:

@@ -21,7 +21,7 @@ from codistill.counterfactuals.text import Edit, tokenize
 
 if TYPE_CHECKING:
     from codistill.counterfactuals.config import CounterfactualConfig, EditorConfig
-    from codistill.counterfactuals.generators.editor import State
+    from codistill.counterfactuals.generators.editor_state import State
 
 _WORD = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
 

@@ -1,6 +1,7 @@
 """``editor``: offline, teacher-guided minimal-edit search (no LLM).
 
-TextAttack's split, in one module:
+TextAttack's split (the proposals are the :class:`EditProposals` mixin, the per-input search state
+is in ``editor_state``):
 
 * transformation -- single edits proposed from lexical resources: negation removal ("is n't" ->
   "is", "does not work" -> "does work") and insertion after an auxiliary or copula ("is good" ->
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +37,8 @@ from codistill.counterfactuals.generators.base import (
     register_generator,
 )
 from codistill.counterfactuals.generators.class_words import ClassWords, MinedEdits, mine_class_words
-from codistill.counterfactuals.generators.edit_proposals import EditProposals
+from codistill.counterfactuals.generators.edit_proposals import EditProposals, ProposedEdit
+from codistill.counterfactuals.generators.editor_state import Cand, State
 from codistill.counterfactuals.generators.editor_words import article_for  # noqa: F401 - article_for re-exported
 from codistill.counterfactuals.generators.fluent import pos_consistent
 from codistill.counterfactuals.generators.long_text import (
@@ -45,7 +46,7 @@ from codistill.counterfactuals.generators.long_text import (
     stacked,
     visible_tokens,
 )
-from codistill.counterfactuals.text import Edit, Token, apply_edits, has_words, tokenize
+from codistill.counterfactuals.text import has_words, tokenize
 from codistill.counterfactuals.verify import candidate_probs
 from codistill.data.tasks import task_kind
 
@@ -56,56 +57,6 @@ if TYPE_CHECKING:
 
 EDITOR_VERSION = 7  # bump when proposals or search change, so cached results are not reused
 MINED_VERSION = 1  # the same for the mined edits of tasks without a lexicon
-
-
-@dataclass
-class Cand:
-    edits: tuple[Edit, ...]
-    prior: float
-    fluency: float
-    ops: tuple[str, ...]
-    focus: int  # token index the edit is about (for saliency)
-
-    @property
-    def cost(self) -> int:
-        return sum(e.cost for e in self.edits)
-
-
-@dataclass
-class State:
-    request: Request
-    tokens: list[Token]
-    lower: list[str]
-    sign: int  # +1 when the teacher says label 1 (positive/acceptable)
-    singles: list[Cand] = field(default_factory=list)
-    tried: dict[str, tuple[Cand, np.ndarray]] = field(default_factory=dict)  # text -> (cand, probs)
-    measured: list[tuple[float, Cand]] = field(default_factory=list)  # (gain, cand) of non-flipping candidates
-    next_single: int = 0
-    rounds: int = 0
-    saliency: np.ndarray | None = None
-    done: bool = False
-    visible: int = 10**9  # word tokens the teacher reads (long inputs may be truncated)
-    long: bool = False
-    widened: bool = False  # the first rounds ran out of edits: every content word gets edits
-    exact: set[str] = field(default_factory=set)  # flips the exact teacher confirmed (screening verifiers)
-
-    def flips(self) -> list[tuple[str, list[float], int]]:
-        """The tried candidates that flip the teacher, as ``(text, probs, label)``."""
-        reached = self.request.reached
-        return [
-            (t, [float(x) for x in p], int(p.argmax())) for t, (_, p) in self.tried.items() if reached(int(p.argmax()))
-        ]
-
-    @property
-    def target(self) -> int:
-        return self.request.target_label
-
-    @property
-    def p0(self) -> float:
-        return self.request.teacher_probs[self.target]
-
-    def text_of(self, cand: Cand) -> str:
-        return apply_edits(self.request.example.text, self.tokens, cand.edits)
 
 
 @register_generator("editor")
@@ -388,7 +339,7 @@ class EditorGenerator(EditProposals, MinedEdits, Generator):
     # -- transformations ----------------------------------------------------------------------
     def _singles(self, st: State, widen: bool = False) -> list[Cand]:
         lower, lex = st.lower, self.lexicon
-        raw: list[tuple[Edit, float, str, int]] = []  # (edit, weight, op, focus)
+        raw: list[ProposedEdit] = []
         if widen:
             raw = self._salient_word_edits(st, every=True) + self._mined_edits(st, every=True)
         elif self.kind == "acceptability":
