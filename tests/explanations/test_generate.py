@@ -119,3 +119,27 @@ def test_llm_budget_stops_cleanly(explain_config, keyword_teacher, fake_server):
 def test_critique_needs_an_llm_source(explain_config):
     with pytest.raises(Exception, match="LLM source"):
         explain_config.with_overrides({"critique": True})
+
+
+def test_a_run_that_overrides_the_rationales_step_records_its_rationales(explain_config, keyword_teacher):
+    """``ExplainRun.rationales`` is a step a subclass may replace: one dict per example, in the
+    order of ``examples``, whose ``revision`` (else ``rationale``) and ``evidence`` the records keep."""
+    from codistill.explanations.generate import ExplainRun
+
+    class OwnRationales(ExplainRun):
+        def rationales(self):
+            self.provenance = {"source": "own", "teacher": None, "teacher_fingerprint": "fp"}
+            self.ledger_summary = {}
+            return [
+                {"evidence": [e.text.split()[0]], "rationale": f"draft {i}", "revision": None if i % 2 else f"rev {i}"}
+                for i, e in enumerate(self.examples)
+            ]
+
+    config = explain_config.model_copy(update={"counterfactuals": False})
+    result = OwnRationales(config, verifier=keyword_teacher, echo=quiet).run()
+    records = result.records + result.eval_records
+    assert [r.rationale for r in records] == [f"draft {i}" if i % 2 else f"rev {i}" for i in range(len(records))]
+    assert all(r.evidence == [r.text.split()[0]] for r in records)
+    assert all(r.provenance["teacher_fingerprint"] == "fp" and r.counterfactual is None for r in records)
+    assert result.run["with_rationale"] == len(records) and result.run["teacher_fingerprint"] == "fp"
+    assert read_explanations(result.output_dir / "explanations.jsonl") == result.records

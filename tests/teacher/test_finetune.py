@@ -137,3 +137,32 @@ def test_freeze_layers_keeps_the_bottom_of_the_teacher(tiny_models, sentiment_di
         torch.equal(before[k], after[k]) for k in after if ".layer.0." in k or ".layer.2." in k or "embeddings" in k
     )
     assert not all(torch.equal(before[k], after[k]) for k in after if ".layer.3." in k)
+
+
+def test_score_teacher_warns_from_validation_only_and_skips_a_missing_test_split(monkeypatch):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import codistill.evaluation as evaluation
+    from codistill.data.schema import Example
+    from codistill.teacher.fit import score_teacher
+
+    scored = []
+
+    def constant(model, tok, texts, progress=None, **kw):  # "positive" for everything
+        scored.append((progress, len(texts)))
+        return np.tile([0.0, 1.0], (len(texts), 1))
+
+    monkeypatch.setattr(evaluation, "predict_logits", constant)
+    validation = [Example(id=f"v{i}", text=f"text {i}", label=i % 2) for i in range(10)]
+    task = SimpleNamespace(metrics=["accuracy"])
+    cfg = TeacherConfig.from_dict({"model": "m", "data": {"task": "sst2"}, "max_eval_examples": 6})
+    for test, want in (([], []), (validation[:4], [("test", 4)])):
+        scored.clear()
+        data = SimpleNamespace(validation=validation, test=test, task=task, num_labels=2)
+        scores = score_teacher(cfg, None, None, data)
+        assert scored == [("validation", 6), *want]  # validation subsampled to max_eval_examples
+        assert scores.validation == {"accuracy": 0.5}
+        assert (scores.test == {}) == (not test)
+        assert len(scores.warnings) == 1 and "predicts only 1 of 2 classes" in scores.warnings[0]

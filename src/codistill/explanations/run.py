@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,251 @@ def training_records(config: ExplainDistillConfig, source: ExplainConfig, record
     return k, shots, [by_id[e.id] for e in shots]
 
 
+class ExplainDistillRun:
+    """One :func:`distill_explanations` run (the arguments are its).
+
+    :meth:`run` calls its steps in order and each is a method a subclass may override: another
+    student kind overrides :meth:`build_student`, other targets :meth:`build_features`, another
+    report :meth:`record`. Steps hand their results on as attributes (``source``, ``data``,
+    ``student``, ``features``, ``test``, ``metrics``, ``written``, ...)."""
+
+    source: ExplainConfig
+    refs: dict[str, ExplanationRecord]
+    data: Any
+    names: list[str]
+    k: int
+    shots: list[Any]
+    train_records: list[ExplanationRecord]
+    tokenizer: Any
+    student: Any
+    seq2seq: bool
+    features: list[dict[str, Any]]
+    alpha: float
+    output: Any
+    train_seconds: float
+    test: list[Any]
+    metrics: dict[str, Any]
+    written: list[dict[str, Any]]
+    n_explain: int
+    gen_tokens: int
+
+    def __init__(
+        self,
+        config: ExplainDistillConfig,
+        *,
+        verifier: Any = None,
+        student_model: Any = None,
+        keep_model: bool = False,
+        echo: Callable[..., Any] = print,
+    ) -> None:
+        self.config = config
+        self.verifier = verifier
+        self._student_in = student_model
+        self.keep_model = keep_model
+        self.echo = echo
+        self.tc = config.train.with_overrides({"seed": config.seed})
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        from codistill.models.loading import quiet_transformers
+
+        self.check()
+        quiet_transformers()
+        self.t0 = time.perf_counter()
+        self.load_inputs()
+        self.build_student()
+        self.build_features()
+        self.train()
+        self.t_eval = time.perf_counter()  # evaluation: the test split, never used for selection
+        student_labels, teacher_labels, predict = self.evaluate_labels()
+        self.evaluate_explanations(student_labels, teacher_labels, predict)
+        result = self.record()
+        if self.config.output_dir:
+            save_student(
+                Path(self.config.output_dir).expanduser(),
+                self.config,
+                self.student,
+                self.tokenizer,
+                self.names,
+                result,
+                self.written,
+                verbalizer=not self.seq2seq,
+            )
+        if self.keep_model:
+            result["_student"], result["_tokenizer"] = self.student, self.tokenizer
+        return result
+
+    # -- the steps --------------------------------------------------------------------------
+    def check(self) -> None:
+        """Before any training: never write a user's folder or another kind of output."""
+        if self.config.output_dir:
+            from codistill.utils.io import check_output_dir
+
+            out = Path(self.config.output_dir).expanduser()
+            check_output_dir(out, "explain-distill output directory", "explain-distill")
+
+    def load_inputs(self) -> None:
+        """The explanations, the task's data and the k-shot budget's explained examples."""
+        from codistill.data import load_task
+
+        self.source, records, self.refs = load_explanations(self.config.explanations)
+        self.data = load_task(self.source.data)
+        self.names = list(self.data.task.label_names)
+        self.k, self.shots, self.train_records = training_records(self.config, self.source, records, self.data)
+
+    def build_student(self) -> None:
+        """The seeded student (given or loaded) with its tokenizer; LoRA on it if asked."""
+        from codistill.explanations.seq2seq import load_student
+        from codistill.models.loading import load_tokenizer
+        from codistill.utils.seed import seed_everything
+
+        config = self.config
+        seed_everything(config.seed)
+        self.tokenizer = load_tokenizer(config.student)
+        student = self._student_in if self._student_in is not None else load_student(config.student)
+        self.seq2seq = bool(getattr(student.config, "is_encoder_decoder", False))
+        if student.config.pad_token_id is None:
+            student.config.pad_token_id = self.tokenizer.pad_token_id
+        if config.lora is not None:
+            from codistill.models.lora import apply_lora
+
+            student = apply_lora(student, config.lora, "seq2seq_lm" if self.seq2seq else "causal_lm")
+        self.student = student
+
+    def build_features(self) -> None:
+        """Task and explanation targets of the budget's examples, labelled by gold or the teacher."""
+        from codistill.explanations.student import build_features
+
+        config = self.config
+        if config.task_labels == "gold":
+            labels = [e.label for e in self.shots]
+        else:
+            labels = [r.teacher_label for r in self.train_records]
+        self.features = build_features(
+            self.tokenizer,
+            self.train_records,
+            config.mode,
+            config.prompts,
+            self.names,
+            labels,
+            self.tc.max_length,
+            self.seq2seq,
+        )
+        self.alpha = 1.0 if config.mode == "task" else config.alpha
+        self.echo(
+            f"training a {config.mode} student (alpha {self.alpha}) on k={self.k}, seed {config.seed}: "
+            f"{train_sequences(self.features)} sequences"
+        )
+
+    def train(self) -> None:
+        """Train in a scratch folder; the student afterwards is the trained one (LoRA merged), in eval mode."""
+        from codistill.explanations.seq2seq import Seq2SeqCollator
+        from codistill.explanations.student import ExplanationCollator, ExplanationTrainer
+        from codistill.models.lora import merge_lora
+
+        workdir = Path(tempfile.mkdtemp(prefix="codistill-explain-"))
+        t_train = time.perf_counter()
+        try:
+            trainer = ExplanationTrainer(
+                model=self.student,
+                args=self.tc.trainer_arguments(str(workdir), len(self.features), disable_tqdm=not self.source.progress),
+                train_dataset=self.features,
+                data_collator=(Seq2SeqCollator if self.seq2seq else ExplanationCollator)(self.tokenizer.pad_token_id),
+                alpha=self.alpha,
+            )
+            self.output = trainer.train()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.train_seconds = time.perf_counter() - t_train
+        self.student = merge_lora(trainer.model).eval()
+
+    def evaluate_labels(self) -> tuple[list[int], list[int], Callable[[list[str]], Any]]:
+        """Label metrics of student and teacher on the test examples; (student labels, teacher
+        labels, the student's label predictor) for :meth:`evaluate_explanations`."""
+        from codistill.explanations import evaluate as ev
+        from codistill.explanations.generate import eval_examples
+
+        config, data = self.config, self.data
+        if self.verifier is None:
+            from codistill.counterfactuals.verify import TeacherVerifier
+
+            self.verifier = TeacherVerifier(config.teacher or self.source.teacher, num_labels=data.num_labels)
+        self.test = eval_examples(data, config.max_eval_examples or len(data.test))
+        texts = [e.text for e in self.test]
+        teacher_labels = [int(x) for x in self.verifier.probs(texts).argmax(1)]
+        classifier, prompt_tok = ev.task_classifier(self.student, self.tokenizer, config.prompts, self.names)
+        student_labels = [int(x) for x in ev.predict(classifier, prompt_tok, texts, max_length=self.tc.max_length)]
+        gold = [e.label for e in self.test]
+        self.metrics = ev.task_metrics(gold, student_labels, teacher_labels)
+        self.metrics["teacher_accuracy"] = ev.task_metrics(gold, teacher_labels, teacher_labels)["accuracy"]
+        return student_labels, teacher_labels, lambda xs: ev.predict(classifier, prompt_tok, xs)
+
+    def evaluate_explanations(
+        self, student_labels: list[int], teacher_labels: list[int], predict: Callable[[list[str]], Any]
+    ) -> None:
+        """The student's counterfactuals and rationales for the first ``explain_eval_examples`` test
+        texts (none for a task-only student): their metrics and the written explanations."""
+        from codistill.explanations import evaluate as ev
+
+        config, test = self.config, self.test
+        self.gen_tokens = config.max_new_tokens or longest_target(self.features) + 4
+        self.written = []
+        self.n_explain = n = min(config.explain_eval_examples, len(test)) if config.mode != "task" else 0
+        if not n:
+            return
+        sub, sub_s, sub_t = [e.text for e in test[:n]], student_labels[:n], teacher_labels[:n]
+        self.written = [
+            {"id": e.id, "text": e.text, "student_label": s, "teacher_label": t} for e, s, t in zip(test, sub_s, sub_t)
+        ]
+        args = (self.student, self.tokenizer)
+        if config.mode in ("counterfactual", "both"):
+            cfs = ev.generate(*args, config.prompts.counterfactual, sub, config.prompts, self.gen_tokens)
+            m, full = ev.counterfactual_metrics(sub, cfs, self.verifier.probs, predict, sub_t, sub_s)
+            self.metrics.update(m)
+            for w, c, f in zip(self.written, cfs, full):
+                w.update(counterfactual=c, counterfactual_text=f)
+        if config.mode in ("rationale", "both"):
+            rats = ev.generate(*args, config.prompts.rationale, sub, config.prompts, self.gen_tokens)
+            references = [self.refs[e.id].rationale if e.id in self.refs else None for e in test[:n]]
+            self.metrics.update(ev.rationale_metrics(rats, references, self.verifier.probs, sub_s, self.names))
+            for w, r in zip(self.written, rats):
+                w["rationale"] = r
+
+    def record(self) -> dict[str, Any]:
+        """The run's result (``metrics.json`` holds it less ``written``)."""
+        import torch
+
+        config, steps = self.config, int(self.output.global_step)
+        return {
+            "task": self.data.task.name,
+            "mode": config.mode,
+            "alpha": self.alpha,
+            "k": self.k,
+            "seed": config.seed,
+            "student": config.student,
+            "lora": config.lora is not None,
+            "seq2seq": self.seq2seq,
+            "explanation_source": self.source.source,
+            "metrics": self.metrics,
+            "train_examples": len(self.features),
+            "train_sequences": train_sequences(self.features),
+            "train_steps": steps,
+            "train_loss": float(self.output.training_loss),
+            "eval_examples": len(self.test),
+            "explained_eval_examples": self.n_explain,
+            "max_new_tokens": self.gen_tokens,
+            "written": self.written,  # the student's explanations of the first n_explain test texts
+            "timings": {
+                "train_seconds": round(self.train_seconds, 2),
+                "eval_seconds": round(time.perf_counter() - self.t_eval, 2),
+                "seconds_per_step": round(self.train_seconds / max(1, steps), 3),
+                "total_seconds": round(time.perf_counter() - self.t0, 2),
+            },
+            "torch_threads": torch.get_num_threads(),
+            "codistill_version": __version__,
+        }
+
+
 def distill_explanations(
     config: ExplainDistillConfig,
     *,
@@ -62,139 +308,13 @@ def distill_explanations(
 ) -> dict[str, Any]:
     """Train and evaluate one student. ``verifier`` replaces the task teacher (tests pass scripted
     teachers; grids share one); ``student_model`` is an already loaded copy of ``config.student``."""
-    import torch
+    run = ExplainDistillRun(config, verifier=verifier, student_model=student_model, keep_model=keep_model, echo=echo)
+    return run.run()
 
-    from codistill.data import load_task
-    from codistill.explanations import evaluate as ev
-    from codistill.explanations.generate import eval_examples
-    from codistill.explanations.seq2seq import Seq2SeqCollator, load_student
-    from codistill.explanations.student import ExplanationCollator, ExplanationTrainer, build_features
-    from codistill.models.loading import load_tokenizer, quiet_transformers
-    from codistill.utils.io import check_output_dir
-    from codistill.utils.seed import seed_everything
 
-    if config.output_dir:  # before any training: never write a user's folder or another kind of output
-        check_output_dir(Path(config.output_dir).expanduser(), "explain-distill output directory", "explain-distill")
-    quiet_transformers()
-    t0 = time.perf_counter()
-    source, records, refs = load_explanations(config.explanations)
-    data = load_task(source.data)
-    names = list(data.task.label_names)
-    k, shots, train_records = training_records(config, source, records, data)
-    tc = config.train.with_overrides({"seed": config.seed})
-    seed_everything(config.seed)
-    tokenizer = load_tokenizer(config.student)
-    student = student_model if student_model is not None else load_student(config.student)
-    seq2seq = bool(getattr(student.config, "is_encoder_decoder", False))
-    if student.config.pad_token_id is None:
-        student.config.pad_token_id = tokenizer.pad_token_id
-    if config.lora is not None:
-        from codistill.models.lora import apply_lora
-
-        student = apply_lora(student, config.lora, "seq2seq_lm" if seq2seq else "causal_lm")
-    labels = [e.label for e in shots] if config.task_labels == "gold" else [r.teacher_label for r in train_records]
-    features = build_features(
-        tokenizer, train_records, config.mode, config.prompts, names, labels, tc.max_length, seq2seq
-    )
-    alpha = 1.0 if config.mode == "task" else config.alpha
-    echo(
-        f"training a {config.mode} student (alpha {alpha}) on k={k}, seed {config.seed}: {sum(len(f['sequences']) for f in features)} sequences"
-    )
-    workdir = Path(tempfile.mkdtemp(prefix="codistill-explain-"))
-    t_train = time.perf_counter()
-    try:
-        trainer = ExplanationTrainer(
-            model=student,
-            args=tc.trainer_arguments(str(workdir), len(features), disable_tqdm=not source.progress),
-            train_dataset=features,
-            data_collator=(Seq2SeqCollator if seq2seq else ExplanationCollator)(tokenizer.pad_token_id),
-            alpha=alpha,
-        )
-        output = trainer.train()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    train_seconds = time.perf_counter() - t_train
-    from codistill.models.lora import merge_lora
-
-    student = merge_lora(trainer.model).eval()
-
-    # -- evaluation (test split; never used for selection) -----------------------------------
-    t_eval = time.perf_counter()
-    if verifier is None:
-        from codistill.counterfactuals.verify import TeacherVerifier
-
-        verifier = TeacherVerifier(config.teacher or source.teacher, num_labels=data.num_labels)
-    test = eval_examples(data, config.max_eval_examples or len(data.test))
-    texts = [e.text for e in test]
-    teacher_labels = [int(x) for x in verifier.probs(texts).argmax(1)]
-    classifier, prompt_tok = ev.task_classifier(student, tokenizer, config.prompts, names)
-    student_labels = [int(x) for x in ev.predict(classifier, prompt_tok, texts, max_length=tc.max_length)]
-    metrics: dict[str, Any] = ev.task_metrics([e.label for e in test], student_labels, teacher_labels)
-    metrics["teacher_accuracy"] = ev.task_metrics([e.label for e in test], teacher_labels, teacher_labels)["accuracy"]
-    gen_tokens = config.max_new_tokens or longest_target(features) + 4
-    written: list[dict[str, Any]] = []
-    n_explain = min(config.explain_eval_examples, len(test)) if config.mode != "task" else 0
-    if n_explain:
-        sub, sub_s, sub_t = texts[:n_explain], student_labels[:n_explain], teacher_labels[:n_explain]
-        written = [
-            {"id": e.id, "text": e.text, "student_label": s, "teacher_label": t} for e, s, t in zip(test, sub_s, sub_t)
-        ]
-        if config.mode in ("counterfactual", "both"):
-            cfs = ev.generate(student, tokenizer, config.prompts.counterfactual, sub, config.prompts, gen_tokens)
-            m, full = ev.counterfactual_metrics(
-                sub, cfs, verifier.probs, lambda xs: ev.predict(classifier, prompt_tok, xs), sub_t, sub_s
-            )
-            metrics.update(m)
-            for w, c, f in zip(written, cfs, full):
-                w.update(counterfactual=c, counterfactual_text=f)
-        if config.mode in ("rationale", "both"):
-            rats = ev.generate(student, tokenizer, config.prompts.rationale, sub, config.prompts, gen_tokens)
-            references = [refs[e.id].rationale if e.id in refs else None for e in test[:n_explain]]
-            metrics.update(ev.rationale_metrics(rats, references, verifier.probs, sub_s, names))
-            for w, r in zip(written, rats):
-                w["rationale"] = r
-    result: dict[str, Any] = {
-        "task": data.task.name,
-        "mode": config.mode,
-        "alpha": alpha,
-        "k": k,
-        "seed": config.seed,
-        "student": config.student,
-        "lora": config.lora is not None,
-        "seq2seq": seq2seq,
-        "explanation_source": source.source,
-        "metrics": metrics,
-        "train_examples": len(features),
-        "train_sequences": sum(len(f["sequences"]) for f in features),
-        "train_steps": int(output.global_step),
-        "train_loss": float(output.training_loss),
-        "eval_examples": len(test),
-        "explained_eval_examples": n_explain,
-        "max_new_tokens": gen_tokens,
-        "written": written,  # the student's explanations of the first n_explain test texts
-        "timings": {
-            "train_seconds": round(train_seconds, 2),
-            "eval_seconds": round(time.perf_counter() - t_eval, 2),
-            "seconds_per_step": round(train_seconds / max(1, int(output.global_step)), 3),
-            "total_seconds": round(time.perf_counter() - t0, 2),
-        },
-        "torch_threads": torch.get_num_threads(),
-        "codistill_version": __version__,
-    }
-    if config.output_dir:
-        save_student(
-            Path(config.output_dir).expanduser(),
-            config,
-            student,
-            tokenizer,
-            names,
-            result,
-            written,
-            verbalizer=not seq2seq,
-        )
-    if keep_model:
-        result["_student"], result["_tokenizer"] = student, tokenizer
-    return result
+def train_sequences(features: list[dict[str, Any]]) -> int:
+    """Training sequences (task and explanation targets) over all examples."""
+    return sum(len(f["sequences"]) for f in features)
 
 
 def longest_target(features: list[dict[str, Any]]) -> int:

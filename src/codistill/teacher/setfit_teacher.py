@@ -25,7 +25,8 @@ def train_setfit_teacher(config: TeacherConfig, data: TaskData, key: str, out: P
     """Fit, score on validation and test, save; returns a :class:`~codistill.teacher.finetune.TeacherResult`."""
     from codistill.evaluation import label_metrics, predict_logits
     from codistill.models.setfit_model import wrap_setfit
-    from codistill.teacher.finetune import METRICS_FILE, TeacherResult, chance_warnings, subsample
+    from codistill.teacher.finetune import METRICS_FILE, TeacherResult
+    from codistill.teacher.fit import chance_warnings, subsample
     from codistill.training.setfit_train import fit_setfit, require_setfit
     from codistill.utils.io import atomic_directory
 
