@@ -32,6 +32,7 @@ SetOpt = Annotated[
     Optional[list[str]],
     typer.Option("--set", "-s", help="Override a config value: key=value or section.key=value (repeatable)."),
 ]
+PrintConfigOpt = Annotated[bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")]
 KPerClassOpt = Annotated[
     Optional[int],
     typer.Option("--k-per-class", help="Budget per class: k = this times the number of classes (instead of --k)."),
@@ -84,6 +85,18 @@ ReportToOpt = Annotated[
         "--report-to", help="Experiment trackers: none, tensorboard, wandb, mlflow, trackio (comma-separated)."
     ),
 ]
+
+
+def given(values: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` that were given (not None)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def echo_config(cfg: ConfigBase) -> None:
+    """``--print-config``: the resolved config as YAML, every field's description as a comment."""
+    from codistill.config_docs import commented_yaml
+
+    typer.echo(commented_yaml(cfg), nl=False)
 
 
 def renamed(new_value: T | None, old_value: T | None, new: str, old: str) -> T | None:
@@ -246,7 +259,7 @@ def llm_options(
 ) -> dict[str, Any]:
     """``options`` plus the non-empty ``values`` and the options every LLM-backed command shares:
     cache, progress, and the LLM / endpoint of the ``openai`` or ``hf-chat`` generator."""
-    options.update({k: v for k, v in values.items() if v is not None})
+    options.update(given(values))
     if no_cache:
         options["use_cache"] = False
     if quiet:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -14,6 +14,7 @@ from codistill.cli.options import (
     LabelColumnOpt,
     LabelNamesOpt,
     OldSourceOpt,
+    PrintConfigOpt,
     ReportToOpt,
     SetOpt,
     TaskOpt,
@@ -24,8 +25,13 @@ from codistill.cli.options import (
     build_config,
     data_overrides,
     data_source_value,
+    echo_config,
+    given,
     own_data_overrides,
 )
+
+if TYPE_CHECKING:
+    from codistill.teacher import TeacherConfig, TeacherResult
 
 
 def teacher(
@@ -68,9 +74,7 @@ def teacher(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Retrain even if a cached teacher matches.")] = False,
-    print_config: Annotated[
-        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
-    ] = False,
+    print_config: PrintConfigOpt = False,
 ) -> None:
     """Fine-tune a teacher on a task; select on validation, report test metrics, save model + card.
 
@@ -81,35 +85,44 @@ def teacher(
     source = data_source_value(source, old_source)
     options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     options.update(own_data_overrides(train, test, validation, label_names=label_names, prefix="data."))
-    for key, value in (
-        ("model", model),
-        ("output_dir", output_dir),
-        ("max_train_examples", max_train_examples),
-        ("train.epochs", epochs),
-        ("train.learning_rate", lr),
-        ("train.batch_size", batch_size),
-        ("train.seed", seed),
-        ("train.report_to", report_to),
-        ("method", method),
-        ("k", k),
-    ):
-        if value is not None:
-            options[key] = value
+    options.update(
+        given(
+            {
+                "model": model,
+                "output_dir": output_dir,
+                "max_train_examples": max_train_examples,
+                "train.epochs": epochs,
+                "train.learning_rate": lr,
+                "train.batch_size": batch_size,
+                "train.seed": seed,
+                "train.report_to": report_to,
+                "method": method,
+                "k": k,
+            }
+        )
+    )
     cfg = build_config(TeacherConfig, config, set_, options)
     if print_config:
-        from codistill.config_docs import commented_yaml
-
-        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
+        echo_config(cfg)
         return
+    _check_validation(cfg)
+    from codistill.utils.distributed import is_main
+
+    result = train_teacher(cfg, force=force)
+    if is_main():  # under `accelerate launch` the main process reports for all
+        echo_teacher(result)
+
+
+def _check_validation(cfg: TeacherConfig) -> None:
+    """A fine-tuned teacher on own texts needs validation texts to select on."""
     if cfg.method == "finetune" and cfg.data.train_file and not cfg.data.validation_file:
         from codistill.errors import ConfigError
 
         raise ConfigError("a fine-tuned teacher is selected on validation texts: with --train, give --validation FILE")
-    from codistill.utils.distributed import is_main
 
-    result = train_teacher(cfg, force=force)
-    if not is_main():  # under `accelerate launch` the main process reports for all
-        return
+
+def echo_teacher(result: TeacherResult) -> None:
+    """Where the teacher is, its test and validation metrics, and its warnings."""
     m = result.metrics
     state = (
         "cached teacher (same inputs; --force retrains)" if result.cached else f"trained in {m['total_seconds']:.0f}s"
