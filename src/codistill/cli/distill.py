@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -16,6 +16,7 @@ from codistill.cli.options import (
     LabelNamesOpt,
     OldOutputOpt,
     OldSourceOpt,
+    PrintConfigOpt,
     QuietOpt,
     ReportToOpt,
     SetOpt,
@@ -28,10 +29,15 @@ from codistill.cli.options import (
     build_config,
     data_overrides,
     data_source_value,
-    k_from_per_class,
+    echo_config,
+    given,
     output_dir,
     own_data_overrides,
+    with_k_per_class,
 )
+
+if TYPE_CHECKING:
+    from codistill.distill import DistillConfig, DistillResult, EvaluateConfig
 
 OVERRIDES_HELP = "Config overrides key=value (e.g. k=16 recipe=lwd train.max_steps=300)."
 
@@ -78,9 +84,7 @@ def distill_cmd(
     ] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Where to save the student.")] = None,
     report_to: ReportToOpt = None,
-    print_config: Annotated[
-        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
-    ] = False,
+    print_config: PrintConfigOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Distil a teacher into a student on a k-shot budget (optionally with counterfactuals, CoD).
@@ -88,43 +92,50 @@ def distill_cmd(
     Prints one JSON record (the run's metrics) on the last line.
     """
     from codistill.distill import DistillConfig
-    from codistill.errors import ConfigError
 
     source = data_source_value(data_source, old_source)
     options: dict = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
     options.update(own_data_overrides(train, test, validation, unlabeled, label_names, prefix="data."))
-    for key, value in (
-        ("teacher", teacher),
-        ("student.path", student),
-        ("counterfactuals", counterfactuals),
-        ("k", k),
-        ("seed", seed),
-        ("recipe", recipe),
-        ("cod", cod),
-        ("cod_mode", cod_mode),
-        ("output_dir", output_dir),
-        ("train.report_to", report_to),
-    ):
-        if value is not None:
-            options[key] = value
-    if counterfactuals and cod is None:
-        options["cod"] = True
-    cfg = build_config(DistillConfig, config, [*(overrides or []), *(set_ or [])], options)
-    if k_per_class is not None:
-        cfg = cfg.with_overrides({"k": k_from_per_class(cfg, None if k is None else cfg.k, k_per_class)})
+    options.update(
+        given(
+            {
+                "teacher": teacher,
+                "student.path": student,
+                "counterfactuals": counterfactuals,
+                "k": k,
+                "seed": seed,
+                "recipe": recipe,
+                "cod": True if counterfactuals and cod is None else cod,
+                "cod_mode": cod_mode,
+                "output_dir": output_dir,
+                "train.report_to": report_to,
+            }
+        )
+    )
+    sets = [*(overrides or []), *(set_ or [])]
+    cfg = with_k_per_class(build_config(DistillConfig, config, sets, options), k, k_per_class)
     if print_config:  # what a run would use, inputs given or not
-        from codistill.config_docs import commented_yaml
-
-        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
+        echo_config(cfg)
         return
-    if cfg.teacher is None:
-        raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
-    from codistill.distill import distill
+    result = run_distill(cfg, quiet)
     from codistill.utils.distributed import is_main
 
-    result = distill(cfg, progress=False if quiet else None)
-    if not is_main():  # under `accelerate launch` the main process reports for all
-        return
+    if is_main():  # under `accelerate launch` the main process reports for all
+        echo_distill(result)
+
+
+def run_distill(cfg: DistillConfig, quiet: bool) -> DistillResult:
+    """Distil; a config without a teacher is a one-line config error."""
+    from codistill.distill import distill
+    from codistill.errors import ConfigError
+
+    if cfg.teacher is None:
+        raise ConfigError("no teacher: give --teacher PATH or set teacher in the config")
+    return distill(cfg, progress=False if quiet else None)
+
+
+def echo_distill(result: DistillResult) -> None:
+    """A summary of the run on stderr, then its metrics as one JSON record on stdout."""
     m = result.metrics
     typer.echo(
         f"{m['method']} k={m['k']} seed={m['seed']}: {m['train_steps']} steps in {m['timings']['train']:.1f}s", err=True
@@ -190,9 +201,7 @@ def evaluate_cmd(
     from pathlib import Path
 
     from codistill.cli.outputs import EVALUATE_FILE, check_result_dir, write_result_dir
-    from codistill.distill import DistillConfig, EvaluateConfig
     from codistill.distill.evaluate import evaluate
-    from codistill.errors import ConfigError
     from codistill.models.loading import resolve_model
     from codistill.utils.io import json_text
 
@@ -201,18 +210,7 @@ def evaluate_cmd(
         check_result_dir(output, EVALUATE_KIND)
     if not Path(student).expanduser().exists():
         resolve_model(student)  # a missing path or unknown name fails here, in one line, not as "--teacher is required"
-    options: dict = {"student": student, "split": split}
-    saved = Path(student) / "distill_config.yaml"
-    if saved.is_file():  # a codistill run: take data, teacher and max_length from it
-        run_cfg = DistillConfig.from_yaml(saved)
-        options.update(
-            {
-                "teacher": run_cfg.teacher,
-                "data": run_cfg.data.to_dict(),
-                "max_length": run_cfg.train.max_length,
-                "teacher_max_length": run_cfg.teacher_max_length,
-            }
-        )
+    options: dict = {"student": student, "split": split, **saved_run_options(student)}
     source = data_source_value(data_source, old_source)
     options.update(data_overrides(task, data_dir, source, text_column, label_column, prefix="data."))
     options.update(own_data_overrides(label_names=label_names, prefix="data."))
@@ -222,6 +220,42 @@ def evaluate_cmd(
         options["counterfactuals"] = counterfactuals
     if contrast:
         options["contrast"] = contrast
+    record = evaluate(evaluate_config(options, config, set_))
+    if "contrast" in record:
+        echo_contrast(record["contrast"])
+    if output:
+        out = write_result_dir(output, EVALUATE_KIND, {EVALUATE_FILE: json_text(record)})
+        typer.echo(f"wrote {out / EVALUATE_FILE}", err=True)
+    typer.echo(json.dumps(record, sort_keys=True))
+
+
+def saved_run_options(student: str) -> dict[str, Any]:
+    """For a student saved by a codistill run (it has distill_config.yaml): the run's teacher, data
+    and max lengths as evaluate options; else nothing."""
+    from pathlib import Path
+
+    from codistill.distill import DistillConfig
+
+    saved = Path(student) / "distill_config.yaml"
+    if not saved.is_file():
+        return {}
+    run_cfg = DistillConfig.from_yaml(saved)
+    return {
+        "teacher": run_cfg.teacher,
+        "data": run_cfg.data.to_dict(),
+        "max_length": run_cfg.train.max_length,
+        "teacher_max_length": run_cfg.teacher_max_length,
+    }
+
+
+def evaluate_config(options: dict[str, Any], config: str | None, sets: list[str] | None) -> EvaluateConfig:
+    """The evaluate config: the file (or the student, teacher and data in ``options``), then
+    ``options``, then ``--set`` overrides. ``options`` loses its ``data`` entry."""
+    from pathlib import Path
+
+    from codistill.distill import EvaluateConfig
+    from codistill.errors import ConfigError
+
     if "teacher" not in options and not config:
         raise ConfigError("--teacher is required (the student has no distill_config.yaml)")
     data = options.pop("data", None)
@@ -229,19 +263,13 @@ def evaluate_cmd(
         EvaluateConfig.from_yaml(Path(config))
         if config
         else EvaluateConfig.from_dict(
-            {"teacher": options["teacher"], "student": student, **({"data": data} if data else {})}
+            {"teacher": options["teacher"], "student": options["student"], **({"data": data} if data else {})}
         )
     )
     cfg = cfg.with_overrides(options)
-    if set_:
-        cfg = cfg.with_overrides(set_)
-    record = evaluate(cfg)
-    if "contrast" in record:
-        echo_contrast(record["contrast"])
-    if output:
-        out = write_result_dir(output, EVALUATE_KIND, {EVALUATE_FILE: json_text(record)})
-        typer.echo(f"wrote {out / EVALUATE_FILE}", err=True)
-    typer.echo(json.dumps(record, sort_keys=True))
+    if sets:
+        cfg = cfg.with_overrides(sets)
+    return cfg
 
 
 #: the ownership kind of an `evaluate` output directory

@@ -171,6 +171,14 @@ def k_from_per_class(config: ConfigBase, k: int | None, k_per_class: int | None)
     return k_for_per_class(k_per_class, resolve_task(data).num_labels)
 
 
+def with_k_per_class(config: C, k: int | None, k_per_class: int | None) -> C:
+    """``config`` with ``k`` set from ``--k-per-class`` when it was given (``k`` is the ``--k`` flag)."""
+    if k_per_class is None:
+        return config
+    given_k = None if k is None else cast(int, getattr(config, "k"))  # noqa: B009 (C is any config with a k)
+    return config.with_overrides({"k": k_from_per_class(config, given_k, k_per_class)})
+
+
 # k lists and seeds are written one way everywhere: comma-separated (--k 8,16,32 --seeds 0,1,2)
 KListOpt = Annotated[Optional[str], typer.Option("--k", "-k", help="k-shot budget(s), comma-separated (e.g. 8,16,32).")]
 SeedsOpt = Annotated[Optional[str], typer.Option("--seeds", help="Seed(s), comma-separated (e.g. 0,1,2).")]
