@@ -3,7 +3,7 @@ and ``codistill counterfactuals-report`` to re-score an existing file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -31,12 +31,15 @@ from codistill.cli.options import (
     build_config,
     data_overrides,
     data_source_value,
-    k_from_per_class,
     llm_options,
     llm_value,
     output_dir,
     own_data_overrides,
+    with_k_per_class,
 )
+
+if TYPE_CHECKING:
+    from codistill.counterfactuals.outputs import RunResult
 
 #: the ownership kind of a counterfactuals-report output directory
 REPORT_KIND = "counterfactuals-report"
@@ -95,23 +98,14 @@ def counterfactuals(
     set_: SetOpt = None,
 ) -> None:
     """Generate counterfactuals (minimal edits that flip the teacher), verify them, write jsonl + Dataset + report."""
-    from codistill.counterfactuals.budget import spending_lines
     from codistill.counterfactuals.config import CounterfactualConfig
     from codistill.counterfactuals.pipeline import run_counterfactuals
-    from codistill.counterfactuals.quality import format_report
 
+    source = data_source_value(data_source, old_source)
+    data = data_overrides(task, data_dir, source, text_column, label_column, prefix="data.")
+    data.update(own_data_overrides(train, label_names=label_names, prefix="data."))
     options = llm_options(
-        {
-            **data_overrides(
-                task,
-                data_dir,
-                data_source_value(data_source, old_source),
-                text_column,
-                label_column,
-                prefix="data.",
-            ),
-            **own_data_overrides(train, label_names=label_names, prefix="data."),
-        },
+        data,
         {
             "k": k,
             "seed": seed,
@@ -130,10 +124,15 @@ def counterfactuals(
         no_cache=no_cache,
         quiet=quiet,
     )
-    cfg = build_config(CounterfactualConfig, config, set_, options)
-    if k_per_class is not None:
-        cfg = cfg.with_overrides({"k": k_from_per_class(cfg, None if k is None else cfg.k, k_per_class)})
-    result = run_counterfactuals(cfg, echo=typer.echo).check_endpoint()
+    cfg = with_k_per_class(build_config(CounterfactualConfig, config, set_, options), k, k_per_class)
+    echo_counterfactuals(run_counterfactuals(cfg, echo=typer.echo).check_endpoint())
+
+
+def echo_counterfactuals(result: RunResult) -> None:
+    """The quality report, the LLM calls and spending, and where the counterfactuals went."""
+    from codistill.counterfactuals.budget import spending_lines
+    from codistill.counterfactuals.quality import format_report
+
     typer.echo(format_report(result.report))
     led = result.run["ledger"]
     typer.echo(
