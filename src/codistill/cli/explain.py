@@ -4,7 +4,7 @@ trained on them, one run or a grid of modes x k x seeds with statistics)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -19,17 +19,24 @@ from codistill.cli.options import (
     OldModelOpt,
     OldOutputOpt,
     OutputDirOpt,
+    PrintConfigOpt,
     QuietOpt,
     SetOpt,
     TaskOpt,
     build_config,
     data_overrides,
+    echo_config,
+    given,
     llm_options,
     llm_value,
     output_dir,
     printable_config,
     renamed,
 )
+
+if TYPE_CHECKING:
+    from codistill.explanations.config import ExplainDistillConfig
+    from codistill.explanations.generate import ExplainResult
 
 
 def _ints(value: str | None) -> list[int] | None:
@@ -76,7 +83,6 @@ def explain(
     set_: SetOpt = None,
 ) -> None:
     """Teacher explanations per example: a rationale, a teacher-verified counterfactual, optionally a critique and a revision."""
-    from codistill.counterfactuals.budget import spending_lines
     from codistill.explanations.config import ExplainConfig
     from codistill.explanations.generate import generate_explanations
 
@@ -104,7 +110,13 @@ def explain(
     if revise:
         options["revise"] = True
     cfg = build_config(ExplainConfig, config, set_, options)
-    result = generate_explanations(cfg, echo=typer.echo)
+    echo_explanations(generate_explanations(cfg, echo=typer.echo))
+
+
+def echo_explanations(result: ExplainResult) -> None:
+    """Counts, spending, the first three records and where they went."""
+    from codistill.counterfactuals.budget import spending_lines
+
     run = result.run
     typer.echo(
         f"{run['examples']} training + {run['eval_examples']} test examples: {run['with_rationale']} rationales, "
@@ -164,38 +176,53 @@ def explain_distill(
     ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    print_config: Annotated[
-        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
-    ] = False,
+    print_config: PrintConfigOpt = False,
 ) -> None:
     """Train causal-LM students on labels + teacher explanations (task / rationale / counterfactual / both prefixes);
     report accuracy, macro-F1, agreement and the explanations' validity, self-consistency, overlap and simulatability."""
+    modes = [m.strip() for m in mode.split(",")] if mode else None
+    ks, seed_list = _ints(k), _ints(seeds)
+    options = given(
+        {
+            "explanations": explanations,
+            "student": student,
+            "alpha": alpha,
+            "teacher": teacher,
+            "train.max_steps": max_steps,
+            "output_dir": output_dir,
+            "mode": modes[0] if modes else None,
+            "k": ks[0] if ks else None,
+            "seed": seed_list[0] if seed_list else None,
+            "lora": {} if lora else None,
+        }
+    )
+    cfg = explain_distill_config(config, options, set_, print_config)
+    if print_config:
+        echo_config(cfg)
+        return
+    grid = (
+        results is not None
+        or report is not None
+        or len(modes or []) > 1
+        or len(ks or []) > 1
+        or len(seed_list or []) > 1
+    )
+    if not grid:
+        _single_run(cfg)
+        return
+    _grid_run(cfg, modes or [cfg.mode], ks or [cfg.k or _explained_k(cfg)], seed_list or [cfg.seed], results, report)
+
+
+def explain_distill_config(
+    config: str | None, options: dict[str, Any], sets: list[str] | None, print_config: bool
+) -> ExplainDistillConfig:
+    """The file, then ``options``, then ``--set`` overrides; without ``--print-config`` an
+    explanations directory is required (``options`` loses its ``explanations`` entry)."""
     from pathlib import Path
 
     from codistill.errors import ConfigError
     from codistill.explanations.config import ExplainDistillConfig
 
-    modes = [m.strip() for m in mode.split(",")] if mode else None
-    ks, seed_list = _ints(k), _ints(seeds)
-    options: dict = {}
-    for key, value in (
-        ("explanations", explanations),
-        ("student", student),
-        ("alpha", alpha),
-        ("teacher", teacher),
-        ("train.max_steps", max_steps),
-        ("output_dir", output_dir),
-    ):
-        if value is not None:
-            options[key] = value
-    if modes:
-        options["mode"] = modes[0]
-    if ks:
-        options["k"] = ks[0]
-    if seed_list:
-        options["seed"] = seed_list[0]
-    if lora:
-        options["lora"] = {}
     data = ExplainDistillConfig.from_yaml(Path(config)).to_dict() if config else {}
     if "explanations" not in data and "explanations" not in options and not print_config:
         raise ConfigError("no explanations: pass --explanations DIR (the output of `codistill explain`)")
@@ -207,40 +234,37 @@ def explain_distill(
         else ExplainDistillConfig.from_dict(data, "options")
     )
     cfg = cfg.with_overrides(options) if options else cfg
-    if set_:
-        cfg = cfg.with_overrides(set_)
-    if print_config:
-        from codistill.config_docs import commented_yaml
+    if sets:
+        cfg = cfg.with_overrides(sets)
+    return cfg
 
-        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
-        return
-    grid = (
-        results is not None
-        or report is not None
-        or len(modes or []) > 1
-        or len(ks or []) > 1
-        or len(seed_list or []) > 1
+
+def _single_run(cfg: ExplainDistillConfig) -> None:
+    """Train one student and print its steps and metrics."""
+    from codistill.explanations.run import distill_explanations
+
+    m = distill_explanations(cfg, echo=typer.echo)
+    typer.echo(
+        f"{m['mode']} student, k={m['k']}, seed {m['seed']}: {m['train_steps']} steps in {m['timings']['train_seconds']:.0f}s"
     )
-    if not grid:
-        from codistill.explanations.run import distill_explanations
+    typer.echo(json.dumps({key: round(v, 4) for key, v in m["metrics"].items()}))
 
-        m = distill_explanations(cfg, echo=typer.echo)
-        typer.echo(
-            f"{m['mode']} student, k={m['k']}, seed {m['seed']}: {m['train_steps']} steps in {m['timings']['train_seconds']:.0f}s"
-        )
-        typer.echo(json.dumps({key: round(v, 4) for key, v in m["metrics"].items()}))
-        return
+
+def _grid_run(
+    cfg: ExplainDistillConfig,
+    modes: list[str],
+    ks: list[int],
+    seeds: list[int],
+    results: str | None,
+    report: str | None,
+) -> None:
+    """Run the grid of modes x k x seeds (resumable) and write its report."""
+    from pathlib import Path
+
     from codistill.experiments.explain_sweep import run_explain_grid
 
     results_path = Path(results or "outputs/explain-distill/results.jsonl")
-    records = run_explain_grid(
-        cfg,
-        modes or [cfg.mode],
-        ks or [cfg.k or _explained_k(cfg)],
-        seed_list or [cfg.seed],
-        results_path,
-        echo=typer.echo,
-    )
+    records = run_explain_grid(cfg, modes, ks, seeds, results_path, echo=typer.echo)
     if records:
         from codistill.experiments.report import write_report
 
