@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codistill.cli.options import ConfigOpt, SetOpt, printable_config
+from codistill.cli.options import ConfigOpt, PrintConfigOpt, SetOpt, echo_config, printable_config
 
 
 def generate_distill(
@@ -19,9 +19,7 @@ def generate_distill(
     eval_file: Annotated[Optional[str], typer.Option("--eval", help="Evaluation jsonl with prompt/response.")] = None,
     loss: Annotated[Optional[str], typer.Option("--loss", help="forward_kl, reverse_kl or gjsd.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Save the student here.")] = None,
-    print_config: Annotated[
-        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
-    ] = False,
+    print_config: PrintConfigOpt = False,
 ) -> None:
     """Distil a causal LM token by token (forward/reverse KL, generalised JSD; optional on-policy
     sampling); reports answer accuracy and teacher-student agreement."""
@@ -48,9 +46,7 @@ def generate_distill(
     if set_:
         cfg = cfg.with_overrides(set_)
     if print_config:
-        from codistill.config_docs import commented_yaml
-
-        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
+        echo_config(cfg)
         return
     from codistill.generation.run import distill_generation
 

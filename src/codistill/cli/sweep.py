@@ -10,10 +10,12 @@ from codistill.cli.options import (
     ConfigOpt,
     KListOpt,
     MaxBudgetOpt,
+    PrintConfigOpt,
     ReportToOpt,
     SeedsOpt,
     SetOpt,
     build_config,
+    echo_config,
     int_list,
 )
 
@@ -72,9 +74,7 @@ def sweep(
     ] = None,
     report_to: ReportToOpt = None,
     max_budget: MaxBudgetOpt = None,
-    print_config: Annotated[
-        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
-    ] = False,
+    print_config: PrintConfigOpt = False,
 ) -> None:
     """Run a grid of tasks x k x recipes x {baseline, +CoD} x seeds; resumable; ends with the report."""
     from codistill.experiments.config import SweepConfig
@@ -104,9 +104,7 @@ def sweep(
             {"counterfactual_overrides": [*cfg.counterfactual_overrides, f"max_budget_usd={max_budget}"]}
         )
     if print_config:
-        from codistill.config_docs import commented_yaml
-
-        typer.echo(commented_yaml(cfg), nl=False)  # every field's description as a comment
+        echo_config(cfg)
         return
     _finish(cfg, run_sweep(cfg, echo=typer.echo))
 
