@@ -205,7 +205,7 @@ def test_significance_words_follow_the_correction():
 def test_demo_prints_the_verdicts(capsys, tmp_path):
     from types import SimpleNamespace
 
-    from codistill.cli.sweep import DEMO_CORRECTION, _finish
+    from codistill.cli.sweep import _finish
     from codistill.experiments.records import ResultStore
 
     recs = demo_like_records()
@@ -220,8 +220,41 @@ def test_demo_prints_the_verdicts(capsys, tmp_path):
         skipped=0,
         seconds=60.0,
     )
-    _finish(SimpleNamespace(output_dir=str(tmp_path), peers=[]), result, correction=DEMO_CORRECTION)
+    _finish(SimpleNamespace(output_dir=str(tmp_path), peers=[]), result)  # the default: Holm
     out = capsys.readouterr().out
     assert "accuracy: KD+CoD beats KD significantly at k=16" in out
     assert "significantly WORSE than KD at k=32" in out
     assert "Holm-adjusted across this table's 4 cells" in out
+
+
+def test_reports_and_the_sweep_console_correct_for_multiplicity_by_default(tmp_path, capsys):
+    """A gain significant alone but not after Holm over the row's k gets no `*` anywhere a user
+    reads it unless they ask for per-cell p-values."""
+    import inspect
+    from types import SimpleNamespace
+
+    from codistill.cli.report import report as report_cmd
+    from codistill.cli.sweep import _finish
+    from codistill.experiments.records import ResultStore
+    from codistill.experiments.report import write_report
+    from codistill.experiments.stats import DEFAULT_CORRECTION
+
+    gains = [0.02, 0.04, 0.005, 0.03, 0.01]  # p ~ 0.03 alone, not after Holm over 3 cells
+    recs = [r for k in (8, 16, 32) for r in records(gains, k=k)]
+    store = ResultStore(tmp_path / "results.jsonl")
+    for r in recs:
+        store.append(r)
+    assert DEFAULT_CORRECTION == "holm"
+    assert inspect.signature(report_cmd).parameters["correction"].default == DEFAULT_CORRECTION
+    files = write_report(tmp_path / "results.jsonl", tmp_path / "report")
+    table = files.markdown.read_text().split("## accuracy", 1)[1].split("\n## ", 1)[0]
+    assert "Holm-adjusted" in table and "*)" not in table
+    result = SimpleNamespace(
+        records=recs, results_path=tmp_path / "results.jsonl", counterfactual_files={}, ran=15, skipped=0, seconds=1.0
+    )
+    _finish(SimpleNamespace(output_dir=str(tmp_path), peers=[]), result)
+    out = capsys.readouterr().out
+    assert "does not beat KD significantly at any k" in out
+    per_cell = write_report(tmp_path / "results.jsonl", tmp_path / "raw", correction="none")
+    raw_table = per_cell.markdown.read_text().split("## accuracy", 1)[1].split("\n## ", 1)[0]
+    assert "*)" in raw_table and "Holm" not in raw_table  # per-cell p-values when asked for

@@ -17,9 +17,9 @@ def report(
     correction: Annotated[
         str,
         typer.Option(
-            "--correction", help="p-values shown: none (per cell) or holm (Holm-adjusted across a table's cells)."
+            "--correction", help="p-values shown: holm (Holm-adjusted across a table's cells) or none (per cell)."
         ),
-    ] = "none",
+    ] = "holm",  # experiments.stats.DEFAULT_CORRECTION
 ) -> None:
     """Mean ± std per cell, paired tests of the CoD gain, Table-1 style tables, plots, HTML."""
     from pathlib import Path

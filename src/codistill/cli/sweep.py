@@ -22,15 +22,16 @@ from codistill.cli.options import (
 if TYPE_CHECKING:
     from codistill.experiments.stats import Correction
 
-# the demo's verdicts in plain words: Holm over each printed table's cells (its row of k's), the
-# family the issue-10 grid judges CoD on; `codistill sweep` keeps per-cell p like `codistill report`
-DEMO_CORRECTION: Correction = "holm"
 
-
-def _finish(config, result, echo=typer.echo, correction: Correction = "none") -> None:
+def _finish(config, result, echo=typer.echo, correction: Correction | None = None) -> None:
+    """Print the pre-set design's tables and verdicts (Holm over each table's cells unless told
+    otherwise) and write the report."""
     from codistill.experiments.design import design_note, load_design, split_records
     from codistill.experiments.report import headline_first, write_report
+    from codistill.experiments.stats import DEFAULT_CORRECTION
     from codistill.experiments.tables import markdown_table, significance_lines
+
+    correction = correction or DEFAULT_CORRECTION
 
     design = load_design(result.results_path.parent)
     records, secondary = split_records(result.records, design)  # the pre-set design's runs are the result
@@ -165,7 +166,7 @@ def demo(
     typer.echo(
         "codistill demo: rotten_tomatoes (packaged), MiniLM-L6 teacher, offline counterfactual editor, KD vs KD+CoD"
     )
-    _finish(cfg, run_sweep(cfg, echo=typer.echo), correction=DEMO_CORRECTION)
+    _finish(cfg, run_sweep(cfg, echo=typer.echo))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from codistill.experiments.html import render_report
 from codistill.experiments.peer_table import peer_html, peer_markdown
 from codistill.experiments.plots import counterfactual_quality, fidelity_vs_accuracy, metric_vs_k
 from codistill.experiments.records import ResultStore, RunRecord
-from codistill.experiments.stats import Correction
+from codistill.experiments.stats import DEFAULT_CORRECTION, Correction
 from codistill.experiments.tables import csv_table, markdown_table
 from codistill.peers.methods import PEER_RECIPE, is_peer_recipe
 from codistill.utils.io import atomic_write_text
@@ -120,7 +120,7 @@ def write_report(
     sample_pairs: int = 25,
     seed: int = 0,
     title: str = "codistill sweep report",
-    correction: Correction = "none",
+    correction: Correction = DEFAULT_CORRECTION,
 ) -> ReportFiles:
     """Tables (Markdown + CSV), figures, statistics and the HTML page of a results file's pre-set design."""
     from codistill.experiments.anova import statistics_blocks

@@ -21,6 +21,9 @@ from codistill.experiments.records import RunRecord
 
 #: multiple-comparison correction of the paired tests
 Correction = Literal["none", "holm"]
+#: what reports and the sweep console show unless told otherwise: Holm over a table's cells, so a
+#: `*` never rests on one of several uncorrected tests
+DEFAULT_CORRECTION: Correction = "holm"
 
 
 @dataclass(frozen=True)
