@@ -157,15 +157,15 @@ def report(
     from collections import Counter
     from pathlib import Path
 
-    from codistill.cli.outputs import REPORT_FILE, check_result_dir, write_result_dir
+    from codistill.cli.outputs import REPORT_FILE, write_result_dir
     from codistill.counterfactuals.fluency import CausalLMScorer, NGramLM
     from codistill.counterfactuals.quality import format_report, quality_report
     from codistill.counterfactuals.record import read_counterfactuals
-    from codistill.utils.io import json_text, read_json
+    from codistill.utils.io import check_output_dir, json_text, read_json
 
     output = output_dir(output, old_output)
     if output:
-        check_result_dir(output, REPORT_KIND)
+        check_output_dir(output, kind=REPORT_KIND)
     records = read_counterfactuals(path)
     names = [n.strip() for n in label_names.split(",")]
     used = {

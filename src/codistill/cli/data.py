@@ -101,16 +101,16 @@ def sample_cmd(
     old_output: OldOutputOpt = None,
 ) -> None:
     """Draw a nested, class-balanced k-shot set."""
-    from codistill.cli.outputs import SAMPLE_FILE, check_result_dir, write_result_dir
+    from codistill.cli.outputs import SAMPLE_FILE, write_result_dir
     from codistill.data import sample
-    from codistill.utils.io import jsonl_text
+    from codistill.utils.io import check_output_dir, jsonl_text
     from codistill.utils.seed import check_seed
 
     check_seed(seed)
     source = data_source_value(source, old_source)
     output = output_dir(output, old_output)
     if output:
-        check_result_dir(output, SAMPLE_KIND)
+        check_output_dir(output, kind=SAMPLE_KIND)
     from codistill.data import DataConfig
     from codistill.errors import ConfigError
 

@@ -200,14 +200,14 @@ def evaluate_cmd(
     --counterfactuals) flip consistency; with --contrast, accuracy on gold contrast pairs. Prints one JSON record."""
     from pathlib import Path
 
-    from codistill.cli.outputs import EVALUATE_FILE, check_result_dir, write_result_dir
+    from codistill.cli.outputs import EVALUATE_FILE, write_result_dir
     from codistill.distill.evaluate import evaluate
     from codistill.models.loading import resolve_model
-    from codistill.utils.io import json_text
+    from codistill.utils.io import check_output_dir, json_text
 
     output = output_dir(output, old_output)
     if output:
-        check_result_dir(output, EVALUATE_KIND)
+        check_output_dir(output, kind=EVALUATE_KIND)
     if not Path(student).expanduser().exists():
         resolve_model(student)  # a missing path or unknown name fails here, in one line, not as "--teacher is required"
     options: dict = {"student": student, "split": split, **saved_run_options(student)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codistill.counterfactuals.outputs import REPORT_FILE
 from codistill.distill.record import METRICS_FILE
 
-#: counterfactuals-report: the quality report (the name `codistill counterfactuals` gives its own report)
-REPORT_FILE = "report.json"
+__all__ = ["EVALUATE_FILE", "REPORT_FILE", "SAMPLE_FILE", "write_result_dir"]
 #: evaluate: the metrics record (the name a distill run gives its metrics)
 EVALUATE_FILE = METRICS_FILE
 #: the split a k-shot sample is drawn for; `data sample` writes DIR/<split>.jsonl, a local-data file name
@@ -22,13 +22,6 @@ def split_file(split: str) -> str:
 
 #: data sample: the k-shot examples, usable as ``--train`` or inside a ``--data-dir``
 SAMPLE_FILE = split_file(SAMPLE_SPLIT)
-
-
-def check_result_dir(directory: str, kind: str) -> Path:
-    """Refuse, before any work, a directory the command must not write (see :func:`check_output_dir`)."""
-    from codistill.utils.io import check_output_dir
-
-    return check_output_dir(directory, kind=kind)
 
 
 def write_result_dir(directory: str, kind: str, files: dict[str, str]) -> Path:

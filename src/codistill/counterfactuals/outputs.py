@@ -24,6 +24,9 @@ from codistill.counterfactuals.record import CounterfactualRecord, write_counter
 from codistill.counterfactuals.text import edited_words, has_words
 from codistill.errors import EndpointError
 
+#: the quality report a counterfactual run writes into its folder (and `counterfactuals-report -o`)
+REPORT_FILE = "report.json"
+
 
 @dataclass
 class RunResult:
@@ -177,7 +180,7 @@ def write_outputs(out_dir: Path, config: CounterfactualConfig, records, failures
     claim_output_dir(out_dir, "counterfactuals")
     write_counterfactuals(out_dir / "counterfactuals.jsonl", records)
     atomic_write_jsonl(out_dir / "failures.jsonl", failures)  # every text file is redacted on its way to disk
-    atomic_write_json(out_dir / "report.json", report)
+    atomic_write_json(out_dir / REPORT_FILE, report)
     atomic_write_json(out_dir / "run.json", run)
     config.save(out_dir / "config.yaml")
     try:
