@@ -11,6 +11,7 @@ device is present). Prints a markdown table: ms per batch (median) and texts per
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -76,7 +77,7 @@ def bench_model(name: str, texts: list[str], args: argparse.Namespace, rows: lis
         batches = make_batches(texts, batch_size, args.batches if batch_size > 1 else args.batches * 4)
         for threads in thread_counts:
             torch.set_num_threads(threads)
-            where = f"CPU {threads} thread{'s' if threads > 1 else ''}" + (" (under load)" if threads > 1 else "")
+            where = f"CPU {threads} thread{'s' if threads > 1 else ''}"
             rows.append(
                 {
                     "model": label,
@@ -97,6 +98,8 @@ def bench_model(name: str, texts: list[str], args: argparse.Namespace, rows: lis
                         **_pair(timed(lambda b, r=runner: r.run(r.encode(b)), batches)),
                     }
                 )
+                del runner  # an onnxruntime session's spinning threads must not outlive its own rows
+                gc.collect()
         if torch.cuda.is_available():
             rows.append(
                 {
@@ -129,8 +132,11 @@ def main() -> None:
     args = parser.parse_args()
     texts = read_texts(args.texts, args.n_texts)
     rows: list[dict] = []
+    load_before = os.getloadavg()[0]
     for name in args.model:
         bench_model(name, texts, args, rows)
+    # the rows are only comparable on a quiet machine: say how busy it was
+    print(f"\n{os.cpu_count()} CPUs; 1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print("\n| model | runtime | device | batch | ms / batch (median) | texts / s |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['runtime']} | {r['device']} | {r['batch']} | {r['ms']:.1f} | {r['per_s']:.1f} |")
