@@ -88,3 +88,12 @@ def test_shipped_configs_load_and_their_overrides_apply(path):
         DistillConfig(teacher="t").with_overrides(cfg.distill_overrides)
     else:
         assert DistillConfig.from_yaml(path).data.task
+
+
+def test_a_list_override_that_is_not_yaml_says_how_to_quote_it():
+    bad = "distill_overrides=[student.kind=pooled, student.contrastive={}]"
+    with pytest.raises(ConfigError) as err:
+        SweepConfig().with_overrides([bad])
+    assert "distill_overrides" in str(err.value) and "quote" in str(err.value)
+    good = "distill_overrides=['student.kind=pooled', 'student.contrastive={}']"
+    assert SweepConfig().with_overrides([good]).distill_overrides == ["student.kind=pooled", "student.contrastive={}"]

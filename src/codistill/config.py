@@ -108,7 +108,12 @@ def _split_override(item: str) -> tuple[str, Any]:
         return key.strip(), None
     try:
         value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if raw.lstrip()[:1] in "[{":  # meant as a list or mapping: a plain string would fail later, obscurely
+            raise ConfigError(
+                f"override {key.strip()!r}: {_yaml_problem(exc)} (quote list items that contain "
+                "'{', '}', '[', ']' or ',', e.g. ['student.contrastive={}'])"
+            ) from None
         value = raw
     return key.strip(), value
 
