@@ -123,10 +123,10 @@ def test_old_spellings_are_hidden_from_help(capsys, command, old):
     assert code == 0 and old not in out.replace("\n", " ") + " "
 
 
-def test_sweep_defaults_to_distills_cod_mode_and_the_demo_keeps_its_design(capsys):
+def test_sweep_and_demo_default_to_distills_cod_mode(capsys):
     from codistill.cli.sweep import demo_config
     from codistill.distill.budget_modes import DEFAULT_COD_MODE
 
     code, out, _ = run(capsys, "sweep", "--print-config")
     assert code == 0 and yaml.safe_load(out)["cod_modes"] == [DEFAULT_COD_MODE] == ["full"]
-    assert demo_config().cod_modes == ["paper"]  # the pre-set design of docs/results.md, "The demo"
+    assert demo_config().cod_modes == [DEFAULT_COD_MODE]  # docs/results.md, "The demo"
