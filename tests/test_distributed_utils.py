@@ -36,3 +36,28 @@ def test_sharded_prediction_in_one_process_is_the_plain_one(tiny_models):
     np.testing.assert_array_equal(
         predict_logits(model, tok, texts, batch_size=2, sharded=True), predict_logits(model, tok, texts, batch_size=2)
     )
+
+
+def test_shutdown_leaves_the_process_group(tmp_path):
+    # a world of one on gloo, as a launcher would leave it: shutdown() must tear it down (an
+    # undestroyed gloo group can abort a rank at interpreter exit), and is a no-op afterwards
+    import torch.distributed as dist
+
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    assert distributed.world_size() == 1 and dist.is_initialized()
+    distributed.shutdown()
+    assert not dist.is_initialized()
+    distributed.shutdown()  # nothing left to leave
+    assert distributed.world_size() == 1
+
+
+def test_the_cli_leaves_the_process_group_it_joined(tmp_path, monkeypatch):
+    import torch.distributed as dist
+
+    from codistill.cli import main
+
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    assert main(["--help"]) == 0
+    assert not dist.is_initialized()

@@ -140,18 +140,23 @@ def interrupted_line() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code (130 / 143 when stopped by
     Ctrl-C / SIGTERM)."""
+    from codistill.utils import distributed
     from codistill.utils.io import COMMITTED
     from codistill.utils.processes import interrupted_status, stop_on_signals
 
     COMMITTED.clear()
     restore = stop_on_signals()
+    code = 1
     try:
-        return _run(argv)
+        code = _run(argv)
+        return code
     except KeyboardInterrupt:  # a second Ctrl-C while the first unwinds
         typer.echo(interrupted_line(), err=True)
-        return interrupted_status()
+        code = interrupted_status()
+        return code
     finally:
         restore()
+        distributed.shutdown(wait=code == 0)  # under a launcher: every process leaves together
 
 
 def _run(argv: list[str] | None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -53,6 +54,24 @@ def init() -> None:
         from accelerate import PartialState
 
         PartialState(cpu=use_cpu())
+
+
+def shutdown(*, wait: bool = True) -> None:
+    """Leave the process group before the interpreter exits (a no-op in a single process).
+
+    Without this the process group is torn down during interpreter exit, where gloo's threads can
+    abort one rank (``terminate called without an active exception``) after the work is done and
+    the launcher reports a failed run. ``wait`` lines every process up first, so no rank closes
+    its connections while another still uses them; pass ``wait=False`` on an error path, where the
+    other processes may never get there.
+    """
+    if "torch.distributed" not in sys.modules or not _initialized():
+        return
+    import torch.distributed as dist
+
+    if wait:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def _initialized() -> bool:
