@@ -38,26 +38,30 @@ def test_sharded_prediction_in_one_process_is_the_plain_one(tiny_models):
     )
 
 
-def test_shutdown_leaves_the_process_group(tmp_path):
-    # a world of one on gloo, as a launcher would leave it: shutdown() must tear it down (an
-    # undestroyed gloo group can abort a rank at interpreter exit), and is a no-op afterwards
+@pytest.fixture
+def world_of_one(tmp_path):
+    """A gloo process group of one, as a launcher would leave it; torn down even if a test fails
+    before its own shutdown, so no group leaks into the next test."""
     import torch.distributed as dist
 
-    store = dist.FileStore(str(tmp_path / "store"), 1)
-    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
-    assert distributed.world_size() == 1 and dist.is_initialized()
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    yield dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def test_shutdown_leaves_the_process_group(world_of_one):
+    # shutdown() must tear the group down (an undestroyed gloo group can abort a rank at
+    # interpreter exit), and is a no-op afterwards
+    assert distributed.world_size() == 1 and world_of_one.is_initialized()
     distributed.shutdown()
-    assert not dist.is_initialized()
+    assert not world_of_one.is_initialized()
     distributed.shutdown()  # nothing left to leave
     assert distributed.world_size() == 1
 
 
-def test_the_cli_leaves_the_process_group_it_joined(tmp_path, monkeypatch):
-    import torch.distributed as dist
-
+def test_the_cli_leaves_the_process_group_it_joined(world_of_one):
     from codistill.cli import main
 
-    store = dist.FileStore(str(tmp_path / "store"), 1)
-    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
     assert main(["--help"]) == 0
-    assert not dist.is_initialized()
+    assert not world_of_one.is_initialized()
