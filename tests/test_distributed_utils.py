@@ -65,3 +65,32 @@ def test_the_cli_leaves_the_process_group_it_joined(world_of_one):
 
     assert main(["--help"]) == 0
     assert not world_of_one.is_initialized()
+
+
+def test_joining_a_launched_group_leaves_it_at_exit(monkeypatch, tmp_path):
+    # a user's own script calling distill() under `accelerate launch` has no CLI around it: the
+    # group init() joins must still be left before interpreter teardown
+    import atexit
+
+    import accelerate
+    import torch.distributed as dist
+
+    hooks = []
+    monkeypatch.setattr(atexit, "register", lambda fn, *a, **kw: hooks.append((fn, a, kw)))
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as a launcher sets it; the group below is a world of one
+    monkeypatch.setattr(
+        accelerate,
+        "PartialState",
+        lambda cpu: dist.init_process_group(
+            "gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1
+        ),
+    )
+    try:
+        distributed.init()
+        assert dist.is_initialized() and len(hooks) == 1
+        fn, args, kwargs = hooks[0]
+        fn(*args, **kwargs)  # what the interpreter runs at exit
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -10,6 +10,7 @@ files are written by the main process only.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -54,6 +55,9 @@ def init() -> None:
         from accelerate import PartialState
 
         PartialState(cpu=use_cpu())
+        # a script that calls the API under a launcher gets the CLI's clean exit too: leave the group
+        # before interpreter teardown (no barrier: at exit another rank may already be gone)
+        atexit.register(shutdown, wait=False)
 
 
 def shutdown(*, wait: bool = True) -> None:
