@@ -154,3 +154,20 @@ def test_sweep_runs_the_peer_arms_beside_kd(sentiment_dir, trained_teacher, tiny
     changed = config.model_copy(update={"setfit": FAST.model_copy(update={"encoder": encoder, "num_iterations": 3})})
     with pytest.raises(Exception, match="setfit"):
         run_sweep(changed, echo=lambda *_: None)
+
+
+def test_a_cpu_fit_does_not_warn_about_pinned_memory(encoder):
+    # setfit's contrastive DataLoader asks for pinned memory; on CPU torch warns once per fit,
+    # and in a sweep those lines land between the progress bars
+    import warnings
+
+    import torch
+
+    from codistill.training.setfit_train import fit_setfit
+
+    if torch.cuda.is_available():
+        pytest.skip("pinned memory is real on a GPU: nothing to silence")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_setfit(encoder, ["good", "great fun", "bad", "dull"], [1, 1, 0, 0], FAST, seed=0)
+    assert not [w for w in caught if "pin_memory" in str(w.message)]

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -50,7 +51,9 @@ def quiet_training() -> Iterator[None]:
     hf_logging.disable_progress_bar()
     datasets.disable_progress_bars()
     try:
-        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), warnings.catch_warnings():
+            # the contrastive stage's DataLoader asks for pinned memory even with no GPU; harmless
+            warnings.filterwarnings("ignore", message=".*'pin_memory' argument is set as true", category=UserWarning)
             yield
     finally:
         if bars:
