@@ -329,3 +329,32 @@ def test_a_teacher_whose_training_pool_holds_student_validation_texts_is_refused
         run_sweep(other_carve, echo=lambda *_: None)
     with pytest.raises(ConfigError, match="change the validation carve"):
         sweep_config.with_overrides({"tasks": [{"task": "local", "teacher_overrides": ["data.validation_size=300"]}]})
+
+
+def test_a_pool_takes_the_long_peer_fits_first_and_students_in_grid_order():
+    from codistill.experiments.records import RunKey
+    from codistill.experiments.run_config import Job
+    from codistill.experiments.sweep import longest_first
+
+    def job(recipe, cod, k, seed, peer=False):
+        return Job(RunKey("t", recipe, cod, k, seed, "full"), {}, peer={"encoder": "e"} if peer else None)
+
+    grid = [
+        job("kd", False, 8, 0),
+        job("kd", True, 8, 0),
+        job("kd", False, 16, 0),
+        job("setfit", False, 8, 0, peer=True),
+        job("setfit", False, 16, 0, peer=True),
+        job("setfit", True, 8, 1, peer=True),  # setfit+cod: 8 texts and their counterfactuals
+        job("setfit", False, 32, 1, peer=True),
+    ]
+    order = [(j.key.recipe, j.key.cod, j.key.k, j.key.seed) for j in longest_first(grid)]
+    assert order == [
+        ("setfit", False, 32, 1),
+        ("setfit", False, 16, 0),
+        ("setfit", True, 8, 1),  # ties keep the grid order
+        ("setfit", False, 8, 0),
+        ("kd", False, 8, 0),
+        ("kd", True, 8, 0),
+        ("kd", False, 16, 0),
+    ]

@@ -292,6 +292,18 @@ def class_record(scores: dict[str, Any], config) -> dict[str, Any]:
     }
 
 
+def longest_first(jobs: list[Job]) -> list[Job]:
+    """The order a pool takes jobs in: the long ones first, so the last job on a pool is a short one
+    and no worker idles while another finishes a long fit. A peer fit's contrastive stage grows
+    with its training texts (k, twice that with counterfactuals) and outlasts a student's fixed
+    steps; students keep their grid order. Results do not depend on the order (each run seeds itself)."""
+
+    def cost(job: Job) -> int:
+        return job.key.k * (2 if job.key.cod else 1) if job.peer is not None else 0
+
+    return sorted(jobs, key=cost, reverse=True)  # stable: equal costs keep the grid order
+
+
 def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress) -> int:
     threads = config.threads_per_worker or max(1, (os.cpu_count() or 1) // config.workers)
     done = 0
@@ -325,7 +337,9 @@ def _execute(config: SweepConfig, jobs: list[Job], store: ResultStore, progress)
     from codistill.utils.processes import run_in_pool
 
     # Ctrl-C / SIGTERM: queued runs cancelled, workers terminated, finished records already stored
-    run_in_pool(run_job, jobs, config.workers, record, initializer=_worker_init, initargs=(threads, os.getpid()))
+    run_in_pool(
+        run_job, longest_first(jobs), config.workers, record, initializer=_worker_init, initargs=(threads, os.getpid())
+    )
     return done
 
 
