@@ -30,6 +30,7 @@ STUDENTS = {
     "minilm-l6 pooled": {"kind": "pooled", "path": "minilm-l6", "derive": None},
     "minilm-l6 pooled, contrastive": {"kind": "pooled", "path": "minilm-l6", "derive": None, "contrastive": {}},
     "teacher-derived pooled": {"kind": "pooled", "derive": {"source": "teacher"}},
+    "teacher-derived pooled, contrastive": {"kind": "pooled", "derive": {"source": "teacher"}, "contrastive": {}},
 }
 
 
