@@ -166,3 +166,15 @@ def test_score_teacher_warns_from_validation_only_and_skips_a_missing_test_split
         assert scores.validation == {"accuracy": 0.5}
         assert (scores.test == {}) == (not test)
         assert len(scores.warnings) == 1 and "predicts only 1 of 2 classes" in scores.warnings[0]
+
+
+def test_training_shows_one_bar_not_raw_log_dicts(tiny_models, sentiment_dir, tmp_path, capsys):
+    # transformers' own callbacks print {'loss': ...} dicts and nested evaluation bars; a teacher
+    # shows one step bar with the latest loss
+    train_teacher(
+        _config(tiny_models("bert"), sentiment_dir, tmp_path / "t", max_steps=6, eval_steps=3, logging_steps=2)
+    )
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    assert "fine-tuning teacher" in printed and "loss=" in printed
+    assert "{'loss'" not in printed and "'train_runtime'" not in printed and "'eval_loss'" not in printed

@@ -110,9 +110,11 @@ def fit_teacher(config: TeacherConfig, setup: TeacherSetup, data: TaskData, work
     """Train (when ``config.finetune``) with the weights of the best validation step kept
     (``train.select_best``); the model comes back in eval mode."""
     from transformers import Trainer
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from codistill.evaluation import label_metrics
     from codistill.training import KeepBestCallback, PadCollator
+    from codistill.training.callbacks import StepProgress
     from codistill.training.trackers import point_tensorboard
 
     tc, metric_names = config.train, data.task.metrics
@@ -132,8 +134,12 @@ def fit_teacher(config: TeacherConfig, setup: TeacherSetup, data: TaskData, work
             eval_dataset=setup.val_set if tc.select_best else None,
             data_collator=PadCollator(setup.tokenizer),
             compute_metrics=compute_metrics,
-            callbacks=[keep_best] if tc.select_best else [],
+            callbacks=([keep_best] if tc.select_best else []) + [StepProgress("fine-tuning teacher")],
         )
+        # one bar with the latest loss instead of transformers' raw log dicts and nested eval bars;
+        # the losses still reach the trackers and the trainer's log history
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
         point_tensorboard(trainer, tc.resolved_logging_dir(run_name))
         train_output = trainer.train()
         model = trainer.model

@@ -48,7 +48,8 @@ class KeepBestCallback(TrainerCallback):
 
 
 class StepProgress(TrainerCallback):
-    """A tqdm bar over the optimizer steps (on stderr), with the latest logged loss."""
+    """A tqdm bar over the optimizer steps (on stderr), with the latest logged loss; shown by the
+    first process of each machine only."""
 
     def __init__(self, desc: str = "train") -> None:
         self.desc = desc
@@ -57,6 +58,8 @@ class StepProgress(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         from tqdm.auto import tqdm
 
+        if not state.is_local_process_zero:  # one bar per machine under a multi-process launch
+            return control
         self.bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False, dynamic_ncols=True)
         return control
 
