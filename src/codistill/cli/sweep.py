@@ -152,17 +152,26 @@ def demo(
     ] = "runs/demo",
     set_: SetOpt = None,
     setfit: Annotated[
-        bool,
+        Optional[bool],
         typer.Option(
             "--setfit/--no-setfit",
             help="Run SetFit (MiniLM-L6, setfit's defaults) on the same k texts and seeds, the teacher-free "
-            "peer; --no-setfit skips its 6 fits (about 3 minutes less on 2 cores).",
+            "peer; --no-setfit skips its 6 fits (about 3 minutes less on 2 cores). Default: on when the "
+            "setfit package is installed.",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
 ) -> None:
     """The whole CoD protocol offline in one command: teacher, counterfactuals, KD vs KD+CoD vs SetFit, report."""
     from codistill.experiments.sweep import run_sweep
+    from codistill.training.setfit_train import setfit_installed
 
+    if setfit is None:
+        setfit = setfit_installed()
+        if not setfit:
+            typer.echo(
+                "setfit is not installed (pip install 'codistill[setfit]'): the demo runs without the SetFit peer"
+            )
     cfg = demo_config(output_dir, setfit=setfit)
     if set_:
         cfg = cfg.with_overrides(set_)

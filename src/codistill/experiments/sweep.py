@@ -82,6 +82,10 @@ def plan(config: SweepConfig, store: ResultStore, echo: Callable[[str], None]) -
     from codistill.models.loading import scorer_fingerprint
     from codistill.teacher.meta import check_shared_carve
 
+    if config.peers:  # before any teacher or counterfactual work, not in the first peer's worker
+        from codistill.training.setfit_train import require_setfit
+
+        require_setfit()
     out_dir = Path(config.output_dir)
     existing = store.by_key()
     jobs: list[Job] = []

@@ -72,11 +72,16 @@ def _silence(trainer: Any) -> None:
         inner.remove_callback(callback)
 
 
+def setfit_installed() -> bool:
+    """Whether the optional setfit package is importable (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("setfit") is not None
+
+
 def require_setfit() -> None:
-    try:
-        import setfit  # noqa: F401
-    except ImportError:
-        raise ConfigError("SetFit needs the setfit package: pip install 'codistill[setfit]'") from None
+    if not setfit_installed():
+        raise ConfigError("SetFit needs the setfit package: pip install 'codistill[setfit]'")
 
 
 def fit_setfit(
