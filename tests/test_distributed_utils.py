@@ -38,13 +38,20 @@ def test_sharded_prediction_in_one_process_is_the_plain_one(tiny_models):
     )
 
 
-@pytest.fixture
-def world_of_one(tmp_path):
-    """A gloo process group of one, as a launcher would leave it; torn down even if a test fails
-    before its own shutdown, so no group leaks into the next test."""
+def join_world_of_one(tmp_path) -> None:
+    """A gloo process group of one, as a launcher would leave it."""
     import torch.distributed as dist
 
     dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+
+
+@pytest.fixture
+def world_of_one(tmp_path):
+    """The group of one, torn down even if a test fails before its own shutdown, so no group leaks
+    into the next test."""
+    import torch.distributed as dist
+
+    join_world_of_one(tmp_path)
     yield dist
     if dist.is_initialized():
         dist.destroy_process_group()
@@ -78,13 +85,7 @@ def test_joining_a_launched_group_leaves_it_at_exit(monkeypatch, tmp_path):
     hooks = []
     monkeypatch.setattr(atexit, "register", lambda fn, *a, **kw: hooks.append((fn, a, kw)))
     monkeypatch.setenv("WORLD_SIZE", "2")  # as a launcher sets it; the group below is a world of one
-    monkeypatch.setattr(
-        accelerate,
-        "PartialState",
-        lambda cpu: dist.init_process_group(
-            "gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1
-        ),
-    )
+    monkeypatch.setattr(accelerate, "PartialState", lambda cpu: join_world_of_one(tmp_path))
     try:
         distributed.init()
         assert dist.is_initialized() and len(hooks) == 1
